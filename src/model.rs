@@ -1,0 +1,350 @@
+//! The typed pack model, deserialized from files that passed their schema.
+//!
+//! Field names follow the TOML keys (kebab-case). Spans are not kept here: each item carries an
+//! `Origin` and `parse::ParsedPack::locate` finds any of its fields in the file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// `pack.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub pack: PackMetadata,
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, DependencySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PackMetadata {
+    pub format: u32,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub license: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    pub homepage: Option<String>,
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub tiers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DependencySpec {
+    Requirement(String),
+    Detailed { version: String, path: Option<String> },
+}
+
+impl DependencySpec {
+    pub fn requirement(&self) -> &str {
+        match self {
+            DependencySpec::Requirement(requirement) => requirement,
+            DependencySpec::Detailed { version, .. } => version,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            DependencySpec::Requirement(_) => None,
+            DependencySpec::Detailed { path, .. } => path.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElementKind {
+    Process,
+    DataStore,
+    ExternalInteractor,
+    DataFlow,
+    TrustBoundary,
+}
+
+impl ElementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ElementKind::Process => "process",
+            ElementKind::DataStore => "data-store",
+            ElementKind::ExternalInteractor => "external-interactor",
+            ElementKind::DataFlow => "data-flow",
+            ElementKind::TrustBoundary => "trust-boundary",
+        }
+    }
+
+    /// Components are the nodes of a diagram; flows and boundaries are not.
+    pub fn is_component(self) -> bool {
+        matches!(
+            self,
+            ElementKind::Process | ElementKind::DataStore | ElementKind::ExternalInteractor
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    #[default]
+    Stable,
+    Deprecated,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Entity {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub kind: Option<ElementKind>,
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub status: Status,
+    pub replaced_by: Option<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, PropertyDefinition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PropertyType {
+    Bool,
+    Enum,
+    Int,
+    String,
+    List,
+}
+
+impl PropertyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropertyType::Bool => "bool",
+            PropertyType::Enum => "enum",
+            PropertyType::Int => "int",
+            PropertyType::String => "string",
+            PropertyType::List => "list",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PropertyDefinition {
+    #[serde(rename = "type")]
+    pub property_type: PropertyType,
+    pub default: Json,
+    pub description: String,
+    pub question: String,
+    pub rationale: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rating {
+    VeryLow,
+    Low,
+    Medium,
+    High,
+    VeryHigh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strength {
+    Negligible,
+    Weak,
+    Average,
+    Strong,
+    Maximum,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct References {
+    #[serde(default)]
+    pub capec: Vec<u32>,
+    #[serde(default)]
+    pub cwe: Vec<u32>,
+    #[serde(default)]
+    pub attack: Vec<String>,
+    #[serde(default)]
+    pub asvs: Vec<String>,
+    #[serde(default)]
+    pub url: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AttackPattern {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub categories: Vec<String>,
+    pub applies_to: Vec<String>,
+    pub condition: Option<String>,
+    pub severity: Severity,
+    pub likelihood: Option<Rating>,
+    pub impact: Option<Rating>,
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub references: References,
+    #[serde(default)]
+    pub status: Status,
+    pub replaced_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    Preventive,
+    Detective,
+    Corrective,
+    Recovery,
+    Deterrent,
+    Compensating,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cost {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub description: String,
+}
+
+/// A link from a mitigation to an attack pattern it addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Address {
+    pub attack_pattern: String,
+    pub strength: Strength,
+    pub tier: Option<String>,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Mitigation {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub control: Control,
+    pub cost: Cost,
+    pub implementation: String,
+    pub verification: String,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub references: References,
+    #[serde(default)]
+    pub status: Status,
+    pub replaced_by: Option<String>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Override {
+    pub target: String,
+    pub reason: String,
+    pub disable: Option<bool>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub implementation: Option<String>,
+    pub verification: Option<String>,
+    pub severity: Option<Severity>,
+    pub likelihood: Option<Rating>,
+    pub impact: Option<Rating>,
+    pub tier: Option<String>,
+    pub status: Option<Status>,
+    pub strength: Option<Strength>,
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub add_addresses: Vec<Address>,
+}
+
+/// A pack test: a small system model and the findings expected on it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PackTest {
+    pub test: TestExpectations,
+    #[serde(flatten)]
+    pub model: Model,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TestExpectations {
+    pub description: String,
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub expect: Vec<String>,
+    #[serde(default)]
+    pub expect_absent: Vec<String>,
+}
+
+/// A system model (see schema/model.schema.json).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Model {
+    #[serde(default)]
+    pub system: BTreeMap<String, Json>,
+    #[serde(default)]
+    pub component: Vec<ModelElement>,
+    #[serde(default)]
+    pub flow: Vec<ModelFlow>,
+    #[serde(default)]
+    pub boundary: Vec<ModelBoundary>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelElement {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelFlow {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: String,
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelBoundary {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: String,
+    pub contains: Vec<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Json>,
+}

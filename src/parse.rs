@@ -1,0 +1,280 @@
+//! Parsing a pack: TOML syntax, JSON Schema validation and deserialization into the typed model.
+//!
+//! Pure: works on `PackSources` in memory. Every problem becomes a diagnostic; an item that
+//! breaks its schema is left out of the model (so later checks do not pile up errors on it) but
+//! its id is remembered (so references to it are not reported as unknown).
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::document::{self, Node, pointer_segments};
+use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTest};
+use crate::schema::{self, FileKind};
+use crate::source::PackSources;
+
+/// Where an item was written: its file (index into `PackSources::files`) and JSON pointer segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: usize,
+    pub pointer: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub item: T,
+    pub origin: Origin,
+}
+
+/// A pack after parsing: its sources, their documents, the typed items and what went wrong.
+#[derive(Debug)]
+pub struct ParsedPack {
+    pub sources: PackSources,
+    /// The parsed document of each file, by file index; `None` for files that are not pack content.
+    pub documents: Vec<Option<Node>>,
+    pub manifest: Option<Located<Manifest>>,
+    pub entities: Vec<Located<Entity>>,
+    pub attack_patterns: Vec<Located<AttackPattern>>,
+    pub mitigations: Vec<Located<Mitigation>>,
+    pub overrides: Vec<Located<Override>>,
+    pub tests: Vec<Located<PackTest>>,
+    /// Ids of items left out because they break their schema.
+    pub unparsed_ids: BTreeSet<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ParsedPack {
+    pub fn parse(sources: PackSources) -> ParsedPack {
+        let mut pack = ParsedPack {
+            documents: vec![None; sources.files.len()],
+            diagnostics: sources.problems.clone(),
+            sources,
+            manifest: None,
+            entities: Vec::new(),
+            attack_patterns: Vec::new(),
+            mitigations: Vec::new(),
+            overrides: Vec::new(),
+            tests: Vec::new(),
+            unparsed_ids: BTreeSet::new(),
+        };
+        for index in 0..pack.sources.files.len() {
+            pack.parse_file(index);
+        }
+        if pack.sources.file("pack.toml").is_none() && !pack.has_problem_with("pack.toml") {
+            pack.diagnostics.push(
+                Diagnostic::new(
+                    Code::MissingManifest,
+                    format!("no `pack.toml` in `{}`", pack.sources.display_root),
+                )
+                .help("a pack directory starts with `pack.toml`; `threatpack new NAMESPACE/NAME DIR` creates one"),
+            );
+        }
+        pack
+    }
+
+    fn has_problem_with(&self, pack_path: &str) -> bool {
+        let display = crate::source::join_display(&self.sources.display_root, pack_path);
+        self.sources.problems.iter().any(|problem| problem.file() == Some(display.as_str()))
+    }
+
+    fn parse_file(&mut self, index: usize) {
+        let file = &self.sources.files[index];
+        let Some(kind) = FileKind::of_pack_path(&file.pack_path) else {
+            self.diagnostics.push(unknown_file(&file.display_path, &file.pack_path));
+            return;
+        };
+        let (document, syntax_errors) = document::parse(&file.text);
+        if !syntax_errors.is_empty() {
+            for error in syntax_errors {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TomlSyntax, format!("invalid TOML: {}", error.message))
+                        .at(&file.display_path, error.span, error.message.clone())
+                        .help("fix the TOML syntax; the file's other checks run once it parses"),
+                );
+            }
+            return;
+        }
+        let json = document.to_json();
+        let schema_errors = schema::validate(kind, &file.display_path, &document, &json);
+        // Items (array entries at the root) that have a schema error are left out of the model.
+        let broken_items: BTreeSet<(String, usize)> = schema_errors
+            .iter()
+            .filter_map(|diagnostic| diagnostic.primary.as_ref())
+            .filter_map(|label| item_at(&document, &label.span))
+            .collect();
+        let file_has_errors = !schema_errors.is_empty();
+        self.diagnostics.extend(schema_errors);
+
+        match kind {
+            FileKind::Manifest => {
+                // Deserialized even with schema errors when possible: its name and tiers let the
+                // other checks run instead of failing everywhere.
+                if let Ok(manifest) = serde_json::from_value::<Manifest>(json) {
+                    self.manifest = Some(Located {
+                        item: manifest,
+                        origin: Origin { file: index, pointer: Vec::new() },
+                    });
+                }
+            }
+            FileKind::PackTest => {
+                if !file_has_errors {
+                    if let Ok(test) = serde_json::from_value::<PackTest>(json) {
+                        self.tests.push(Located {
+                            item: test,
+                            origin: Origin { file: index, pointer: Vec::new() },
+                        });
+                    }
+                }
+            }
+            FileKind::Entities => self.entities.extend(items(&json, "entity", index, &broken_items, &mut self.unparsed_ids)),
+            FileKind::AttackPatterns => self.attack_patterns.extend(items(
+                &json,
+                "attack-pattern",
+                index,
+                &broken_items,
+                &mut self.unparsed_ids,
+            )),
+            FileKind::Mitigations => {
+                self.mitigations.extend(items(&json, "mitigation", index, &broken_items, &mut self.unparsed_ids))
+            }
+            FileKind::Overrides => {
+                self.overrides.extend(items(&json, "override", index, &broken_items, &mut self.unparsed_ids))
+            }
+        }
+        self.documents[index] = Some(document);
+    }
+
+    /// The pack's name, when its manifest could be read.
+    pub fn name(&self) -> Option<&str> {
+        self.manifest.as_ref().map(|manifest| manifest.item.pack.name.as_str())
+    }
+
+    /// The declared tiers, smallest first (empty when the manifest could not be read).
+    pub fn tiers(&self) -> &[String] {
+        self.manifest.as_ref().map_or(&[], |manifest| manifest.item.pack.tiers.as_slice())
+    }
+
+    pub fn display_path(&self, origin: &Origin) -> &str {
+        &self.sources.files[origin.file].display_path
+    }
+
+    /// The span of a field of an item (`fields` relative to the item), or of the nearest
+    /// enclosing value that exists.
+    pub fn locate(&self, origin: &Origin, fields: &[&str]) -> Range<usize> {
+        self.place(origin, fields).1
+    }
+
+    /// The span of the key naming a field, falling back to its value's span.
+    pub fn locate_key(&self, origin: &Origin, fields: &[&str]) -> Range<usize> {
+        let (key, value) = self.place(origin, fields);
+        key.unwrap_or(value)
+    }
+
+    fn place(&self, origin: &Origin, fields: &[&str]) -> (Option<Range<usize>>, Range<usize>) {
+        let Some(Some(document)) = self.documents.get(origin.file) else {
+            return (None, 0..0);
+        };
+        let path: Vec<&str> = origin
+            .pointer
+            .iter()
+            .map(String::as_str)
+            .chain(fields.iter().copied())
+            .collect();
+        let place = document.locate(&path);
+        (place.key_span, place.node.span.clone())
+    }
+
+    /// The document node of a field, when it exists exactly.
+    pub fn node(&self, origin: &Origin, fields: &[&str]) -> Option<&Node> {
+        let document = self.documents.get(origin.file)?.as_ref()?;
+        let path: Vec<&str> = origin
+            .pointer
+            .iter()
+            .map(String::as_str)
+            .chain(fields.iter().copied())
+            .collect();
+        let place = document.locate(&path);
+        place.exact.then_some(place.node)
+    }
+
+    pub fn text(&self, origin: &Origin) -> &str {
+        &self.sources.files[origin.file].text
+    }
+}
+
+/// The root array and index of the item whose table contains `span`, if any.
+fn item_at(document: &Node, span: &Range<usize>) -> Option<(String, usize)> {
+    let crate::document::NodeValue::Table(entries) = &document.value else {
+        return None;
+    };
+    for entry in entries {
+        if let crate::document::NodeValue::Array(items) = &entry.value.value {
+            for (index, item) in items.iter().enumerate() {
+                if item.span.start <= span.start && span.end <= item.span.end && !item.span.is_empty() {
+                    return Some((entry.key.clone(), index));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn items<T: DeserializeOwned>(
+    json: &Json,
+    key: &str,
+    file: usize,
+    broken: &BTreeSet<(String, usize)>,
+    unparsed_ids: &mut BTreeSet<String>,
+) -> Vec<Located<T>> {
+    let Some(Json::Array(entries)) = json.get(key) else {
+        return Vec::new();
+    };
+    let mut parsed = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let item = if broken.contains(&(key.to_string(), index)) {
+            None
+        } else {
+            serde_json::from_value::<T>(entry.clone()).ok()
+        };
+        match item {
+            Some(item) => parsed.push(Located {
+                item,
+                origin: Origin {
+                    file,
+                    pointer: vec![key.to_string(), index.to_string()],
+                },
+            }),
+            None => {
+                if let Some(id) = entry.get("id").and_then(Json::as_str) {
+                    unparsed_ids.insert(id.to_string());
+                }
+            }
+        }
+    }
+    parsed
+}
+
+fn unknown_file(display_path: &str, pack_path: &str) -> Diagnostic {
+    let directories = FileKind::ALL
+        .iter()
+        .filter_map(|kind| kind.directory())
+        .map(|directory| format!("`{directory}/`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let top = pack_path.split('/').next().unwrap_or(pack_path);
+    let mut diagnostic = Diagnostic::new(Code::UnknownFile, format!("`{pack_path}` is not a pack file and is ignored"))
+        .at(display_path, 0..0, "not read");
+    diagnostic = match schema::suggest(top, FileKind::ALL.iter().filter_map(|kind| kind.directory())) {
+        Some(directory) if top != pack_path => diagnostic.help(format!("did you mean the directory `{directory}/`?")),
+        _ => diagnostic.help(format!("pack content lives in `pack.toml` and under {directories}")),
+    };
+    diagnostic
+}
+
+/// JSON pointer segments of a pointer string (re-exported for callers building origins).
+pub fn segments(pointer: &str) -> Vec<String> {
+    pointer_segments(pointer)
+}

@@ -1,0 +1,177 @@
+//! Renders diagnostics for people (rustc style, no colour needed) and for machines (JSON lines).
+
+use std::collections::BTreeMap;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::source::{LineColumn, PackSources, line_column};
+
+/// The text of every file a diagnostic may point into, by display path.
+#[derive(Debug, Default)]
+pub struct SourceMap<'a> {
+    files: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> SourceMap<'a> {
+    pub fn new() -> SourceMap<'a> {
+        SourceMap::default()
+    }
+
+    pub fn add_pack(&mut self, sources: &'a PackSources) {
+        for file in &sources.files {
+            self.files.insert(&file.display_path, &file.text);
+        }
+    }
+
+    pub fn text(&self, display_path: &str) -> Option<&'a str> {
+        self.files.get(display_path).copied()
+    }
+}
+
+/// Renders one diagnostic the way rustc does: header, `--> path:line:col`, the source lines
+/// with an underline, then `help:` and `note:` lines.
+pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bool) -> String {
+    let level = match diagnostic.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let mut group = Group::with_title(
+        level
+            .primary_title(diagnostic.message.as_str())
+            .id(diagnostic.code.as_str()),
+    );
+    let mut labels_by_file: BTreeMap<&str, Vec<(&Label, bool)>> = BTreeMap::new();
+    if let Some(primary) = &diagnostic.primary {
+        labels_by_file.entry(primary.file.as_str()).or_default().push((primary, true));
+    }
+    for secondary in &diagnostic.secondary {
+        labels_by_file.entry(secondary.file.as_str()).or_default().push((secondary, false));
+    }
+    // The primary file first, then the others in path order.
+    let mut files: Vec<&str> = labels_by_file.keys().copied().collect();
+    if let Some(primary) = &diagnostic.primary {
+        files.retain(|file| *file != primary.file);
+        files.insert(0, primary.file.as_str());
+    }
+    let mut located_elsewhere = Vec::new();
+    for file in files {
+        let labels = &labels_by_file[file];
+        match sources.text(file) {
+            Some(text) => {
+                let mut snippet = Snippet::source(text).path(file).fold(true);
+                for (label, primary) in labels {
+                    let kind = if *primary { AnnotationKind::Primary } else { AnnotationKind::Context };
+                    let span = clamp_span(text, label.span.clone());
+                    snippet = snippet.annotation(kind.span(span).label(label.text.as_str()));
+                }
+                group = group.element(snippet);
+            }
+            None => located_elsewhere.push(format!("in `{file}`: {}", labels[0].0.text)),
+        }
+    }
+    let mut messages = Vec::new();
+    if let Some(help) = &diagnostic.help {
+        messages.push(Level::HELP.message(help.as_str()));
+    }
+    for note in diagnostic.notes.iter().chain(located_elsewhere.iter()) {
+        messages.push(Level::NOTE.message(note.as_str()));
+    }
+    group = group.elements(messages);
+    let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    renderer.render(&[group]).to_string()
+}
+
+/// Spans from a tree built by error recovery can run past the end or split a character.
+fn clamp_span(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let floor = |mut offset: usize| {
+        offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    };
+    let start = floor(span.start);
+    let end = floor(span.end).max(start);
+    start..end
+}
+
+/// One diagnostic as a JSON object (one per line in `--format json`).
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<LineColumn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<LineColumn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub notes: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<JsonLabel<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonLabel<'a> {
+    pub file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<LineColumn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<LineColumn>,
+    pub label: &'a str,
+}
+
+pub fn to_json<'a>(diagnostic: &'a Diagnostic, sources: &SourceMap<'_>) -> JsonDiagnostic<'a> {
+    let positions = |label: &Label| match sources.text(&label.file) {
+        Some(text) => (
+            Some(line_column(text, label.span.start)),
+            Some(line_column(text, label.span.end)),
+        ),
+        None => (None, None),
+    };
+    let (start, end) = diagnostic.primary.as_ref().map_or((None, None), positions);
+    JsonDiagnostic {
+        code: diagnostic.code.as_str(),
+        severity: diagnostic.severity,
+        message: &diagnostic.message,
+        file: diagnostic.file(),
+        start,
+        end,
+        label: diagnostic.primary.as_ref().map(|label| label.text.as_str()),
+        help: diagnostic.help.as_deref(),
+        notes: &diagnostic.notes,
+        related: diagnostic
+            .secondary
+            .iter()
+            .map(|label| {
+                let (start, end) = positions(label);
+                JsonLabel {
+                    file: &label.file,
+                    start,
+                    end,
+                    label: &label.text,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Renders diagnostics as JSON Lines: one object per line, in order.
+pub fn render_json_lines(diagnostics: &[Diagnostic], sources: &SourceMap<'_>) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let line = serde_json::to_string(&to_json(diagnostic, sources))
+            .expect("diagnostics serialize: they hold only strings and numbers");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
