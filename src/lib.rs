@@ -1,20 +1,21 @@
 //! threatpack: threat-modeling knowledge bases as software.
 //!
-//! The pipeline, in module order: `source` (files in memory) → `document` (TOML with spans) →
-//! `schema` (JSON Schema validation) → `parse` (typed model) → `check` (semantic checks and
-//! lints, with `condition` for CEL) → `diagnostic`/`render` (what the user sees). Only
-//! `workspace` (reading packs from disk) and `scaffold::write` touch the file system.
+//! The pipeline, in module order: `workspace` (read a pack and its path dependencies from disk)
+//! → `source` (files in memory) → `document` (TOML with spans) → `schema` (JSON Schema
+//! validation) → `parse` (typed model) → `check` (semantic checks, with `condition` for CEL)
+//! → `lints` → `diagnostic`/`render` (what the user sees). Only `workspace` and
+//! `scaffold::write` touch the file system.
 
-
+pub mod check;
 pub mod condition;
 pub mod diagnostic;
 pub mod document;
-
+pub mod lints;
 pub mod model;
 pub mod names;
 pub mod parse;
 pub mod render;
-
+pub mod scaffold;
 pub mod schema;
 pub mod source;
-
+pub mod workspace;

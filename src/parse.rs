@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::document::{self, Node, pointer_segments};
+use crate::document::{self, Node};
 use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTest};
 use crate::schema::{self, FileKind};
 use crate::source::PackSources;
@@ -83,8 +83,7 @@ impl ParsedPack {
     fn parse_file(&mut self, index: usize) {
         let file = &self.sources.files[index];
         let Some(kind) = FileKind::of_pack_path(&file.pack_path) else {
-            self.diagnostics.push(unknown_file(&file.display_path, &file.pack_path));
-            return;
+            return; // Reported by the `unknown-file` lint.
         };
         let (document, syntax_errors) = document::parse(&file.text);
         if !syntax_errors.is_empty() {
@@ -255,26 +254,4 @@ fn items<T: DeserializeOwned>(
         }
     }
     parsed
-}
-
-fn unknown_file(display_path: &str, pack_path: &str) -> Diagnostic {
-    let directories = FileKind::ALL
-        .iter()
-        .filter_map(|kind| kind.directory())
-        .map(|directory| format!("`{directory}/`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let top = pack_path.split('/').next().unwrap_or(pack_path);
-    let mut diagnostic = Diagnostic::new(Code::UnknownFile, format!("`{pack_path}` is not a pack file and is ignored"))
-        .at(display_path, 0..0, "not read");
-    diagnostic = match schema::suggest(top, FileKind::ALL.iter().filter_map(|kind| kind.directory())) {
-        Some(directory) if top != pack_path => diagnostic.help(format!("did you mean the directory `{directory}/`?")),
-        _ => diagnostic.help(format!("pack content lives in `pack.toml` and under {directories}")),
-    };
-    diagnostic
-}
-
-/// JSON pointer segments of a pointer string (re-exported for callers building origins).
-pub fn segments(pointer: &str) -> Vec<String> {
-    pointer_segments(pointer)
 }

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `threatpack` command line: parses flags, calls one library function per subcommand,
+//! prints the result. Exit codes: 0 success, 1 the pack has errors, 2 usage or I/O failure.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "threatpack", version, about = "Author, check and distribute threat-modeling knowledge bases")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a pack: TOML syntax, JSON Schemas, references, conditions, overrides, tests and lints
+    Check(commands::check::CheckArgs),
+    /// Print the JSON Schema of a pack file kind (for editors and other tools)
+    Schema(commands::schema::SchemaArgs),
+    /// Create a new pack that passes `check`, with one file of each kind
+    New(commands::new::NewArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => commands::check::run(args),
+        Command::Schema(args) => commands::schema::run(args),
+        Command::New(args) => commands::new::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

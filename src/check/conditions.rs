@@ -1,0 +1,63 @@
+//! Runs the condition checker on a condition written in the root pack and turns its problems
+//! into diagnostics positioned in the file.
+
+use crate::check::{Facts, Index};
+use crate::condition::{ConditionScope, PropertySet, check_condition};
+use crate::diagnostic::Diagnostic;
+use crate::document::string_content_offset;
+use crate::model::ElementKind;
+use crate::parse::Origin;
+
+/// Checks `condition`, found at `fields` of the root-pack item at `origin`, for elements of the
+/// `subjects` entities.
+pub(crate) fn check(
+    index: &Index<'_>,
+    facts: &mut Facts,
+    diagnostics: &mut Vec<Diagnostic>,
+    condition: &str,
+    origin: &Origin,
+    fields: &[&str],
+    subjects: &[usize],
+) {
+    if subjects.is_empty() {
+        // Nothing to check against: the unresolved `applies-to` is reported on its own.
+        return;
+    }
+    let names: Vec<String> = subjects.iter().map(|entity| index.entities[*entity].located.item.id.clone()).collect();
+    let property_sets: Vec<&PropertySet<'_>> = subjects.iter().map(|entity| &index.resolved[*entity].properties).collect();
+    let all_flows = subjects
+        .iter()
+        .all(|entity| index.resolved[*entity].kind == Some(ElementKind::DataFlow));
+    let scope = ConditionScope {
+        subjects: names.iter().map(String::as_str).zip(property_sets.iter().copied()).collect(),
+        endpoints: all_flows.then_some(&index.endpoint_properties),
+    };
+    let report = check_condition(condition, &scope);
+    facts.property_reads.extend(report.reads);
+    if let Some(value) = report.constant {
+        facts
+            .constant_conditions
+            .push((origin.clone(), fields.iter().map(|field| field.to_string()).collect(), value));
+    }
+    let root = index.root();
+    let file = root.display_path(origin);
+    let value_span = root.locate(origin, fields);
+    for problem in report.problems {
+        let span = problem
+            .span
+            .as_ref()
+            .and_then(|inner| {
+                let node = root.node(origin, fields)?;
+                let text = root.text(origin);
+                let start = string_content_offset(text, node, inner.start)?;
+                let end = string_content_offset(text, node, inner.end)?;
+                Some(start..end)
+            })
+            .unwrap_or_else(|| value_span.clone());
+        let mut diagnostic = Diagnostic::new(problem.code, problem.message).at(file, span, problem.label);
+        if let Some(help) = problem.help {
+            diagnostic = diagnostic.help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+}

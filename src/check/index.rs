@@ -1,0 +1,239 @@
+//! An index over a pack graph: every item by pack and id, references resolved the way packs
+//! see each other, and entities resolved with their inherited kind and properties.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::condition::{PropertyInfo, PropertySet};
+use crate::model::{AttackPattern, ElementKind, Entity, Mitigation, Status};
+use crate::names::{ItemKind, parse_item_ref};
+use crate::parse::{Located, ParsedPack};
+use crate::workspace::PackGraph;
+
+/// An item of some pack: the pack's index in the graph and the item.
+#[derive(Debug)]
+pub struct Item<'g, T> {
+    pub pack: usize,
+    pub located: &'g Located<T>,
+}
+
+/// An entity with what it inherits.
+#[derive(Debug, Default)]
+pub struct ResolvedEntity<'g> {
+    /// Its own kind or the nearest ancestor's.
+    pub kind: Option<ElementKind>,
+    /// Its properties, inherited included; the nearest declaration wins.
+    pub properties: PropertySet<'g>,
+    /// Parent, grandparent, ... (indices into `Index::entities`).
+    pub ancestors: Vec<usize>,
+    /// True when following parents leads back to it.
+    pub in_cycle: bool,
+}
+
+/// What a reference leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(usize),
+    /// The item may exist but cannot be checked: it broke its schema, or its pack is a
+    /// dependency that is not available locally.
+    Unverifiable,
+    /// The pack was searched and has no such item.
+    Missing { pack: usize },
+    /// A qualified reference names a pack that is not a dependency.
+    NotADependency,
+}
+
+pub struct Index<'g> {
+    pub graph: &'g PackGraph,
+    pub entities: Vec<Item<'g, Entity>>,
+    pub attack_patterns: Vec<Item<'g, AttackPattern>>,
+    pub mitigations: Vec<Item<'g, Mitigation>>,
+    entity_keys: HashMap<(usize, &'g str), usize>,
+    attack_pattern_keys: HashMap<(usize, &'g str), usize>,
+    mitigation_keys: HashMap<(usize, &'g str), usize>,
+    /// Parallel to `entities`.
+    pub resolved: Vec<ResolvedEntity<'g>>,
+    /// Every property some component kind declares, for `source.x` and `target.x`.
+    pub endpoint_properties: BTreeMap<&'g str, Vec<PropertyInfo<'g>>>,
+}
+
+impl<'g> Index<'g> {
+    pub fn build(graph: &'g PackGraph) -> Index<'g> {
+        let mut index = Index {
+            graph,
+            entities: Vec::new(),
+            attack_patterns: Vec::new(),
+            mitigations: Vec::new(),
+            entity_keys: HashMap::new(),
+            attack_pattern_keys: HashMap::new(),
+            mitigation_keys: HashMap::new(),
+            resolved: Vec::new(),
+            endpoint_properties: BTreeMap::new(),
+        };
+        for (pack_index, pack) in graph.packs.iter().enumerate() {
+            for located in &pack.entities {
+                index.entity_keys.entry((pack_index, located.item.id.as_str())).or_insert(index.entities.len());
+                index.entities.push(Item { pack: pack_index, located });
+            }
+            for located in &pack.attack_patterns {
+                index
+                    .attack_pattern_keys
+                    .entry((pack_index, located.item.id.as_str()))
+                    .or_insert(index.attack_patterns.len());
+                index.attack_patterns.push(Item { pack: pack_index, located });
+            }
+            for located in &pack.mitigations {
+                index.mitigation_keys.entry((pack_index, located.item.id.as_str())).or_insert(index.mitigations.len());
+                index.mitigations.push(Item { pack: pack_index, located });
+            }
+        }
+        index.resolve_entities();
+        index
+    }
+
+    pub fn root(&self) -> &'g ParsedPack {
+        &self.graph.packs[0]
+    }
+
+    pub fn pack(&self, pack: usize) -> &'g ParsedPack {
+        &self.graph.packs[pack]
+    }
+
+    /// Resolves a reference written in `from_pack` to an item of `kind`.
+    pub fn lookup(&self, from_pack: usize, reference: &str, kind: ItemKind) -> Lookup {
+        let Some(parsed) = parse_item_ref(reference, kind) else {
+            return Lookup::Unverifiable;
+        };
+        let target_pack = match parsed.pack {
+            None => from_pack,
+            Some(name) if self.graph.packs[from_pack].name() == Some(name) => from_pack,
+            Some(name) => match self.graph.dependencies[from_pack].get(name) {
+                Some(Some(loaded)) => *loaded,
+                Some(None) => return Lookup::Unverifiable,
+                None => return Lookup::NotADependency,
+            },
+        };
+        let keys = match kind {
+            ItemKind::Entity => &self.entity_keys,
+            ItemKind::AttackPattern => &self.attack_pattern_keys,
+            ItemKind::Mitigation => &self.mitigation_keys,
+        };
+        match keys.get(&(target_pack, parsed.id)) {
+            Some(found) => Lookup::Found(*found),
+            None if self.graph.packs[target_pack].unparsed_ids.contains(parsed.id) => Lookup::Unverifiable,
+            None => Lookup::Missing { pack: target_pack },
+        }
+    }
+
+    /// The ids of a pack's items of `kind`, for suggestions.
+    pub fn ids(&self, pack: usize, kind: ItemKind) -> Vec<&'g str> {
+        let mut ids: Vec<&'g str> = match kind {
+            ItemKind::Entity => self.entities.iter().filter(|item| item.pack == pack).map(|item| item.located.item.id.as_str()).collect(),
+            ItemKind::AttackPattern => self
+                .attack_patterns
+                .iter()
+                .filter(|item| item.pack == pack)
+                .map(|item| item.located.item.id.as_str())
+                .collect(),
+            ItemKind::Mitigation => self
+                .mitigations
+                .iter()
+                .filter(|item| item.pack == pack)
+                .map(|item| item.located.item.id.as_str())
+                .collect(),
+        };
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Whether the item `index` of `kind` is deprecated, and its replacement if named.
+    pub fn deprecation(&self, kind: ItemKind, index: usize) -> Option<Option<&'g str>> {
+        let (status, replaced_by) = match kind {
+            ItemKind::Entity => {
+                let item = &self.entities[index].located.item;
+                (item.status, item.replaced_by.as_deref())
+            }
+            ItemKind::AttackPattern => {
+                let item = &self.attack_patterns[index].located.item;
+                (item.status, item.replaced_by.as_deref())
+            }
+            ItemKind::Mitigation => {
+                let item = &self.mitigations[index].located.item;
+                (item.status, item.replaced_by.as_deref())
+            }
+        };
+        (status == Status::Deprecated).then_some(replaced_by)
+    }
+
+    /// The entities an attack pattern applies to that can be resolved.
+    pub fn applies_to(&self, attack_pattern: usize) -> Vec<usize> {
+        let item = &self.attack_patterns[attack_pattern];
+        item.located
+            .item
+            .applies_to
+            .iter()
+            .filter_map(|reference| match self.lookup(item.pack, reference, ItemKind::Entity) {
+                Lookup::Found(entity) => Some(entity),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn resolve_entities(&mut self) {
+        let count = self.entities.len();
+        let parents: Vec<Option<usize>> = (0..count)
+            .map(|entity| {
+                let item = &self.entities[entity];
+                let parent = item.located.item.parent.as_deref()?;
+                match self.lookup(item.pack, parent, ItemKind::Entity) {
+                    Lookup::Found(parent) => Some(parent),
+                    _ => None,
+                }
+            })
+            .collect();
+        let mut resolved: Vec<ResolvedEntity<'g>> = Vec::with_capacity(count);
+        for entity in 0..count {
+            // Walk up the parents; a repeat means a cycle.
+            let mut chain = vec![entity];
+            let mut in_cycle = false;
+            let mut current = entity;
+            while let Some(parent) = parents[current] {
+                if chain.contains(&parent) {
+                    in_cycle = parent == entity;
+                    break;
+                }
+                chain.push(parent);
+                current = parent;
+            }
+            let mut properties = PropertySet::new();
+            let mut kind = None;
+            // Nearest declaration wins: apply from the farthest ancestor down to the entity.
+            for member in chain.iter().rev() {
+                let item = &self.entities[*member].located.item;
+                if item.kind.is_some() {
+                    kind = item.kind;
+                }
+                for (name, definition) in &item.properties {
+                    properties.insert(name.as_str(), PropertyInfo { definition, declared_by: *member });
+                }
+            }
+            let ancestors = chain[1..].to_vec();
+            resolved.push(ResolvedEntity { kind: if in_cycle { None } else { kind }, properties, ancestors, in_cycle });
+        }
+        for resolved_entity in &resolved {
+            if resolved_entity.kind.is_some_and(ElementKind::is_component) {
+                for (name, info) in &resolved_entity.properties {
+                    let declarations = self.endpoint_properties.entry(name).or_default();
+                    if !declarations.iter().any(|known| known.declared_by == info.declared_by) {
+                        declarations.push(*info);
+                    }
+                }
+            }
+        }
+        self.resolved = resolved;
+    }
+
+    /// Whether `entity` is `ancestor` or descends from it.
+    pub fn is_a(&self, entity: usize, ancestor: usize) -> bool {
+        entity == ancestor || self.resolved[entity].ancestors.contains(&ancestor)
+    }
+}

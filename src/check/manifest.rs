@@ -1,0 +1,115 @@
+//! Checks of `pack.toml` that its schema cannot express: the name rules, semver, SPDX, and
+//! whether path dependencies are the packs and versions required.
+
+use crate::check::Index;
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::names::{check_pack_name, parse_version};
+
+pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let root = index.root();
+    let Some(manifest) = &root.manifest else {
+        return;
+    };
+    let origin = &manifest.origin;
+    let file = root.display_path(origin);
+    let pack = &manifest.item.pack;
+
+    if let Err(problem) = check_pack_name(&pack.name) {
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidName, format!("invalid pack name `{}`", pack.name))
+                .at(file, root.locate(origin, &["pack", "name"]), problem)
+                .help("a pack name is `namespace/name`: lowercase ASCII letters, digits and single `-`, each part starting with a letter and at most 64 characters"),
+        );
+    }
+    if let Err(problem) = parse_version(&pack.version) {
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidVersion, format!("invalid version `{}`", pack.version))
+                .at(file, root.locate(origin, &["pack", "version"]), problem)
+                .help("write a semantic version such as `1.0.0` or `2.1.0-rc.1`"),
+        );
+    }
+    if let Err(error) = spdx::Expression::parse(&pack.license) {
+        let value_span = root.locate(origin, &["pack", "license"]);
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidLicense, format!("invalid SPDX licence expression `{}`", pack.license))
+                .at(file, value_span, error.reason.to_string())
+                .help("use SPDX identifiers, e.g. `CC-BY-4.0`, `Apache-2.0 OR MIT`; see https://spdx.org/licenses/"),
+        );
+    }
+
+    for (name, spec) in &manifest.item.dependencies {
+        let key_span = root.locate_key(origin, &["dependencies", name]);
+        if let Err(problem) = check_pack_name(name) {
+            diagnostics.push(
+                Diagnostic::new(Code::InvalidName, format!("invalid dependency name `{name}`"))
+                    .at(file, key_span.clone(), problem)
+                    .help("name the dependency by its pack name, `namespace/name`"),
+            );
+            continue;
+        }
+        if *name == pack.name {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyMismatch, format!("`{name}` depends on itself"))
+                    .at(file, key_span, "this is the pack's own name")
+                    .help("remove this dependency"),
+            );
+            continue;
+        }
+        let requirement_fields: &[&str] = if spec.path().is_some() { &["dependencies", name, "version"] } else { &["dependencies", name] };
+        let requirement_span = root.locate(origin, requirement_fields);
+        let requirement = match semver::VersionReq::parse(spec.requirement()) {
+            Ok(requirement) => requirement,
+            Err(error) => {
+                diagnostics.push(
+                    Diagnostic::new(Code::InvalidRequirement, format!("invalid version requirement `{}`", spec.requirement()))
+                        .at(file, requirement_span, error.to_string())
+                        .help("write a semver requirement such as `^1.2`, `~1.2.3` or `>=1.0, <3`"),
+                );
+                continue;
+            }
+        };
+        let Some(Some(loaded)) = index.graph.dependencies[0].get(name) else {
+            continue;
+        };
+        let dependency = index.pack(*loaded);
+        let path = spec.path().unwrap_or_default();
+        let path_span = root.locate(origin, &["dependencies", name, "path"]);
+        let Some(found_name) = dependency.name() else {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyUnavailable, format!("`{path}` holds no readable pack"))
+                    .at(file, path_span, "no valid `pack.toml` there")
+                    .help(format!("run `threatpack check {}` to see why", dependency.sources.display_root)),
+            );
+            continue;
+        };
+        if found_name != name {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyMismatch, format!("`{path}` holds `{found_name}`, not `{name}`"))
+                    .at(file, path_span, format!("this is `{found_name}`"))
+                    .help("point `path` at the right pack, or rename the dependency"),
+            );
+            continue;
+        }
+        let found_version = dependency.manifest.as_ref().map(|manifest| manifest.item.pack.version.as_str()).unwrap_or_default();
+        if let Ok(version) = parse_version(found_version) {
+            if !requirement.matches(&version) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::DependencyMismatch,
+                        format!("`{}` {} requires `{name}` {requirement}, but `{name}` at `{path}` is {version}", pack.name, pack.version),
+                    )
+                    .at(file, requirement_span, format!("{version} does not match"))
+                    .help(format!("change the requirement to match {version}, or point `path` at a matching version")),
+                );
+            }
+        }
+        let errors = dependency.diagnostics.iter().filter(|diagnostic| diagnostic.severity == Severity::Error).count();
+        if errors > 0 {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyUnavailable, format!("dependency `{name}` has {errors} error(s)"))
+                    .at(file, key_span, "this dependency does not parse cleanly")
+                    .help(format!("run `threatpack check {}` and fix it first", dependency.sources.display_root)),
+            );
+        }
+    }
+}

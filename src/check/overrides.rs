@@ -1,0 +1,138 @@
+//! Checks of overrides: the target is a dependency's item that exists (when the dependency is
+//! available by path), and every operation fits the kind of item it changes.
+
+use crate::check::{Facts, Index, Lookup, conditions, reference_problem, tier_problem};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Override;
+use crate::names::{ItemKind, Target, parse_target};
+use crate::parse::Located;
+
+/// The target kinds an operation applies to, by its key.
+fn allowed_kinds(operation: &str) -> &'static [&'static str] {
+    match operation {
+        "disable" => &["entity", "attack-pattern", "mitigation", "link"],
+        "name" | "description" | "status" => &["entity", "attack-pattern", "mitigation"],
+        "severity" | "likelihood" | "impact" => &["attack-pattern"],
+        "tier" => &["attack-pattern", "mitigation", "link"],
+        "implementation" | "verification" | "add-addresses" => &["mitigation"],
+        "strength" => &["link"],
+        "condition" => &["attack-pattern", "link"],
+        _ => &[],
+    }
+}
+
+/// The operations an override sets, by key.
+fn operations(item: &Override) -> Vec<&'static str> {
+    let set = [
+        ("disable", item.disable.is_some()),
+        ("name", item.name.is_some()),
+        ("description", item.description.is_some()),
+        ("implementation", item.implementation.is_some()),
+        ("verification", item.verification.is_some()),
+        ("severity", item.severity.is_some()),
+        ("likelihood", item.likelihood.is_some()),
+        ("impact", item.impact.is_some()),
+        ("tier", item.tier.is_some()),
+        ("status", item.status.is_some()),
+        ("strength", item.strength.is_some()),
+        ("condition", item.condition.is_some()),
+        ("add-addresses", !item.add_addresses.is_empty()),
+    ];
+    set.into_iter().filter(|(_, present)| *present).map(|(key, _)| key).collect()
+}
+
+pub(crate) fn check(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>) {
+    for located in &index.root().overrides {
+        check_override(index, facts, diagnostics, located);
+    }
+}
+
+fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>, located: &Located<Override>) {
+    let root = index.root();
+    let origin = &located.origin;
+    let file = root.display_path(origin);
+    let item = &located.item;
+    let target_span = root.locate(origin, &["target"]);
+    let Some(target) = parse_target(&item.target) else {
+        return; // The schema already reported the malformed target.
+    };
+    let kind_name = match &target {
+        Target::Item { kind, .. } => kind.as_str(),
+        Target::Link { .. } => "link",
+    };
+    for operation in operations(item) {
+        if !allowed_kinds(operation).contains(&kind_name) {
+            let allowed = allowed_kinds(operation).join(", ");
+            diagnostics.push(
+                Diagnostic::new(Code::InvalidOverride, format!("`{operation}` cannot be overridden on {kind_name} targets"))
+                    .at(file, root.locate_key(origin, &[operation]), format!("not a field of a {kind_name}"))
+                    .also(file, target_span.clone(), format!("the target is a {kind_name}"))
+                    .help(format!("`{operation}` applies to: {allowed}")),
+            );
+        }
+    }
+    if root.name() == Some(target.pack()) {
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidOverride, "an override cannot target its own pack")
+                .at(file, target_span, "this pack's own item")
+                .help("change the item directly; overrides adapt a dependency's items"),
+        );
+        return;
+    }
+    diagnostics.extend(tier_problem(root, item.tier.as_deref(), origin, &["tier"]));
+
+    // Resolve the target within the dependency.
+    let (kind, qualified) = match &target {
+        Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
+        Target::Link { pack, mitigation, .. } => (ItemKind::Mitigation, format!("{pack}:mitigation/{mitigation}")),
+    };
+    let lookup = index.lookup(0, &qualified, kind);
+    if let Some(problem) = reference_problem(index, &lookup, &qualified, kind, file, target_span.clone()) {
+        diagnostics.push(problem.note("an override's target must exist in the dependency"));
+        return;
+    }
+    let Lookup::Found(found) = lookup else {
+        return; // Not verifiable here (registry dependency).
+    };
+    let subjects = match &target {
+        Target::Item { kind: ItemKind::AttackPattern, .. } => Some(index.applies_to(found)),
+        Target::Link { pack, mitigation, attack_pattern } => {
+            let mitigation_item = &index.mitigations[found];
+            let linked = mitigation_item.located.item.addresses.iter().find_map(|address| {
+                match index.lookup(mitigation_item.pack, &address.attack_pattern, ItemKind::AttackPattern) {
+                    Lookup::Found(linked) if index.attack_patterns[linked].located.item.id == *attack_pattern => Some(linked),
+                    _ => None,
+                }
+            });
+            match linked {
+                Some(linked) => Some(index.applies_to(linked)),
+                None => {
+                    diagnostics.push(
+                        Diagnostic::new(Code::UnknownReference, format!("`{pack}` has no link from `{mitigation}` to `{attack_pattern}`"))
+                            .at(file, target_span.clone(), "no such link")
+                            .help(format!("the links of `{mitigation}` are its `addresses`; to add one, use `add-addresses` on `{pack}:mitigation/{mitigation}`")),
+                    );
+                    return;
+                }
+            }
+        }
+        _ => None,
+    };
+    if let (Some(condition), Some(subjects)) = (&item.condition, &subjects) {
+        conditions::check(index, facts, diagnostics, condition, origin, &["condition"], subjects);
+    }
+    for (position, address) in item.add_addresses.iter().enumerate() {
+        let position = position.to_string();
+        let fields = ["add-addresses", position.as_str(), "attack-pattern"];
+        let lookup = index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern);
+        if let Some(problem) = reference_problem(index, &lookup, &address.attack_pattern, ItemKind::AttackPattern, file, root.locate(origin, &fields)) {
+            diagnostics.push(problem);
+        } else if let Lookup::Found(attack_pattern) = lookup {
+            if let Some(condition) = &address.condition {
+                let subjects = index.applies_to(attack_pattern);
+                conditions::check(index, facts, diagnostics, condition, origin, &["add-addresses", &position, "condition"], &subjects);
+            }
+        }
+        diagnostics.extend(tier_problem(root, address.tier.as_deref(), origin, &["add-addresses", &position, "tier"]));
+    }
+}

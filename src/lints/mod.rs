@@ -1,0 +1,67 @@
+//! Lints: warnings about packs that are valid but probably not what the author meant.
+//! One lint per file, each with its documentation and its fixture in `tests/fixtures/check/`.
+//! `--deny warnings` turns them into errors.
+
+mod constant_condition;
+mod deprecated_reference;
+mod empty_description;
+mod top_without_top_mitigation;
+mod unknown_file;
+mod unmitigated_attack_pattern;
+mod unused_mitigation;
+mod unused_property;
+
+use crate::check::{Facts, Index, Lookup};
+use crate::diagnostic::Diagnostic;
+use crate::names::ItemKind;
+
+/// Runs every lint on the root pack of the index.
+pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    unmitigated_attack_pattern::lint(index, &mut diagnostics);
+    unused_mitigation::lint(index, &mut diagnostics);
+    top_without_top_mitigation::lint(index, &mut diagnostics);
+    deprecated_reference::lint(index, &mut diagnostics);
+    constant_condition::lint(index, facts, &mut diagnostics);
+    empty_description::lint(index, &mut diagnostics);
+    unused_property::lint(index, facts, &mut diagnostics);
+    unknown_file::lint(index, &mut diagnostics);
+    diagnostics
+}
+
+/// A link of the root pack: its attack pattern and its effective tier rank.
+pub(crate) struct RootLink {
+    pub attack_pattern: usize,
+    /// Index into the root pack's tiers: the largest of the link's own tier and its two ends'.
+    pub tier_rank: usize,
+}
+
+/// Every resolvable link written in the root pack's mitigations.
+pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
+    let root = index.root();
+    let rank = |tier: Option<&str>| tier_rank(root.tiers(), tier);
+    let mut links = Vec::new();
+    for item in index.mitigations.iter().filter(|item| item.pack == 0) {
+        for address in &item.located.item.addresses {
+            if let Lookup::Found(attack_pattern) = index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern) {
+                let attack_pattern_item = &index.attack_patterns[attack_pattern];
+                let attack_pattern_rank =
+                    if attack_pattern_item.pack == 0 { rank(attack_pattern_item.located.item.tier.as_deref()) } else { 0 };
+                // An omitted link tier adds nothing: the link is in whenever both ends are.
+                let own_rank = address.tier.as_deref().map_or(0, |tier| rank(Some(tier)));
+                let tier_rank = own_rank
+                    .max(rank(item.located.item.tier.as_deref()))
+                    .max(attack_pattern_rank);
+                links.push(RootLink { attack_pattern, tier_rank });
+            }
+        }
+    }
+    links
+}
+
+/// The rank of a tier among `tiers` (0 = the smallest selection); an absent or unknown tier is
+/// the last one.
+pub(crate) fn tier_rank(tiers: &[String], tier: Option<&str>) -> usize {
+    let last = tiers.len().saturating_sub(1);
+    tier.and_then(|tier| tiers.iter().position(|known| known == tier)).unwrap_or(last)
+}

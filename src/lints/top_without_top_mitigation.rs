@@ -1,0 +1,47 @@
+//! `top-without-top-mitigation`: an attack pattern in the first (TOP) tier whose links are all
+//! in larger tiers.
+//!
+//! Why: a team taking the light TOP pass gets this threat but none of its mitigations, so the
+//! pass reports a problem without a remedy. Give one of its links (or one of its mitigations)
+//! the TOP tier. A link's effective tier is the largest of its own, its attack pattern's and its
+//! mitigation's.
+//!
+//! ```toml
+//! [[attack-pattern]]
+//! id = "sql-injection"
+//! tier = "top"           # warning: no TOP mitigation addresses `sql-injection`
+//! ```
+
+use crate::check::Index;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::lints::{root_links, tier_rank};
+
+pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let root = index.root();
+    let tiers = root.tiers();
+    if tiers.len() < 2 {
+        return; // With one tier every link is TOP.
+    }
+    let links = root_links(index);
+    for (attack_pattern, item) in index.attack_patterns.iter().enumerate().filter(|(_, item)| item.pack == 0) {
+        let located = item.located;
+        if tier_rank(tiers, located.item.tier.as_deref()) != 0 {
+            continue;
+        }
+        let mut own_links = links.iter().filter(|link| link.attack_pattern == attack_pattern).peekable();
+        if own_links.peek().is_none() {
+            continue; // `unmitigated-attack-pattern` reports it.
+        }
+        if own_links.any(|link| link.tier_rank == 0) {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::new(
+                Code::TopWithoutTopMitigation,
+                format!("no `{}` mitigation addresses `{}`", tiers[0], located.item.id),
+            )
+            .at(root.display_path(&located.origin), root.locate(&located.origin, &["tier"]), format!("in the `{}` tier", tiers[0]))
+            .help(format!("give one of its mitigations (and its link) `tier = \"{}\"`", tiers[0])),
+        );
+    }
+}
