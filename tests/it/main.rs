@@ -1,0 +1,8 @@
+//! Integration tests: one binary, a module per area (as in cargo and uv). They run the real
+//! `threatpack` binary on real files.
+
+mod check_cli;
+mod diagnostics;
+mod hostile;
+mod shipped_packs;
+mod support;

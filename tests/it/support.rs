@@ -1,0 +1,72 @@
+//! Test helpers: multi-file fixtures written to a temporary directory, and running the binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The output of one run of `threatpack`.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `threatpack` with `args` in `directory`, without colour.
+pub fn threatpack(directory: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
+        .args(args)
+        .current_dir(directory)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the threatpack binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The repository root.
+pub fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a multi-file fixture: `--- path` lines start each file; lines before the first are
+/// the fixture's description (`#` comments). Returns the directory.
+pub fn write_fixture(text: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let mut current: Option<(String, String)> = None;
+    let mut files = Vec::new();
+    for line in text.lines() {
+        if let Some(path) = line.strip_prefix("--- ") {
+            files.extend(current.take());
+            current = Some((path.trim().to_string(), String::new()));
+        } else if let Some((_, contents)) = &mut current {
+            contents.push_str(line);
+            contents.push('\n');
+        }
+    }
+    files.extend(current);
+    for (path, contents) in files {
+        let target = directory.path().join(path);
+        fs::create_dir_all(target.parent().expect("fixture paths have a parent")).expect("create fixture directory");
+        fs::write(target, contents).expect("write fixture file");
+    }
+    directory
+}
+
+/// The human and JSON output of `check` on the `pack` directory of a fixture, for snapshots.
+pub fn check_snapshot(directory: &Path, extra: &[&str]) -> (Run, String) {
+    let mut args = vec!["check", "pack"];
+    args.extend(extra);
+    let human = threatpack(directory, &args);
+    args.extend(["--format", "json"]);
+    let json = threatpack(directory, &args);
+    assert_eq!(human.code, json.code, "both formats exit alike");
+    let snapshot = format!(
+        "exit code: {}\n----- human (stderr) -----\n{}----- json (stdout) -----\n{}",
+        human.code, human.stderr, json.stdout
+    );
+    (human, snapshot)
+}
