@@ -97,7 +97,11 @@ pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionR
                 })
                 .collect()
         }
-        Err(_) => checker.problems.into_iter().map(|(_, problem)| problem).collect(),
+        Err(_) => checker
+            .problems
+            .into_iter()
+            .map(|(_, problem)| problem)
+            .collect(),
     };
     ConditionReport {
         problems,
@@ -233,7 +237,10 @@ impl Type {
 enum Position {
     Node(u64),
     /// The field name of a selection (`self.x`): the node's offset is the `.`.
-    Field { id: u64, length: usize },
+    Field {
+        id: u64,
+        length: usize,
+    },
     Whole,
 }
 
@@ -244,7 +251,10 @@ impl Position {
             Position::Node(id) => {
                 let (start, stop) = source_info.offset_for(id)?;
                 let (start, stop) = (clamp(start as usize), clamp(stop as usize));
-                let end = text[stop..].chars().next().map_or(stop, |character| stop + character.len_utf8());
+                let end = text[stop..]
+                    .chars()
+                    .next()
+                    .map_or(stop, |character| stop + character.len_utf8());
                 Some(start..end.max(start))
             }
             Position::Field { id, length } => {
@@ -280,7 +290,14 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         }
     }
 
-    fn problem(&mut self, position: Position, code: Code, message: String, label: String, help: Option<String>) {
+    fn problem(
+        &mut self,
+        position: Position,
+        code: Code,
+        message: String,
+        label: String,
+        help: Option<String>,
+    ) {
         self.problems.push((
             position,
             ConditionProblem {
@@ -298,7 +315,10 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             self.problem(
                 Position::Whole,
                 Code::ConditionType,
-                format!("a condition must be a bool, this one is {}", found.describe()),
+                format!(
+                    "a condition must be a bool, this one is {}",
+                    found.describe()
+                ),
                 "not a bool".to_string(),
                 Some("compare the value, e.g. `self.x == \"value\"`".to_string()),
             );
@@ -319,7 +339,9 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             Expr::Select(select) => {
                 let operand = self.check(&select.operand);
                 match operand {
-                    Type::Element(role) => self.property(expression.id, role, &select.field, select.test),
+                    Type::Element(role) => {
+                        self.property(expression.id, role, &select.field, select.test)
+                    }
                     Type::Dynamic | Type::Map => {
                         if select.test {
                             Type::Bool
@@ -329,7 +351,10 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     }
                     other => {
                         self.problem(
-                            Position::Field { id: expression.id, length: select.field.len() },
+                            Position::Field {
+                                id: expression.id,
+                                length: select.field.len(),
+                            },
                             Code::ConditionType,
                             format!("cannot read `.{}` of {}", select.field, other.describe()),
                             "no fields here".to_string(),
@@ -403,7 +428,11 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     Some(candidate) => format!("did you mean `{candidate}`?"),
                     None => format!(
                         "the variables here are {}; a property is read as `self.{name}`",
-                        variables.iter().map(|variable| format!("`{variable}`")).collect::<Vec<_>>().join(", ")
+                        variables
+                            .iter()
+                            .map(|variable| format!("`{variable}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 self.problem(
@@ -419,15 +448,26 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
     }
 
     fn property(&mut self, id: u64, role: Role, name: &str, is_test: bool) -> Type {
-        let position = Position::Field { id, length: name.len() };
+        let position = Position::Field {
+            id,
+            length: name.len(),
+        };
         if role != Role::Subject {
-            let endpoints = self.scope.endpoints.expect("roles other than self exist only in flow scopes");
+            let endpoints = self
+                .scope
+                .endpoints
+                .expect("roles other than self exist only in flow scopes");
             return match endpoints.get(name) {
                 Some(declarations) => {
                     for declaration in declarations {
-                        self.reads.insert((declaration.declared_by, name.to_string()));
+                        self.reads
+                            .insert((declaration.declared_by, name.to_string()));
                     }
-                    if is_test { Type::Bool } else { Type::of_property(declarations[0].definition) }
+                    if is_test {
+                        Type::Bool
+                    } else {
+                        Type::of_property(declarations[0].definition)
+                    }
                 }
                 None => {
                     let help = suggestion_help(name, endpoints.keys().copied());
@@ -483,8 +523,18 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                 .subjects
                 .first()
                 .and_then(|(_, properties)| suggestion_help(name, properties.keys().copied()))
-                .or_else(|| Some(format!("declare `{name}` in the entity's `[entity.properties]`")));
-            let entities = self.scope.subjects.iter().map(|(entity, _)| format!("`{entity}`")).collect::<Vec<_>>().join(", ");
+                .or_else(|| {
+                    Some(format!(
+                        "declare `{name}` in the entity's `[entity.properties]`"
+                    ))
+                });
+            let entities = self
+                .scope
+                .subjects
+                .iter()
+                .map(|(entity, _)| format!("`{entity}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.problem(
                 position,
                 Code::ConditionUnknownProperty,
@@ -518,7 +568,13 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         }
     }
 
-    fn call(&mut self, expression: &IdedExpr, function: &str, target: Option<&IdedExpr>, args: &[IdedExpr]) -> Type {
+    fn call(
+        &mut self,
+        expression: &IdedExpr,
+        function: &str,
+        target: Option<&IdedExpr>,
+        args: &[IdedExpr],
+    ) -> Type {
         let id = expression.id;
         match (function, target, args) {
             ("_&&_" | "_||_", None, [left, right]) => {
@@ -579,7 +635,11 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                 let condition_type = self.check(condition);
                 self.expect_bool(condition, &condition_type, "?:");
                 let (true_type, false_type) = (self.check(when_true), self.check(when_false));
-                if true_type.comparable(&false_type) { true_type } else { Type::Dynamic }
+                if true_type.comparable(&false_type) {
+                    true_type
+                } else {
+                    Type::Dynamic
+                }
             }
             ("_+_" | "_-_" | "_*_" | "_/_" | "_%_", None, [left, right]) => {
                 let (left_type, right_type) = (self.check(left), self.check(right));
@@ -589,12 +649,20 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     self.problem(
                         Position::Node(id),
                         Code::ConditionType,
-                        format!("cannot combine {} and {}", left_type.describe(), right_type.describe()),
+                        format!(
+                            "cannot combine {} and {}",
+                            left_type.describe(),
+                            right_type.describe()
+                        ),
                         "mismatched types".to_string(),
                         None,
                     );
                 }
-                if matches!(left_type, Type::Enum(_)) { Type::String } else { left_type }
+                if matches!(left_type, Type::Enum(_)) {
+                    Type::String
+                } else {
+                    left_type
+                }
             }
             ("-_", None, [operand]) => {
                 let operand_type = self.check(operand);
@@ -619,11 +687,17 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             }
             ("size", None, [operand]) | ("size", Some(operand), []) => {
                 let operand_type = self.check(operand);
-                if !matches!(operand_type, Type::String | Type::Enum(_) | Type::List(_) | Type::Map | Type::Dynamic) {
+                if !matches!(
+                    operand_type,
+                    Type::String | Type::Enum(_) | Type::List(_) | Type::Map | Type::Dynamic
+                ) {
                     self.problem(
                         Position::Node(id),
                         Code::ConditionType,
-                        format!("`size` needs a string or a list, found {}", operand_type.describe()),
+                        format!(
+                            "`size` needs a string or a list, found {}",
+                            operand_type.describe()
+                        ),
                         "no size".to_string(),
                         None,
                     );
@@ -632,15 +706,21 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             }
             ("contains" | "startsWith" | "endsWith" | "matches", Some(receiver), [argument]) => {
                 let (receiver_type, argument_type) = (self.check(receiver), self.check(argument));
-                for (operand, operand_type) in [(receiver, &receiver_type), (argument, &argument_type)] {
+                for (operand, operand_type) in
+                    [(receiver, &receiver_type), (argument, &argument_type)]
+                {
                     if !operand_type.is_stringlike() {
                         self.problem(
                             Position::Node(operand.id),
                             Code::ConditionType,
-                            format!("`{function}` works on strings, this is {}", operand_type.describe()),
+                            format!(
+                                "`{function}` works on strings, this is {}",
+                                operand_type.describe()
+                            ),
                             "not a string".to_string(),
-                            matches!(operand_type, Type::List(_))
-                                .then(|| "test list membership with `\"value\" in self.list`".to_string()),
+                            matches!(operand_type, Type::List(_)).then(|| {
+                                "test list membership with `\"value\" in self.list`".to_string()
+                            }),
                         );
                     }
                 }
@@ -689,7 +769,8 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         if let Some(second) = &comprehension.iter_var2 {
             self.locals.push((second.clone(), Type::Dynamic));
         }
-        self.locals.push((comprehension.accu_var.clone(), Type::Dynamic));
+        self.locals
+            .push((comprehension.accu_var.clone(), Type::Dynamic));
         self.check(&comprehension.loop_cond);
         self.check(&comprehension.loop_step);
         let result = self.check(&comprehension.result);
@@ -711,12 +792,23 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         }
     }
 
-    fn compare_equal(&mut self, id: u64, left: &IdedExpr, left_type: &Type, right: &IdedExpr, right_type: &Type) {
+    fn compare_equal(
+        &mut self,
+        id: u64,
+        left: &IdedExpr,
+        left_type: &Type,
+        right: &IdedExpr,
+        right_type: &Type,
+    ) {
         if !left_type.comparable(right_type) {
             self.problem(
                 Position::Node(id),
                 Code::ConditionType,
-                format!("cannot compare {} with {}", left_type.describe(), right_type.describe()),
+                format!(
+                    "cannot compare {} with {}",
+                    left_type.describe(),
+                    right_type.describe()
+                ),
                 "mismatched types".to_string(),
                 mismatch_help(left_type, right_type),
             );
@@ -726,12 +818,23 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         self.check_enum_literal(right_type, left);
     }
 
-    fn compare_membership(&mut self, id: u64, element: &IdedExpr, element_type: &Type, collection: &IdedExpr, item_type: &Type) {
+    fn compare_membership(
+        &mut self,
+        id: u64,
+        element: &IdedExpr,
+        element_type: &Type,
+        collection: &IdedExpr,
+        item_type: &Type,
+    ) {
         if !element_type.comparable(item_type) {
             self.problem(
                 Position::Node(id),
                 Code::ConditionType,
-                format!("cannot look for {} in a list of {}", element_type.describe(), plural(item_type)),
+                format!(
+                    "cannot look for {} in a list of {}",
+                    element_type.describe(),
+                    plural(item_type)
+                ),
                 "mismatched types".to_string(),
                 None,
             );
@@ -749,14 +852,20 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
 
     /// Reports a string literal compared with an enum when it is not one of the enum's values.
     fn check_enum_literal(&mut self, enum_type: &Type, literal: &IdedExpr) {
-        let (Type::Enum(values), Expr::Literal(LiteralValue::String(value))) = (enum_type, &literal.expr) else {
+        let (Type::Enum(values), Expr::Literal(LiteralValue::String(value))) =
+            (enum_type, &literal.expr)
+        else {
             return;
         };
         let value: &str = value.as_ref();
         if values.iter().any(|allowed| allowed == value) {
             return;
         }
-        let listed = values.iter().map(|allowed| format!("`{allowed}`")).collect::<Vec<_>>().join(", ");
+        let listed = values
+            .iter()
+            .map(|allowed| format!("`{allowed}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let help = match crate::schema::suggest(value, values.iter().map(String::as_str)) {
             Some(candidate) => format!("did you mean `{candidate}`? the values are {listed}"),
             None => format!("the values are {listed}"),
@@ -774,7 +883,14 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
 fn plural(item_type: &Type) -> String {
     match item_type {
         Type::Enum(_) => "enum values".to_string(),
-        other => other.describe().trim_start_matches("a ").trim_start_matches("an ").to_string() + "s",
+        other => {
+            other
+                .describe()
+                .trim_start_matches("a ")
+                .trim_start_matches("an ")
+                .to_string()
+                + "s"
+        }
     }
 }
 
@@ -803,10 +919,17 @@ fn collect_guards(expression: &IdedExpr, guarded: &mut BTreeSet<String>) {
             collect_guards(&select.operand, guarded);
         }
         Expr::Call(call) => {
-            call.target.iter().for_each(|target| collect_guards(target, guarded));
-            call.args.iter().for_each(|argument| collect_guards(argument, guarded));
+            call.target
+                .iter()
+                .for_each(|target| collect_guards(target, guarded));
+            call.args
+                .iter()
+                .for_each(|argument| collect_guards(argument, guarded));
         }
-        Expr::List(list) => list.elements.iter().for_each(|item| collect_guards(item, guarded)),
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .for_each(|item| collect_guards(item, guarded)),
         Expr::Comprehension(comprehension) => {
             for part in [
                 &comprehension.iter_range,
@@ -827,7 +950,11 @@ type Domain = Vec<(Role, String, Vec<Value>)>;
 
 /// Proves a condition constant by evaluating it on every combination of the bool and enum
 /// properties it reads. Conditions reading ints, strings, lists or using `has` are not judged.
-fn constant_value(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, checker: &Checker<'_, '_, '_>) -> Option<bool> {
+fn constant_value(
+    expression: &IdedExpr,
+    scope: &ConditionScope<'_, '_>,
+    checker: &Checker<'_, '_, '_>,
+) -> Option<bool> {
     if !checker.guarded.is_empty() {
         return None;
     }
@@ -852,7 +979,10 @@ fn constant_value(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, checker
         for (role, name, values) in &domain {
             let value = values[rest % values.len()].clone();
             rest /= values.len();
-            elements.entry(*role).or_default().insert(name.clone(), value);
+            elements
+                .entry(*role)
+                .or_default()
+                .insert(name.clone(), value);
         }
         if crosses_boundary {
             context.add_variable_from_value("crosses_boundary", rest % 2 == 1);
@@ -875,7 +1005,12 @@ fn constant_value(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, checker
 }
 
 /// Collects the bool and enum properties an expression reads; false if it reads anything else.
-fn finite_domain(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, domain: &mut Domain, crosses_boundary: &mut bool) -> bool {
+fn finite_domain(
+    expression: &IdedExpr,
+    scope: &ConditionScope<'_, '_>,
+    domain: &mut Domain,
+    crosses_boundary: &mut bool,
+) -> bool {
     match &expression.expr {
         Expr::Literal(_) => true,
         Expr::Ident(name) => match name.as_str() {
@@ -909,10 +1044,17 @@ fn finite_domain(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, domain: 
             };
             let values: Vec<Value> = match definition.property_type {
                 PropertyType::Bool => vec![Value::Bool(false), Value::Bool(true)],
-                PropertyType::Enum => definition.values.iter().map(|value| Value::from(value.as_str())).collect(),
+                PropertyType::Enum => definition
+                    .values
+                    .iter()
+                    .map(|value| Value::from(value.as_str()))
+                    .collect(),
                 _ => return false,
             };
-            if !domain.iter().any(|(known_role, name, _)| *known_role == role && *name == select.field) {
+            if !domain
+                .iter()
+                .any(|(known_role, name, _)| *known_role == role && *name == select.field)
+            {
                 domain.push((role, select.field.clone(), values));
             }
             true
@@ -923,7 +1065,10 @@ fn finite_domain(expression: &IdedExpr, scope: &ConditionScope<'_, '_>, domain: 
             .map(|target| target.as_ref())
             .chain(call.args.iter())
             .all(|argument| finite_domain(argument, scope, domain, crosses_boundary)),
-        Expr::List(list) => list.elements.iter().all(|item| finite_domain(item, scope, domain, crosses_boundary)),
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .all(|item| finite_domain(item, scope, domain, crosses_boundary)),
         _ => false,
     }
 }
@@ -936,8 +1081,12 @@ pub fn value_fits(definition: &PropertyDefinition, value: &Json) -> Result<(), S
         (PropertyType::Int, Json::Number(number)) if number.is_i64() => {
             let number = number.as_i64().unwrap_or_default();
             match (definition.min, definition.max) {
-                (Some(min), _) if number < min => Err(format!("{number} is below the minimum {min}")),
-                (_, Some(max)) if number > max => Err(format!("{number} is above the maximum {max}")),
+                (Some(min), _) if number < min => {
+                    Err(format!("{number} is below the minimum {min}"))
+                }
+                (_, Some(max)) if number > max => {
+                    Err(format!("{number} is above the maximum {max}"))
+                }
                 _ => Ok(()),
             }
         }
@@ -945,30 +1094,46 @@ pub fn value_fits(definition: &PropertyDefinition, value: &Json) -> Result<(), S
             if definition.values.contains(text) {
                 Ok(())
             } else {
-                Err(format!("`{text}` is not one of {}", quote_values(&definition.values)))
+                Err(format!(
+                    "`{text}` is not one of {}",
+                    quote_values(&definition.values)
+                ))
             }
         }
         (PropertyType::List, Json::Array(items)) => {
             for item in items {
                 match item.as_str() {
                     Some(text) if definition.values.iter().any(|value| value == text) => {}
-                    Some(text) => return Err(format!("`{text}` is not one of {}", quote_values(&definition.values))),
+                    Some(text) => {
+                        return Err(format!(
+                            "`{text}` is not one of {}",
+                            quote_values(&definition.values)
+                        ));
+                    }
                     None => return Err("a list holds strings".to_string()),
                 }
             }
             Ok(())
         }
-        (property_type, _) => Err(format!("a {} property needs {}", property_type.as_str(), match property_type {
-            PropertyType::Bool => "`true` or `false`",
-            PropertyType::Int => "an integer",
-            PropertyType::String | PropertyType::Enum => "a string",
-            PropertyType::List => "an array of strings",
-        })),
+        (property_type, _) => Err(format!(
+            "a {} property needs {}",
+            property_type.as_str(),
+            match property_type {
+                PropertyType::Bool => "`true` or `false`",
+                PropertyType::Int => "an integer",
+                PropertyType::String | PropertyType::Enum => "a string",
+                PropertyType::List => "an array of strings",
+            }
+        )),
     }
 }
 
 fn quote_values(values: &[String]) -> String {
-    values.iter().map(|value| format!("`{value}`")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|value| format!("`{value}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -1009,16 +1174,51 @@ mod tests {
     fn check(text: &str) -> (Vec<(Code, String)>, Option<bool>) {
         let fixture = fixture();
         let mut properties = PropertySet::new();
-        properties.insert("authentication", PropertyInfo { definition: &fixture.auth, declared_by: 0 });
-        properties.insert("internet_facing", PropertyInfo { definition: &fixture.public, declared_by: 0 });
-        properties.insert("replicas", PropertyInfo { definition: &fixture.replicas, declared_by: 0 });
-        properties.insert("data_classes", PropertyInfo { definition: &fixture.data, declared_by: 0 });
-        let scope = ConditionScope { subjects: vec![("web-api", &properties)], endpoints: None };
+        properties.insert(
+            "authentication",
+            PropertyInfo {
+                definition: &fixture.auth,
+                declared_by: 0,
+            },
+        );
+        properties.insert(
+            "internet_facing",
+            PropertyInfo {
+                definition: &fixture.public,
+                declared_by: 0,
+            },
+        );
+        properties.insert(
+            "replicas",
+            PropertyInfo {
+                definition: &fixture.replicas,
+                declared_by: 0,
+            },
+        );
+        properties.insert(
+            "data_classes",
+            PropertyInfo {
+                definition: &fixture.data,
+                declared_by: 0,
+            },
+        );
+        let scope = ConditionScope {
+            subjects: vec![("web-api", &properties)],
+            endpoints: None,
+        };
         let report = check_condition(text, &scope);
         let problems = report
             .problems
             .iter()
-            .map(|problem| (problem.code, problem.span.clone().map_or("<whole>".to_string(), |span| text[span].to_string())))
+            .map(|problem| {
+                (
+                    problem.code,
+                    problem
+                        .span
+                        .clone()
+                        .map_or("<whole>".to_string(), |span| text[span].to_string()),
+                )
+            })
             .collect();
         (problems, report.constant)
     }
@@ -1039,16 +1239,40 @@ mod tests {
     #[test]
     fn reports_the_offending_sub_expression() {
         let cases = [
-            ("self.internet_facing && self.authentcation == \"none\"", Code::ConditionUnknownProperty, "authentcation"),
-            ("self.authentication == \"oauth\"", Code::ConditionUnknownValue, "\"oauth\""),
-            ("self.authentication in [\"none\", \"basci\"]", Code::ConditionUnknownValue, "\"basci\""),
-            ("\"passwords\" in self.data_classes", Code::ConditionUnknownValue, "\"passwords\""),
-            ("self.internet_facing == \"true\"", Code::ConditionType, "=="),
+            (
+                "self.internet_facing && self.authentcation == \"none\"",
+                Code::ConditionUnknownProperty,
+                "authentcation",
+            ),
+            (
+                "self.authentication == \"oauth\"",
+                Code::ConditionUnknownValue,
+                "\"oauth\"",
+            ),
+            (
+                "self.authentication in [\"none\", \"basci\"]",
+                Code::ConditionUnknownValue,
+                "\"basci\"",
+            ),
+            (
+                "\"passwords\" in self.data_classes",
+                Code::ConditionUnknownValue,
+                "\"passwords\"",
+            ),
+            (
+                "self.internet_facing == \"true\"",
+                Code::ConditionType,
+                "==",
+            ),
             ("self.replicas < \"2\"", Code::ConditionType, "<"),
             ("slf.replicas > 1", Code::ConditionUnknownProperty, "slf"),
             ("source.x", Code::ConditionUnknownProperty, "source"),
             ("self.replicas + 1", Code::ConditionType, "<whole>"),
-            ("self.authentication.lowerAscii() == \"x\"", Code::ConditionType, "("),
+            (
+                "self.authentication.lowerAscii() == \"x\"",
+                Code::ConditionType,
+                "(",
+            ),
             ("self.authentication ==", Code::ConditionSyntax, ""),
         ];
         for (text, code, underlined) in cases {
@@ -1064,9 +1288,18 @@ mod tests {
     #[test]
     fn proves_constant_conditions() {
         assert_eq!(check("true").1, Some(true));
-        assert_eq!(check("self.internet_facing || !self.internet_facing").1, Some(true));
-        assert_eq!(check("self.authentication == \"none\" && self.authentication == \"basic\"").1, Some(false));
-        assert_eq!(check("self.internet_facing && self.authentication == \"none\"").1, None);
+        assert_eq!(
+            check("self.internet_facing || !self.internet_facing").1,
+            Some(true)
+        );
+        assert_eq!(
+            check("self.authentication == \"none\" && self.authentication == \"basic\"").1,
+            Some(false)
+        );
+        assert_eq!(
+            check("self.internet_facing && self.authentication == \"none\"").1,
+            None
+        );
         // Ints are not enumerated, so nothing is claimed.
         assert_eq!(check("self.replicas > 1 || self.replicas <= 1").1, None);
     }
@@ -1075,12 +1308,25 @@ mod tests {
     fn requires_the_property_on_every_subject_unless_guarded() {
         let fixture = fixture();
         let mut web = PropertySet::new();
-        web.insert("internet_facing", PropertyInfo { definition: &fixture.public, declared_by: 0 });
+        web.insert(
+            "internet_facing",
+            PropertyInfo {
+                definition: &fixture.public,
+                declared_by: 0,
+            },
+        );
         let database = PropertySet::new();
-        let scope = ConditionScope { subjects: vec![("web", &web), ("database", &database)], endpoints: None };
+        let scope = ConditionScope {
+            subjects: vec![("web", &web), ("database", &database)],
+            endpoints: None,
+        };
         let report = check_condition("self.internet_facing", &scope);
         assert_eq!(report.problems.len(), 1);
-        assert!(report.problems[0].message.contains("`database`"), "{:?}", report.problems);
+        assert!(
+            report.problems[0].message.contains("`database`"),
+            "{:?}",
+            report.problems
+        );
         let report = check_condition("has(self.internet_facing) && self.internet_facing", &scope);
         assert_eq!(report.problems, vec![]);
     }

@@ -187,7 +187,10 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
         let key = |diagnostic: &Diagnostic| {
             (
-                diagnostic.primary.as_ref().map(|label| (label.file.clone(), label.span.start, label.span.end)),
+                diagnostic
+                    .primary
+                    .as_ref()
+                    .map(|label| (label.file.clone(), label.span.start, label.span.end)),
                 diagnostic.code,
                 diagnostic.message.clone(),
             )

@@ -203,9 +203,9 @@ pub fn string_content_offset(text: &str, node: &Node, content_offset: usize) -> 
         return None;
     };
     let raw = text.get(node.span.clone())?;
-    let quote = ["'''", "\"\"\"", "'", "\""]
-        .into_iter()
-        .find(|quote| raw.starts_with(quote) && raw.ends_with(quote) && raw.len() >= 2 * quote.len())?;
+    let quote = ["'''", "\"\"\"", "'", "\""].into_iter().find(|quote| {
+        raw.starts_with(quote) && raw.ends_with(quote) && raw.len() >= 2 * quote.len()
+    })?;
     let mut inner = &raw[quote.len()..raw.len() - quote.len()];
     let mut start = node.span.start + quote.len();
     // A newline right after an opening multi-line delimiter is not part of the value.
@@ -265,7 +265,10 @@ mod tests {
         let text = "c = 'self.x == \"a\"'\nd = \"q\\\"x\"\n";
         let (root, _) = parse(text);
         let c = &root.get("c").expect("c").value;
-        assert_eq!(string_content_offset(text, c, 5), Some(text.find(".x").expect("x") + 1));
+        assert_eq!(
+            string_content_offset(text, c, 5),
+            Some(text.find(".x").expect("x") + 1)
+        );
         let d = &root.get("d").expect("d").value;
         assert_eq!(string_content_offset(text, d, 1), None);
     }

@@ -37,7 +37,10 @@ pub struct PackMetadata {
 #[serde(untagged)]
 pub enum DependencySpec {
     Requirement(String),
-    Detailed { version: String, path: Option<String> },
+    Detailed {
+        version: String,
+        path: Option<String>,
+    },
 }
 
 impl DependencySpec {

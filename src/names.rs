@@ -4,7 +4,8 @@ use std::fmt;
 
 /// Namespaces no pack may use: they collide with registry routes or would mislead users.
 pub const RESERVED_NAMESPACES: &[&str] = &[
-    "admin", "api", "assets", "docs", "help", "login", "logout", "new", "registry", "settings", "static", "www",
+    "admin", "api", "assets", "docs", "help", "login", "logout", "new", "registry", "settings",
+    "static", "www",
 ];
 
 /// The longest namespace or name part.
@@ -34,10 +35,9 @@ fn check_name_part(part: &str) -> Result<(), &'static str> {
     if !part.starts_with(|character: char| character.is_ascii_lowercase()) {
         return Err("must start with a lowercase letter");
     }
-    if !part
-        .chars()
-        .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
-    {
+    if !part.chars().all(|character| {
+        character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+    }) {
         return Err("may only contain lowercase ASCII letters, digits and `-`");
     }
     if part.ends_with('-') || part.contains("--") {
@@ -74,10 +74,14 @@ impl ItemKind {
         }
     }
 
-    pub fn from_str(name: &str) -> Option<ItemKind> {
-        [ItemKind::Entity, ItemKind::AttackPattern, ItemKind::Mitigation]
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+    pub fn from_name(name: &str) -> Option<ItemKind> {
+        [
+            ItemKind::Entity,
+            ItemKind::AttackPattern,
+            ItemKind::Mitigation,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
     }
 
     /// "an entity", "an attack pattern", "a mitigation".
@@ -108,10 +112,16 @@ pub struct ItemRef<'a> {
 /// reference of another kind is returned with `None`.
 pub fn parse_item_ref(reference: &str, kind: ItemKind) -> Option<ItemRef<'_>> {
     match reference.split_once(':') {
-        None => Some(ItemRef { pack: None, id: reference }),
+        None => Some(ItemRef {
+            pack: None,
+            id: reference,
+        }),
         Some((pack, rest)) => {
             let (found_kind, id) = rest.split_once('/')?;
-            (found_kind == kind.as_str()).then_some(ItemRef { pack: Some(pack), id })
+            (found_kind == kind.as_str()).then_some(ItemRef {
+                pack: Some(pack),
+                id,
+            })
         }
     }
 }
@@ -119,8 +129,16 @@ pub fn parse_item_ref(reference: &str, kind: ItemKind) -> Option<ItemRef<'_>> {
 /// What an override changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target<'a> {
-    Item { pack: &'a str, kind: ItemKind, id: &'a str },
-    Link { pack: &'a str, mitigation: &'a str, attack_pattern: &'a str },
+    Item {
+        pack: &'a str,
+        kind: ItemKind,
+        id: &'a str,
+    },
+    Link {
+        pack: &'a str,
+        mitigation: &'a str,
+        attack_pattern: &'a str,
+    },
 }
 
 impl<'a> Target<'a> {
@@ -149,7 +167,7 @@ pub fn parse_target(target: &str) -> Option<Target<'_>> {
         }),
         (kind, None) => Some(Target::Item {
             pack,
-            kind: ItemKind::from_str(kind)?,
+            kind: ItemKind::from_name(kind)?,
             id: first,
         }),
         _ => None,
@@ -188,23 +206,38 @@ mod tests {
     fn versions() {
         assert!(parse_version("1.2.3-rc.1").is_ok());
         assert!(parse_version("1.2").is_err());
-        assert!(parse_version("1.2.3+build.5").expect_err("build").contains("build metadata"));
+        assert!(
+            parse_version("1.2.3+build.5")
+                .expect_err("build")
+                .contains("build metadata")
+        );
     }
 
     #[test]
     fn references_and_targets() {
         assert_eq!(
             parse_item_ref("a/b:entity/web", ItemKind::Entity),
-            Some(ItemRef { pack: Some("a/b"), id: "web" })
+            Some(ItemRef {
+                pack: Some("a/b"),
+                id: "web"
+            })
         );
         assert_eq!(parse_item_ref("a/b:mitigation/web", ItemKind::Entity), None);
         assert_eq!(
             parse_target("a/b:link/m/ap"),
-            Some(Target::Link { pack: "a/b", mitigation: "m", attack_pattern: "ap" })
+            Some(Target::Link {
+                pack: "a/b",
+                mitigation: "m",
+                attack_pattern: "ap"
+            })
         );
         assert_eq!(
             parse_target("a/b:attack-pattern/x"),
-            Some(Target::Item { pack: "a/b", kind: ItemKind::AttackPattern, id: "x" })
+            Some(Target::Item {
+                pack: "a/b",
+                kind: ItemKind::AttackPattern,
+                id: "x"
+            })
         );
         assert_eq!(parse_target("a/b:thing/x"), None);
     }

@@ -77,7 +77,10 @@ impl ParsedPack {
 
     fn has_problem_with(&self, pack_path: &str) -> bool {
         let display = crate::source::join_display(&self.sources.display_root, pack_path);
-        self.sources.problems.iter().any(|problem| problem.file() == Some(display.as_str()))
+        self.sources
+            .problems
+            .iter()
+            .any(|problem| problem.file() == Some(display.as_str()))
     }
 
     fn parse_file(&mut self, index: usize) {
@@ -114,21 +117,31 @@ impl ParsedPack {
                 if let Ok(manifest) = serde_json::from_value::<Manifest>(json) {
                     self.manifest = Some(Located {
                         item: manifest,
-                        origin: Origin { file: index, pointer: Vec::new() },
+                        origin: Origin {
+                            file: index,
+                            pointer: Vec::new(),
+                        },
                     });
                 }
             }
             FileKind::PackTest => {
-                if !file_has_errors {
-                    if let Ok(test) = serde_json::from_value::<PackTest>(json) {
-                        self.tests.push(Located {
-                            item: test,
-                            origin: Origin { file: index, pointer: Vec::new() },
-                        });
-                    }
+                if !file_has_errors && let Ok(test) = serde_json::from_value::<PackTest>(json) {
+                    self.tests.push(Located {
+                        item: test,
+                        origin: Origin {
+                            file: index,
+                            pointer: Vec::new(),
+                        },
+                    });
                 }
             }
-            FileKind::Entities => self.entities.extend(items(&json, "entity", index, &broken_items, &mut self.unparsed_ids)),
+            FileKind::Entities => self.entities.extend(items(
+                &json,
+                "entity",
+                index,
+                &broken_items,
+                &mut self.unparsed_ids,
+            )),
             FileKind::AttackPatterns => self.attack_patterns.extend(items(
                 &json,
                 "attack-pattern",
@@ -136,24 +149,36 @@ impl ParsedPack {
                 &broken_items,
                 &mut self.unparsed_ids,
             )),
-            FileKind::Mitigations => {
-                self.mitigations.extend(items(&json, "mitigation", index, &broken_items, &mut self.unparsed_ids))
-            }
-            FileKind::Overrides => {
-                self.overrides.extend(items(&json, "override", index, &broken_items, &mut self.unparsed_ids))
-            }
+            FileKind::Mitigations => self.mitigations.extend(items(
+                &json,
+                "mitigation",
+                index,
+                &broken_items,
+                &mut self.unparsed_ids,
+            )),
+            FileKind::Overrides => self.overrides.extend(items(
+                &json,
+                "override",
+                index,
+                &broken_items,
+                &mut self.unparsed_ids,
+            )),
         }
         self.documents[index] = Some(document);
     }
 
     /// The pack's name, when its manifest could be read.
     pub fn name(&self) -> Option<&str> {
-        self.manifest.as_ref().map(|manifest| manifest.item.pack.name.as_str())
+        self.manifest
+            .as_ref()
+            .map(|manifest| manifest.item.pack.name.as_str())
     }
 
     /// The declared tiers, smallest first (empty when the manifest could not be read).
     pub fn tiers(&self) -> &[String] {
-        self.manifest.as_ref().map_or(&[], |manifest| manifest.item.pack.tiers.as_slice())
+        self.manifest
+            .as_ref()
+            .map_or(&[], |manifest| manifest.item.pack.tiers.as_slice())
     }
 
     pub fn display_path(&self, origin: &Origin) -> &str {
@@ -212,7 +237,10 @@ fn item_at(document: &Node, span: &Range<usize>) -> Option<(String, usize)> {
     for entry in entries {
         if let crate::document::NodeValue::Array(items) = &entry.value.value {
             for (index, item) in items.iter().enumerate() {
-                if item.span.start <= span.start && span.end <= item.span.end && !item.span.is_empty() {
+                if item.span.start <= span.start
+                    && span.end <= item.span.end
+                    && !item.span.is_empty()
+                {
                     return Some((entry.key.clone(), index));
                 }
             }

@@ -44,10 +44,16 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bo
     );
     let mut labels_by_file: BTreeMap<&str, Vec<(&Label, bool)>> = BTreeMap::new();
     if let Some(primary) = &diagnostic.primary {
-        labels_by_file.entry(primary.file.as_str()).or_default().push((primary, true));
+        labels_by_file
+            .entry(primary.file.as_str())
+            .or_default()
+            .push((primary, true));
     }
     for secondary in &diagnostic.secondary {
-        labels_by_file.entry(secondary.file.as_str()).or_default().push((secondary, false));
+        labels_by_file
+            .entry(secondary.file.as_str())
+            .or_default()
+            .push((secondary, false));
     }
     // The primary file first, then the others in path order.
     let mut files: Vec<&str> = labels_by_file.keys().copied().collect();
@@ -62,7 +68,11 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bo
             Some(text) => {
                 let mut snippet = Snippet::source(text).path(file).fold(true);
                 for (label, primary) in labels {
-                    let kind = if *primary { AnnotationKind::Primary } else { AnnotationKind::Context };
+                    let kind = if *primary {
+                        AnnotationKind::Primary
+                    } else {
+                        AnnotationKind::Context
+                    };
                     let span = clamp_span(text, label.span.clone());
                     snippet = snippet.annotation(kind.span(span).label(label.text.as_str()));
                 }
@@ -79,7 +89,11 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bo
         messages.push(Level::NOTE.message(note.as_str()));
     }
     group = group.elements(messages);
-    let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if styled {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     renderer.render(&[group]).to_string()
 }
 

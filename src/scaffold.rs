@@ -101,10 +101,19 @@ kind = "web-service"
     Ok(vec![
         ("pack.toml".to_string(), manifest),
         ("entities/components.toml".to_string(), entities.to_string()),
-        ("attack-patterns/access.toml".to_string(), attack_patterns.to_string()),
-        ("mitigations/access.toml".to_string(), mitigations.to_string()),
+        (
+            "attack-patterns/access.toml".to_string(),
+            attack_patterns.to_string(),
+        ),
+        (
+            "mitigations/access.toml".to_string(),
+            mitigations.to_string(),
+        ),
         ("overrides/README.toml".to_string(), overrides.to_string()),
-        ("tests/unauthenticated-api.toml".to_string(), test.to_string()),
+        (
+            "tests/unauthenticated-api.toml".to_string(),
+            test.to_string(),
+        ),
     ])
 }
 
@@ -112,18 +121,23 @@ kind = "web-service"
 /// when any check fails.
 pub fn write(directory: &Path, name: &str) -> Result<Vec<String>, String> {
     let files = pack_files(name)?;
-    if let Ok(mut entries) = fs::read_dir(directory) {
-        if entries.next().is_some() {
-            return Err(format!("`{}` is not empty; choose a new directory", directory.display()));
-        }
+    if let Ok(mut entries) = fs::read_dir(directory)
+        && entries.next().is_some()
+    {
+        return Err(format!(
+            "`{}` is not empty; choose a new directory",
+            directory.display()
+        ));
     }
     let mut written = Vec::new();
     for (path, contents) in files {
         let target = directory.join(&path);
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
+            fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
         }
-        fs::write(&target, contents).map_err(|error| format!("cannot write `{}`: {error}", target.display()))?;
+        fs::write(&target, contents)
+            .map_err(|error| format!("cannot write `{}`: {error}", target.display()))?;
         written.push(path);
     }
     Ok(written)

@@ -148,7 +148,10 @@ const BASE_URI: &str = "https://threatpack.invalid/schema/";
 struct EmbeddedSchemas;
 
 impl Retrieve for EmbeddedSchemas {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Json, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Json, Box<dyn std::error::Error + Send + Sync>> {
         let wanted = uri.as_str();
         SchemaKind::ALL
             .into_iter()
@@ -211,15 +214,17 @@ fn collect_property_names(schema: &Json, keys: &mut BTreeSet<String>) {
     match schema {
         Json::Object(object) => {
             for (key, value) in object {
-                if key == "properties" {
-                    if let Json::Object(properties) = value {
-                        keys.extend(properties.keys().cloned());
-                    }
+                if key == "properties"
+                    && let Json::Object(properties) = value
+                {
+                    keys.extend(properties.keys().cloned());
                 }
                 collect_property_names(value, keys);
             }
         }
-        Json::Array(items) => items.iter().for_each(|item| collect_property_names(item, keys)),
+        Json::Array(items) => items
+            .iter()
+            .for_each(|item| collect_property_names(item, keys)),
         _ => {}
     }
 }
@@ -243,7 +248,12 @@ pub fn validate(kind: FileKind, file: &str, document: &Node, json: &Json) -> Vec
         .collect()
 }
 
-fn to_diagnostics(kind: FileKind, file: &str, document: &Node, error: &ValidationError<'_>) -> Vec<Diagnostic> {
+fn to_diagnostics(
+    kind: FileKind,
+    file: &str,
+    document: &Node,
+    error: &ValidationError<'_>,
+) -> Vec<Diagnostic> {
     let segments = pointer_segments(error.instance_path().as_str());
     let place = document.locate(&segments);
     let value_span = place.node.span.clone();
@@ -357,7 +367,9 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
             FileKind::AttackPatterns => "`[[attack-pattern]]` tables",
             FileKind::Mitigations => "`[[mitigation]]` tables",
             FileKind::Overrides => "`[[override]]` tables",
-            FileKind::PackTest => "`[test]`, `[system]`, `[[component]]`, `[[flow]]` and `[[boundary]]`",
+            FileKind::PackTest => {
+                "`[test]`, `[system]`, `[[component]]`, `[[flow]]` and `[[boundary]]`"
+            }
         };
         format!("this file may only hold {expected}; other kinds of item go in their own directory")
     } else {
@@ -367,7 +379,10 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
 
 /// What a schema pattern means, in words, and what to do.
 fn pattern_meaning(pattern: &str) -> (&'static str, &'static str) {
-    if pattern.contains(":entity/") || pattern.contains(":attack-pattern/") || pattern.contains(":mitigation/") {
+    if pattern.contains(":entity/")
+        || pattern.contains(":attack-pattern/")
+        || pattern.contains(":mitigation/")
+    {
         (
             "not an id or a qualified id",
             "write a local id (`web-api`) or a qualified id (`namespace/pack:entity/web-api`)",
@@ -378,9 +393,15 @@ fn pattern_meaning(pattern: &str) -> (&'static str, &'static str) {
             "write `namespace/pack:KIND/ID` (KIND: entity, attack-pattern, mitigation) or `namespace/pack:link/MITIGATION/ATTACK-PATTERN`",
         )
     } else if pattern.contains('@') {
-        ("not `ATTACK-PATTERN@ELEMENT`", "write e.g. `sql-injection@shop`")
+        (
+            "not `ATTACK-PATTERN@ELEMENT`",
+            "write e.g. `sql-injection@shop`",
+        )
     } else if pattern.starts_with("^T[0-9]") {
-        ("not an ATT&CK technique id", "write e.g. `T1190` or `T1110.003`")
+        (
+            "not an ATT&CK technique id",
+            "write e.g. `T1190` or `T1110.003`",
+        )
     } else if pattern.starts_with("^V[0-9]") {
         ("not an ASVS requirement id", "write e.g. `V5.3.4`")
     } else if pattern.starts_with("^https?") {
@@ -388,9 +409,15 @@ fn pattern_meaning(pattern: &str) -> (&'static str, &'static str) {
     } else if pattern.contains("(\\.[a-z]") {
         ("not a dotted event id", "write e.g. `authn.login-failed`")
     } else if pattern.contains("[a-z0-9_]") {
-        ("not a snake_case name", "use lowercase letters, digits and `_`, starting with a letter")
+        (
+            "not a snake_case name",
+            "use lowercase letters, digits and `_`, starting with a letter",
+        )
     } else if pattern.contains("[a-z0-9._-]") {
-        ("not an allowed value", "use lowercase letters, digits, `.`, `_` and `-`")
+        (
+            "not an allowed value",
+            "use lowercase letters, digits, `.`, `_` and `-`",
+        )
     } else {
         (
             "not a valid id",
@@ -411,9 +438,11 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
     };
     match kind {
         jsonschema::error::TypeKind::Single(json_type) => name(json_type),
-        jsonschema::error::TypeKind::Multiple(types) => {
-            types.iter().map(|json_type| name(&json_type)).collect::<Vec<_>>().join(" or ")
-        }
+        jsonschema::error::TypeKind::Multiple(types) => types
+            .iter()
+            .map(|json_type| name(&json_type))
+            .collect::<Vec<_>>()
+            .join(" or "),
     }
 }
 
@@ -430,7 +459,11 @@ fn describe_json(value: &Json) -> String {
 }
 
 fn quote_list(options: &[&str]) -> String {
-    options.iter().map(|option| format!("`{option}`")).collect::<Vec<_>>().join(", ")
+    options
+        .iter()
+        .map(|option| format!("`{option}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The validator's own message, shortened: it repeats the whole instance value.
@@ -454,9 +487,18 @@ mod tests {
 
     #[test]
     fn classifies_pack_paths() {
-        assert_eq!(FileKind::of_pack_path("pack.toml"), Some(FileKind::Manifest));
-        assert_eq!(FileKind::of_pack_path("entities/a/b.toml"), Some(FileKind::Entities));
-        assert_eq!(FileKind::of_pack_path("tests/t.toml"), Some(FileKind::PackTest));
+        assert_eq!(
+            FileKind::of_pack_path("pack.toml"),
+            Some(FileKind::Manifest)
+        );
+        assert_eq!(
+            FileKind::of_pack_path("entities/a/b.toml"),
+            Some(FileKind::Entities)
+        );
+        assert_eq!(
+            FileKind::of_pack_path("tests/t.toml"),
+            Some(FileKind::PackTest)
+        );
         assert_eq!(FileKind::of_pack_path("entity/x.toml"), None);
         assert_eq!(FileKind::of_pack_path("other.toml"), None);
     }

@@ -41,9 +41,15 @@ impl std::error::Error for LoadError {}
 
 /// Reads every `.toml` file under `root` (hidden directories excluded), sorted by path.
 pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, LoadError> {
-    let metadata = fs::metadata(root).map_err(|error| LoadError(format!("cannot read pack directory `{display_root}`: {error}")))?;
+    let metadata = fs::metadata(root).map_err(|error| {
+        LoadError(format!(
+            "cannot read pack directory `{display_root}`: {error}"
+        ))
+    })?;
     if !metadata.is_dir() {
-        return Err(LoadError(format!("`{display_root}` is not a directory: a pack is a directory holding `pack.toml`")));
+        return Err(LoadError(format!(
+            "`{display_root}` is not a directory: a pack is a directory holding `pack.toml`"
+        )));
     }
     let mut sources = PackSources {
         display_root: display_root.to_string(),
@@ -51,10 +57,13 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
     };
     let mut pending = vec![root.to_path_buf()];
     while let Some(directory) = pending.pop() {
-        let entries = fs::read_dir(&directory)
-            .map_err(|error| LoadError(format!("cannot list `{}`: {error}", directory.display())))?;
+        let entries = fs::read_dir(&directory).map_err(|error| {
+            LoadError(format!("cannot list `{}`: {error}", directory.display()))
+        })?;
         for entry in entries {
-            let entry = entry.map_err(|error| LoadError(format!("cannot list `{}`: {error}", directory.display())))?;
+            let entry = entry.map_err(|error| {
+                LoadError(format!("cannot list `{}`: {error}", directory.display()))
+            })?;
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
@@ -72,8 +81,12 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
                 let pack_path = relative_pack_path(root, &path);
                 let display_path = join_display(display_root, &pack_path);
                 match read_text(&path, &display_path) {
-                    Ok(text) => sources.files.push(SourceFile { display_path, pack_path, text }),
-                    Err(problem) => sources.problems.push(problem),
+                    Ok(text) => sources.files.push(SourceFile {
+                        display_path,
+                        pack_path,
+                        text,
+                    }),
+                    Err(problem) => sources.problems.push(*problem),
                 }
             }
         }
@@ -95,26 +108,40 @@ fn relative_pack_path(root: &Path, path: &Path) -> String {
 }
 
 /// Reads a file as UTF-8 text, refusing files over the size limit without reading them whole.
-fn read_text(path: &Path, display_path: &str) -> Result<String, Diagnostic> {
+fn read_text(path: &Path, display_path: &str) -> Result<String, Box<Diagnostic>> {
     let io_problem = |error: std::io::Error| {
-        Diagnostic::new(Code::InvalidUtf8, format!("cannot read `{display_path}`: {error}"))
-            .at(display_path, 0..0, "unreadable")
+        Diagnostic::new(
+            Code::InvalidUtf8,
+            format!("cannot read `{display_path}`: {error}"),
+        )
+        .at(display_path, 0..0, "unreadable")
     };
     let file = fs::File::open(path).map_err(io_problem)?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_problem)?;
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_problem)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(Code::FileTooLarge, format!("`{display_path}` is larger than 8 MiB"))
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                format!("`{display_path}` is larger than 8 MiB"),
+            )
             .at(display_path, 0..0, "not read")
-            .help("split the content over several files in the same directory"));
+            .help("split the content over several files in the same directory"),
+        ));
     }
     String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
         let line = text.matches('\n').count() + 1;
-        Diagnostic::new(Code::InvalidUtf8, format!("`{display_path}` is not valid UTF-8 (byte {valid}, line {line})"))
-            .at(display_path, 0..0, "not read")
-            .help("save the file as UTF-8")
+        Diagnostic::new(
+            Code::InvalidUtf8,
+            format!("`{display_path}` is not valid UTF-8 (byte {valid}, line {line})"),
+        )
+        .at(display_path, 0..0, "not read")
+        .help("save the file as UTF-8")
+        .into()
     })
 }
 
@@ -137,11 +164,16 @@ pub fn load_graph(root: &Path, display_root: &str) -> Result<PackGraph, LoadErro
         };
         for (name, spec) in &manifest.item.dependencies {
             let loaded = match spec {
-                DependencySpec::Detailed { path: Some(path), .. } => {
+                DependencySpec::Detailed {
+                    path: Some(path), ..
+                } => {
                     let directory = directories[current].join(path);
                     let display = join_display(&graph.packs[current].sources.display_root, path);
                     let canonical_directory = canonical(&directory);
-                    if let Some(existing) = directories.iter().position(|known| *known == canonical_directory) {
+                    if let Some(existing) = directories
+                        .iter()
+                        .position(|known| *known == canonical_directory)
+                    {
                         Some(existing)
                     } else if depths[current] + 1 > MAX_DEPENDENCY_DEPTH {
                         None
@@ -158,11 +190,19 @@ pub fn load_graph(root: &Path, display_root: &str) -> Result<PackGraph, LoadErro
                                 if current == 0 {
                                     let manifest_origin = &manifest.origin;
                                     let pack = &graph.packs[0];
-                                    let span = pack.locate(manifest_origin, &["dependencies", name, "path"]);
+                                    let span = pack
+                                        .locate(manifest_origin, &["dependencies", name, "path"]);
                                     graph.problems.push(
-                                        Diagnostic::new(Code::DependencyUnavailable, format!("cannot load dependency `{name}`"))
-                                            .at(pack.display_path(manifest_origin), span, error.0.clone())
-                                            .help("fix the `path`, or remove it to use the registry"),
+                                        Diagnostic::new(
+                                            Code::DependencyUnavailable,
+                                            format!("cannot load dependency `{name}`"),
+                                        )
+                                        .at(
+                                            pack.display_path(manifest_origin),
+                                            span,
+                                            error.0.clone(),
+                                        )
+                                        .help("fix the `path`, or remove it to use the registry"),
                                     );
                                 }
                                 None
@@ -194,7 +234,11 @@ fn normalize_display(path: &str) -> String {
             _ => parts.push(part),
         }
     }
-    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 #[cfg(test)]
@@ -203,7 +247,10 @@ mod tests {
 
     #[test]
     fn normalizes_display_paths() {
-        assert_eq!(normalize_display("packs/example-org/../stride-core"), "packs/stride-core");
+        assert_eq!(
+            normalize_display("packs/example-org/../stride-core"),
+            "packs/stride-core"
+        );
         assert_eq!(normalize_display("./a/./b"), "a/b");
         assert_eq!(normalize_display("../x"), "../x");
     }

@@ -23,21 +23,33 @@ pub(crate) fn check(
         // Nothing to check against: the unresolved `applies-to` is reported on its own.
         return;
     }
-    let names: Vec<String> = subjects.iter().map(|entity| index.entities[*entity].located.item.id.clone()).collect();
-    let property_sets: Vec<&PropertySet<'_>> = subjects.iter().map(|entity| &index.resolved[*entity].properties).collect();
+    let names: Vec<String> = subjects
+        .iter()
+        .map(|entity| index.entities[*entity].located.item.id.clone())
+        .collect();
+    let property_sets: Vec<&PropertySet<'_>> = subjects
+        .iter()
+        .map(|entity| &index.resolved[*entity].properties)
+        .collect();
     let all_flows = subjects
         .iter()
         .all(|entity| index.resolved[*entity].kind == Some(ElementKind::DataFlow));
     let scope = ConditionScope {
-        subjects: names.iter().map(String::as_str).zip(property_sets.iter().copied()).collect(),
+        subjects: names
+            .iter()
+            .map(String::as_str)
+            .zip(property_sets.iter().copied())
+            .collect(),
         endpoints: all_flows.then_some(&index.endpoint_properties),
     };
     let report = check_condition(condition, &scope);
     facts.property_reads.extend(report.reads);
     if let Some(value) = report.constant {
-        facts
-            .constant_conditions
-            .push((origin.clone(), fields.iter().map(|field| field.to_string()).collect(), value));
+        facts.constant_conditions.push((
+            origin.clone(),
+            fields.iter().map(|field| field.to_string()).collect(),
+            value,
+        ));
     }
     let root = index.root();
     let file = root.display_path(origin);
@@ -54,7 +66,8 @@ pub(crate) fn check(
                 Some(start..end)
             })
             .unwrap_or_else(|| value_span.clone());
-        let mut diagnostic = Diagnostic::new(problem.code, problem.message).at(file, span, problem.label);
+        let mut diagnostic =
+            Diagnostic::new(problem.code, problem.message).at(file, span, problem.label);
         if let Some(help) = problem.help {
             diagnostic = diagnostic.help(help);
         }

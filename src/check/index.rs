@@ -37,7 +37,9 @@ pub enum Lookup {
     /// dependency that is not available locally.
     Unverifiable,
     /// The pack was searched and has no such item.
-    Missing { pack: usize },
+    Missing {
+        pack: usize,
+    },
     /// A qualified reference names a pack that is not a dependency.
     NotADependency,
 }
@@ -71,19 +73,34 @@ impl<'g> Index<'g> {
         };
         for (pack_index, pack) in graph.packs.iter().enumerate() {
             for located in &pack.entities {
-                index.entity_keys.entry((pack_index, located.item.id.as_str())).or_insert(index.entities.len());
-                index.entities.push(Item { pack: pack_index, located });
+                index
+                    .entity_keys
+                    .entry((pack_index, located.item.id.as_str()))
+                    .or_insert(index.entities.len());
+                index.entities.push(Item {
+                    pack: pack_index,
+                    located,
+                });
             }
             for located in &pack.attack_patterns {
                 index
                     .attack_pattern_keys
                     .entry((pack_index, located.item.id.as_str()))
                     .or_insert(index.attack_patterns.len());
-                index.attack_patterns.push(Item { pack: pack_index, located });
+                index.attack_patterns.push(Item {
+                    pack: pack_index,
+                    located,
+                });
             }
             for located in &pack.mitigations {
-                index.mitigation_keys.entry((pack_index, located.item.id.as_str())).or_insert(index.mitigations.len());
-                index.mitigations.push(Item { pack: pack_index, located });
+                index
+                    .mitigation_keys
+                    .entry((pack_index, located.item.id.as_str()))
+                    .or_insert(index.mitigations.len());
+                index.mitigations.push(Item {
+                    pack: pack_index,
+                    located,
+                });
             }
         }
         index.resolve_entities();
@@ -119,7 +136,12 @@ impl<'g> Index<'g> {
         };
         match keys.get(&(target_pack, parsed.id)) {
             Some(found) => Lookup::Found(*found),
-            None if self.graph.packs[target_pack].unparsed_ids.contains(parsed.id) => Lookup::Unverifiable,
+            None if self.graph.packs[target_pack]
+                .unparsed_ids
+                .contains(parsed.id) =>
+            {
+                Lookup::Unverifiable
+            }
             None => Lookup::Missing { pack: target_pack },
         }
     }
@@ -127,7 +149,12 @@ impl<'g> Index<'g> {
     /// The ids of a pack's items of `kind`, for suggestions.
     pub fn ids(&self, pack: usize, kind: ItemKind) -> Vec<&'g str> {
         let mut ids: Vec<&'g str> = match kind {
-            ItemKind::Entity => self.entities.iter().filter(|item| item.pack == pack).map(|item| item.located.item.id.as_str()).collect(),
+            ItemKind::Entity => self
+                .entities
+                .iter()
+                .filter(|item| item.pack == pack)
+                .map(|item| item.located.item.id.as_str())
+                .collect(),
             ItemKind::AttackPattern => self
                 .attack_patterns
                 .iter()
@@ -171,10 +198,12 @@ impl<'g> Index<'g> {
             .item
             .applies_to
             .iter()
-            .filter_map(|reference| match self.lookup(item.pack, reference, ItemKind::Entity) {
-                Lookup::Found(entity) => Some(entity),
-                _ => None,
-            })
+            .filter_map(
+                |reference| match self.lookup(item.pack, reference, ItemKind::Entity) {
+                    Lookup::Found(entity) => Some(entity),
+                    _ => None,
+                },
+            )
             .collect()
     }
 
@@ -213,17 +242,31 @@ impl<'g> Index<'g> {
                     kind = item.kind;
                 }
                 for (name, definition) in &item.properties {
-                    properties.insert(name.as_str(), PropertyInfo { definition, declared_by: *member });
+                    properties.insert(
+                        name.as_str(),
+                        PropertyInfo {
+                            definition,
+                            declared_by: *member,
+                        },
+                    );
                 }
             }
             let ancestors = chain[1..].to_vec();
-            resolved.push(ResolvedEntity { kind: if in_cycle { None } else { kind }, properties, ancestors, in_cycle });
+            resolved.push(ResolvedEntity {
+                kind: if in_cycle { None } else { kind },
+                properties,
+                ancestors,
+                in_cycle,
+            });
         }
         for resolved_entity in &resolved {
             if resolved_entity.kind.is_some_and(ElementKind::is_component) {
                 for (name, info) in &resolved_entity.properties {
                     let declarations = self.endpoint_properties.entry(name).or_default();
-                    if !declarations.iter().any(|known| known.declared_by == info.declared_by) {
+                    if !declarations
+                        .iter()
+                        .any(|known| known.declared_by == info.declared_by)
+                    {
                         declarations.push(*info);
                     }
                 }

@@ -9,7 +9,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::names::ItemKind;
 use crate::parse::{Origin, ParsedPack};
 
-
 pub(crate) fn check(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>) {
     unique_ids(index.root(), diagnostics);
     entities(index, diagnostics);
@@ -24,8 +23,16 @@ fn unique_ids(root: &ParsedPack, diagnostics: &mut Vec<Diagnostic>) {
         .entities
         .iter()
         .map(|item| (item.item.id.as_str(), &item.origin, "entity"))
-        .chain(root.attack_patterns.iter().map(|item| (item.item.id.as_str(), &item.origin, "attack pattern")))
-        .chain(root.mitigations.iter().map(|item| (item.item.id.as_str(), &item.origin, "mitigation")));
+        .chain(
+            root.attack_patterns
+                .iter()
+                .map(|item| (item.item.id.as_str(), &item.origin, "attack pattern")),
+        )
+        .chain(
+            root.mitigations
+                .iter()
+                .map(|item| (item.item.id.as_str(), &item.origin, "mitigation")),
+        );
     let mut ordered: Vec<_> = items.collect();
     // First in file order wins, so the report is the same whatever the check order.
     ordered.sort_by_key(|(_, origin, _)| (origin.file, root.locate(origin, &[]).start));
@@ -60,7 +67,14 @@ fn resolve_reference(
 ) -> Option<usize> {
     let root = index.root();
     let lookup = index.lookup(0, reference, kind);
-    if let Some(problem) = reference_problem(index, &lookup, reference, kind, root.display_path(origin), root.locate(origin, fields)) {
+    if let Some(problem) = reference_problem(
+        index,
+        &lookup,
+        reference,
+        kind,
+        root.display_path(origin),
+        root.locate(origin, fields),
+    ) {
         diagnostics.push(problem);
     }
     match lookup {
@@ -71,18 +85,35 @@ fn resolve_reference(
 
 fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
-    for (entity, item) in index.entities.iter().enumerate().filter(|(_, item)| item.pack == 0) {
+    for (entity, item) in index
+        .entities
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.pack == 0)
+    {
         let located = item.located;
         let origin = &located.origin;
         let file = root.display_path(origin);
         let resolved = &index.resolved[entity];
-        let parent = located
-            .item
-            .parent
-            .as_deref()
-            .and_then(|parent| resolve_reference(index, diagnostics, parent, ItemKind::Entity, origin, &["parent"]));
+        let parent = located.item.parent.as_deref().and_then(|parent| {
+            resolve_reference(
+                index,
+                diagnostics,
+                parent,
+                ItemKind::Entity,
+                origin,
+                &["parent"],
+            )
+        });
         if let Some(replaced_by) = &located.item.replaced_by {
-            resolve_reference(index, diagnostics, replaced_by, ItemKind::Entity, origin, &["replaced-by"]);
+            resolve_reference(
+                index,
+                diagnostics,
+                replaced_by,
+                ItemKind::Entity,
+                origin,
+                &["replaced-by"],
+            );
         }
         if resolved.in_cycle {
             let chain: Vec<&str> = std::iter::once(entity)
@@ -121,29 +152,51 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             .ancestors
             .iter()
             .rev()
-            .flat_map(|ancestor| index.entities[*ancestor].located.item.properties.iter().map(move |(name, definition)| (name.as_str(), (definition, *ancestor))))
+            .flat_map(|ancestor| {
+                index.entities[*ancestor]
+                    .located
+                    .item
+                    .properties
+                    .iter()
+                    .map(move |(name, definition)| (name.as_str(), (definition, *ancestor)))
+            })
             .collect();
         for (name, definition) in &located.item.properties {
             if let Err(problem) = value_fits(definition, &definition.default) {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidProperty, format!("the default of `{name}` does not fit its type"))
-                        .at(file, root.locate(origin, &["properties", name, "default"]), problem)
-                        .help("give a default the property can take"),
+                    Diagnostic::new(
+                        Code::InvalidProperty,
+                        format!("the default of `{name}` does not fit its type"),
+                    )
+                    .at(
+                        file,
+                        root.locate(origin, &["properties", name, "default"]),
+                        problem,
+                    )
+                    .help("give a default the property can take"),
                 );
             }
-            if let (Some(min), Some(max)) = (definition.min, definition.max) {
-                if min > max {
-                    diagnostics.push(
-                        Diagnostic::new(Code::InvalidProperty, format!("`{name}` has `min` {min} above `max` {max}"))
-                            .at(file, root.locate(origin, &["properties", name, "min"]), "larger than `max`")
-                            .help("swap them"),
-                    );
-                }
+            if let (Some(min), Some(max)) = (definition.min, definition.max)
+                && min > max
+            {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidProperty,
+                        format!("`{name}` has `min` {min} above `max` {max}"),
+                    )
+                    .at(
+                        file,
+                        root.locate(origin, &["properties", name, "min"]),
+                        "larger than `max`",
+                    )
+                    .help("swap them"),
+                );
             }
-            if let Some((parent_definition, ancestor)) = inherited.get(name.as_str()) {
-                if parent_definition.property_type != definition.property_type {
-                    let ancestor_id = &index.entities[*ancestor].located.item.id;
-                    diagnostics.push(
+            if let Some((parent_definition, ancestor)) = inherited.get(name.as_str())
+                && parent_definition.property_type != definition.property_type
+            {
+                let ancestor_id = &index.entities[*ancestor].located.item.id;
+                diagnostics.push(
                         Diagnostic::new(
                             Code::InvalidProperty,
                             format!(
@@ -155,7 +208,6 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
                         .at(file, root.locate(origin, &["properties", name, "type"]), "type differs from the inherited one")
                         .help("a child may redeclare an inherited property to change its default or question, never its type; rename it"),
                     );
-                }
             }
         }
     }
@@ -170,19 +222,46 @@ fn attack_patterns(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<D
         let mut all_resolved = true;
         for (position, reference) in located.item.applies_to.iter().enumerate() {
             let position = position.to_string();
-            match resolve_reference(index, diagnostics, reference, ItemKind::Entity, origin, &["applies-to", &position]) {
+            match resolve_reference(
+                index,
+                diagnostics,
+                reference,
+                ItemKind::Entity,
+                origin,
+                &["applies-to", &position],
+            ) {
                 Some(entity) => subjects.push(entity),
                 None => all_resolved = false,
             }
         }
         if let Some(replaced_by) = &located.item.replaced_by {
-            resolve_reference(index, diagnostics, replaced_by, ItemKind::AttackPattern, origin, &["replaced-by"]);
+            resolve_reference(
+                index,
+                diagnostics,
+                replaced_by,
+                ItemKind::AttackPattern,
+                origin,
+                &["replaced-by"],
+            );
         }
-        diagnostics.extend(tier_problem(root, located.item.tier.as_deref(), origin, &["tier"]));
-        if let Some(condition) = &located.item.condition {
-            if all_resolved {
-                conditions::check(index, facts, diagnostics, condition, origin, &["condition"], &subjects);
-            }
+        diagnostics.extend(tier_problem(
+            root,
+            located.item.tier.as_deref(),
+            origin,
+            &["tier"],
+        ));
+        if let Some(condition) = &located.item.condition
+            && all_resolved
+        {
+            conditions::check(
+                index,
+                facts,
+                diagnostics,
+                condition,
+                origin,
+                &["condition"],
+                &subjects,
+            );
         }
     }
 }
@@ -194,14 +273,31 @@ fn mitigations(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagn
         let origin = &located.origin;
         let file = root.display_path(origin);
         if let Some(replaced_by) = &located.item.replaced_by {
-            resolve_reference(index, diagnostics, replaced_by, ItemKind::Mitigation, origin, &["replaced-by"]);
+            resolve_reference(
+                index,
+                diagnostics,
+                replaced_by,
+                ItemKind::Mitigation,
+                origin,
+                &["replaced-by"],
+            );
         }
-        diagnostics.extend(tier_problem(root, located.item.tier.as_deref(), origin, &["tier"]));
+        diagnostics.extend(tier_problem(
+            root,
+            located.item.tier.as_deref(),
+            origin,
+            &["tier"],
+        ));
         let mut linked: HashMap<usize, usize> = HashMap::new();
         for (position, address) in located.item.addresses.iter().enumerate() {
             let position_text = position.to_string();
             let fields = ["addresses", position_text.as_str()];
-            diagnostics.extend(tier_problem(root, address.tier.as_deref(), origin, &["addresses", &position_text, "tier"]));
+            diagnostics.extend(tier_problem(
+                root,
+                address.tier.as_deref(),
+                origin,
+                &["addresses", &position_text, "tier"],
+            ));
             let Some(attack_pattern) = resolve_reference(
                 index,
                 diagnostics,
@@ -225,7 +321,15 @@ fn mitigations(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagn
             }
             if let Some(condition) = &address.condition {
                 let subjects = index.applies_to(attack_pattern);
-                conditions::check(index, facts, diagnostics, condition, origin, &[fields[0], fields[1], "condition"], &subjects);
+                conditions::check(
+                    index,
+                    facts,
+                    diagnostics,
+                    condition,
+                    origin,
+                    &[fields[0], fields[1], "condition"],
+                    &subjects,
+                );
             }
         }
     }

@@ -23,9 +23,12 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     }
     if let Err(problem) = parse_version(&pack.version) {
         diagnostics.push(
-            Diagnostic::new(Code::InvalidVersion, format!("invalid version `{}`", pack.version))
-                .at(file, root.locate(origin, &["pack", "version"]), problem)
-                .help("write a semantic version such as `1.0.0` or `2.1.0-rc.1`"),
+            Diagnostic::new(
+                Code::InvalidVersion,
+                format!("invalid version `{}`", pack.version),
+            )
+            .at(file, root.locate(origin, &["pack", "version"]), problem)
+            .help("write a semantic version such as `1.0.0` or `2.1.0-rc.1`"),
         );
     }
     if let Err(error) = spdx::Expression::parse(&pack.license) {
@@ -41,29 +44,42 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         let key_span = root.locate_key(origin, &["dependencies", name]);
         if let Err(problem) = check_pack_name(name) {
             diagnostics.push(
-                Diagnostic::new(Code::InvalidName, format!("invalid dependency name `{name}`"))
-                    .at(file, key_span.clone(), problem)
-                    .help("name the dependency by its pack name, `namespace/name`"),
+                Diagnostic::new(
+                    Code::InvalidName,
+                    format!("invalid dependency name `{name}`"),
+                )
+                .at(file, key_span.clone(), problem)
+                .help("name the dependency by its pack name, `namespace/name`"),
             );
             continue;
         }
         if *name == pack.name {
             diagnostics.push(
-                Diagnostic::new(Code::DependencyMismatch, format!("`{name}` depends on itself"))
-                    .at(file, key_span, "this is the pack's own name")
-                    .help("remove this dependency"),
+                Diagnostic::new(
+                    Code::DependencyMismatch,
+                    format!("`{name}` depends on itself"),
+                )
+                .at(file, key_span, "this is the pack's own name")
+                .help("remove this dependency"),
             );
             continue;
         }
-        let requirement_fields: &[&str] = if spec.path().is_some() { &["dependencies", name, "version"] } else { &["dependencies", name] };
+        let requirement_fields: &[&str] = if spec.path().is_some() {
+            &["dependencies", name, "version"]
+        } else {
+            &["dependencies", name]
+        };
         let requirement_span = root.locate(origin, requirement_fields);
         let requirement = match semver::VersionReq::parse(spec.requirement()) {
             Ok(requirement) => requirement,
             Err(error) => {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidRequirement, format!("invalid version requirement `{}`", spec.requirement()))
-                        .at(file, requirement_span, error.to_string())
-                        .help("write a semver requirement such as `^1.2`, `~1.2.3` or `>=1.0, <3`"),
+                    Diagnostic::new(
+                        Code::InvalidRequirement,
+                        format!("invalid version requirement `{}`", spec.requirement()),
+                    )
+                    .at(file, requirement_span, error.to_string())
+                    .help("write a semver requirement such as `^1.2`, `~1.2.3` or `>=1.0, <3`"),
                 );
                 continue;
             }
@@ -76,24 +92,38 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         let path_span = root.locate(origin, &["dependencies", name, "path"]);
         let Some(found_name) = dependency.name() else {
             diagnostics.push(
-                Diagnostic::new(Code::DependencyUnavailable, format!("`{path}` holds no readable pack"))
-                    .at(file, path_span, "no valid `pack.toml` there")
-                    .help(format!("run `threatpack check {}` to see why", dependency.sources.display_root)),
+                Diagnostic::new(
+                    Code::DependencyUnavailable,
+                    format!("`{path}` holds no readable pack"),
+                )
+                .at(file, path_span, "no valid `pack.toml` there")
+                .help(format!(
+                    "run `threatpack check {}` to see why",
+                    dependency.sources.display_root
+                )),
             );
             continue;
         };
         if found_name != name {
             diagnostics.push(
-                Diagnostic::new(Code::DependencyMismatch, format!("`{path}` holds `{found_name}`, not `{name}`"))
-                    .at(file, path_span, format!("this is `{found_name}`"))
-                    .help("point `path` at the right pack, or rename the dependency"),
+                Diagnostic::new(
+                    Code::DependencyMismatch,
+                    format!("`{path}` holds `{found_name}`, not `{name}`"),
+                )
+                .at(file, path_span, format!("this is `{found_name}`"))
+                .help("point `path` at the right pack, or rename the dependency"),
             );
             continue;
         }
-        let found_version = dependency.manifest.as_ref().map(|manifest| manifest.item.pack.version.as_str()).unwrap_or_default();
-        if let Ok(version) = parse_version(found_version) {
-            if !requirement.matches(&version) {
-                diagnostics.push(
+        let found_version = dependency
+            .manifest
+            .as_ref()
+            .map(|manifest| manifest.item.pack.version.as_str())
+            .unwrap_or_default();
+        if let Ok(version) = parse_version(found_version)
+            && !requirement.matches(&version)
+        {
+            diagnostics.push(
                     Diagnostic::new(
                         Code::DependencyMismatch,
                         format!("`{}` {} requires `{name}` {requirement}, but `{name}` at `{path}` is {version}", pack.name, pack.version),
@@ -101,14 +131,23 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
                     .at(file, requirement_span, format!("{version} does not match"))
                     .help(format!("change the requirement to match {version}, or point `path` at a matching version")),
                 );
-            }
         }
-        let errors = dependency.diagnostics.iter().filter(|diagnostic| diagnostic.severity == Severity::Error).count();
+        let errors = dependency
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .count();
         if errors > 0 {
             diagnostics.push(
-                Diagnostic::new(Code::DependencyUnavailable, format!("dependency `{name}` has {errors} error(s)"))
-                    .at(file, key_span, "this dependency does not parse cleanly")
-                    .help(format!("run `threatpack check {}` and fix it first", dependency.sources.display_root)),
+                Diagnostic::new(
+                    Code::DependencyUnavailable,
+                    format!("dependency `{name}` has {errors} error(s)"),
+                )
+                .at(file, key_span, "this dependency does not parse cleanly")
+                .help(format!(
+                    "run `threatpack check {}` and fix it first",
+                    dependency.sources.display_root
+                )),
             );
         }
     }

@@ -40,7 +40,9 @@ pub struct CheckOptions {
 
 impl CheckOptions {
     fn denies(&self, code: diagnostic::Code) -> bool {
-        self.deny.iter().any(|denied| denied == "warnings" || denied == code.as_str())
+        self.deny
+            .iter()
+            .any(|denied| denied == "warnings" || denied == code.as_str())
     }
 }
 
@@ -52,7 +54,11 @@ pub struct CheckedPack {
 }
 
 /// Reads the pack at `path` (and its path dependencies) and checks it.
-pub fn check_dir(path: &std::path::Path, display_root: &str, options: &CheckOptions) -> Result<CheckedPack, crate::workspace::LoadError> {
+pub fn check_dir(
+    path: &std::path::Path,
+    display_root: &str,
+    options: &CheckOptions,
+) -> Result<CheckedPack, crate::workspace::LoadError> {
     let graph = crate::workspace::load_graph(path, display_root)?;
     let report = check_graph(&graph, options);
     Ok(CheckedPack { graph, report })
@@ -66,7 +72,10 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|diagnostic| diagnostic.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == severity)
+            .count()
     }
 
     pub fn has_errors(&self) -> bool {
@@ -89,7 +98,9 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
     for diagnostic in &mut diagnostics {
         if diagnostic.severity == Severity::Warning && options.denies(diagnostic.code) {
             diagnostic.severity = Severity::Error;
-            diagnostic.notes.push(format!("`{}` is denied by `--deny`", diagnostic.code));
+            diagnostic
+                .notes
+                .push(format!("`{}` is denied by `--deny`", diagnostic.code));
         }
     }
     diagnostic::sort(&mut diagnostics);
@@ -127,32 +138,55 @@ pub(crate) fn reference_problem(
             let ids = index.ids(*pack, kind);
             let help = match suggest(id, ids.iter().copied()) {
                 Some(candidate) => format!("did you mean `{candidate}`?"),
-                None => format!("no {} with this id exists in {where_}", kind.as_str().replace('-', " ")),
+                None => format!(
+                    "no {} with this id exists in {where_}",
+                    kind.as_str().replace('-', " ")
+                ),
             };
             Some(
-                Diagnostic::new(Code::UnknownReference, format!("unknown {} `{id}`", kind.as_str().replace('-', " ")))
-                    .at(file, span, format!("not {} of {where_}", kind.article_name()))
-                    .help(help),
+                Diagnostic::new(
+                    Code::UnknownReference,
+                    format!("unknown {} `{id}`", kind.as_str().replace('-', " ")),
+                )
+                .at(
+                    file,
+                    span,
+                    format!("not {} of {where_}", kind.article_name()),
+                )
+                .help(help),
             )
         }
     }
 }
 
 /// An `unknown-tier` diagnostic when `tier` is not declared by the root pack.
-pub(crate) fn tier_problem(root: &ParsedPack, tier: Option<&str>, origin: &Origin, fields: &[&str]) -> Option<Diagnostic> {
+pub(crate) fn tier_problem(
+    root: &ParsedPack,
+    tier: Option<&str>,
+    origin: &Origin,
+    fields: &[&str],
+) -> Option<Diagnostic> {
     let tier = tier?;
     let tiers = root.tiers();
     if tiers.is_empty() || tiers.iter().any(|known| known == tier) {
         return None;
     }
-    let declared = tiers.iter().map(|known| format!("`{known}`")).collect::<Vec<_>>().join(", ");
+    let declared = tiers
+        .iter()
+        .map(|known| format!("`{known}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let help = match crate::schema::suggest(tier, tiers.iter().map(String::as_str)) {
         Some(candidate) => format!("did you mean `{candidate}`? `pack.toml` declares {declared}"),
         None => format!("`pack.toml` declares {declared}; add the tier there or use one of them"),
     };
     Some(
         Diagnostic::new(Code::UnknownTier, format!("unknown tier `{tier}`"))
-            .at(root.display_path(origin), root.locate(origin, fields), "not declared in `pack.toml`")
+            .at(
+                root.display_path(origin),
+                root.locate(origin, fields),
+                "not declared in `pack.toml`",
+            )
             .help(help),
     )
 }

@@ -38,7 +38,10 @@ fn operations(item: &Override) -> Vec<&'static str> {
         ("condition", item.condition.is_some()),
         ("add-addresses", !item.add_addresses.is_empty()),
     ];
-    set.into_iter().filter(|(_, present)| *present).map(|(key, _)| key).collect()
+    set.into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(key, _)| key)
+        .collect()
 }
 
 pub(crate) fn check(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>) {
@@ -47,7 +50,12 @@ pub(crate) fn check(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<
     }
 }
 
-fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>, located: &Located<Override>) {
+fn check_override(
+    index: &Index<'_>,
+    facts: &mut Facts,
+    diagnostics: &mut Vec<Diagnostic>,
+    located: &Located<Override>,
+) {
     let root = index.root();
     let origin = &located.origin;
     let file = root.display_path(origin);
@@ -64,18 +72,32 @@ fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Di
         if !allowed_kinds(operation).contains(&kind_name) {
             let allowed = allowed_kinds(operation).join(", ");
             diagnostics.push(
-                Diagnostic::new(Code::InvalidOverride, format!("`{operation}` cannot be overridden on {kind_name} targets"))
-                    .at(file, root.locate_key(origin, &[operation]), format!("not a field of a {kind_name}"))
-                    .also(file, target_span.clone(), format!("the target is a {kind_name}"))
-                    .help(format!("`{operation}` applies to: {allowed}")),
+                Diagnostic::new(
+                    Code::InvalidOverride,
+                    format!("`{operation}` cannot be overridden on {kind_name} targets"),
+                )
+                .at(
+                    file,
+                    root.locate_key(origin, &[operation]),
+                    format!("not a field of a {kind_name}"),
+                )
+                .also(
+                    file,
+                    target_span.clone(),
+                    format!("the target is a {kind_name}"),
+                )
+                .help(format!("`{operation}` applies to: {allowed}")),
             );
         }
     }
     if root.name() == Some(target.pack()) {
         diagnostics.push(
-            Diagnostic::new(Code::InvalidOverride, "an override cannot target its own pack")
-                .at(file, target_span, "this pack's own item")
-                .help("change the item directly; overrides adapt a dependency's items"),
+            Diagnostic::new(
+                Code::InvalidOverride,
+                "an override cannot target its own pack",
+            )
+            .at(file, target_span, "this pack's own item")
+            .help("change the item directly; overrides adapt a dependency's items"),
         );
         return;
     }
@@ -84,10 +106,17 @@ fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Di
     // Resolve the target within the dependency.
     let (kind, qualified) = match &target {
         Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
-        Target::Link { pack, mitigation, .. } => (ItemKind::Mitigation, format!("{pack}:mitigation/{mitigation}")),
+        Target::Link {
+            pack, mitigation, ..
+        } => (
+            ItemKind::Mitigation,
+            format!("{pack}:mitigation/{mitigation}"),
+        ),
     };
     let lookup = index.lookup(0, &qualified, kind);
-    if let Some(problem) = reference_problem(index, &lookup, &qualified, kind, file, target_span.clone()) {
+    if let Some(problem) =
+        reference_problem(index, &lookup, &qualified, kind, file, target_span.clone())
+    {
         diagnostics.push(problem.note("an override's target must exist in the dependency"));
         return;
     }
@@ -95,15 +124,35 @@ fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Di
         return; // Not verifiable here (registry dependency).
     };
     let subjects = match &target {
-        Target::Item { kind: ItemKind::AttackPattern, .. } => Some(index.applies_to(found)),
-        Target::Link { pack, mitigation, attack_pattern } => {
+        Target::Item {
+            kind: ItemKind::AttackPattern,
+            ..
+        } => Some(index.applies_to(found)),
+        Target::Link {
+            pack,
+            mitigation,
+            attack_pattern,
+        } => {
             let mitigation_item = &index.mitigations[found];
-            let linked = mitigation_item.located.item.addresses.iter().find_map(|address| {
-                match index.lookup(mitigation_item.pack, &address.attack_pattern, ItemKind::AttackPattern) {
-                    Lookup::Found(linked) if index.attack_patterns[linked].located.item.id == *attack_pattern => Some(linked),
-                    _ => None,
-                }
-            });
+            let linked = mitigation_item
+                .located
+                .item
+                .addresses
+                .iter()
+                .find_map(|address| {
+                    match index.lookup(
+                        mitigation_item.pack,
+                        &address.attack_pattern,
+                        ItemKind::AttackPattern,
+                    ) {
+                        Lookup::Found(linked)
+                            if index.attack_patterns[linked].located.item.id == *attack_pattern =>
+                        {
+                            Some(linked)
+                        }
+                        _ => None,
+                    }
+                });
             match linked {
                 Some(linked) => Some(index.applies_to(linked)),
                 None => {
@@ -119,20 +168,48 @@ fn check_override(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Di
         _ => None,
     };
     if let (Some(condition), Some(subjects)) = (&item.condition, &subjects) {
-        conditions::check(index, facts, diagnostics, condition, origin, &["condition"], subjects);
+        conditions::check(
+            index,
+            facts,
+            diagnostics,
+            condition,
+            origin,
+            &["condition"],
+            subjects,
+        );
     }
     for (position, address) in item.add_addresses.iter().enumerate() {
         let position = position.to_string();
         let fields = ["add-addresses", position.as_str(), "attack-pattern"];
         let lookup = index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern);
-        if let Some(problem) = reference_problem(index, &lookup, &address.attack_pattern, ItemKind::AttackPattern, file, root.locate(origin, &fields)) {
+        if let Some(problem) = reference_problem(
+            index,
+            &lookup,
+            &address.attack_pattern,
+            ItemKind::AttackPattern,
+            file,
+            root.locate(origin, &fields),
+        ) {
             diagnostics.push(problem);
-        } else if let Lookup::Found(attack_pattern) = lookup {
-            if let Some(condition) = &address.condition {
-                let subjects = index.applies_to(attack_pattern);
-                conditions::check(index, facts, diagnostics, condition, origin, &["add-addresses", &position, "condition"], &subjects);
-            }
+        } else if let Lookup::Found(attack_pattern) = lookup
+            && let Some(condition) = &address.condition
+        {
+            let subjects = index.applies_to(attack_pattern);
+            conditions::check(
+                index,
+                facts,
+                diagnostics,
+                condition,
+                origin,
+                &["add-addresses", &position, "condition"],
+                &subjects,
+            );
         }
-        diagnostics.extend(tier_problem(root, address.tier.as_deref(), origin, &["add-addresses", &position, "tier"]));
+        diagnostics.extend(tier_problem(
+            root,
+            address.tier.as_deref(),
+            origin,
+            &["add-addresses", &position, "tier"],
+        ));
     }
 }

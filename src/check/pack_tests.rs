@@ -55,7 +55,12 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     let origin = &located.origin;
     let file = root.display_path(origin);
     let model = &located.item.model;
-    diagnostics.extend(tier_problem(root, located.item.test.tier.as_deref(), origin, &["test", "tier"]));
+    diagnostics.extend(tier_problem(
+        root,
+        located.item.test.tier.as_deref(),
+        origin,
+        &["test", "tier"],
+    ));
 
     // Element ids, unique across the model, with their role.
     let mut elements: BTreeMap<&str, ElementRole> = BTreeMap::new();
@@ -63,27 +68,56 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
         .component
         .iter()
         .enumerate()
-        .map(|(position, element)| (ElementRole::Component, position, element.id.as_str(), element.kind.as_str(), &element.properties))
-        .chain(model.flow.iter().enumerate().map(|(position, flow)| (ElementRole::Flow, position, flow.id.as_str(), flow.kind.as_str(), &flow.properties)))
+        .map(|(position, element)| {
+            (
+                ElementRole::Component,
+                position,
+                element.id.as_str(),
+                element.kind.as_str(),
+                &element.properties,
+            )
+        })
+        .chain(model.flow.iter().enumerate().map(|(position, flow)| {
+            (
+                ElementRole::Flow,
+                position,
+                flow.id.as_str(),
+                flow.kind.as_str(),
+                &flow.properties,
+            )
+        }))
         .chain(
             model
                 .boundary
                 .iter()
                 .enumerate()
-                .map(|(position, boundary)| (ElementRole::Boundary, position, boundary.id.as_str(), boundary.kind.as_str(), &boundary.properties)),
+                .map(|(position, boundary)| {
+                    (
+                        ElementRole::Boundary,
+                        position,
+                        boundary.id.as_str(),
+                        boundary.kind.as_str(),
+                        &boundary.properties,
+                    )
+                }),
         );
     for (role, position, id, kind, properties) in all {
         let position = position.to_string();
         let at = |field: &str| root.locate(origin, &[role.table(), &position, field]);
         if elements.insert(id, role).is_some() {
             diagnostics.push(
-                Diagnostic::new(Code::InvalidModel, format!("the element id `{id}` is used twice in the model"))
-                    .at(file, at("id"), "already used")
-                    .help("give every component, flow and boundary its own id"),
+                Diagnostic::new(
+                    Code::InvalidModel,
+                    format!("the element id `{id}` is used twice in the model"),
+                )
+                .at(file, at("id"), "already used")
+                .help("give every component, flow and boundary its own id"),
             );
         }
         let lookup = index.lookup(0, kind, ItemKind::Entity);
-        if let Some(problem) = reference_problem(index, &lookup, kind, ItemKind::Entity, file, at("kind")) {
+        if let Some(problem) =
+            reference_problem(index, &lookup, kind, ItemKind::Entity, file, at("kind"))
+        {
             diagnostics.push(problem);
             continue;
         }
@@ -91,38 +125,61 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
             continue;
         };
         let resolved = &index.resolved[entity];
-        if let Some(element_kind) = resolved.kind {
-            if !role.accepts(element_kind) {
-                diagnostics.push(
-                    Diagnostic::new(Code::KindMismatch, format!("a {} cannot be a `{kind}`", role.table()))
-                        .at(file, at("kind"), format!("`{kind}` is a {}", element_kind.as_str()))
-                        .help(format!("a {} needs {}", role.table(), role.expected())),
-                );
-            }
+        if let Some(element_kind) = resolved.kind
+            && !role.accepts(element_kind)
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::KindMismatch,
+                    format!("a {} cannot be a `{kind}`", role.table()),
+                )
+                .at(
+                    file,
+                    at("kind"),
+                    format!("`{kind}` is a {}", element_kind.as_str()),
+                )
+                .help(format!("a {} needs {}", role.table(), role.expected())),
+            );
         }
         for (name, value) in properties {
             let value_span = root.locate(origin, &[role.table(), &position, "properties", name]);
             match resolved.properties.get(name.as_str()) {
                 None => {
-                    let help = match crate::schema::suggest(name, resolved.properties.keys().copied()) {
-                        Some(candidate) => format!("did you mean `{candidate}`?"),
-                        None => format!(
-                            "`{kind}` has: {}",
-                            resolved.properties.keys().map(|known| format!("`{known}`")).collect::<Vec<_>>().join(", ")
-                        ),
-                    };
+                    let help =
+                        match crate::schema::suggest(name, resolved.properties.keys().copied()) {
+                            Some(candidate) => format!("did you mean `{candidate}`?"),
+                            None => format!(
+                                "`{kind}` has: {}",
+                                resolved
+                                    .properties
+                                    .keys()
+                                    .map(|known| format!("`{known}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        };
                     diagnostics.push(
-                        Diagnostic::new(Code::InvalidModel, format!("`{kind}` has no property `{name}`"))
-                            .at(file, root.locate_key(origin, &[role.table(), &position, "properties", name]), "unknown property")
-                            .help(help),
+                        Diagnostic::new(
+                            Code::InvalidModel,
+                            format!("`{kind}` has no property `{name}`"),
+                        )
+                        .at(
+                            file,
+                            root.locate_key(origin, &[role.table(), &position, "properties", name]),
+                            "unknown property",
+                        )
+                        .help(help),
                     );
                 }
                 Some(info) => {
                     if let Err(problem) = value_fits(info.definition, value) {
                         diagnostics.push(
-                            Diagnostic::new(Code::InvalidModel, format!("invalid value for `{name}`"))
-                                .at(file, value_span, problem)
-                                .help(info.definition.question.clone()),
+                            Diagnostic::new(
+                                Code::InvalidModel,
+                                format!("invalid value for `{name}`"),
+                            )
+                            .at(file, value_span, problem)
+                            .help(info.definition.question.clone()),
                         );
                     }
                 }
@@ -133,9 +190,16 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
         for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
             if !matches!(elements.get(end.as_str()), Some(ElementRole::Component)) {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidModel, format!("the flow's {field} `{end}` is not a component of the model"))
-                        .at(file, root.locate(origin, &["flow", &position.to_string(), field]), "no such component")
-                        .help("a flow goes from one `[[component]]` to another"),
+                    Diagnostic::new(
+                        Code::InvalidModel,
+                        format!("the flow's {field} `{end}` is not a component of the model"),
+                    )
+                    .at(
+                        file,
+                        root.locate(origin, &["flow", &position.to_string(), field]),
+                        "no such component",
+                    )
+                    .help("a flow goes from one `[[component]]` to another"),
                 );
             }
         }
@@ -144,13 +208,24 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
         for (member_position, member) in boundary.contains.iter().enumerate() {
             if !matches!(elements.get(member.as_str()), Some(ElementRole::Component)) {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidModel, format!("the boundary contains `{member}`, which is not a component"))
-                        .at(
-                            file,
-                            root.locate(origin, &["boundary", &position.to_string(), "contains", &member_position.to_string()]),
-                            "no such component",
-                        )
-                        .help("list the ids of `[[component]]` tables"),
+                    Diagnostic::new(
+                        Code::InvalidModel,
+                        format!("the boundary contains `{member}`, which is not a component"),
+                    )
+                    .at(
+                        file,
+                        root.locate(
+                            origin,
+                            &[
+                                "boundary",
+                                &position.to_string(),
+                                "contains",
+                                &member_position.to_string(),
+                            ],
+                        ),
+                        "no such component",
+                    )
+                    .help("list the ids of `[[component]]` tables"),
                 );
             }
         }
@@ -159,14 +234,24 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     // Expected findings.
     let expectations = &located.item.test;
     let expected: BTreeSet<&str> = expectations.expect.iter().map(String::as_str).collect();
-    for (field, findings) in [("expect", &expectations.expect), ("expect-absent", &expectations.expect_absent)] {
+    for (field, findings) in [
+        ("expect", &expectations.expect),
+        ("expect-absent", &expectations.expect_absent),
+    ] {
         for (position, finding) in findings.iter().enumerate() {
             let span = root.locate(origin, &["test", field, &position.to_string()]);
             let Some((attack_pattern, element)) = finding.rsplit_once('@') else {
                 continue; // The schema reported it.
             };
             let lookup = index.lookup(0, attack_pattern, ItemKind::AttackPattern);
-            if let Some(problem) = reference_problem(index, &lookup, attack_pattern, ItemKind::AttackPattern, file, span.clone()) {
+            if let Some(problem) = reference_problem(
+                index,
+                &lookup,
+                attack_pattern,
+                ItemKind::AttackPattern,
+                file,
+                span.clone(),
+            ) {
                 diagnostics.push(problem);
             }
             if !elements.contains_key(element) {
@@ -178,9 +263,12 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
             }
             if field == "expect-absent" && expected.contains(finding.as_str()) {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidModel, format!("`{finding}` is both expected and expected absent"))
-                        .at(file, span, "contradicts `expect`")
-                        .help("keep it in one of the two lists"),
+                    Diagnostic::new(
+                        Code::InvalidModel,
+                        format!("`{finding}` is both expected and expected absent"),
+                    )
+                    .at(file, span, "contradicts `expect`")
+                    .help("keep it in one of the two lists"),
                 );
             }
         }

@@ -23,9 +23,16 @@ pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagn
             "this never matches: check the operators and the enum values it compares"
         };
         diagnostics.push(
-            Diagnostic::new(Code::ConstantCondition, format!("this condition is always {value}"))
-                .at(root.display_path(origin), root.locate(origin, &fields), format!("always {value}"))
-                .help(help),
+            Diagnostic::new(
+                Code::ConstantCondition,
+                format!("this condition is always {value}"),
+            )
+            .at(
+                root.display_path(origin),
+                root.locate(origin, &fields),
+                format!("always {value}"),
+            )
+            .help(help),
         );
     }
 }

@@ -30,9 +30,16 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             None => "stop referencing it; it will be removed in a future major version".to_string(),
         };
         diagnostics.push(
-            Diagnostic::new(Code::DeprecatedReference, format!("`{reference}` is deprecated"))
-                .at(root.display_path(origin), root.locate(origin, fields), "deprecated")
-                .help(help),
+            Diagnostic::new(
+                Code::DeprecatedReference,
+                format!("`{reference}` is deprecated"),
+            )
+            .at(
+                root.display_path(origin),
+                root.locate(origin, fields),
+                "deprecated",
+            )
+            .help(help),
         );
     };
     for item in &root.entities {
@@ -48,7 +55,12 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         for (position, entity) in item.item.applies_to.iter().enumerate() {
-            report(entity, ItemKind::Entity, &item.origin, &["applies-to", &position.to_string()]);
+            report(
+                entity,
+                ItemKind::Entity,
+                &item.origin,
+                &["applies-to", &position.to_string()],
+            );
         }
     }
     for item in &root.mitigations {
@@ -56,26 +68,51 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         for (position, address) in item.item.addresses.iter().enumerate() {
-            report(&address.attack_pattern, ItemKind::AttackPattern, &item.origin, &["addresses", &position.to_string(), "attack-pattern"]);
+            report(
+                &address.attack_pattern,
+                ItemKind::AttackPattern,
+                &item.origin,
+                &["addresses", &position.to_string(), "attack-pattern"],
+            );
         }
     }
     for item in &root.overrides {
         if let Some(Target::Item { pack, kind, id }) = parse_target(&item.item.target) {
             // Deprecating or disabling a deprecated item is the point, not a mistake.
             if item.item.status.is_none() && item.item.disable.is_none() {
-                report(&format!("{pack}:{}/{id}", kind.as_str()), kind, &item.origin, &["target"]);
+                report(
+                    &format!("{pack}:{}/{id}", kind.as_str()),
+                    kind,
+                    &item.origin,
+                    &["target"],
+                );
             }
         }
         for (position, address) in item.item.add_addresses.iter().enumerate() {
-            report(&address.attack_pattern, ItemKind::AttackPattern, &item.origin, &["add-addresses", &position.to_string(), "attack-pattern"]);
+            report(
+                &address.attack_pattern,
+                ItemKind::AttackPattern,
+                &item.origin,
+                &["add-addresses", &position.to_string(), "attack-pattern"],
+            );
         }
     }
     for test in &root.tests {
         for (position, component) in test.item.model.component.iter().enumerate() {
-            report(&component.kind, ItemKind::Entity, &test.origin, &["component", &position.to_string(), "kind"]);
+            report(
+                &component.kind,
+                ItemKind::Entity,
+                &test.origin,
+                &["component", &position.to_string(), "kind"],
+            );
         }
         for (position, flow) in test.item.model.flow.iter().enumerate() {
-            report(&flow.kind, ItemKind::Entity, &test.origin, &["flow", &position.to_string(), "kind"]);
+            report(
+                &flow.kind,
+                ItemKind::Entity,
+                &test.origin,
+                &["flow", &position.to_string(), "kind"],
+            );
         }
     }
 }

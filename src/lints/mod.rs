@@ -43,16 +43,24 @@ pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
     let mut links = Vec::new();
     for item in index.mitigations.iter().filter(|item| item.pack == 0) {
         for address in &item.located.item.addresses {
-            if let Lookup::Found(attack_pattern) = index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern) {
+            if let Lookup::Found(attack_pattern) =
+                index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern)
+            {
                 let attack_pattern_item = &index.attack_patterns[attack_pattern];
-                let attack_pattern_rank =
-                    if attack_pattern_item.pack == 0 { rank(attack_pattern_item.located.item.tier.as_deref()) } else { 0 };
+                let attack_pattern_rank = if attack_pattern_item.pack == 0 {
+                    rank(attack_pattern_item.located.item.tier.as_deref())
+                } else {
+                    0
+                };
                 // An omitted link tier adds nothing: the link is in whenever both ends are.
                 let own_rank = address.tier.as_deref().map_or(0, |tier| rank(Some(tier)));
                 let tier_rank = own_rank
                     .max(rank(item.located.item.tier.as_deref()))
                     .max(attack_pattern_rank);
-                links.push(RootLink { attack_pattern, tier_rank });
+                links.push(RootLink {
+                    attack_pattern,
+                    tier_rank,
+                });
             }
         }
     }
@@ -63,5 +71,6 @@ pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
 /// the last one.
 pub(crate) fn tier_rank(tiers: &[String], tier: Option<&str>) -> usize {
     let last = tiers.len().saturating_sub(1);
-    tier.and_then(|tier| tiers.iter().position(|known| known == tier)).unwrap_or(last)
+    tier.and_then(|tier| tiers.iter().position(|known| known == tier))
+        .unwrap_or(last)
 }

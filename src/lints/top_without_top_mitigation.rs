@@ -23,12 +23,20 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         return; // With one tier every link is TOP.
     }
     let links = root_links(index);
-    for (attack_pattern, item) in index.attack_patterns.iter().enumerate().filter(|(_, item)| item.pack == 0) {
+    for (attack_pattern, item) in index
+        .attack_patterns
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.pack == 0)
+    {
         let located = item.located;
         if tier_rank(tiers, located.item.tier.as_deref()) != 0 {
             continue;
         }
-        let mut own_links = links.iter().filter(|link| link.attack_pattern == attack_pattern).peekable();
+        let mut own_links = links
+            .iter()
+            .filter(|link| link.attack_pattern == attack_pattern)
+            .peekable();
         if own_links.peek().is_none() {
             continue; // `unmitigated-attack-pattern` reports it.
         }
@@ -38,10 +46,20 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         diagnostics.push(
             Diagnostic::new(
                 Code::TopWithoutTopMitigation,
-                format!("no `{}` mitigation addresses `{}`", tiers[0], located.item.id),
+                format!(
+                    "no `{}` mitigation addresses `{}`",
+                    tiers[0], located.item.id
+                ),
             )
-            .at(root.display_path(&located.origin), root.locate(&located.origin, &["tier"]), format!("in the `{}` tier", tiers[0]))
-            .help(format!("give one of its mitigations (and its link) `tier = \"{}\"`", tiers[0])),
+            .at(
+                root.display_path(&located.origin),
+                root.locate(&located.origin, &["tier"]),
+                format!("in the `{}` tier", tiers[0]),
+            )
+            .help(format!(
+                "give one of its mitigations (and its link) `tier = \"{}\"`",
+                tiers[0]
+            )),
         );
     }
 }

@@ -18,19 +18,34 @@ use crate::model::Status;
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
-    let addressed: BTreeSet<usize> = root_links(index).iter().map(|link| link.attack_pattern).collect();
-    for (attack_pattern, item) in index.attack_patterns.iter().enumerate().filter(|(_, item)| item.pack == 0) {
+    let addressed: BTreeSet<usize> = root_links(index)
+        .iter()
+        .map(|link| link.attack_pattern)
+        .collect();
+    for (attack_pattern, item) in index
+        .attack_patterns
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.pack == 0)
+    {
         let located = item.located;
         if addressed.contains(&attack_pattern) || located.item.status == Status::Deprecated {
             continue;
         }
         diagnostics.push(
-            Diagnostic::new(Code::UnmitigatedAttackPattern, format!("no mitigation addresses `{}`", located.item.id))
-                .at(root.display_path(&located.origin), root.locate(&located.origin, &["id"]), "unmitigated")
-                .help(format!(
-                    "add `[[mitigation.addresses]]` with `attack-pattern = \"{}\"` to a mitigation",
-                    located.item.id
-                )),
+            Diagnostic::new(
+                Code::UnmitigatedAttackPattern,
+                format!("no mitigation addresses `{}`", located.item.id),
+            )
+            .at(
+                root.display_path(&located.origin),
+                root.locate(&located.origin, &["id"]),
+                "unmitigated",
+            )
+            .help(format!(
+                "add `[[mitigation.addresses]]` with `attack-pattern = \"{}\"` to a mitigation",
+                located.item.id
+            )),
         );
     }
 }

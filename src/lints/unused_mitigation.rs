@@ -19,9 +19,16 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             continue;
         }
         diagnostics.push(
-            Diagnostic::new(Code::UnusedMitigation, format!("`{}` addresses no attack pattern", located.item.id))
-                .at(root.display_path(&located.origin), root.locate(&located.origin, &["id"]), "never linked")
-                .help("add `[[mitigation.addresses]]` entries naming the attack patterns it counters"),
+            Diagnostic::new(
+                Code::UnusedMitigation,
+                format!("`{}` addresses no attack pattern", located.item.id),
+            )
+            .at(
+                root.display_path(&located.origin),
+                root.locate(&located.origin, &["id"]),
+                "never linked",
+            )
+            .help("add `[[mitigation.addresses]]` entries naming the attack patterns it counters"),
         );
     }
 }

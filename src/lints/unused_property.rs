@@ -15,7 +15,12 @@ use crate::diagnostic::{Code, Diagnostic};
 
 pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
-    for (entity, item) in index.entities.iter().enumerate().filter(|(_, item)| item.pack == 0) {
+    for (entity, item) in index
+        .entities
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.pack == 0)
+    {
         let located = item.located;
         let ancestors = &index.resolved[entity].ancestors;
         for name in located.item.properties.keys() {

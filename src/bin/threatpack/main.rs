@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "threatpack", version, about = "Author, check and distribute threat-modeling knowledge bases")]
+#[command(
+    name = "threatpack",
+    version,
+    about = "Author, check and distribute threat-modeling knowledge bases"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -30,14 +30,28 @@ enum Format {
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     for denied in &args.deny {
-        if denied != "warnings" && Code::from_name(denied).is_none_or(|code| code.default_severity() != Severity::Warning) {
-            return Err(format!("`--deny {denied}`: not a lint; use `warnings` or a lint code such as `unused-property`"));
+        if denied != "warnings"
+            && Code::from_name(denied)
+                .is_none_or(|code| code.default_severity() != Severity::Warning)
+        {
+            return Err(format!(
+                "`--deny {denied}`: not a lint; use `warnings` or a lint code such as `unused-property`"
+            ));
         }
     }
-    let display_root = args.path.to_string_lossy().trim_end_matches('/').to_string();
-    let display_root = if display_root.is_empty() { ".".to_string() } else { display_root };
+    let display_root = args
+        .path
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string();
+    let display_root = if display_root.is_empty() {
+        ".".to_string()
+    } else {
+        display_root
+    };
     let options = CheckOptions { deny: args.deny };
-    let checked = check_dir(&args.path, &display_root, &options).map_err(|error| error.to_string())?;
+    let checked =
+        check_dir(&args.path, &display_root, &options).map_err(|error| error.to_string())?;
     let mut sources = SourceMap::new();
     for pack in &checked.graph.packs {
         sources.add_pack(&pack.sources);
@@ -56,20 +70,38 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
             for diagnostic in &report.diagnostics {
                 let _ = writeln!(stderr, "{}\n", render_human(diagnostic, &sources, styled));
             }
-            let name = checked.graph.packs[0].name().unwrap_or(&display_root).to_string();
-            let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
+            let name = checked.graph.packs[0]
+                .name()
+                .unwrap_or(&display_root)
+                .to_string();
+            let (errors, warnings) = (
+                report.count(Severity::Error),
+                report.count(Severity::Warning),
+            );
             let summary = match (errors, warnings) {
                 (0, 0) => format!("checked `{name}`: no problems"),
                 (0, warnings) => format!("checked `{name}`: {}", plural(warnings, "warning")),
                 (errors, 0) => format!("error: `{name}` has {}", plural(errors, "error")),
-                (errors, warnings) => format!("error: `{name}` has {} and {}", plural(errors, "error"), plural(warnings, "warning")),
+                (errors, warnings) => format!(
+                    "error: `{name}` has {} and {}",
+                    plural(errors, "error"),
+                    plural(warnings, "warning")
+                ),
             };
             let _ = writeln!(stderr, "{summary}");
         }
     }
-    Ok(if report.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

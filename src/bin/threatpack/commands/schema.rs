@@ -16,20 +16,33 @@ pub struct SchemaArgs {
 }
 
 pub fn run(args: SchemaArgs) -> Result<ExitCode, String> {
-    let names = || SchemaKind::ALL.iter().map(|kind| kind.name()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        SchemaKind::ALL
+            .iter()
+            .map(|kind| kind.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(directory) = args.out {
-        std::fs::create_dir_all(&directory).map_err(|error| format!("cannot create `{}`: {error}", directory.display()))?;
+        std::fs::create_dir_all(&directory)
+            .map_err(|error| format!("cannot create `{}`: {error}", directory.display()))?;
         for kind in SchemaKind::ALL {
             let path = directory.join(kind.file_name());
-            std::fs::write(&path, kind.text()).map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
+            std::fs::write(&path, kind.text())
+                .map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
         }
-        eprintln!("wrote {} schemas to `{}`", SchemaKind::ALL.len(), directory.display());
+        eprintln!(
+            "wrote {} schemas to `{}`",
+            SchemaKind::ALL.len(),
+            directory.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = args.kind else {
         return Err(format!("name a schema ({}) or pass `--out DIR`", names()));
     };
-    let kind = SchemaKind::from_name(&name).ok_or_else(|| format!("unknown schema `{name}`; the schemas are {}", names()))?;
+    let kind = SchemaKind::from_name(&name)
+        .ok_or_else(|| format!("unknown schema `{name}`; the schemas are {}", names()))?;
     print!("{}", kind.text());
     Ok(ExitCode::SUCCESS)
 }
