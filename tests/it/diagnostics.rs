@@ -8,8 +8,12 @@ use threatpack::diagnostic::Code;
 use crate::support::{check_snapshot, repository, write_fixture};
 
 fn fixture_text(code: Code) -> String {
-    let path = repository().join("tests/fixtures/check").join(format!("{}.txt", code.as_str()));
-    fs::read_to_string(&path).unwrap_or_else(|error| panic!("missing fixture `{}` for `{code}`: {error}", path.display()))
+    let path = repository()
+        .join("tests/fixtures/check")
+        .join(format!("{}.txt", code.as_str()));
+    fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!("missing fixture `{}` for `{code}`: {error}", path.display())
+    })
 }
 
 #[test]
@@ -20,12 +24,22 @@ fn every_code_has_a_fixture_that_triggers_it() {
         let (run, snapshot) = check_snapshot(directory.path(), &[]);
         let tag = format!("[{}]", code.as_str());
         if !run.stderr.contains(&tag) {
-            failures.push(format!("`{code}` fixture does not trigger it:\n{}", run.stderr));
+            failures.push(format!(
+                "`{code}` fixture does not trigger it:\n{}",
+                run.stderr
+            ));
             continue;
         }
-        let expected_exit = if code.default_severity() == threatpack::diagnostic::Severity::Error { 1 } else { 0 };
+        let expected_exit = if code.default_severity() == threatpack::diagnostic::Severity::Error {
+            1
+        } else {
+            0
+        };
         if run.code != expected_exit {
-            failures.push(format!("`{code}` fixture exits {} instead of {expected_exit}", run.code));
+            failures.push(format!(
+                "`{code}` fixture exits {} instead of {expected_exit}",
+                run.code
+            ));
         }
         insta::with_settings!({ snapshot_path => "snapshots/diagnostics", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(code.as_str(), snapshot);
@@ -36,9 +50,25 @@ fn every_code_has_a_fixture_that_triggers_it() {
 
 #[test]
 fn no_fixture_without_a_code() {
-    for entry in fs::read_dir(repository().join("tests/fixtures/check")).expect("fixture directory") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+    for entry in fs::read_dir(repository().join("tests/fixtures/check")).expect("fixture directory")
+    {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         let code = name.trim_end_matches(".txt");
-        assert!(Code::from_name(code).is_some(), "fixture `{name}` names no diagnostic code");
+        assert!(
+            Code::from_name(code).is_some(),
+            "fixture `{name}` names no diagnostic code"
+        );
+    }
+}
+
+#[test]
+fn every_code_is_documented() {
+    let docs = fs::read_to_string(repository().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+    for code in Code::ALL {
+        assert!(docs.contains(&format!("| `{}` |", code.as_str())), "`{code}` is not in docs/diagnostics.md");
     }
 }
