@@ -31,6 +31,8 @@ pub struct PackMetadata {
     #[serde(default)]
     pub tags: Vec<String>,
     pub tiers: Vec<String>,
+    /// The tier of items that name none; `None` means the last tier.
+    pub default_tier: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -181,6 +181,18 @@ impl ParsedPack {
             .map_or(&[], |manifest| manifest.item.pack.tiers.as_slice())
     }
 
+    /// The rank of a tier (0 = the smallest selection). An item without a tier takes the
+    /// pack's `default-tier`, else the last tier; an undeclared tier (reported by `check`)
+    /// counts as the last.
+    pub fn tier_rank(&self, tier: Option<&str>) -> usize {
+        let tiers = self.tiers();
+        let last = tiers.len().saturating_sub(1);
+        let default = self.manifest.as_ref().and_then(|manifest| manifest.item.pack.default_tier.as_deref());
+        tier.or(default)
+            .and_then(|tier| tiers.iter().position(|known| known == tier))
+            .unwrap_or(last)
+    }
+
     pub fn display_path(&self, origin: &Origin) -> &str {
         &self.sources.files[origin.file].display_path
     }

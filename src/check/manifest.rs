@@ -40,6 +40,8 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         );
     }
 
+    diagnostics.extend(crate::check::tier_problem(root, pack.default_tier.as_deref(), origin, &["pack", "default-tier"]));
+
     for (name, spec) in &manifest.item.dependencies {
         let key_span = root.locate_key(origin, &["dependencies", name]);
         if let Err(problem) = check_pack_name(name) {

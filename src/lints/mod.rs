@@ -39,7 +39,7 @@ pub(crate) struct RootLink {
 /// Every resolvable link written in the root pack's mitigations.
 pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
     let root = index.root();
-    let rank = |tier: Option<&str>| tier_rank(root.tiers(), tier);
+    let rank = |tier: Option<&str>| root.tier_rank(tier);
     let mut links = Vec::new();
     for item in index.mitigations.iter().filter(|item| item.pack == 0) {
         for address in &item.located.item.addresses {
@@ -65,12 +65,4 @@ pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
         }
     }
     links
-}
-
-/// The rank of a tier among `tiers` (0 = the smallest selection); an absent or unknown tier is
-/// the last one.
-pub(crate) fn tier_rank(tiers: &[String], tier: Option<&str>) -> usize {
-    let last = tiers.len().saturating_sub(1);
-    tier.and_then(|tier| tiers.iter().position(|known| known == tier))
-        .unwrap_or(last)
 }

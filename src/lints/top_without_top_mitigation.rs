@@ -14,7 +14,7 @@
 
 use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::lints::{root_links, tier_rank};
+use crate::lints::root_links;
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
@@ -30,7 +30,7 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         .filter(|(_, item)| item.pack == 0)
     {
         let located = item.located;
-        if tier_rank(tiers, located.item.tier.as_deref()) != 0 {
+        if root.tier_rank(located.item.tier.as_deref()) != 0 {
             continue;
         }
         let mut own_links = links
