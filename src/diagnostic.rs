@@ -80,6 +80,7 @@ codes! {
     DeprecatedReference = "deprecated-reference", Warning, "a reference names a deprecated item";
     ConstantCondition = "constant-condition", Warning, "a condition is always true or always false";
     EmptyDescription = "empty-description", Warning, "a description is empty";
+    IneffectiveLinkTier = "ineffective-link-tier", Warning, "a link's own tier is smaller than one of its ends' and has no effect";
     UnusedProperty = "unused-property", Warning, "an entity property is read by no condition";
     UnknownFile = "unknown-file", Warning, "a TOML file is not where any pack file kind lives";
 }

@@ -5,6 +5,7 @@
 mod constant_condition;
 mod deprecated_reference;
 mod empty_description;
+mod ineffective_link_tier;
 mod top_without_top_mitigation;
 mod unknown_file;
 mod unmitigated_attack_pattern;
@@ -24,6 +25,7 @@ pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
     deprecated_reference::lint(index, &mut diagnostics);
     constant_condition::lint(index, facts, &mut diagnostics);
     empty_description::lint(index, &mut diagnostics);
+    ineffective_link_tier::lint(index, &mut diagnostics);
     unused_property::lint(index, facts, &mut diagnostics);
     unknown_file::lint(index, &mut diagnostics);
     diagnostics
