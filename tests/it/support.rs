@@ -34,6 +34,11 @@ pub fn repository() -> PathBuf {
 
 /// Writes a multi-file fixture: `--- path` lines start each file; lines before the first are
 /// the fixture's description (`#` comments). Returns the directory.
+///
+/// For the bytes text cannot show, a `--- path` line may end with one directive:
+/// - `!latin1`: the file is written in ISO-8859-1, one byte per character, so `é` becomes the
+///   byte 0xE9, which is not valid UTF-8 (a file saved by an editor in a Latin-1 locale);
+/// - `!size=N`: the text is padded with `#` comment lines to exactly N bytes.
 pub fn write_fixture(text: &str) -> tempfile::TempDir {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let mut current: Option<(String, String)> = None;
@@ -48,12 +53,38 @@ pub fn write_fixture(text: &str) -> tempfile::TempDir {
         }
     }
     files.extend(current);
-    for (path, contents) in files {
+    for (header, contents) in files {
+        let (path, bytes) = fixture_file(&header, contents);
         let target = directory.path().join(path);
         fs::create_dir_all(target.parent().expect("fixture paths have a parent")).expect("create fixture directory");
-        fs::write(target, contents).expect("write fixture file");
+        fs::write(target, bytes).expect("write fixture file");
     }
     directory
+}
+
+/// The path and bytes of one fixture file, after its `--- path !directive` if any.
+fn fixture_file(header: &str, contents: String) -> (&str, Vec<u8>) {
+    let Some((path, directive)) = header.split_once(" !") else {
+        return (header, contents.into_bytes());
+    };
+    let bytes = if directive == "latin1" {
+        contents
+            .chars()
+            .map(|character| u8::try_from(u32::from(character)).expect("`!latin1` text is ISO-8859-1"))
+            .collect()
+    } else if let Some(size) = directive.strip_prefix("size=") {
+        let size: usize = size.parse().expect("`!size=N` takes a byte count");
+        let mut bytes = contents.into_bytes();
+        assert!(bytes.len() <= size, "`!size={size}`: the text is already larger");
+        while bytes.len() < size {
+            bytes.extend_from_slice(b"# padding\n");
+        }
+        bytes.truncate(size);
+        bytes
+    } else {
+        panic!("unknown fixture directive `!{directive}` in `--- {header}`");
+    };
+    (path.trim(), bytes)
 }
 
 /// The human and JSON output of `check` on the `pack` directory of a fixture, for snapshots.
