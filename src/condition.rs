@@ -117,14 +117,27 @@ fn syntax_problems(text: &str, errors: &cel::ParseErrors) -> ConditionReport {
         .take(1)
         .map(|error| {
             let (line, column) = error.pos;
-            let offset = offset_of(text, line, column);
-            let end = text[offset..].chars().next().map_or(offset, |character| offset + character.len_utf8());
+            let span = token_at(text, offset_of(text, line, column));
+            let token = &text[span.clone()];
+            // Python-isms are the usual slip (pytm conditions are Python): name the CEL spelling.
+            let words: Vec<&str> = std::iter::once(token).chain(text.split(|character: char| character.is_whitespace() || "()".contains(character))).collect();
+            let help = words
+                .iter()
+                .find_map(|word| match *word {
+                    "and" => Some("CEL writes `and` as `&&`".to_string()),
+                    "or" => Some("CEL writes `or` as `||`".to_string()),
+                    "not" => Some("CEL writes `not` as `!`".to_string()),
+                    "=" => Some("compare with `==`".to_string()),
+                    "True" | "False" | "None" => Some(format!("CEL writes `{word}` as `{}`", if *word == "None" { "null".to_string() } else { word.to_lowercase() })),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "conditions are CEL expressions, e.g. `self.internet_facing && self.authentication == \"none\"`".to_string());
             ConditionProblem {
                 code: Code::ConditionSyntax,
                 message: "invalid CEL in condition".to_string(),
                 label: error.msg.trim_start_matches("Syntax error: ").to_string(),
-                help: Some("conditions are CEL expressions, e.g. `self.internet_facing && self.authentication == \"none\"`".to_string()),
-                span: Some(offset..end),
+                help: Some(help),
+                span: Some(span),
             }
         })
         .collect();
@@ -134,7 +147,7 @@ fn syntax_problems(text: &str, errors: &cel::ParseErrors) -> ConditionReport {
     }
 }
 
-/// The byte offset of a 1-based line and 0-based character column, clamped to the text.
+/// The byte offset of a 1-based line and 1-based character column, clamped to the text.
 fn offset_of(text: &str, line: isize, column: isize) -> usize {
     let mut offset = 0;
     for (index, line_text) in text.split_inclusive('\n').enumerate() {
@@ -142,12 +155,38 @@ fn offset_of(text: &str, line: isize, column: isize) -> usize {
             return offset
                 + line_text
                     .char_indices()
-                    .nth(column.max(0) as usize)
+                    .nth((column - 1).max(0) as usize)
                     .map_or(line_text.trim_end_matches('\n').len(), |(byte, _)| byte);
         }
         offset += line_text.len();
     }
     text.len()
+}
+
+/// The token starting at `offset`: a word, or a run of operator characters.
+fn token_at(text: &str, offset: usize) -> Range<usize> {
+    let rest = &text[offset..];
+    let is_word = |character: char| character.is_alphanumeric() || character == '_';
+    let first_is_word = rest.chars().next().is_some_and(is_word);
+    let length: usize = rest
+        .chars()
+        .take_while(|character| {
+            if first_is_word {
+                is_word(*character)
+            } else {
+                !is_word(*character)
+                    && !character.is_whitespace()
+                    && !"\"'()[]".contains(*character)
+            }
+        })
+        .map(char::len_utf8)
+        .sum();
+    let length = if length == 0 {
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        length
+    };
+    offset..offset + length
 }
 
 /// The type of a sub-expression, as far as it can be known before evaluation.
@@ -874,7 +913,7 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             Position::Node(literal.id),
             Code::ConditionUnknownValue,
             format!("`{value}` is not a value of this enum property"),
-            "never equal to the property".to_string(),
+            "not among the property's values".to_string(),
             Some(help),
         );
     }
@@ -1274,6 +1313,12 @@ mod tests {
                 "(",
             ),
             ("self.authentication ==", Code::ConditionSyntax, ""),
+            ("not self.internet_facing", Code::ConditionSyntax, "self"),
+            (
+                "self.internet_facing and self.replicas > 1",
+                Code::ConditionSyntax,
+                "and",
+            ),
         ];
         for (text, code, underlined) in cases {
             let (problems, _) = check(text);

@@ -43,6 +43,9 @@ pub struct ParsedPack {
     pub tests: Vec<Located<PackTest>>,
     /// Ids of items left out because they break their schema.
     pub unparsed_ids: BTreeSet<String>,
+    /// False when a content file could not be read or parsed: its items are unknown, so
+    /// "unknown reference" and whole-pack lints would be guesses.
+    pub complete: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -59,7 +62,9 @@ impl ParsedPack {
             overrides: Vec::new(),
             tests: Vec::new(),
             unparsed_ids: BTreeSet::new(),
+            complete: true,
         };
+        pack.complete = pack.sources.problems.is_empty();
         for index in 0..pack.sources.files.len() {
             pack.parse_file(index);
         }
@@ -90,9 +95,10 @@ impl ParsedPack {
         };
         let (document, syntax_errors) = document::parse(&file.text);
         if !syntax_errors.is_empty() {
+            self.complete = false;
             for error in syntax_errors {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::TomlSyntax, format!("invalid TOML: {}", error.message))
+                    Diagnostic::new(Code::TomlSyntax, "invalid TOML")
                         .at(&file.display_path, error.span, error.message.clone())
                         .help("fix the TOML syntax; the file's other checks run once it parses"),
                 );
@@ -187,7 +193,10 @@ impl ParsedPack {
     pub fn tier_rank(&self, tier: Option<&str>) -> usize {
         let tiers = self.tiers();
         let last = tiers.len().saturating_sub(1);
-        let default = self.manifest.as_ref().and_then(|manifest| manifest.item.pack.default_tier.as_deref());
+        let default = self
+            .manifest
+            .as_ref()
+            .and_then(|manifest| manifest.item.pack.default_tier.as_deref());
         tier.or(default)
             .and_then(|tier| tiers.iter().position(|known| known == tier))
             .unwrap_or(last)

@@ -43,6 +43,13 @@ pub(crate) fn check(
         endpoints: all_flows.then_some(&index.endpoint_properties),
     };
     let report = check_condition(condition, &scope);
+    if report
+        .problems
+        .iter()
+        .any(|problem| problem.code == crate::diagnostic::Code::ConditionSyntax)
+    {
+        facts.all_reads_known = false;
+    }
     facts.property_reads.extend(report.reads);
     if let Some(value) = report.constant {
         facts.constant_conditions.push((

@@ -218,21 +218,18 @@ fn attack_patterns(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<D
     for item in index.attack_patterns.iter().filter(|item| item.pack == 0) {
         let located = item.located;
         let origin = &located.origin;
+        // A condition is checked against the entities that resolve; the others are reported.
         let mut subjects = Vec::new();
-        let mut all_resolved = true;
         for (position, reference) in located.item.applies_to.iter().enumerate() {
             let position = position.to_string();
-            match resolve_reference(
+            subjects.extend(resolve_reference(
                 index,
                 diagnostics,
                 reference,
                 ItemKind::Entity,
                 origin,
                 &["applies-to", &position],
-            ) {
-                Some(entity) => subjects.push(entity),
-                None => all_resolved = false,
-            }
+            ));
         }
         if let Some(replaced_by) = &located.item.replaced_by {
             resolve_reference(
@@ -250,9 +247,7 @@ fn attack_patterns(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<D
             origin,
             &["tier"],
         ));
-        if let Some(condition) = &located.item.condition
-            && all_resolved
-        {
+        if let Some(condition) = &located.item.condition {
             conditions::check(
                 index,
                 facts,

@@ -3,6 +3,7 @@
 
 use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::document::string_content_offset;
 use crate::names::{check_pack_name, parse_version};
 
 pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
@@ -32,15 +33,38 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         );
     }
     if let Err(error) = spdx::Expression::parse(&pack.license) {
+        // Underline the offending term when the string has no escapes to shift offsets.
         let value_span = root.locate(origin, &["pack", "license"]);
+        let span = root
+            .node(origin, &["pack", "license"])
+            .and_then(|node| {
+                let text = root.text(origin);
+                let start = string_content_offset(text, node, error.span.start)?;
+                let end = string_content_offset(text, node, error.span.end)?;
+                (start < end).then_some(start..end)
+            })
+            .unwrap_or(value_span);
+        // The spdx crate's lenient mode knows common misspellings ("Apache 2", "GPLv3").
+        let help = match spdx::Expression::canonicalize(&pack.license) {
+            Ok(Some(canonical)) => format!("did you mean `{canonical}`?"),
+            _ => "use SPDX identifiers, e.g. `CC-BY-4.0`, `Apache-2.0 OR MIT`; see https://spdx.org/licenses/".to_string(),
+        };
         diagnostics.push(
-            Diagnostic::new(Code::InvalidLicense, format!("invalid SPDX licence expression `{}`", pack.license))
-                .at(file, value_span, error.reason.to_string())
-                .help("use SPDX identifiers, e.g. `CC-BY-4.0`, `Apache-2.0 OR MIT`; see https://spdx.org/licenses/"),
+            Diagnostic::new(
+                Code::InvalidLicense,
+                format!("invalid SPDX licence expression `{}`", pack.license),
+            )
+            .at(file, span, error.reason.to_string())
+            .help(help),
         );
     }
 
-    diagnostics.extend(crate::check::tier_problem(root, pack.default_tier.as_deref(), origin, &["pack", "default-tier"]));
+    diagnostics.extend(crate::check::tier_problem(
+        root,
+        pack.default_tier.as_deref(),
+        origin,
+        &["pack", "default-tier"],
+    ));
 
     for (name, spec) in &manifest.item.dependencies {
         let key_span = root.locate_key(origin, &["dependencies", name]);

@@ -23,12 +23,14 @@ use crate::schema::suggest;
 use crate::workspace::PackGraph;
 
 /// Facts gathered by the checks that the lints need.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Facts {
     /// Conditions proven constant: where, and their value.
     pub constant_conditions: Vec<(Origin, Vec<String>, bool)>,
     /// Properties read by some condition of the root pack: (declaring entity, name).
     pub property_reads: BTreeSet<(usize, String)>,
+    /// False when some condition could not be parsed: its reads are unknown.
+    pub all_reads_known: bool,
 }
 
 /// Options of a check run.
@@ -89,7 +91,11 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
     let mut diagnostics = root.diagnostics.clone();
     diagnostics.extend(graph.problems.iter().cloned());
     let index = Index::build(graph);
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        constant_conditions: Vec::new(),
+        property_reads: BTreeSet::new(),
+        all_reads_known: true,
+    };
     manifest::check(&index, &mut diagnostics);
     items::check(&index, &mut facts, &mut diagnostics);
     overrides::check(&index, &mut facts, &mut diagnostics);

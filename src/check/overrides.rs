@@ -64,9 +64,9 @@ fn check_override(
     let Some(target) = parse_target(&item.target) else {
         return; // The schema already reported the malformed target.
     };
-    let kind_name = match &target {
-        Target::Item { kind, .. } => kind.as_str(),
-        Target::Link { .. } => "link",
+    let (kind_name, kind_article) = match &target {
+        Target::Item { kind, .. } => (kind.as_str(), kind.article_name()),
+        Target::Link { .. } => ("link", "a link"),
     };
     for operation in operations(item) {
         if !allowed_kinds(operation).contains(&kind_name) {
@@ -79,12 +79,12 @@ fn check_override(
                 .at(
                     file,
                     root.locate_key(origin, &[operation]),
-                    format!("not a field of a {kind_name}"),
+                    format!("not a field of {kind_article}"),
                 )
                 .also(
                     file,
                     target_span.clone(),
-                    format!("the target is a {kind_name}"),
+                    format!("the target is {kind_article}"),
                 )
                 .help(format!("`{operation}` applies to: {allowed}")),
             );

@@ -189,6 +189,10 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     for (position, flow) in model.flow.iter().enumerate() {
         for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
             if !matches!(elements.get(end.as_str()), Some(ElementRole::Component)) {
+                let label = match elements.get(end.as_str()) {
+                    Some(role) => format!("`{end}` is a {}", role.table()),
+                    None => "no such component".to_string(),
+                };
                 diagnostics.push(
                     Diagnostic::new(
                         Code::InvalidModel,
@@ -197,7 +201,7 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
                     .at(
                         file,
                         root.locate(origin, &["flow", &position.to_string(), field]),
-                        "no such component",
+                        label,
                     )
                     .help("a flow goes from one `[[component]]` to another"),
                 );
@@ -207,6 +211,10 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     for (position, boundary) in model.boundary.iter().enumerate() {
         for (member_position, member) in boundary.contains.iter().enumerate() {
             if !matches!(elements.get(member.as_str()), Some(ElementRole::Component)) {
+                let label = match elements.get(member.as_str()) {
+                    Some(role) => format!("`{member}` is a {}", role.table()),
+                    None => "no such component".to_string(),
+                };
                 diagnostics.push(
                     Diagnostic::new(
                         Code::InvalidModel,
@@ -223,7 +231,7 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
                                 &member_position.to_string(),
                             ],
                         ),
-                        "no such component",
+                        label,
                     )
                     .help("list the ids of `[[component]]` tables"),
                 );

@@ -28,16 +28,23 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
                 continue;
             };
             let own_rank = root.tier_rank(Some(own));
-            let attack_pattern_rank = match index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern) {
-                Lookup::Found(found) if index.attack_patterns[found].pack == 0 => {
-                    root.tier_rank(index.attack_patterns[found].located.item.tier.as_deref())
-                }
-                _ => 0,
-            };
+            let attack_pattern_rank =
+                match index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern) {
+                    Lookup::Found(found) if index.attack_patterns[found].pack == 0 => {
+                        root.tier_rank(index.attack_patterns[found].located.item.tier.as_deref())
+                    }
+                    _ => 0,
+                };
             let (effective, reason) = if mitigation_rank >= attack_pattern_rank {
-                (mitigation_rank, format!("the mitigation `{}`", located.item.id))
+                (
+                    mitigation_rank,
+                    format!("the mitigation `{}`", located.item.id),
+                )
             } else {
-                (attack_pattern_rank, format!("the attack pattern `{}`", address.attack_pattern))
+                (
+                    attack_pattern_rank,
+                    format!("the attack pattern `{}`", address.attack_pattern),
+                )
             };
             if own_rank >= effective || tiers.get(effective).is_none() {
                 continue;

@@ -19,20 +19,26 @@ use crate::names::ItemKind;
 /// Runs every lint on the root pack of the index.
 pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    unmitigated_attack_pattern::lint(index, &mut diagnostics);
-    unused_mitigation::lint(index, &mut diagnostics);
-    top_without_top_mitigation::lint(index, &mut diagnostics);
+    // Lints about the pack as a whole would guess when some of its files could not be read.
+    if index.root().complete {
+        unmitigated_attack_pattern::lint(index, &mut diagnostics);
+        unused_mitigation::lint(index, &mut diagnostics);
+        top_without_top_mitigation::lint(index, &mut diagnostics);
+        if facts.all_reads_known {
+            unused_property::lint(index, facts, &mut diagnostics);
+        }
+    }
     deprecated_reference::lint(index, &mut diagnostics);
     constant_condition::lint(index, facts, &mut diagnostics);
     empty_description::lint(index, &mut diagnostics);
     ineffective_link_tier::lint(index, &mut diagnostics);
-    unused_property::lint(index, facts, &mut diagnostics);
     unknown_file::lint(index, &mut diagnostics);
     diagnostics
 }
 
-/// A link of the root pack: its attack pattern and its effective tier rank.
+/// A link of the root pack: its mitigation, its attack pattern and its effective tier rank.
 pub(crate) struct RootLink {
+    pub mitigation: usize,
     pub attack_pattern: usize,
     /// Index into the root pack's tiers: the largest of the link's own tier and its two ends'.
     pub tier_rank: usize,
@@ -43,7 +49,12 @@ pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
     let root = index.root();
     let rank = |tier: Option<&str>| root.tier_rank(tier);
     let mut links = Vec::new();
-    for item in index.mitigations.iter().filter(|item| item.pack == 0) {
+    for (mitigation, item) in index
+        .mitigations
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.pack == 0)
+    {
         for address in &item.located.item.addresses {
             if let Lookup::Found(attack_pattern) =
                 index.lookup(0, &address.attack_pattern, ItemKind::AttackPattern)
@@ -60,6 +71,7 @@ pub(crate) fn root_links(index: &Index<'_>) -> Vec<RootLink> {
                     .max(rank(item.located.item.tier.as_deref()))
                     .max(attack_pattern_rank);
                 links.push(RootLink {
+                    mitigation,
                     attack_pattern,
                     tier_rank,
                 });

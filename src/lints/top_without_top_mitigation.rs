@@ -43,6 +43,11 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         if own_links.any(|link| link.tier_rank == 0) {
             continue;
         }
+        let mitigations: Vec<String> = links
+            .iter()
+            .filter(|link| link.attack_pattern == attack_pattern)
+            .map(|link| format!("`{}`", index.mitigations[link.mitigation].located.item.id))
+            .collect();
         diagnostics.push(
             Diagnostic::new(
                 Code::TopWithoutTopMitigation,
@@ -57,7 +62,8 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
                 format!("in the `{}` tier", tiers[0]),
             )
             .help(format!(
-                "give one of its mitigations (and its link) `tier = \"{}\"`",
+                "put one of the mitigations that address it ({}) in tier `{}`; a link is selected only with both its ends",
+                mitigations.join(", "),
                 tiers[0]
             )),
         );
