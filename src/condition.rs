@@ -22,6 +22,17 @@ use crate::model::{PropertyDefinition, PropertyType};
 /// The largest number of property-value combinations the constant-condition lint evaluates.
 const MAX_COMBINATIONS: usize = 256;
 
+/// The longest condition accepted. Real conditions are a few hundred bytes; the limit keeps
+/// the parser's own recursion (and every walk of the tree) far from the stack's end.
+pub const MAX_CONDITION_BYTES: usize = 4096;
+
+/// The deepest expression tree accepted (`a && b && c` is 3 deep).
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
+/// How deep the ANTLR parser, used only to locate problems, may go: it needs far more stack
+/// per level than the Pratt parser. Deeper conditions get their problems reported unlocated.
+const MAX_LOCATING_DEPTH: u16 = 40;
+
 /// A property as a condition sees it: its definition and the entity that declares it.
 #[derive(Debug, Clone, Copy)]
 pub struct PropertyInfo<'a> {
@@ -66,10 +77,22 @@ pub struct ConditionReport {
 
 /// Parses and checks a condition.
 pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionReport {
+    if text.len() > MAX_CONDITION_BYTES {
+        return limit_problem(format!(
+            "this condition is {} bytes long; conditions may be at most {MAX_CONDITION_BYTES}",
+            text.len()
+        ));
+    }
     let expression = match cel::parser::PrattParser::new().parse(text) {
         Ok(expression) => expression,
         Err(errors) => return syntax_problems(text, &errors),
     };
+    let depth = tree_depth(&expression);
+    if depth > MAX_CONDITION_DEPTH {
+        return limit_problem(format!(
+            "this condition nests {depth} levels deep; conditions may nest at most {MAX_CONDITION_DEPTH}"
+        ));
+    }
     let mut checker = Checker::new(scope, &expression);
     let result = checker.check(&expression);
     checker.require_bool(&expression, &result);
@@ -83,7 +106,10 @@ pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionR
     }
     // Locate the problems: parse again with positions and check that tree.
     let reads = checker.reads;
-    let problems = match cel::parser::Parser::new().parse_with_source_info(text) {
+    let problems = match cel::parser::Parser::new()
+        .max_recursion_depth(MAX_LOCATING_DEPTH)
+        .parse_with_source_info(text)
+    {
         Ok((positioned, source_info)) => {
             let mut checker = Checker::new(scope, &positioned);
             let result = checker.check(&positioned);
@@ -107,6 +133,76 @@ pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionR
         problems,
         reads,
         constant: None,
+    }
+}
+
+fn limit_problem(label: String) -> ConditionReport {
+    ConditionReport {
+        problems: vec![ConditionProblem {
+            code: Code::ConditionSyntax,
+            message: "condition too large".to_string(),
+            label,
+            help: Some(
+                "split the rule: several attack patterns, or properties that name the situation"
+                    .to_string(),
+            ),
+            span: None,
+        }],
+        ..ConditionReport::default()
+    }
+}
+
+/// The depth of an expression tree, measured with an explicit stack: the tree may be deeper
+/// than the call stack could walk (the parser builds operator chains with loops).
+fn tree_depth(expression: &IdedExpr) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(expression, 1usize)];
+    while let Some((node, depth)) = pending.pop() {
+        deepest = deepest.max(depth);
+        if depth > MAX_CONDITION_DEPTH {
+            break;
+        }
+        pending.extend(children(node).into_iter().map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+/// The direct sub-expressions of a node.
+fn children(node: &IdedExpr) -> Vec<&IdedExpr> {
+    match &node.expr {
+        Expr::Select(select) => vec![&*select.operand],
+        Expr::Call(call) => call
+            .target
+            .iter()
+            .map(|target| &**target)
+            .chain(call.args.iter())
+            .collect(),
+        Expr::List(list) => list.elements.iter().collect(),
+        Expr::Map(map) => map
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.expr {
+                cel::common::ast::EntryExpr::MapEntry(entry) => Some([&entry.key, &entry.value]),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        Expr::Comprehension(comprehension) => vec![
+            &comprehension.iter_range,
+            &comprehension.accu_init,
+            &comprehension.loop_cond,
+            &comprehension.loop_step,
+            &comprehension.result,
+        ],
+        Expr::Struct(structure) => structure
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.expr {
+                cel::common::ast::EntryExpr::StructField(field) => Some(&field.value),
+                _ => None,
+            })
+            .collect(),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Vec::new(),
     }
 }
 

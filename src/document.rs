@@ -23,6 +23,8 @@ pub enum NodeValue {
     Boolean(bool),
     /// TOML date-times are kept as their text: no pack field uses them.
     Datetime(String),
+    /// An integer beyond 64 bits, kept as its text.
+    OutOfRange(String),
     Array(Vec<Node>),
     Table(Vec<Entry>),
 }
@@ -53,10 +55,26 @@ pub struct Place<'a> {
     pub exact: bool,
 }
 
+/// The deepest nesting of tables and arrays accepted. Pack files nest five or six levels; the
+/// limit keeps every recursive walk of the tree (conversion, JSON, schema) far from the stack's
+/// end, since TOML's dotted keys inside inline tables can nest thousands of levels in a few KiB.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses a TOML document, recovering from errors so that every syntax error is reported.
 /// The tree is returned even when there are errors, but callers should not trust its content then.
 pub fn parse(text: &str) -> (Node, Vec<SyntaxError>) {
     let (table, errors) = DeTable::parse_recoverable(text);
+    if let Some(span) = too_deep(table.get_ref()) {
+        let error = SyntaxError {
+            message: format!("tables and arrays nest more than {MAX_DEPTH} levels deep here"),
+            span,
+        };
+        let empty = Node {
+            span: 0..text.len(),
+            value: NodeValue::Table(Vec::new()),
+        };
+        return (empty, vec![error]);
+    }
     let errors = errors
         .into_iter()
         .map(|error| SyntaxError {
@@ -70,6 +88,25 @@ pub fn parse(text: &str) -> (Node, Vec<SyntaxError>) {
         value: convert_table(table.into_inner()),
     };
     (root, errors)
+}
+
+/// The span of the first value nested deeper than `MAX_DEPTH`, found with an explicit stack.
+fn too_deep(table: &DeTable<'_>) -> Option<Range<usize>> {
+    let mut pending: Vec<(&toml::Spanned<DeValue<'_>>, usize)> =
+        table.values().map(|value| (value, 1)).collect();
+    while let Some((value, depth)) = pending.pop() {
+        if depth > MAX_DEPTH {
+            return Some(value.span());
+        }
+        match value.get_ref() {
+            DeValue::Array(items) => pending.extend(items.iter().map(|item| (item, depth + 1))),
+            DeValue::Table(entries) => {
+                pending.extend(entries.values().map(|entry| (entry, depth + 1)))
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn convert_table(table: DeTable<'_>) -> NodeValue {
@@ -95,9 +132,8 @@ fn convert(value: toml::Spanned<DeValue<'_>>) -> Node {
         DeValue::Integer(integer) => {
             match i64::from_str_radix(integer.as_str(), integer.radix()) {
                 Ok(number) => NodeValue::Integer(number),
-                // Out of i64 range: keep the text so that the schema reports a wrong type
-                // rather than the number silently changing.
-                Err(_) => NodeValue::String(integer.to_string()),
+                // Out of i64 range: kept as text, reported as a wrong type by the schema.
+                Err(_) => NodeValue::OutOfRange(integer.to_string()),
             }
         }
         DeValue::Float(float) => {
@@ -115,10 +151,14 @@ impl Node {
     /// The JSON form of this value, as the JSON Schemas and the typed model see it.
     pub fn to_json(&self) -> Json {
         match &self.value {
-            NodeValue::String(text) | NodeValue::Datetime(text) => Json::String(text.clone()),
+            NodeValue::String(text) => Json::String(text.clone()),
+            // No pack field takes a date-time, a non-finite float or an integer beyond 64 bits:
+            // null makes the schema reject them as a wrong type, never as a string.
+            NodeValue::Datetime(_) | NodeValue::OutOfRange(_) => Json::Null,
             NodeValue::Integer(number) => Json::from(*number),
-            NodeValue::Float(number) => serde_json::Number::from_f64(*number)
-                .map_or_else(|| Json::String(number.to_string()), Json::Number),
+            NodeValue::Float(number) => {
+                serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number)
+            }
             NodeValue::Boolean(boolean) => Json::Bool(*boolean),
             NodeValue::Array(items) => Json::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Table(entries) => Json::Object(

@@ -16,6 +16,9 @@ use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTe
 use crate::schema::{self, FileKind};
 use crate::source::PackSources;
 
+/// The most TOML syntax errors reported for one file.
+const MAX_SYNTAX_ERRORS_PER_FILE: usize = 20;
+
 /// Where an item was written: its file (index into `PackSources::files`) and JSON pointer segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -68,7 +71,7 @@ impl ParsedPack {
         for index in 0..pack.sources.files.len() {
             pack.parse_file(index);
         }
-        if pack.sources.file("pack.toml").is_none() && !pack.has_problem_with("pack.toml") {
+        if pack.sources.file("pack.toml").is_none() && !pack.has_error_with("pack.toml") {
             pack.diagnostics.push(
                 Diagnostic::new(
                     Code::MissingManifest,
@@ -80,12 +83,12 @@ impl ParsedPack {
         pack
     }
 
-    fn has_problem_with(&self, pack_path: &str) -> bool {
+    fn has_error_with(&self, pack_path: &str) -> bool {
         let display = crate::source::join_display(&self.sources.display_root, pack_path);
-        self.sources
-            .problems
-            .iter()
-            .any(|problem| problem.file() == Some(display.as_str()))
+        self.sources.problems.iter().any(|problem| {
+            problem.file() == Some(display.as_str())
+                && problem.severity == crate::diagnostic::Severity::Error
+        })
     }
 
     fn parse_file(&mut self, index: usize) {
@@ -96,7 +99,19 @@ impl ParsedPack {
         let (document, syntax_errors) = document::parse(&file.text);
         if !syntax_errors.is_empty() {
             self.complete = false;
-            for error in syntax_errors {
+            let total = syntax_errors.len();
+            for (shown, error) in syntax_errors.into_iter().enumerate() {
+                // A binary or garbage file would give one error per byte: keep a screenful.
+                if shown == MAX_SYNTAX_ERRORS_PER_FILE {
+                    let last = self.diagnostics.pop().map(|last| {
+                        last.note(format!(
+                            "{} more TOML errors in this file are not shown",
+                            total - MAX_SYNTAX_ERRORS_PER_FILE + 1
+                        ))
+                    });
+                    self.diagnostics.extend(last);
+                    break;
+                }
                 self.diagnostics.push(
                     Diagnostic::new(Code::TomlSyntax, "invalid TOML")
                         .at(&file.display_path, error.span, error.message.clone())

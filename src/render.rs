@@ -30,9 +30,44 @@ impl<'a> SourceMap<'a> {
     }
 }
 
+/// Replaces control characters (terminal escape sequences, carriage returns) with visible
+/// escapes: a hostile pack must not be able to drive the terminal of whoever checks it.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|character| {
+            if character.is_control() && character != '\n' {
+                character.escape_unicode().to_string()
+            } else {
+                character.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Renders one diagnostic the way rustc does: header, `--> path:line:col`, the source lines
 /// with an underline, then `help:` and `note:` lines.
 pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bool) -> String {
+    // Messages, labels, help and paths can quote pack content: make control characters visible.
+    let clean = |text: &str| visible(text);
+    let diagnostic = &Diagnostic {
+        code: diagnostic.code,
+        severity: diagnostic.severity,
+        message: clean(&diagnostic.message),
+        primary: diagnostic.primary.clone().map(|label| Label {
+            text: clean(&label.text),
+            ..label
+        }),
+        secondary: diagnostic
+            .secondary
+            .iter()
+            .map(|label| Label {
+                text: clean(&label.text),
+                ..label.clone()
+            })
+            .collect(),
+        help: diagnostic.help.as_deref().map(clean),
+        notes: diagnostic.notes.iter().map(|note| clean(note)).collect(),
+    };
     let level = match diagnostic.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -66,7 +101,7 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bo
         let labels = &labels_by_file[file];
         match sources.text(file) {
             Some(text) => {
-                let mut snippet = Snippet::source(text).path(file).fold(true);
+                let mut snippet = Snippet::source(text).path(visible(file)).fold(true);
                 for (label, primary) in labels {
                     let kind = if *primary {
                         AnnotationKind::Primary
@@ -78,7 +113,7 @@ pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bo
                 }
                 group = group.element(snippet);
             }
-            None => located_elsewhere.push(format!("in `{file}`: {}", labels[0].0.text)),
+            None => located_elsewhere.push(format!("in `{}`: {}", visible(file), labels[0].0.text)),
         }
     }
     let mut messages = Vec::new();

@@ -448,7 +448,7 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
 
 fn describe_json(value: &Json) -> String {
     match value {
-        Json::Null => "nothing".to_string(),
+        Json::Null => "a date-time, a special float or an integer beyond 64 bits".to_string(),
         Json::Bool(_) => "a boolean".to_string(),
         Json::Number(number) if number.is_i64() || number.is_u64() => "an integer".to_string(),
         Json::Number(_) => "a float".to_string(),

@@ -55,6 +55,12 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
         display_root: display_root.to_string(),
         ..PackSources::default()
     };
+    // Without a manifest this is not a pack: reading it (it may be `/`) would only add noise to
+    // the `missing-manifest` error.
+    let manifest = root.join("pack.toml");
+    if fs::symlink_metadata(&manifest).is_err() {
+        return Ok(sources);
+    }
     let mut pending = vec![root.to_path_buf()];
     while let Some(directory) = pending.pop() {
         let entries = fs::read_dir(&directory).map_err(|error| {
@@ -75,7 +81,15 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
             let file_type = entry
                 .file_type()
                 .map_err(|error| LoadError(format!("cannot read `{}`: {error}", path.display())))?;
-            if file_type.is_dir() {
+            if file_type.is_symlink() && name.ends_with(".toml") {
+                let pack_path = relative_pack_path(root, &path);
+                let display_path = join_display(display_root, &pack_path);
+                sources.problems.push(
+                    Diagnostic::new(Code::UnknownFile, format!("`{pack_path}` is a symbolic link and is not read"))
+                        .at(&display_path, 0..0, "not followed")
+                        .help("copy the file into the pack: a pack is self-contained, and links could read files outside it"),
+                );
+            } else if file_type.is_dir() {
                 pending.push(path);
             } else if file_type.is_file() && name.ends_with(".toml") {
                 let pack_path = relative_pack_path(root, &path);

@@ -23,8 +23,8 @@ pub struct ResolvedEntity<'g> {
     pub kind: Option<ElementKind>,
     /// Its properties, inherited included; the nearest declaration wins.
     pub properties: PropertySet<'g>,
-    /// Parent, grandparent, ... (indices into `Index::entities`).
-    pub ancestors: Vec<usize>,
+    /// The resolved parent (index into `Index::entities`); see `Index::ancestors`.
+    pub parent: Option<usize>,
     /// True when following parents leads back to it.
     pub in_cycle: bool,
 }
@@ -219,45 +219,72 @@ impl<'g> Index<'g> {
                 }
             })
             .collect();
-        let mut resolved: Vec<ResolvedEntity<'g>> = Vec::with_capacity(count);
-        for entity in 0..count {
-            // Walk up the parents; a repeat means a cycle.
-            let mut chain = vec![entity];
-            let mut in_cycle = false;
-            let mut current = entity;
-            while let Some(parent) = parents[current] {
-                if chain.contains(&parent) {
-                    in_cycle = parent == entity;
-                    break;
+        // Each entity is resolved once, after its parent, so a chain of n entities costs O(n)
+        // walks, not O(n²): packs are hostile input too.
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            Unvisited,
+            OnPath,
+            Resolved,
+        }
+        let mut state = vec![State::Unvisited; count];
+        let mut resolved: Vec<ResolvedEntity<'g>> =
+            (0..count).map(|_| ResolvedEntity::default()).collect();
+        for start in 0..count {
+            let mut path: Vec<usize> = Vec::new();
+            let mut current = Some(start);
+            while let Some(entity) = current {
+                match state[entity] {
+                    State::Resolved => break,
+                    State::OnPath => {
+                        let first = path
+                            .iter()
+                            .position(|member| *member == entity)
+                            .unwrap_or(0);
+                        for member in &path[first..] {
+                            resolved[*member].in_cycle = true;
+                        }
+                        break;
+                    }
+                    State::Unvisited => {
+                        state[entity] = State::OnPath;
+                        path.push(entity);
+                        current = parents[entity];
+                    }
                 }
-                chain.push(parent);
-                current = parent;
             }
-            let mut properties = PropertySet::new();
-            let mut kind = None;
-            // Nearest declaration wins: apply from the farthest ancestor down to the entity.
-            for member in chain.iter().rev() {
-                let item = &self.entities[*member].located.item;
-                if item.kind.is_some() {
-                    kind = item.kind;
-                }
+            for entity in path.into_iter().rev() {
+                let item = &self.entities[entity].located.item;
+                let in_cycle = resolved[entity].in_cycle;
+                let parent = parents[entity];
+                let (mut properties, inherited_kind) = match parent {
+                    Some(parent) if !in_cycle => {
+                        (resolved[parent].properties.clone(), resolved[parent].kind)
+                    }
+                    _ => (PropertySet::new(), None),
+                };
+                // The nearest declaration wins.
                 for (name, definition) in &item.properties {
                     properties.insert(
                         name.as_str(),
                         PropertyInfo {
                             definition,
-                            declared_by: *member,
+                            declared_by: entity,
                         },
                     );
                 }
+                resolved[entity] = ResolvedEntity {
+                    kind: if in_cycle {
+                        None
+                    } else {
+                        item.kind.or(inherited_kind)
+                    },
+                    properties,
+                    parent,
+                    in_cycle,
+                };
+                state[entity] = State::Resolved;
             }
-            let ancestors = chain[1..].to_vec();
-            resolved.push(ResolvedEntity {
-                kind: if in_cycle { None } else { kind },
-                properties,
-                ancestors,
-                in_cycle,
-            });
         }
         for resolved_entity in &resolved {
             if resolved_entity.kind.is_some_and(ElementKind::is_component) {
@@ -275,8 +302,23 @@ impl<'g> Index<'g> {
         self.resolved = resolved;
     }
 
+    /// The parent, grandparent, ... of `entity`, stopping at a cycle.
+    pub fn ancestors(&self, entity: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut current = self.resolved[entity].parent;
+        let mut remaining = self.entities.len();
+        std::iter::from_fn(move || {
+            let ancestor = current.filter(|_| remaining > 0)?;
+            remaining -= 1;
+            current = self.resolved[ancestor].parent;
+            Some(ancestor)
+        })
+    }
+
     /// Whether `entity` is `ancestor` or descends from it.
     pub fn is_a(&self, entity: usize, ancestor: usize) -> bool {
-        entity == ancestor || self.resolved[entity].ancestors.contains(&ancestor)
+        entity == ancestor
+            || self
+                .ancestors(entity)
+                .any(|candidate| candidate == ancestor)
     }
 }

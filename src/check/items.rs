@@ -1,7 +1,7 @@
 //! Checks of the root pack's items: unique ids, entities (parents, kinds, properties), attack
 //! patterns and mitigations (references, tiers, conditions, links).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::check::{Facts, Index, Lookup, conditions, reference_problem, tier_problem};
 use crate::condition::value_fits;
@@ -117,7 +117,11 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         }
         if resolved.in_cycle {
             let chain: Vec<&str> = std::iter::once(entity)
-                .chain(resolved.ancestors.iter().copied())
+                .chain(
+                    index
+                        .ancestors(entity)
+                        .take_while(|member| *member != entity),
+                )
                 .chain(std::iter::once(entity))
                 .map(|member| index.entities[member].located.item.id.as_str())
                 .collect();
@@ -148,19 +152,10 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             _ => {}
         }
         // Properties: defaults fit, ranges are sane, redeclarations keep the type.
-        let inherited: BTreeMap<&str, _> = resolved
-            .ancestors
-            .iter()
-            .rev()
-            .flat_map(|ancestor| {
-                index.entities[*ancestor]
-                    .located
-                    .item
-                    .properties
-                    .iter()
-                    .map(move |(name, definition)| (name.as_str(), (definition, *ancestor)))
-            })
-            .collect();
+        let no_properties = crate::condition::PropertySet::new();
+        let inherited = resolved
+            .parent
+            .map_or(&no_properties, |parent| &index.resolved[parent].properties);
         for (name, definition) in &located.item.properties {
             if let Err(problem) = value_fits(definition, &definition.default) {
                 diagnostics.push(
@@ -192,10 +187,14 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
                     .help("swap them"),
                 );
             }
-            if let Some((parent_definition, ancestor)) = inherited.get(name.as_str())
-                && parent_definition.property_type != definition.property_type
+            if let Some(inherited_property) = inherited.get(name.as_str())
+                && inherited_property.definition.property_type != definition.property_type
             {
-                let ancestor_id = &index.entities[*ancestor].located.item.id;
+                let parent_definition = inherited_property.definition;
+                let ancestor_id = &index.entities[inherited_property.declared_by]
+                    .located
+                    .item
+                    .id;
                 diagnostics.push(
                         Diagnostic::new(
                             Code::InvalidProperty,

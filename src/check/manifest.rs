@@ -113,6 +113,14 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         let Some(Some(loaded)) = index.graph.dependencies[0].get(name) else {
             continue;
         };
+        if let Some(cycle) = cycle_back_to_root(index, *loaded) {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyMismatch, format!("dependency cycle: {}", cycle.join(" → ")))
+                    .at(file, key_span.clone(), "leads back to this pack")
+                    .help("packs form a hierarchy: a vendor pack cannot depend on the packs that adapt it; move the shared items into a third pack"),
+            );
+            continue;
+        }
         let dependency = index.pack(*loaded);
         let path = spec.path().unwrap_or_default();
         let path_span = root.locate(origin, &["dependencies", name, "path"]);
@@ -177,4 +185,33 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// The names along a dependency path from `start` back to the root pack, if there is one.
+fn cycle_back_to_root(index: &Index<'_>, start: usize) -> Option<Vec<String>> {
+    let name = |pack: usize| index.pack(pack).name().unwrap_or("?").to_string();
+    let mut came_from: Vec<Option<usize>> = vec![None; index.graph.packs.len()];
+    let mut seen = vec![false; index.graph.packs.len()];
+    let mut queue = std::collections::VecDeque::from([start]);
+    seen[start] = true;
+    while let Some(pack) = queue.pop_front() {
+        for next in index.graph.dependencies[pack].values().flatten() {
+            if *next == 0 {
+                let mut path = vec![pack];
+                while let Some(previous) = came_from[*path.last().unwrap_or(&start)] {
+                    path.push(previous);
+                }
+                let mut names = vec![name(0)];
+                names.extend(path.iter().rev().map(|pack| name(*pack)));
+                names.push(name(0));
+                return Some(names);
+            }
+            if !seen[*next] {
+                seen[*next] = true;
+                came_from[*next] = Some(pack);
+                queue.push_back(*next);
+            }
+        }
+    }
+    None
 }

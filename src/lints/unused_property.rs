@@ -22,12 +22,12 @@ pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagn
         .filter(|(_, item)| item.pack == 0)
     {
         let located = item.located;
-        let ancestors = &index.resolved[entity].ancestors;
+        let ancestors: Vec<usize> = index.ancestors(entity).collect();
         for name in located.item.properties.keys() {
             // A redeclaration (a new default for a child) is read whenever the inherited
             // property is: conditions on the parent read the child's value.
             let read = std::iter::once(&entity)
-                .chain(ancestors)
+                .chain(&ancestors)
                 .any(|declaring| facts.property_reads.contains(&(*declaring, name.clone())));
             if read {
                 continue;

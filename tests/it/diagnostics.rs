@@ -67,8 +67,12 @@ fn no_fixture_without_a_code() {
 
 #[test]
 fn every_code_is_documented() {
-    let docs = fs::read_to_string(repository().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+    let docs =
+        fs::read_to_string(repository().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
     for code in Code::ALL {
-        assert!(docs.contains(&format!("| `{}` |", code.as_str())), "`{code}` is not in docs/diagnostics.md");
+        assert!(
+            docs.contains(&format!("| `{}` |", code.as_str())),
+            "`{code}` is not in docs/diagnostics.md"
+        );
     }
 }

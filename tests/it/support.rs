@@ -56,7 +56,8 @@ pub fn write_fixture(text: &str) -> tempfile::TempDir {
     for (header, contents) in files {
         let (path, bytes) = fixture_file(&header, contents);
         let target = directory.path().join(path);
-        fs::create_dir_all(target.parent().expect("fixture paths have a parent")).expect("create fixture directory");
+        fs::create_dir_all(target.parent().expect("fixture paths have a parent"))
+            .expect("create fixture directory");
         fs::write(target, bytes).expect("write fixture file");
     }
     directory
@@ -70,12 +71,17 @@ fn fixture_file(header: &str, contents: String) -> (&str, Vec<u8>) {
     let bytes = if directive == "latin1" {
         contents
             .chars()
-            .map(|character| u8::try_from(u32::from(character)).expect("`!latin1` text is ISO-8859-1"))
+            .map(|character| {
+                u8::try_from(u32::from(character)).expect("`!latin1` text is ISO-8859-1")
+            })
             .collect()
     } else if let Some(size) = directive.strip_prefix("size=") {
         let size: usize = size.parse().expect("`!size=N` takes a byte count");
         let mut bytes = contents.into_bytes();
-        assert!(bytes.len() <= size, "`!size={size}`: the text is already larger");
+        assert!(
+            bytes.len() <= size,
+            "`!size={size}`: the text is already larger"
+        );
         while bytes.len() < size {
             bytes.extend_from_slice(b"# padding\n");
         }

@@ -28,12 +28,25 @@ enum Command {
     New(commands::new::NewArgs),
 }
 
+/// The stack of the thread that runs a command. The checks bound every recursion (TOML and
+/// CEL nesting limits), but the parsers they call recurse before those limits apply; a large
+/// stack keeps a hostile file from crashing the process. Only touched pages use memory.
+const COMMAND_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check(args) => commands::check::run(args),
-        Command::Schema(args) => commands::schema::run(args),
-        Command::New(args) => commands::new::run(args),
+    let command = std::thread::Builder::new()
+        .name("threatpack".to_string())
+        .stack_size(COMMAND_STACK_BYTES)
+        .spawn(move || match cli.command {
+            Command::Check(args) => commands::check::run(args),
+            Command::Schema(args) => commands::schema::run(args),
+            Command::New(args) => commands::new::run(args),
+        });
+    let result = match command.map(|handle| handle.join()) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err("internal error: the command panicked; please report it".to_string()),
+        Err(error) => Err(format!("cannot start the command thread: {error}")),
     };
     match result {
         Ok(code) => code,
