@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::document::{self, Node};
+use crate::document::{self, Node, Place};
 use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTest};
 use crate::schema::{self, FileKind};
 use crate::source::PackSources;
@@ -224,31 +224,25 @@ impl ParsedPack {
     /// The span of a field of an item (`fields` relative to the item), or of the nearest
     /// enclosing value that exists.
     pub fn locate(&self, origin: &Origin, fields: &[&str]) -> Range<usize> {
-        self.place(origin, fields).1
+        self.place(origin, fields)
+            .map_or(0..0, |place| place.node.span.clone())
     }
 
     /// The span of the key naming a field, falling back to its value's span.
     pub fn locate_key(&self, origin: &Origin, fields: &[&str]) -> Range<usize> {
-        let (key, value) = self.place(origin, fields);
-        key.unwrap_or(value)
-    }
-
-    fn place(&self, origin: &Origin, fields: &[&str]) -> (Option<Range<usize>>, Range<usize>) {
-        let Some(Some(document)) = self.documents.get(origin.file) else {
-            return (None, 0..0);
-        };
-        let path: Vec<&str> = origin
-            .pointer
-            .iter()
-            .map(String::as_str)
-            .chain(fields.iter().copied())
-            .collect();
-        let place = document.locate(&path);
-        (place.key_span, place.node.span.clone())
+        self.place(origin, fields).map_or(0..0, |place| {
+            place.key_span.unwrap_or(place.node.span.clone())
+        })
     }
 
     /// The document node of a field, when it exists exactly.
     pub fn node(&self, origin: &Origin, fields: &[&str]) -> Option<&Node> {
+        self.place(origin, fields)
+            .filter(|place| place.exact)
+            .map(|place| place.node)
+    }
+
+    fn place(&self, origin: &Origin, fields: &[&str]) -> Option<Place<'_>> {
         let document = self.documents.get(origin.file)?.as_ref()?;
         let path: Vec<&str> = origin
             .pointer
@@ -256,8 +250,7 @@ impl ParsedPack {
             .map(String::as_str)
             .chain(fields.iter().copied())
             .collect();
-        let place = document.locate(&path);
-        place.exact.then_some(place.node)
+        Some(document.locate(&path))
     }
 
     pub fn text(&self, origin: &Origin) -> &str {
