@@ -1105,7 +1105,13 @@ fn constant_value(
             return None;
         }
     }
-    let root = cel::Context::default();
+    // The standard environment is costly to build: once per process, not once per condition.
+    static STANDARD: std::sync::OnceLock<std::sync::Arc<cel::Env>> = std::sync::OnceLock::new();
+    let root = cel::Context::with_env(
+        STANDARD
+            .get_or_init(|| std::sync::Arc::new(cel::Env::stdlib()))
+            .clone(),
+    );
     let mut seen: Option<bool> = None;
     for combination in 0..combinations {
         let mut context = root.new_inner_scope();

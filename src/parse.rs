@@ -14,7 +14,10 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{self, Node, Place};
 use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTest};
 use crate::schema::{self, FileKind};
-use crate::source::PackSources;
+use crate::source::{PackSources, SourceFile};
+
+/// The stack of each thread that parses files (only touched pages use memory).
+const PARSE_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// The most TOML syntax errors reported for one file.
 const MAX_SYNTAX_ERRORS_PER_FILE: usize = 20;
@@ -68,8 +71,58 @@ impl ParsedPack {
             complete: true,
         };
         pack.complete = pack.sources.problems.is_empty();
-        for index in 0..pack.sources.files.len() {
-            pack.parse_file(index);
+        // Files are independent: parse them on every core, then merge in file order so the
+        // result does not depend on scheduling.
+        let files = &pack.sources.files;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(files.len())
+            .max(1);
+        let chunk = files.len().div_ceil(threads).max(1);
+        let parse_chunk = |number: usize, chunk_files: &[SourceFile]| -> Vec<FileParse> {
+            chunk_files
+                .iter()
+                .enumerate()
+                .map(|(offset, file)| parse_file(file, number * chunk + offset))
+                .collect()
+        };
+        let parsed: Vec<FileParse> = std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .enumerate()
+                .map(|(number, chunk_files)| {
+                    // The TOML parser recurses up to its own nesting limit, and so does freeing
+                    // what it built: a hostile file needs more than a default thread's stack.
+                    let worker = std::thread::Builder::new()
+                        .stack_size(PARSE_STACK_BYTES)
+                        .spawn_scoped(scope, move || parse_chunk(number, chunk_files));
+                    (number, chunk_files, worker)
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|(number, chunk_files, worker)| match worker {
+                    Ok(handle) => handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // No thread to be had: parse the chunk here instead.
+                    Err(_) => parse_chunk(number, chunk_files),
+                })
+                .collect()
+        });
+        for (index, file) in parsed.into_iter().enumerate() {
+            pack.documents[index] = file.document;
+            pack.complete &= file.complete;
+            pack.diagnostics.extend(file.diagnostics);
+            if file.manifest.is_some() {
+                pack.manifest = file.manifest;
+            }
+            pack.entities.extend(file.entities);
+            pack.attack_patterns.extend(file.attack_patterns);
+            pack.mitigations.extend(file.mitigations);
+            pack.overrides.extend(file.overrides);
+            pack.tests.extend(file.tests);
+            pack.unparsed_ids.extend(file.unparsed_ids);
         }
         if pack.sources.file("pack.toml").is_none() && !pack.has_error_with("pack.toml") {
             pack.diagnostics.push(
@@ -89,103 +142,6 @@ impl ParsedPack {
             problem.file() == Some(display.as_str())
                 && problem.severity == crate::diagnostic::Severity::Error
         })
-    }
-
-    fn parse_file(&mut self, index: usize) {
-        let file = &self.sources.files[index];
-        let Some(kind) = FileKind::of_pack_path(&file.pack_path) else {
-            return; // Reported by the `unknown-file` lint.
-        };
-        let (document, syntax_errors) = document::parse(&file.text);
-        if !syntax_errors.is_empty() {
-            self.complete = false;
-            let total = syntax_errors.len();
-            for (shown, error) in syntax_errors.into_iter().enumerate() {
-                // A binary or garbage file would give one error per byte: keep a screenful.
-                if shown == MAX_SYNTAX_ERRORS_PER_FILE {
-                    let last = self.diagnostics.pop().map(|last| {
-                        last.note(format!(
-                            "{} more TOML errors in this file are not shown",
-                            total - MAX_SYNTAX_ERRORS_PER_FILE + 1
-                        ))
-                    });
-                    self.diagnostics.extend(last);
-                    break;
-                }
-                self.diagnostics.push(
-                    Diagnostic::new(Code::TomlSyntax, "invalid TOML")
-                        .at(&file.display_path, error.span, error.message.clone())
-                        .help("fix the TOML syntax; the file's other checks run once it parses"),
-                );
-            }
-            return;
-        }
-        let json = document.to_json();
-        let schema_errors = schema::validate(kind, &file.display_path, &document, &json);
-        // Items (array entries at the root) that have a schema error are left out of the model.
-        let broken_items: BTreeSet<(String, usize)> = schema_errors
-            .iter()
-            .filter_map(|diagnostic| diagnostic.primary.as_ref())
-            .filter_map(|label| item_at(&document, &label.span))
-            .collect();
-        let file_has_errors = !schema_errors.is_empty();
-        self.diagnostics.extend(schema_errors);
-
-        match kind {
-            FileKind::Manifest => {
-                // Deserialized even with schema errors when possible: its name and tiers let the
-                // other checks run instead of failing everywhere.
-                if let Ok(manifest) = serde_json::from_value::<Manifest>(json) {
-                    self.manifest = Some(Located {
-                        item: manifest,
-                        origin: Origin {
-                            file: index,
-                            pointer: Vec::new(),
-                        },
-                    });
-                }
-            }
-            FileKind::PackTest => {
-                if !file_has_errors && let Ok(test) = serde_json::from_value::<PackTest>(json) {
-                    self.tests.push(Located {
-                        item: test,
-                        origin: Origin {
-                            file: index,
-                            pointer: Vec::new(),
-                        },
-                    });
-                }
-            }
-            FileKind::Entities => self.entities.extend(items(
-                &json,
-                "entity",
-                index,
-                &broken_items,
-                &mut self.unparsed_ids,
-            )),
-            FileKind::AttackPatterns => self.attack_patterns.extend(items(
-                &json,
-                "attack-pattern",
-                index,
-                &broken_items,
-                &mut self.unparsed_ids,
-            )),
-            FileKind::Mitigations => self.mitigations.extend(items(
-                &json,
-                "mitigation",
-                index,
-                &broken_items,
-                &mut self.unparsed_ids,
-            )),
-            FileKind::Overrides => self.overrides.extend(items(
-                &json,
-                "override",
-                index,
-                &broken_items,
-                &mut self.unparsed_ids,
-            )),
-        }
-        self.documents[index] = Some(document);
     }
 
     /// The pack's name, when its manifest could be read.
@@ -256,6 +212,122 @@ impl ParsedPack {
     pub fn text(&self, origin: &Origin) -> &str {
         &self.sources.files[origin.file].text
     }
+}
+
+/// What one file contributes to a pack.
+#[derive(Default)]
+struct FileParse {
+    document: Option<Node>,
+    complete: bool,
+    diagnostics: Vec<Diagnostic>,
+    manifest: Option<Located<Manifest>>,
+    entities: Vec<Located<Entity>>,
+    attack_patterns: Vec<Located<AttackPattern>>,
+    mitigations: Vec<Located<Mitigation>>,
+    overrides: Vec<Located<Override>>,
+    tests: Vec<Located<PackTest>>,
+    unparsed_ids: BTreeSet<String>,
+}
+
+fn parse_file(file: &SourceFile, index: usize) -> FileParse {
+    let mut out = FileParse {
+        complete: true,
+        ..FileParse::default()
+    };
+    let Some(kind) = FileKind::of_pack_path(&file.pack_path) else {
+        return out; // Reported by the `unknown-file` lint.
+    };
+    let (document, syntax_errors) = document::parse(&file.text);
+    if !syntax_errors.is_empty() {
+        out.complete = false;
+        let total = syntax_errors.len();
+        for (shown, error) in syntax_errors.into_iter().enumerate() {
+            // A binary or garbage file would give one error per byte: keep a screenful.
+            if shown == MAX_SYNTAX_ERRORS_PER_FILE {
+                let last = out.diagnostics.pop().map(|last| {
+                    last.note(format!(
+                        "{} more TOML errors in this file are not shown",
+                        total - MAX_SYNTAX_ERRORS_PER_FILE + 1
+                    ))
+                });
+                out.diagnostics.extend(last);
+                break;
+            }
+            out.diagnostics.push(
+                Diagnostic::new(Code::TomlSyntax, "invalid TOML")
+                    .at(&file.display_path, error.span, error.message.clone())
+                    .help("fix the TOML syntax; the file's other checks run once it parses"),
+            );
+        }
+        return out;
+    }
+    let json = document.to_json();
+    let schema_errors = schema::validate(kind, &file.display_path, &document, &json);
+    // Items (array entries at the root) that have a schema error are left out of the model.
+    let broken_items: BTreeSet<(String, usize)> = schema_errors
+        .iter()
+        .filter_map(|diagnostic| diagnostic.primary.as_ref())
+        .filter_map(|label| item_at(&document, &label.span))
+        .collect();
+    let file_has_errors = !schema_errors.is_empty();
+    out.diagnostics.extend(schema_errors);
+
+    match kind {
+        FileKind::Manifest => {
+            // Deserialized even with schema errors when possible: its name and tiers let the
+            // other checks run instead of failing everywhere.
+            if let Ok(manifest) = serde_json::from_value::<Manifest>(json) {
+                out.manifest = Some(Located {
+                    item: manifest,
+                    origin: Origin {
+                        file: index,
+                        pointer: Vec::new(),
+                    },
+                });
+            }
+        }
+        FileKind::PackTest => {
+            if !file_has_errors && let Ok(test) = serde_json::from_value::<PackTest>(json) {
+                out.tests.push(Located {
+                    item: test,
+                    origin: Origin {
+                        file: index,
+                        pointer: Vec::new(),
+                    },
+                });
+            }
+        }
+        FileKind::Entities => out.entities.extend(items(
+            &json,
+            "entity",
+            index,
+            &broken_items,
+            &mut out.unparsed_ids,
+        )),
+        FileKind::AttackPatterns => out.attack_patterns.extend(items(
+            &json,
+            "attack-pattern",
+            index,
+            &broken_items,
+            &mut out.unparsed_ids,
+        )),
+        FileKind::Mitigations => out.mitigations.extend(items(
+            &json,
+            "mitigation",
+            index,
+            &broken_items,
+            &mut out.unparsed_ids,
+        )),
+        FileKind::Overrides => out.overrides.extend(items(
+            &json,
+            "override",
+            index,
+            &broken_items,
+            &mut out.unparsed_ids,
+        )),
+    }
+    out.document = Some(document);
+    out
 }
 
 /// The root array and index of the item whose table contains `span`, if any.
