@@ -131,7 +131,12 @@ fn read_text(path: &Path, display_path: &str) -> Result<String, Box<Diagnostic>>
         .at(display_path, 0..0, "unreadable")
     };
     let file = fs::File::open(path).map_err(io_problem)?;
-    let mut bytes = Vec::new();
+    // Sized from the file's length (capped): growing by doubling would hold up to twice the text.
+    let length = file
+        .metadata()
+        .map_or(0, |metadata| metadata.len())
+        .min(MAX_FILE_BYTES + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io_problem)?;

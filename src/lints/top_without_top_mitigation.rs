@@ -22,7 +22,18 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     if tiers.len() < 2 {
         return; // With one tier every link is TOP.
     }
+    // Links grouped by attack pattern once, so the lint stays linear in the number of links.
+    let mut links_by_attack_pattern: std::collections::HashMap<
+        usize,
+        Vec<&crate::lints::RootLink>,
+    > = std::collections::HashMap::new();
     let links = root_links(index);
+    for link in &links {
+        links_by_attack_pattern
+            .entry(link.attack_pattern)
+            .or_default()
+            .push(link);
+    }
     for (attack_pattern, item) in index
         .attack_patterns
         .iter()
@@ -33,19 +44,14 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         if root.tier_rank(located.item.tier.as_deref()) != 0 {
             continue;
         }
-        let mut own_links = links
-            .iter()
-            .filter(|link| link.attack_pattern == attack_pattern)
-            .peekable();
-        if own_links.peek().is_none() {
+        let Some(own_links) = links_by_attack_pattern.get(&attack_pattern) else {
             continue; // `unmitigated-attack-pattern` reports it.
-        }
-        if own_links.any(|link| link.tier_rank == 0) {
+        };
+        if own_links.iter().any(|link| link.tier_rank == 0) {
             continue;
         }
-        let mitigations: Vec<String> = links
+        let mitigations: Vec<String> = own_links
             .iter()
-            .filter(|link| link.attack_pattern == attack_pattern)
             .map(|link| format!("`{}`", index.mitigations[link.mitigation].located.item.id))
             .collect();
         diagnostics.push(
