@@ -95,7 +95,7 @@ pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionR
     }
     let mut checker = Checker::new(scope, &expression);
     let result = checker.check(&expression);
-    checker.require_bool(&expression, &result);
+    checker.require_bool(&result);
     if checker.problems.is_empty() {
         let constant = constant_value(&expression, scope, &checker);
         return ConditionReport {
@@ -113,7 +113,7 @@ pub fn check_condition(text: &str, scope: &ConditionScope<'_, '_>) -> ConditionR
         Ok((positioned, source_info)) => {
             let mut checker = Checker::new(scope, &positioned);
             let result = checker.check(&positioned);
-            checker.require_bool(&positioned, &result);
+            checker.require_bool(&result);
             checker
                 .problems
                 .into_iter()
@@ -445,7 +445,7 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         ));
     }
 
-    fn require_bool(&mut self, expression: &IdedExpr, found: &Type) {
+    fn require_bool(&mut self, found: &Type) {
         if !matches!(found, Type::Bool | Type::Dynamic) && self.problems.is_empty() {
             self.problem(
                 Position::Whole,
@@ -458,7 +458,6 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                 Some("compare the value, e.g. `self.x == \"value\"`".to_string()),
             );
         }
-        let _ = expression;
     }
 
     fn check(&mut self, expression: &IdedExpr) -> Type {
@@ -1046,37 +1045,14 @@ fn suggestion_help<'n>(name: &str, candidates: impl Iterator<Item = &'n str>) ->
 
 /// The names of properties read inside `has(...)` anywhere in the expression.
 fn collect_guards(expression: &IdedExpr, guarded: &mut BTreeSet<String>) {
-    match &expression.expr {
-        Expr::Select(select) => {
-            if select.test {
-                guarded.insert(select.field.clone());
-            }
-            collect_guards(&select.operand, guarded);
+    let mut pending = vec![expression];
+    while let Some(node) = pending.pop() {
+        if let Expr::Select(select) = &node.expr
+            && select.test
+        {
+            guarded.insert(select.field.clone());
         }
-        Expr::Call(call) => {
-            call.target
-                .iter()
-                .for_each(|target| collect_guards(target, guarded));
-            call.args
-                .iter()
-                .for_each(|argument| collect_guards(argument, guarded));
-        }
-        Expr::List(list) => list
-            .elements
-            .iter()
-            .for_each(|item| collect_guards(item, guarded)),
-        Expr::Comprehension(comprehension) => {
-            for part in [
-                &comprehension.iter_range,
-                &comprehension.accu_init,
-                &comprehension.loop_cond,
-                &comprehension.loop_step,
-                &comprehension.result,
-            ] {
-                collect_guards(part, guarded);
-            }
-        }
-        _ => {}
+        pending.extend(children(node));
     }
 }
 
