@@ -365,7 +365,8 @@ fn items<T: DeserializeOwned>(
         let item = if broken.contains(&(key.to_string(), index)) {
             None
         } else {
-            serde_json::from_value::<T>(entry.clone()).ok()
+            // Deserialized from the borrowed JSON: no copy of the item.
+            T::deserialize(entry).ok()
         };
         match item {
             Some(item) => parsed.push(Located {

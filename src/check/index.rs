@@ -313,12 +313,4 @@ impl<'g> Index<'g> {
             Some(ancestor)
         })
     }
-
-    /// Whether `entity` is `ancestor` or descends from it.
-    pub fn is_a(&self, entity: usize, ancestor: usize) -> bool {
-        entity == ancestor
-            || self
-                .ancestors(entity)
-                .any(|candidate| candidate == ancestor)
-    }
 }

@@ -21,9 +21,10 @@ pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     // Lints about the pack as a whole would guess when some of its files could not be read.
     if index.root().complete {
-        unmitigated_attack_pattern::lint(index, &mut diagnostics);
+        let links = root_links(index);
+        unmitigated_attack_pattern::lint(index, &links, &mut diagnostics);
         unused_mitigation::lint(index, &mut diagnostics);
-        top_without_top_mitigation::lint(index, &mut diagnostics);
+        top_without_top_mitigation::lint(index, &links, &mut diagnostics);
         if facts.all_reads_known {
             unused_property::lint(index, facts, &mut diagnostics);
         }

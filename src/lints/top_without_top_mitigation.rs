@@ -14,9 +14,9 @@
 
 use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::lints::root_links;
+use crate::lints::RootLink;
 
-pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
     let tiers = root.tiers();
     if tiers.len() < 2 {
@@ -27,8 +27,7 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
         usize,
         Vec<&crate::lints::RootLink>,
     > = std::collections::HashMap::new();
-    let links = root_links(index);
-    for link in &links {
+    for link in links {
         links_by_attack_pattern
             .entry(link.attack_pattern)
             .or_default()

@@ -13,15 +13,12 @@ use std::collections::BTreeSet;
 
 use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::lints::root_links;
+use crate::lints::RootLink;
 use crate::model::Status;
 
-pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
-    let addressed: BTreeSet<usize> = root_links(index)
-        .iter()
-        .map(|link| link.attack_pattern)
-        .collect();
+    let addressed: BTreeSet<usize> = links.iter().map(|link| link.attack_pattern).collect();
     for (attack_pattern, item) in index
         .attack_patterns
         .iter()
