@@ -15,6 +15,7 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod render;
+pub mod resolve;
 pub mod scaffold;
 pub mod schema;
 pub mod source;

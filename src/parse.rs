@@ -151,6 +151,12 @@ impl ParsedPack {
             .map(|manifest| manifest.item.pack.name.as_str())
     }
 
+    /// The pack's version, when its manifest could be read and it is valid.
+    pub fn version(&self) -> Option<semver::Version> {
+        let manifest = self.manifest.as_ref()?;
+        crate::names::parse_version(&manifest.item.pack.version).ok()
+    }
+
     /// The declared tiers, smallest first (empty when the manifest could not be read).
     pub fn tiers(&self) -> &[String] {
         self.manifest

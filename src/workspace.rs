@@ -2,30 +2,13 @@
 //! file system. It loads a pack directory and, recursively, its `path` dependencies, and hands
 //! everything after it in-memory sources.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::DependencySpec;
-use crate::parse::ParsedPack;
+use crate::resolve::{Candidate, PackGraph, PackLocation, PackSource, Request, resolve};
 use crate::source::{MAX_FILE_BYTES, PackSources, SourceFile, join_display};
-
-/// Packs deeper than this in a chain of path dependencies are not loaded (and reported).
-const MAX_DEPENDENCY_DEPTH: usize = 32;
-
-/// A pack and the packs its path dependencies lead to.
-#[derive(Debug)]
-pub struct PackGraph {
-    /// Index 0 is the pack being checked; the others are its path dependencies, transitively.
-    pub packs: Vec<ParsedPack>,
-    /// The declared dependencies of each pack, by name: the index of the loaded pack, or `None`
-    /// when it is not available locally (a registry dependency, or a path that failed).
-    pub dependencies: Vec<BTreeMap<String, Option<usize>>>,
-    /// Problems met while loading dependencies, reported on the root pack.
-    pub problems: Vec<Diagnostic>,
-}
 
 /// A failure that stops a command before any checking: the pack itself cannot be read.
 #[derive(Debug)]
@@ -167,74 +150,60 @@ fn read_text(path: &Path, display_path: &str) -> Result<String, Box<Diagnostic>>
 /// Loads the pack at `root` and, transitively, every dependency that has a `path`.
 pub fn load_graph(root: &Path, display_root: &str) -> Result<PackGraph, LoadError> {
     let sources = read_pack_dir(root, display_root)?;
-    let mut graph = PackGraph {
-        packs: vec![ParsedPack::parse(sources)],
-        dependencies: vec![BTreeMap::new()],
-        problems: Vec::new(),
+    let location = PackLocation::Directory {
+        canonical: canonical(root),
+        display: display_root.to_string(),
     };
-    let mut directories: Vec<PathBuf> = vec![canonical(root)];
-    let mut depths = vec![0usize];
-    let mut next = 0;
-    while next < graph.packs.len() {
-        let current = next;
-        next += 1;
-        let Some(manifest) = graph.packs[current].manifest.clone() else {
-            continue;
+    Ok(resolve(location, sources, &mut PathSource))
+}
+
+/// Packs from `path` dependencies: the directory a dependency's `path` names, relative to the
+/// pack that declares it.
+#[derive(Debug, Default)]
+pub struct PathSource;
+
+impl PackSource for PathSource {
+    fn candidates(&mut self, request: &Request<'_>) -> Result<Vec<Candidate>, String> {
+        let Some(path) = request.spec.path() else {
+            return Err(format!(
+                "`{}` has no `path`, and packs cannot be fetched from a registry yet",
+                request.name
+            ));
         };
-        for (name, spec) in &manifest.item.dependencies {
-            let loaded = match spec {
-                DependencySpec::Detailed {
-                    path: Some(path), ..
-                } => {
-                    let directory = directories[current].join(path);
-                    let display = join_display(&graph.packs[current].sources.display_root, path);
-                    let canonical_directory = canonical(&directory);
-                    if let Some(existing) = directories
-                        .iter()
-                        .position(|known| *known == canonical_directory)
-                    {
-                        Some(existing)
-                    } else if depths[current] + 1 > MAX_DEPENDENCY_DEPTH {
-                        None
-                    } else {
-                        match read_pack_dir(&directory, &normalize_display(&display)) {
-                            Ok(sources) => {
-                                graph.packs.push(ParsedPack::parse(sources));
-                                graph.dependencies.push(BTreeMap::new());
-                                directories.push(canonical_directory);
-                                depths.push(depths[current] + 1);
-                                Some(graph.packs.len() - 1)
-                            }
-                            Err(error) => {
-                                if current == 0 {
-                                    let manifest_origin = &manifest.origin;
-                                    let pack = &graph.packs[0];
-                                    let span = pack
-                                        .locate(manifest_origin, &["dependencies", name, "path"]);
-                                    graph.problems.push(
-                                        Diagnostic::new(
-                                            Code::DependencyUnavailable,
-                                            format!("cannot load dependency `{name}`"),
-                                        )
-                                        .at(
-                                            pack.display_path(manifest_origin),
-                                            span,
-                                            error.0.clone(),
-                                        )
-                                        .help("fix the `path`, or remove it to use the registry"),
-                                    );
-                                }
-                                None
-                            }
-                        }
-                    }
-                }
-                _ => None,
-            };
-            graph.dependencies[current].insert(name.clone(), loaded);
+        let PackLocation::Directory {
+            canonical: base,
+            display,
+        } = request.declared_at;
+        let directory = base.join(path);
+        let display = normalize_display(&join_display(display, path));
+        if let Err(error) = fs::metadata(&directory) {
+            return Err(format!("cannot read pack directory `{display}`: {error}"));
         }
+        // An unreadable manifest leaves the version unknown; loading the pack reports why.
+        let manifest = directory.join("pack.toml");
+        let version = read_text(&manifest, &display)
+            .ok()
+            .and_then(|text| manifest_version(&text));
+        Ok(vec![Candidate {
+            version,
+            location: PackLocation::Directory {
+                canonical: canonical(&directory),
+                display,
+            },
+        }])
     }
-    Ok(graph)
+
+    fn load(&mut self, candidate: &Candidate) -> Result<PackSources, String> {
+        let PackLocation::Directory { canonical, display } = &candidate.location;
+        read_pack_dir(canonical, display).map_err(|error| error.0)
+    }
+}
+
+/// The version a manifest declares, when it is readable (the full parse reports the rest).
+fn manifest_version(text: &str) -> Option<semver::Version> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let version = table.get("pack")?.get("version")?.as_str()?;
+    crate::names::parse_version(version).ok()
 }
 
 fn canonical(path: &Path) -> PathBuf {

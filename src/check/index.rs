@@ -7,7 +7,7 @@ use crate::condition::{PropertyInfo, PropertySet};
 use crate::model::{AttackPattern, ElementKind, Entity, Mitigation, Status};
 use crate::names::{ItemKind, parse_item_ref};
 use crate::parse::{Located, ParsedPack};
-use crate::workspace::PackGraph;
+use crate::resolve::PackGraph;
 
 /// An item of some pack: the pack's index in the graph and the item.
 #[derive(Debug)]

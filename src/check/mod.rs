@@ -19,8 +19,8 @@ use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::lints;
 use crate::names::ItemKind;
 use crate::parse::{Origin, ParsedPack};
+use crate::resolve::PackGraph;
 use crate::schema::suggest;
-use crate::workspace::PackGraph;
 
 /// Facts gathered by the checks that the lints need.
 #[derive(Debug)]
