@@ -73,6 +73,8 @@ codes! {
     // Overrides and pack tests.
     InvalidOverride = "invalid-override", Error, "an override cannot apply to its target";
     InvalidModel = "invalid-model", Error, "a pack test's model is inconsistent";
+    // Building.
+    OverrideConflict = "override-conflict", Error, "two packs override the same field with different values";
     // Lints.
     UnmitigatedAttackPattern = "unmitigated-attack-pattern", Warning, "an attack pattern has no mitigation";
     UnusedMitigation = "unused-mitigation", Warning, "a mitigation addresses no attack pattern";
@@ -83,6 +85,9 @@ codes! {
     IneffectiveLinkTier = "ineffective-link-tier", Warning, "a link's own tier is smaller than one of its ends' and has no effect";
     UnusedProperty = "unused-property", Warning, "an entity property is read by no condition";
     UnknownFile = "unknown-file", Warning, "a TOML file is not where any pack file kind lives";
+    UpstreamDrift = "upstream-drift", Warning, "an overridden item changed upstream since the override was reviewed";
+    UnstampedOverride = "unstamped-override", Warning, "an override records no upstream digest to detect drift";
+    TierUnmitigated = "tier-unmitigated", Warning, "an attack pattern has no mitigation in the tier being built";
 }
 
 impl fmt::Display for Code {

@@ -6,9 +6,13 @@
 //! → `lints` → `diagnostic`/`render` (what the user sees). Only `workspace` and
 //! `scaffold::write` touch the file system.
 
+pub mod build;
+pub mod bundle;
 pub mod check;
+pub mod compile;
 pub mod condition;
 pub mod diagnostic;
+pub mod digest;
 pub mod document;
 pub mod lints;
 pub mod model;
@@ -18,5 +22,7 @@ pub mod render;
 pub mod resolve;
 pub mod scaffold;
 pub mod schema;
+pub mod signing;
 pub mod source;
+pub mod upstream;
 pub mod workspace;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// `pack.toml`.
@@ -61,7 +61,7 @@ impl DependencySpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ElementKind {
     Process,
@@ -91,7 +91,7 @@ impl ElementKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     #[default]
@@ -114,7 +114,7 @@ pub struct Entity {
     pub properties: BTreeMap<String, PropertyDefinition>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PropertyType {
     Bool,
@@ -136,7 +136,7 @@ impl PropertyType {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct PropertyDefinition {
     #[serde(rename = "type")]
     pub property_type: PropertyType,
@@ -144,13 +144,15 @@ pub struct PropertyDefinition {
     pub description: String,
     pub question: String,
     pub rationale: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     Info,
@@ -160,7 +162,7 @@ pub enum Severity {
     Critical,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rating {
     VeryLow,
@@ -170,7 +172,7 @@ pub enum Rating {
     VeryHigh,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strength {
     Negligible,
@@ -180,17 +182,17 @@ pub enum Strength {
     Maximum,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct References {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capec: Vec<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cwe: Vec<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attack: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub asvs: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub url: Vec<String>,
 }
 
@@ -214,7 +216,7 @@ pub struct AttackPattern {
     pub replaced_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Control {
     Preventive,
@@ -225,7 +227,7 @@ pub enum Control {
     Compensating,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cost {
     Low,
@@ -233,7 +235,7 @@ pub enum Cost {
     High,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Event {
     pub id: String,
     pub description: String,
@@ -290,6 +292,9 @@ pub struct Override {
     pub condition: Option<String>,
     #[serde(default)]
     pub add_addresses: Vec<Address>,
+    /// The content digest of the target when the override was last reviewed
+    /// (`threatpack overrides refresh`).
+    pub upstream_digest: Option<String>,
 }
 
 /// A pack test: a small system model and the findings expected on it.

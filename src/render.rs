@@ -32,7 +32,7 @@ impl<'a> SourceMap<'a> {
 
 /// Replaces control characters (terminal escape sequences, carriage returns) with visible
 /// escapes: a hostile pack must not be able to drive the terminal of whoever checks it.
-fn visible(text: &str) -> String {
+pub fn visible(text: &str) -> String {
     text.chars()
         .map(|character| {
             if character.is_control() && character != '\n' {

@@ -126,6 +126,47 @@ impl PackGraph {
         order
     }
 
+    /// The graph of `pack` and what it depends on, with `pack` as the root (re-parsed from the
+    /// same sources), as if it were being built on its own.
+    pub fn subgraph(&self, pack: usize) -> PackGraph {
+        let mut members = vec![pack];
+        let mut position = vec![None; self.packs.len()];
+        position[pack] = Some(0);
+        let mut next = 0;
+        while next < members.len() {
+            let current = members[next];
+            next += 1;
+            for dependency in self.dependencies[current].values().flatten() {
+                if position[*dependency].is_none() {
+                    position[*dependency] = Some(members.len());
+                    members.push(*dependency);
+                }
+            }
+        }
+        PackGraph {
+            packs: members
+                .iter()
+                .map(|member| ParsedPack::parse(self.packs[*member].sources.clone()))
+                .collect(),
+            locations: members
+                .iter()
+                .map(|member| self.locations[*member].clone())
+                .collect(),
+            dependencies: members
+                .iter()
+                .map(|member| {
+                    self.dependencies[*member]
+                        .iter()
+                        .map(|(name, loaded)| {
+                            (name.clone(), loaded.and_then(|loaded| position[loaded]))
+                        })
+                        .collect()
+                })
+                .collect(),
+            problems: Vec::new(),
+        }
+    }
+
     /// Whether `pack` depends on `other`, directly or transitively.
     pub fn depends_on(&self, pack: usize, other: usize) -> bool {
         let mut seen = vec![false; self.packs.len()];

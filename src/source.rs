@@ -27,6 +27,42 @@ pub struct PackSources {
     pub files: Vec<SourceFile>,
     /// Files that could not be read as text (not UTF-8, too large).
     pub problems: Vec<Diagnostic>,
+    /// Files at the pack's root that are not pack content but travel with it, sorted by path:
+    /// licence and notice files, and `upstream.lock`.
+    pub attached: Vec<AttachedFile>,
+}
+
+/// A non-TOML file of a pack (see `PackSources::attached`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    /// The file name at the pack's root.
+    pub pack_path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The file at a pack's root that records the upstream items its overrides were written
+/// against (written by `threatpack overrides refresh`).
+pub const UPSTREAM_LOCK: &str = "upstream.lock";
+
+/// Whether a file at a pack's root is a licence or notice file, which bundles carry along.
+pub fn is_attribution_file(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["LICENSE", "LICENCE", "NOTICE", "COPYING", "AUTHORS"]
+        .iter()
+        .any(|prefix| upper.starts_with(prefix))
+}
+
+impl PackSources {
+    /// The licence and notice files.
+    pub fn attribution(&self) -> impl Iterator<Item = &AttachedFile> {
+        self.attached
+            .iter()
+            .filter(|file| is_attribution_file(&file.pack_path))
+    }
+
+    pub fn attached(&self, name: &str) -> Option<&AttachedFile> {
+        self.attached.iter().find(|file| file.pack_path == name)
+    }
 }
 
 impl PackSources {
@@ -45,6 +81,7 @@ impl PackSources {
             display_root: display_root.to_string(),
             files,
             problems: Vec::new(),
+            attached: Vec::new(),
         }
     }
 
@@ -82,6 +119,25 @@ pub fn line_column(text: &str, offset: usize) -> LineColumn {
     LineColumn { line, column }
 }
 
+/// The start offset of every line of a text, for many offset-to-line lookups in one file.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(offset, _)| offset + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|start| *start <= offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +150,18 @@ mod tests {
         let x = text.find('x').expect("x is in the text");
         assert_eq!(line_column(text, x), LineColumn { line: 2, column: 9 });
         assert_eq!(line_column(text, 10_000), LineColumn { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_column() {
+        let text = "a\n\nbb\nc";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() {
+            assert_eq!(
+                index.line(offset),
+                line_column(text, offset).line,
+                "offset {offset}"
+            );
+        }
     }
 }

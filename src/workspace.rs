@@ -1,6 +1,7 @@
-//! Reading packs from disk: the one place (with `scaffold::write`) where the library touches the
-//! file system. It loads a pack directory and, recursively, its `path` dependencies, and hands
-//! everything after it in-memory sources.
+//! The file system edge: the one place (with `scaffold::write`) where the library touches the
+//! disk. It loads a pack directory and, recursively, its `path` dependencies, handing
+//! everything after it in-memory sources; and it writes outputs (bundles, signatures, keys)
+//! atomically, with exact permissions.
 
 use std::fs;
 use std::io::Read;
@@ -8,7 +9,10 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::resolve::{Candidate, PackGraph, PackLocation, PackSource, Request, resolve};
-use crate::source::{MAX_FILE_BYTES, PackSources, SourceFile, join_display};
+use crate::source::{
+    AttachedFile, MAX_FILE_BYTES, PackSources, SourceFile, UPSTREAM_LOCK, is_attribution_file,
+    join_display,
+};
 
 /// A failure that stops a command before any checking: the pack itself cannot be read.
 #[derive(Debug)]
@@ -74,6 +78,18 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
                 );
             } else if file_type.is_dir() {
                 pending.push(path);
+            } else if file_type.is_file()
+                && directory == root
+                && (is_attribution_file(&name) || name == UPSTREAM_LOCK)
+            {
+                let display_path = join_display(display_root, &name);
+                match read_bytes(&path, &display_path) {
+                    Ok(bytes) => sources.attached.push(AttachedFile {
+                        pack_path: name.into_owned(),
+                        bytes,
+                    }),
+                    Err(problem) => sources.problems.push(*problem),
+                }
             } else if file_type.is_file() && name.ends_with(".toml") {
                 let pack_path = relative_pack_path(root, &path);
                 let display_path = join_display(display_root, &pack_path);
@@ -89,6 +105,9 @@ pub fn read_pack_dir(root: &Path, display_root: &str) -> Result<PackSources, Loa
         }
     }
     sources.files.sort_by(|a, b| a.pack_path.cmp(&b.pack_path));
+    sources
+        .attached
+        .sort_by(|a, b| a.pack_path.cmp(&b.pack_path));
     Ok(sources)
 }
 
@@ -106,6 +125,23 @@ fn relative_pack_path(root: &Path, path: &Path) -> String {
 
 /// Reads a file as UTF-8 text, refusing files over the size limit without reading them whole.
 fn read_text(path: &Path, display_path: &str) -> Result<String, Box<Diagnostic>> {
+    let bytes = read_bytes(path, display_path)?;
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
+        let line = text.matches('\n').count() + 1;
+        Diagnostic::new(
+            Code::InvalidUtf8,
+            format!("`{display_path}` is not valid UTF-8 (byte {valid}, line {line})"),
+        )
+        .at(display_path, 0..0, "not read")
+        .help("save the file as UTF-8")
+        .into()
+    })
+}
+
+/// Reads a file, refusing files over the size limit without reading them whole.
+fn read_bytes(path: &Path, display_path: &str) -> Result<Vec<u8>, Box<Diagnostic>> {
     let io_problem = |error: std::io::Error| {
         Diagnostic::new(
             Code::InvalidUtf8,
@@ -133,18 +169,7 @@ fn read_text(path: &Path, display_path: &str) -> Result<String, Box<Diagnostic>>
             .help("split the content over several files in the same directory"),
         ));
     }
-    String::from_utf8(bytes).map_err(|error| {
-        let valid = error.utf8_error().valid_up_to();
-        let text = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
-        let line = text.matches('\n').count() + 1;
-        Diagnostic::new(
-            Code::InvalidUtf8,
-            format!("`{display_path}` is not valid UTF-8 (byte {valid}, line {line})"),
-        )
-        .at(display_path, 0..0, "not read")
-        .help("save the file as UTF-8")
-        .into()
-    })
+    Ok(bytes)
 }
 
 /// Loads the pack at `root` and, transitively, every dependency that has a `path`.
@@ -204,6 +229,99 @@ fn manifest_version(text: &str) -> Option<semver::Version> {
     let table: toml::Table = toml::from_str(text).ok()?;
     let version = table.get("pack")?.get("version")?.as_str()?;
     crate::names::parse_version(version).ok()
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, flushed to disk, then
+/// renamed over the target. A crash leaves the old file or the new one, never half of one.
+/// `mode` sets the Unix permissions (the umask does not apply).
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    use std::io::Write;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create `{}`: {error}", directory.display()))?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = open_with_mode(&temporary, mode, true)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)?;
+        // The rename is durable once the directory is synced.
+        if let Ok(directory) = fs::File::open(&directory) {
+            let _ = directory.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    result.map_err(|error| {
+        let _ = fs::remove_file(&temporary);
+        format!("cannot write `{}`: {error}", path.display())
+    })
+}
+
+/// Writes a file that must not exist yet (unless `force`), with `mode` permissions; with
+/// `force`, replaces it atomically.
+pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<(), String> {
+    if force {
+        return write_atomically(path, bytes, mode);
+    }
+    use std::io::Write;
+    let mut file = open_with_mode(path, mode, false).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("`{}` exists; pass `--force` to replace it", path.display())
+        } else {
+            format!("cannot create `{}`: {error}", path.display())
+        }
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| {
+            let _ = fs::remove_file(path);
+            format!("cannot write `{}`: {error}", path.display())
+        })
+}
+
+fn open_with_mode(path: &Path, mode: u32, truncate: bool) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true);
+    if truncate {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(mode);
+        let file = options.open(path)?;
+        // `mode` at creation is filtered by the umask; set it exactly.
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        options.open(path)
+    }
+}
+
+/// Reads a file of at most `limit` bytes, refusing larger ones without reading them.
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = fs::File::open(path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("`{}` is larger than {limit} bytes", path.display()));
+    }
+    Ok(bytes)
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -6,6 +6,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Override;
 use crate::names::{ItemKind, Target, parse_target};
 use crate::parse::Located;
+use crate::upstream::{describe_changes, locked_content, upstream_item};
 
 /// The target kinds an operation applies to, by its key.
 fn allowed_kinds(operation: &str) -> &'static [&'static str] {
@@ -123,6 +124,7 @@ fn check_override(
     let Lookup::Found(found) = lookup else {
         return; // Not verifiable here (registry dependency).
     };
+    check_drift(index, diagnostics, located);
     let subjects = match &target {
         Target::Item {
             kind: ItemKind::AttackPattern,
@@ -211,5 +213,55 @@ fn check_override(
             origin,
             &["add-addresses", &position, "tier"],
         ));
+    }
+}
+
+/// Warns when the override's target changed upstream since it was reviewed, or when the
+/// override records nothing to tell.
+fn check_drift(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Located<Override>) {
+    let root = index.root();
+    let origin = &located.origin;
+    let file = root.display_path(origin);
+    let target = &located.item.target;
+    let Some(upstream) = upstream_item(index, 0, target) else {
+        return;
+    };
+    match &located.item.upstream_digest {
+        None => diagnostics.push(
+            Diagnostic::new(
+                Code::UnstampedOverride,
+                format!("the override of `{target}` records no upstream digest"),
+            )
+            .at(file, root.locate(origin, &["target"]), "drift of this target cannot be detected")
+            .help("run `threatpack overrides refresh` to record what it was written against; `check` and `build` then warn when upstream changes it"),
+        ),
+        Some(recorded) if *recorded != upstream.digest => {
+            let mut diagnostic = Diagnostic::new(
+                Code::UpstreamDrift,
+                format!("`{target}` changed upstream since this override was reviewed"),
+            )
+            .at(
+                file,
+                root.locate(origin, &["upstream-digest"]),
+                format!("reviewed against this; `{}` {} has another", upstream.pack, upstream.version),
+            );
+            match locked_content(index.graph, recorded) {
+                Some(old) => {
+                    for change in describe_changes(&old, &upstream.content) {
+                        diagnostic = diagnostic.note(format!("upstream: {change}"));
+                    }
+                }
+                None => {
+                    diagnostic = diagnostic.note(format!(
+                        "`{}` does not hold the reviewed content, so the change cannot be shown",
+                        crate::source::UPSTREAM_LOCK
+                    ));
+                }
+            }
+            diagnostics.push(diagnostic.help(
+                "check that the override still makes sense, then run `threatpack overrides refresh` to acknowledge the change",
+            ));
+        }
+        Some(_) => {}
     }
 }

@@ -26,6 +26,18 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Create a new pack that passes `check`, with one file of each kind
     New(commands::new::NewArgs),
+    /// Compile a pack (dependencies, overrides, tier) into a deterministic bundle
+    Build(commands::build::BuildArgs),
+    /// Show a bundle: manifest, contents, signature, and where each field came from
+    Inspect(commands::inspect::InspectArgs),
+    /// Manage signing keys
+    Key(commands::key::KeyArgs),
+    /// Sign a bundle (minisign format: BUNDLE.minisig)
+    Sign(commands::sign::SignArgs),
+    /// Verify a bundle's signature against trusted keys
+    Verify(commands::verify::VerifyArgs),
+    /// Maintain overrides across upstream changes
+    Overrides(commands::overrides::OverridesArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -42,6 +54,12 @@ fn main() -> ExitCode {
             Command::Check(args) => commands::check::run(args),
             Command::Schema(args) => commands::schema::run(args),
             Command::New(args) => commands::new::run(args),
+            Command::Build(args) => commands::build::run(args),
+            Command::Inspect(args) => commands::inspect::run(args),
+            Command::Key(args) => commands::key::run(args),
+            Command::Sign(args) => commands::sign::run(args),
+            Command::Verify(args) => commands::verify::run(args),
+            Command::Overrides(args) => commands::overrides::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

@@ -1,0 +1,272 @@
+//! `build`: check, compile and write one bundle. Pure: the caller reads the pack from disk and
+//! writes the bytes where it wants.
+
+use std::collections::HashMap;
+
+use crate::bundle::{
+    BUNDLE_FORMAT, BundleFile, BundleManifest, KB_PATH, ResolvedDependency, SOURCE_DIR,
+    write_bundle,
+};
+use crate::check::{CheckOptions, check_graph};
+use crate::compile::{CompileOptions, KnowledgeBase, attribution_path, compile};
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::resolve::PackGraph;
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub tier: Option<String>,
+    pub check: CheckOptions,
+}
+
+/// A bundle in memory.
+#[derive(Debug)]
+pub struct Built {
+    pub manifest: BundleManifest,
+    pub kb: KnowledgeBase,
+    pub bytes: Vec<u8>,
+    pub file_name: String,
+}
+
+/// Everything a build found, and the bundle unless an error stopped it.
+#[derive(Debug)]
+pub struct BuildReport {
+    pub diagnostics: Vec<Diagnostic>,
+    pub built: Option<Built>,
+}
+
+/// The builder recorded in every manifest.
+pub fn builder() -> String {
+    format!("threatpack {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Checks the root pack of `graph`, then compiles and bundles it.
+pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
+    let mut diagnostics = check_graph(graph, &options.check).diagnostics;
+    diagnostics.extend(unresolved_dependencies(graph));
+    if diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error)
+    {
+        return BuildReport {
+            diagnostics,
+            built: None,
+        };
+    }
+    let mut digests = HashMap::new();
+    let result = build_checked(graph, options.tier.as_deref(), &mut digests);
+    diagnostics.extend(result.diagnostics);
+    crate::diagnostic::sort(&mut diagnostics);
+    diagnostics.dedup();
+    BuildReport {
+        diagnostics,
+        built: result.built,
+    }
+}
+
+/// Compiles and bundles a graph that passed `check`. `digests` memoizes the bundle digest of
+/// each dependency (`name@version`).
+fn build_checked(
+    graph: &PackGraph,
+    tier: Option<&str>,
+    digests: &mut HashMap<String, String>,
+) -> BuildReport {
+    let compiled = compile(
+        graph,
+        &CompileOptions {
+            tier: tier.map(str::to_string),
+        },
+    );
+    let mut diagnostics = compiled.diagnostics;
+    let Some(kb) = compiled.kb else {
+        return BuildReport {
+            diagnostics,
+            built: None,
+        };
+    };
+    let dependencies = match resolved_dependencies(graph, digests) {
+        Ok(dependencies) => dependencies,
+        Err(mut problems) => {
+            diagnostics.append(&mut problems);
+            return BuildReport {
+                diagnostics,
+                built: None,
+            };
+        }
+    };
+    let root = &graph.packs[0];
+    let mut files = vec![BundleFile {
+        path: KB_PATH.to_string(),
+        bytes: kb_bytes(&kb),
+    }];
+    for file in &root.sources.files {
+        files.push(BundleFile {
+            path: format!("{SOURCE_DIR}/{}", file.pack_path),
+            bytes: file.text.as_bytes().to_vec(),
+        });
+    }
+    if let Some(lock) = root.sources.attached(crate::source::UPSTREAM_LOCK) {
+        files.push(BundleFile {
+            path: format!("{SOURCE_DIR}/{}", lock.pack_path),
+            bytes: lock.bytes.clone(),
+        });
+    }
+    for pack in &graph.packs {
+        let Some(name) = pack.name() else { continue };
+        for file in pack.sources.attribution() {
+            files.push(BundleFile {
+                path: attribution_path(name, &file.pack_path),
+                bytes: file.bytes.clone(),
+            });
+        }
+    }
+    let manifest = BundleManifest {
+        bundle_format: BUNDLE_FORMAT,
+        pack: kb.pack.clone(),
+        version: kb.version.clone(),
+        tier: kb.tier.clone(),
+        description: kb
+            .packs
+            .iter()
+            .find(|pack| pack.name == kb.pack)
+            .map(|pack| pack.description.clone())
+            .unwrap_or_default(),
+        license: kb
+            .packs
+            .iter()
+            .find(|pack| pack.name == kb.pack)
+            .map(|pack| pack.license.clone())
+            .unwrap_or_default(),
+        dependencies,
+        files: Default::default(),
+        builder: builder(),
+    };
+    match write_bundle(manifest, files) {
+        Ok((manifest, bytes)) => BuildReport {
+            diagnostics,
+            built: Some(Built {
+                file_name: crate::bundle::file_name(
+                    &manifest.pack,
+                    &manifest.version,
+                    manifest.tier.as_deref(),
+                ),
+                manifest,
+                kb,
+                bytes,
+            }),
+        },
+        Err(error) => {
+            diagnostics.push(
+                Diagnostic::new(Code::DependencyUnavailable, error.0)
+                    .help("bundle paths are plain ASCII names"),
+            );
+            BuildReport {
+                diagnostics,
+                built: None,
+            }
+        }
+    }
+}
+
+/// `kb.json`: compact (it is for programs; `inspect` is for people), newline-terminated.
+fn kb_bytes(kb: &KnowledgeBase) -> Vec<u8> {
+    // Serializing plain structs and maps with string keys cannot fail.
+    let mut bytes = serde_json::to_vec(kb).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A build needs every dependency in hand: one that could not be loaded is an error here
+/// (`check` only notes that it cannot verify references into it).
+fn unresolved_dependencies(graph: &PackGraph) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for (pack, dependencies) in graph.dependencies.iter().enumerate() {
+        let parsed = &graph.packs[pack];
+        let Some(manifest) = &parsed.manifest else {
+            continue;
+        };
+        for (name, loaded) in dependencies {
+            if loaded.is_some() {
+                continue;
+            }
+            let spec = manifest.item.dependencies.get(name);
+            if spec.and_then(|spec| spec.path()).is_some() {
+                continue; // `check` already reported why the path failed.
+            }
+            problems.push(
+                Diagnostic::new(
+                    Code::DependencyUnavailable,
+                    format!("cannot build without `{name}`: it has no `path`, and registry dependencies are not fetched yet"),
+                )
+                .at(
+                    parsed.display_path(&manifest.origin),
+                    parsed.locate_key(&manifest.origin, &["dependencies", name]),
+                    "no local copy",
+                )
+                .help(format!("add `path = \"…\"` pointing at a copy of `{name}`")),
+            );
+        }
+    }
+    problems
+}
+
+/// Every dependency in the graph with the exact version, the requirement and source that
+/// chose it, and the digest of its own bundle.
+fn resolved_dependencies(
+    graph: &PackGraph,
+    digests: &mut HashMap<String, String>,
+) -> Result<Vec<ResolvedDependency>, Vec<Diagnostic>> {
+    let mut dependencies = Vec::new();
+    for pack in 1..graph.packs.len() {
+        let parsed = &graph.packs[pack];
+        let Some(manifest) = &parsed.manifest else {
+            continue;
+        };
+        let name = &manifest.item.pack.name;
+        let version = &manifest.item.pack.version;
+        // The first declaration (in load order) is the one that chose this pack.
+        let declaration = graph
+            .dependencies
+            .iter()
+            .enumerate()
+            .find_map(|(declaring, dependencies)| {
+                (dependencies.get(name) == Some(&Some(pack))).then_some(declaring)
+            })
+            .and_then(|declaring| graph.packs[declaring].manifest.as_ref())
+            .and_then(|declaring| declaring.item.dependencies.get(name));
+        let (requirement, source) = match declaration {
+            Some(spec) => (
+                spec.requirement().to_string(),
+                spec.path()
+                    .map_or_else(|| "registry".to_string(), |path| format!("path:{path}")),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let key = format!("{name}@{version}");
+        let digest = match digests.get(&key) {
+            Some(digest) => digest.clone(),
+            None => {
+                let own = build_checked(&graph.subgraph(pack), None, digests);
+                let Some(built) = own.built else {
+                    let mut problems = own.diagnostics;
+                    problems.push(Diagnostic::new(
+                        Code::DependencyUnavailable,
+                        format!("dependency `{name}` {version} does not build on its own"),
+                    ));
+                    return Err(problems);
+                };
+                let digest = crate::digest::sha256(&built.bytes);
+                digests.insert(key, digest.clone());
+                digest
+            }
+        };
+        dependencies.push(ResolvedDependency {
+            name: name.clone(),
+            version: version.clone(),
+            requirement,
+            source,
+            digest,
+        });
+    }
+    dependencies.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(dependencies)
+}

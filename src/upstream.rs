@@ -1,0 +1,272 @@
+//! Upstream drift: each override records the content digest of the item it was reviewed
+//! against (`upstream-digest`), and `upstream.lock` at the pack's root keeps that content, so
+//! that when the dependency changes the item, `check` and `build` can say what changed.
+//!
+//! The digest is of the target as its own pack writes it (canonical JSON of its TOML table; a
+//! mitigation without its `addresses`, which are targets of their own), so reformatting or
+//! comments upstream are not drift.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::check::{Index, Lookup};
+use crate::digest::json_digest;
+use crate::names::{ItemKind, Target, parse_target};
+use crate::resolve::PackGraph;
+use crate::source::UPSTREAM_LOCK;
+
+/// The content of an override's target now, and the version of the pack holding it.
+#[derive(Debug, Clone)]
+pub struct UpstreamItem {
+    pub content: Json,
+    pub digest: String,
+    pub pack: String,
+    pub version: String,
+}
+
+/// Finds what `target` (an override target written in `from_pack`) is now.
+pub fn upstream_item(index: &Index<'_>, from_pack: usize, target: &str) -> Option<UpstreamItem> {
+    let parsed_target = parse_target(target)?;
+    let (kind, qualified) = match &parsed_target {
+        Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
+        Target::Link {
+            pack, mitigation, ..
+        } => (
+            ItemKind::Mitigation,
+            format!("{pack}:mitigation/{mitigation}"),
+        ),
+    };
+    let Lookup::Found(found) = index.lookup(from_pack, &qualified, kind) else {
+        return None;
+    };
+    let (pack, origin, mut fields) = match (&parsed_target, kind) {
+        (Target::Link { attack_pattern, .. }, _) => {
+            let mitigation = &index.mitigations[found];
+            let position = mitigation
+                .located
+                .item
+                .addresses
+                .iter()
+                .position(|address| {
+                    matches!(
+                        index.lookup(mitigation.pack, &address.attack_pattern, ItemKind::AttackPattern),
+                        Lookup::Found(linked) if index.attack_patterns[linked].located.item.id == *attack_pattern
+                    )
+                })?;
+            (
+                mitigation.pack,
+                &mitigation.located.origin,
+                vec!["addresses".to_string(), position.to_string()],
+            )
+        }
+        (_, ItemKind::Entity) => {
+            let item = &index.entities[found];
+            (item.pack, &item.located.origin, Vec::new())
+        }
+        (_, ItemKind::AttackPattern) => {
+            let item = &index.attack_patterns[found];
+            (item.pack, &item.located.origin, Vec::new())
+        }
+        (_, ItemKind::Mitigation) => {
+            let item = &index.mitigations[found];
+            (item.pack, &item.located.origin, Vec::new())
+        }
+    };
+    let parsed = index.pack(pack);
+    let field_refs: Vec<&str> = fields.iter_mut().map(|field| field.as_str()).collect();
+    let mut content = parsed.node(origin, &field_refs)?.to_json();
+    if matches!(
+        parsed_target,
+        Target::Item {
+            kind: ItemKind::Mitigation,
+            ..
+        }
+    ) && let Json::Object(map) = &mut content
+    {
+        map.remove("addresses");
+    }
+    let manifest = &parsed.manifest.as_ref()?.item.pack;
+    Some(UpstreamItem {
+        digest: json_digest(&content),
+        content,
+        pack: manifest.name.clone(),
+        version: manifest.version.clone(),
+    })
+}
+
+/// `upstream.lock`: the content of each reviewed upstream item, by digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UpstreamLock {
+    pub format: u32,
+    pub items: BTreeMap<String, LockedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LockedItem {
+    pub target: String,
+    /// The version of the pack that held it.
+    pub version: String,
+    pub content: Json,
+}
+
+impl UpstreamLock {
+    pub fn parse(bytes: &[u8]) -> Option<UpstreamLock> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// Field-by-field changes between two versions of an item, one line each.
+pub fn describe_changes(old: &Json, new: &Json) -> Vec<String> {
+    let (Json::Object(old), Json::Object(new)) = (old, new) else {
+        return vec![format!("{} → {}", shorten(old), shorten(new))];
+    };
+    let mut changes = Vec::new();
+    for (key, old_value) in old {
+        match new.get(key) {
+            None => changes.push(format!("`{key}` removed (was {})", shorten(old_value))),
+            Some(new_value) if new_value != old_value => changes.push(format!(
+                "`{key}`: {} → {}",
+                shorten(old_value),
+                shorten(new_value)
+            )),
+            Some(_) => {}
+        }
+    }
+    for (key, new_value) in new {
+        if !old.contains_key(key) {
+            changes.push(format!("`{key}` added: {}", shorten(new_value)));
+        }
+    }
+    changes
+}
+
+fn shorten(value: &Json) -> String {
+    let shown = value.to_string();
+    if shown.chars().count() > 80 {
+        let cut: String = shown.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        shown
+    }
+}
+
+/// The files `overrides refresh` rewrites: every root override stamped with its target's
+/// current digest, and the new `upstream.lock`.
+#[derive(Debug)]
+pub struct Refresh {
+    /// (path inside the pack, new text) of each override file that changes.
+    pub files: Vec<(String, String)>,
+    pub lock: Vec<u8>,
+    /// Overrides stamped for the first time, and re-stamped after an upstream change.
+    pub stamped: Vec<String>,
+    pub acknowledged: Vec<String>,
+    pub unchanged: usize,
+    /// Overrides whose target cannot be found (reported; left as they are).
+    pub unresolved: Vec<String>,
+}
+
+/// Stamps every override of the root pack with the current digest of its target.
+pub fn refresh(graph: &PackGraph) -> Result<Refresh, String> {
+    let index = Index::build(graph);
+    let root = &graph.packs[0];
+    let mut documents: BTreeMap<usize, toml_edit::DocumentMut> = BTreeMap::new();
+    let mut lock = UpstreamLock {
+        format: 1,
+        items: BTreeMap::new(),
+    };
+    let mut result = Refresh {
+        files: Vec::new(),
+        lock: Vec::new(),
+        stamped: Vec::new(),
+        acknowledged: Vec::new(),
+        unchanged: 0,
+        unresolved: Vec::new(),
+    };
+    for located in &root.overrides {
+        let target = &located.item.target;
+        let Some(upstream) = upstream_item(&index, 0, target) else {
+            result.unresolved.push(target.clone());
+            continue;
+        };
+        lock.items.insert(
+            upstream.digest.clone(),
+            LockedItem {
+                target: target.clone(),
+                version: upstream.version.clone(),
+                content: upstream.content.clone(),
+            },
+        );
+        match &located.item.upstream_digest {
+            Some(recorded) if *recorded == upstream.digest => {
+                result.unchanged += 1;
+                continue;
+            }
+            Some(_) => result.acknowledged.push(target.clone()),
+            None => result.stamped.push(target.clone()),
+        }
+        let file = located.origin.file;
+        let source = &root.sources.files[file];
+        if let std::collections::btree_map::Entry::Vacant(entry) = documents.entry(file) {
+            let document = source
+                .text
+                .parse::<toml_edit::DocumentMut>()
+                .map_err(|error| format!("cannot edit `{}`: {error}", source.display_path))?;
+            entry.insert(document);
+        }
+        let Some(document) = documents.get_mut(&file) else {
+            continue;
+        };
+        let position: usize = located
+            .origin
+            .pointer
+            .get(1)
+            .and_then(|position| position.parse().ok())
+            .unwrap_or(0);
+        stamp(document, position, &upstream.digest).ok_or_else(|| {
+            format!(
+                "cannot find override {} of `{}` to stamp it",
+                position + 1,
+                source.display_path
+            )
+        })?;
+    }
+    for (file, document) in documents {
+        result.files.push((
+            root.sources.files[file].pack_path.clone(),
+            document.to_string(),
+        ));
+    }
+    result.lock = lock.to_bytes();
+    Ok(result)
+}
+
+/// Sets `upstream-digest` on the `position`th override of a document, keeping its formatting.
+fn stamp(document: &mut toml_edit::DocumentMut, position: usize, digest: &str) -> Option<()> {
+    let overrides = document.get_mut("override")?;
+    if let Some(tables) = overrides.as_array_of_tables_mut() {
+        let table = tables.get_mut(position)?;
+        table.insert("upstream-digest", toml_edit::value(digest));
+        return Some(());
+    }
+    let array = overrides.as_array_mut()?;
+    let table = array.get_mut(position)?.as_inline_table_mut()?;
+    table.insert("upstream-digest", digest.into());
+    Some(())
+}
+
+/// The recorded content of a digest in the root pack's `upstream.lock`, if any.
+pub fn locked_content(graph: &PackGraph, digest: &str) -> Option<Json> {
+    let lock = graph.packs[0].sources.attached(UPSTREAM_LOCK)?;
+    let lock = UpstreamLock::parse(&lock.bytes)?;
+    lock.items.get(digest).map(|item| item.content.clone())
+}
