@@ -5,7 +5,8 @@
 //! tier and bundle digest: a valid signature for `acme/web@1.2.0` cannot be passed off for
 //! another version or another pack.
 
-use minisign::{KeyPair, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
+use ct_codecs::{Base64, Decoder};
+use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
 
 use crate::bundle::BundleManifest;
 
@@ -66,6 +67,7 @@ fn key_id(keynum: &[u8]) -> String {
 /// A secret key ready to sign, with its id.
 pub struct SigningKey {
     key: SecretKey,
+    public: PublicKey,
     pub key_id: String,
 }
 
@@ -74,20 +76,32 @@ pub fn load_secret_key(
     text: &str,
     password: impl FnOnce() -> Result<String, String>,
 ) -> Result<SigningKey, String> {
-    let boxed = SecretKeyBox::from_string(text)
-        .map_err(|error| format!("not a minisign secret key: {error}"))?;
-    let unencrypted = boxed.clone().into_unencrypted_secret_key();
-    let key = match unencrypted {
-        Ok(key) => key,
-        Err(_) => {
-            let password = password()?;
-            boxed
-                .into_secret_key(Some(password))
-                .map_err(|error| format!("cannot decrypt the secret key: {error}"))?
-        }
+    let invalid = |error: &dyn std::fmt::Display| format!("not a minisign secret key: {error}");
+    let encoded = text
+        .lines()
+        .nth(1)
+        .ok_or_else(|| invalid(&"no key line"))?
+        .trim();
+    let bytes = Base64::decode_to_vec(encoded, None).map_err(|error| invalid(&error))?;
+    // Bytes 2..4 name the key derivation; zero means the key is stored unencrypted. The
+    // `minisign` tool (`-G -W`) leaves the checksum of such keys empty, which the `minisign`
+    // crate's box reader refuses, so unencrypted keys are read from their bytes; signing
+    // below checks the key against its own public half instead.
+    let key = if bytes.get(2..4) == Some(&[0, 0][..]) {
+        SecretKey::from_bytes(&bytes).map_err(|error| invalid(&error))?
+    } else {
+        let password = password()?;
+        SecretKeyBox::from_string(text)
+            .and_then(|boxed| boxed.into_secret_key(Some(password)))
+            .map_err(|error| format!("cannot decrypt the secret key: {error}"))?
     };
+    let public = PublicKey::from_secret_key(&key).map_err(|error| invalid(&error))?;
     let key_id = key_id(key.keynum());
-    Ok(SigningKey { key, key_id })
+    Ok(SigningKey {
+        key,
+        public,
+        key_id,
+    })
 }
 
 /// The trusted comment binding a bundle: `threatpack-bundle pack=… version=… tier=… sha256=…`.
@@ -141,7 +155,14 @@ pub fn sign_bundle(
 ) -> Result<String, String> {
     let comment = trusted_comment(manifest, &crate::digest::sha256_hex(bundle));
     let untrusted = format!("signature from threatpack key {}", key.key_id);
-    let signature = minisign::sign(None, &key.key, bundle, Some(&comment), Some(&untrusted))
+    // Given the public half, `sign` also verifies what it made: a damaged key fails here.
+    let signature = minisign::sign(
+        Some(&key.public),
+        &key.key,
+        bundle,
+        Some(&comment),
+        Some(&untrusted),
+    )
         .map_err(|error| format!("cannot sign: {error}"))?;
     Ok(signature.into_string())
 }

@@ -1,1 +1,450 @@
-//! (being written)
+//! `threatpack build`: dependencies, overrides with provenance and conflicts, upstream drift,
+//! tiers, and byte-for-byte reproducible bundles.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use threatpack::bundle::{Bundle, ReadLimits, read_bundle};
+
+use crate::support::{repository, threatpack, write_fixture};
+
+/// Copies a directory tree; `reverse` creates entries in reverse order (another listing order).
+fn copy_tree(from: &Path, to: &Path, reverse: bool) {
+    fs::create_dir_all(to).expect("create directory");
+    let mut entries: Vec<_> = fs::read_dir(from)
+        .expect("list directory")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    entries.sort();
+    if reverse {
+        entries.reverse();
+    }
+    for path in entries {
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_tree(&path, &target, reverse);
+        } else {
+            fs::copy(&path, &target).expect("copy file");
+        }
+    }
+}
+
+/// A temporary copy of the shipped packs (`packs/stride-core`, `packs/example-org`).
+fn shipped_packs(reverse: bool) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    copy_tree(
+        &repository().join("packs"),
+        &directory.path().join("packs"),
+        reverse,
+    );
+    directory
+}
+
+/// Runs `build` in `directory` and returns the bundle it wrote.
+fn build(directory: &Path, args: &[&str]) -> (PathBuf, Vec<u8>) {
+    let mut all = vec!["build"];
+    all.extend(args);
+    all.extend(["--out", "out"]);
+    let run = threatpack(directory, &all);
+    assert_eq!(run.code, 0, "build failed:\n{}", run.stderr);
+    let bundle = fs::read_dir(directory.join("out"))
+        .expect("out directory")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| path.to_string_lossy().ends_with(".tar.gz"))
+        .expect("a bundle was written");
+    let bytes = fs::read(&bundle).expect("read bundle");
+    fs::remove_dir_all(directory.join("out")).expect("clean out");
+    (bundle, bytes)
+}
+
+fn read(bytes: &[u8]) -> Bundle {
+    read_bundle(bytes, &ReadLimits::default()).expect("a valid bundle")
+}
+
+/// Sets every file's mtime and permissions under `root`, as another checkout would.
+fn retouch(root: &Path, mtime: SystemTime, file_mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in fs::read_dir(root).expect("list") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            retouch(&path, mtime, file_mode);
+        } else {
+            let file = fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open file");
+            file.set_modified(mtime).expect("set mtime");
+            fs::set_permissions(&path, fs::Permissions::from_mode(file_mode)).expect("chmod");
+        }
+    }
+}
+
+#[test]
+fn two_copies_with_other_mtimes_permissions_and_order_build_identical_bytes() {
+    let first = shipped_packs(false);
+    let second = shipped_packs(true);
+    retouch(
+        &second.path().join("packs"),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_234_567_890),
+        0o600,
+    );
+    for (pack, tier) in [("packs/example-org", None), ("packs/stride-core", Some("top"))] {
+        let mut args = vec![pack];
+        if let Some(tier) = tier {
+            args.extend(["--tier", tier]);
+        }
+        let (name_a, a) = build(first.path(), &args);
+        let (name_b, b) = build(second.path(), &args);
+        assert_eq!(name_a.file_name(), name_b.file_name());
+        assert_eq!(
+            threatpack::digest::sha256(&a),
+            threatpack::digest::sha256(&b),
+            "{pack}: builds differ"
+        );
+        // No time in the gzip header (bytes 4..8), none in the tar headers.
+        assert_eq!(&a[4..8], &[0, 0, 0, 0], "gzip header carries a time");
+        let decoder = flate2::read::GzDecoder::new(&a[..]);
+        let mut archive = tar::Archive::new(decoder);
+        for entry in archive.entries().expect("entries") {
+            let entry = entry.expect("entry");
+            let header = entry.header();
+            assert_eq!(header.mtime().expect("mtime"), 0);
+            assert_eq!(header.uid().expect("uid"), 0);
+            assert_eq!(header.mode().expect("mode"), 0o644);
+        }
+    }
+}
+
+#[test]
+fn example_org_compiles_overrides_with_provenance() {
+    let packs = shipped_packs(false);
+    let (path, bytes) = build(packs.path(), &["packs/example-org"]);
+    assert!(
+        path.ends_with("acme_appsec-policy-1.0.0-all.tar.gz"),
+        "{}",
+        path.display()
+    );
+    let bundle = read(&bytes);
+    let kb = &bundle.kb;
+    // An override's value, and where it came from.
+    let xss = kb
+        .attack_patterns
+        .iter()
+        .find(|item| item.id == "threatpack/stride-core:attack-pattern/cross-site-scripting")
+        .expect("xss is compiled in");
+    assert_eq!(
+        serde_json::to_value(xss.severity).expect("json"),
+        "critical"
+    );
+    let source = &xss.provenance["severity"];
+    assert_eq!(source.pack, "acme/appsec-policy");
+    assert_eq!(source.file, "overrides/pci-scope.toml");
+    assert!(source.reason.as_deref().is_some_and(|reason| reason.contains("PCI")));
+    // Fields nobody overrode point into stride-core.
+    assert_eq!(xss.provenance["name"].pack, "threatpack/stride-core");
+    assert_eq!(xss.provenance["name"].version, "1.0.0");
+    // A disabled attack pattern is gone, with its links.
+    assert!(!kb.attack_patterns.iter().any(|item| item.id.ends_with("/android-intent-interception")));
+    assert!(!kb.links.iter().any(|link| link.attack_pattern.ends_with("/android-intent-interception")));
+    // Dependencies are pinned with their bundle digest, licences travel along.
+    let dependency = &bundle.manifest.dependencies[0];
+    assert_eq!(dependency.name, "threatpack/stride-core");
+    assert_eq!(dependency.version, "1.0.0");
+    let (_, stride_core) = build(packs.path(), &["packs/stride-core"]);
+    assert_eq!(dependency.digest, threatpack::digest::sha256(&stride_core));
+    assert!(bundle.files.contains_key("legal/threatpack/stride-core/NOTICE.md"));
+    // Entities carry inherited properties.
+    let payment_api = kb
+        .entities
+        .iter()
+        .find(|entity| entity.id == "acme/appsec-policy:entity/acme-payment-api")
+        .expect("acme-payment-api");
+    assert!(payment_api.ancestors.iter().any(|ancestor| ancestor.ends_with("/web-api")));
+    assert!(payment_api.properties.values().any(|property| property.declared_by.starts_with("threatpack/stride-core:")));
+
+    // `inspect --provenance` shows the same.
+    let bundle_path = packs.path().join("bundle.tar.gz");
+    fs::write(&bundle_path, &bytes).expect("write bundle");
+    let run = threatpack(
+        packs.path(),
+        &["inspect", "bundle.tar.gz", "--provenance", "cross-site-scripting"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("severity = \"critical\""), "{}", run.stdout);
+    assert!(run.stdout.contains("acme/appsec-policy 1.0.0 overrides/pci-scope.toml:"), "{}", run.stdout);
+    assert!(run.stdout.contains("override: Card numbers"), "{}", run.stdout);
+    let run = threatpack(packs.path(), &["inspect", "bundle.tar.gz"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in ["acme/appsec-policy 1.0.0", "threatpack/stride-core 1.0.0", "overrides:    7", "by tier"] {
+        assert!(run.stdout.contains(expected), "missing {expected:?}:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn tier_selection_keeps_a_consistent_subset() {
+    let packs = shipped_packs(false);
+    let (path, bytes) = build(packs.path(), &["packs/example-org", "--tier", "top"]);
+    assert!(path.ends_with("acme_appsec-policy-1.0.0-top.tar.gz"));
+    let kb = read(&bytes).kb;
+    assert_eq!(kb.tier.as_deref(), Some("top"));
+    assert!(!kb.attack_patterns.is_empty());
+    assert!(kb.attack_patterns.iter().all(|item| item.tier == "top"));
+    assert!(kb.mitigations.iter().all(|item| item.tier == "top"));
+    // The override moved public-bucket-exposure into the top tier.
+    assert!(kb.attack_patterns.iter().any(|item| item.id.ends_with("/public-bucket-exposure")));
+    for link in &kb.links {
+        assert_eq!(link.tier, "top");
+        assert!(kb.attack_patterns.iter().any(|item| item.id == link.attack_pattern));
+        assert!(kb.mitigations.iter().any(|item| item.id == link.mitigation));
+    }
+    let unknown = threatpack(packs.path(), &["build", "packs/example-org", "--tier", "gold", "--out", "out"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("unknown tier `gold`"), "{}", unknown.stderr);
+}
+
+/// Three packs: `pack` depends on `policy-a` and `policy-b`, which both override `vendor`.
+const CONFLICT: &str = r#"
+--- vendor/pack.toml
+[pack]
+format = 1
+name = "test/vendor"
+version = "1.0.0"
+description = "A vendor pack."
+license = "MIT"
+tiers = ["top", "standard"]
+--- vendor/entities/service.toml
+[[entity]]
+id = "service"
+name = "Service"
+description = "A network service."
+kind = "process"
+--- vendor/attack-patterns/spoofing.toml
+[[attack-pattern]]
+id = "spoofing"
+name = "Spoofing"
+description = "Someone pretends to be someone else."
+categories = ["spoofing"]
+applies-to = ["service"]
+severity = "medium"
+--- vendor/mitigations/authentication.toml
+[[mitigation]]
+id = "authentication"
+name = "Authentication"
+description = "Callers prove who they are."
+control = "preventive"
+cost = "low"
+implementation = "Verify a token on every request."
+verification = "Call without a token and expect 401."
+
+[[mitigation.addresses]]
+attack-pattern = "spoofing"
+strength = "strong"
+--- policy-a/pack.toml
+[pack]
+format = 1
+name = "test/policy-a"
+version = "1.0.0"
+description = "Policy A."
+license = "MIT"
+tiers = ["top", "standard"]
+
+[dependencies]
+"test/vendor" = { version = "^1", path = "../vendor" }
+--- policy-a/overrides/severity.toml
+[[override]]
+target = "test/vendor:attack-pattern/spoofing"
+reason = "Policy A rates spoofing high."
+severity = "high"
+--- policy-b/pack.toml
+[pack]
+format = 1
+name = "test/policy-b"
+version = "1.0.0"
+description = "Policy B."
+license = "MIT"
+tiers = ["top", "standard"]
+
+[dependencies]
+"test/vendor" = { version = "^1", path = "../vendor" }
+--- policy-b/overrides/severity.toml
+[[override]]
+target = "test/vendor:attack-pattern/spoofing"
+reason = "Policy B rates spoofing critical."
+severity = "critical"
+--- pack/pack.toml
+[pack]
+format = 1
+name = "test/app"
+version = "1.0.0"
+description = "Depends on both policies."
+license = "MIT"
+tiers = ["top", "standard"]
+
+[dependencies]
+"test/policy-a" = { version = "^1", path = "../policy-a" }
+"test/policy-b" = { version = "^1", path = "../policy-b" }
+"test/vendor" = { version = "^1", path = "../vendor" }
+"#;
+
+#[test]
+fn conflicting_overrides_fail_naming_both_places_until_the_dependent_decides() {
+    let directory = write_fixture(CONFLICT);
+    let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("error[override-conflict]"), "{}", run.stderr);
+    assert!(run.stderr.contains("policy-a/overrides/severity.toml:4"), "{}", run.stderr);
+    assert!(run.stderr.contains("policy-b/overrides/severity.toml:4"), "{}", run.stderr);
+    assert!(!directory.path().join("out").exists(), "nothing is written on error");
+
+    // The pack that depends on both settles it with its own override.
+    fs::create_dir_all(directory.path().join("pack/overrides")).expect("mkdir");
+    fs::write(
+        directory.path().join("pack/overrides/decide.toml"),
+        "[[override]]\ntarget = \"test/vendor:attack-pattern/spoofing\"\nreason = \"The app follows policy B.\"\nseverity = \"critical\"\n",
+    )
+    .expect("write override");
+    let (_, bytes) = build(directory.path(), &["pack"]);
+    let kb = read(&bytes).kb;
+    let spoofing = &kb.attack_patterns[0];
+    assert_eq!(serde_json::to_value(spoofing.severity).expect("json"), "critical");
+    assert_eq!(spoofing.provenance["severity"].pack, "test/app");
+    // The losing overrides are recorded as superseded.
+    let superseded: Vec<_> = kb
+        .overrides
+        .iter()
+        .filter(|applied| !applied.superseded.is_empty())
+        .map(|applied| applied.pack.as_str())
+        .collect();
+    assert_eq!(superseded, ["test/policy-a", "test/policy-b"]);
+}
+
+#[test]
+fn a_dangling_override_in_a_dependency_fails_the_build() {
+    let directory = write_fixture(CONFLICT);
+    fs::write(
+        directory.path().join("policy-a/overrides/severity.toml"),
+        "[[override]]\ntarget = \"test/vendor:attack-pattern/spoofng\"\nreason = \"Typo.\"\nseverity = \"high\"\n",
+    )
+    .expect("write override");
+    fs::remove_dir_all(directory.path().join("policy-b/overrides")).expect("rm");
+    let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("override target `test/vendor:attack-pattern/spoofng` does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("policy-a/overrides/severity.toml:2"), "{}", run.stderr);
+}
+
+#[test]
+fn upstream_drift_warns_with_the_change_until_refreshed() {
+    let packs = shipped_packs(false);
+    let xss = packs.path().join("packs/stride-core/attack-patterns");
+    // Find the file that defines cross-site-scripting and raise its likelihood upstream.
+    let file = fs::read_dir(&xss)
+        .expect("list")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| {
+            fs::read_to_string(path)
+                .expect("read")
+                .contains("id = \"cross-site-scripting\"")
+        })
+        .expect("the file defining cross-site-scripting");
+    let text = fs::read_to_string(&file).expect("read");
+    let start = text.find("id = \"cross-site-scripting\"").expect("item");
+    let name_at = start + text[start..].find("name = ").expect("name");
+    let line_end = name_at + text[name_at..].find('\n').expect("end of line");
+    let changed = format!(
+        "{}name = \"Cross-site scripting, renamed upstream\"{}",
+        &text[..name_at],
+        &text[line_end..]
+    );
+    fs::write(&file, changed).expect("write");
+
+    let run = threatpack(packs.path(), &["build", "packs/example-org", "--out", "out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("warning[upstream-drift]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`threatpack/stride-core:attack-pattern/cross-site-scripting` changed upstream"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("upstream: `name`:"), "{}", run.stderr);
+    assert!(run.stderr.contains("renamed"), "{}", run.stderr);
+    assert!(run.stderr.contains("threatpack overrides refresh"), "{}", run.stderr);
+
+    let refresh = threatpack(packs.path(), &["overrides", "refresh", "packs/example-org"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    assert!(refresh.stderr.contains("1 acknowledged"), "{}", refresh.stderr);
+    let run = threatpack(packs.path(), &["check", "packs/example-org", "--deny", "warnings"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_dependency_without_a_path_cannot_be_built() {
+    let directory = write_fixture(
+        r#"
+--- pack/pack.toml
+[pack]
+format = 1
+name = "test/app"
+version = "1.0.0"
+description = "Depends on a registry pack."
+license = "MIT"
+tiers = ["top"]
+
+[dependencies]
+"test/vendor" = "^1"
+"#,
+    );
+    let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot build without `test/vendor`"), "{}", run.stderr);
+}
+
+#[test]
+fn conflicting_requirements_name_the_chain() {
+    let directory = write_fixture(
+        r#"
+--- vendor/pack.toml
+[pack]
+format = 1
+name = "test/vendor"
+version = "1.4.0"
+description = "A vendor pack."
+license = "MIT"
+tiers = ["top"]
+--- base/pack.toml
+[pack]
+format = 1
+name = "test/base"
+version = "2.0.0"
+description = "A base policy."
+license = "MIT"
+tiers = ["top"]
+
+[dependencies]
+"test/vendor" = { version = "^2", path = "../vendor" }
+--- pack/pack.toml
+[pack]
+format = 1
+name = "test/app"
+version = "1.0.0"
+description = "An app."
+license = "MIT"
+tiers = ["top"]
+
+[dependencies]
+"test/base" = { version = "^2", path = "../base" }
+"#,
+    );
+    let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`test/app` 1.0.0 → `test/base` 2.0.0 requires `test/vendor` ^2, but `test/vendor` at `vendor` is 1.4.0"),
+        "{}",
+        run.stderr
+    );
+}

@@ -93,9 +93,11 @@ fn fixture_file(header: &str, contents: String) -> (&str, Vec<u8>) {
     (path.trim(), bytes)
 }
 
-/// The human and JSON output of `check` on the `pack` directory of a fixture, for snapshots.
-pub fn check_snapshot(directory: &Path, extra: &[&str]) -> (Run, String) {
-    let mut args = vec!["check", "pack"];
+/// The human and JSON output of `check` (or `command`, e.g. `build --tier top`) on the `pack`
+/// directory of a fixture, for snapshots.
+pub fn check_snapshot(directory: &Path, command: &[&str]) -> (Run, String) {
+    let (subcommand, extra) = command.split_first().unwrap_or((&"check", &[]));
+    let mut args = vec![*subcommand, "pack"];
     args.extend(extra);
     let human = threatpack(directory, &args);
     args.extend(["--format", "json"]);
