@@ -64,6 +64,13 @@ fn key_id(keynum: &[u8]) -> String {
     format!("{:016X}", u64::from_le_bytes(bytes))
 }
 
+/// The id of the key that made a signature, if the text is a minisign signature.
+pub fn signature_key_id(signature_text: &str) -> Option<String> {
+    SignatureBox::from_string(signature_text)
+        .ok()
+        .map(|boxed| key_id(boxed.keynum()))
+}
+
 /// A secret key ready to sign, with its id.
 pub struct SigningKey {
     key: SecretKey,

@@ -69,6 +69,13 @@ fn check_override(
         Target::Item { kind, .. } => (kind.as_str(), kind.article_name()),
         Target::Link { .. } => ("link", "a link"),
     };
+    if operations(item).is_empty() {
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidOverride, "this override changes nothing")
+                .at(file, target_span.clone(), "no operation on this target")
+                .help("add what to change, such as `severity`, `tier`, `strength` or `disable = true`; or remove the override"),
+        );
+    }
     for operation in operations(item) {
         if !allowed_kinds(operation).contains(&kind_name) {
             let allowed = allowed_kinds(operation).join(", ");

@@ -74,15 +74,7 @@ fn signature_status(args: &InspectArgs, bytes: &[u8], bundle: &Bundle) -> Result
         return Ok(json!({ "status": "unsigned" }));
     };
     let signature = String::from_utf8_lossy(&signature_bytes);
-    let signer = minisign::SignatureBox::from_string(&signature)
-        .ok()
-        .map(|boxed| {
-            let mut id = [0u8; 8];
-            for (target, source) in id.iter_mut().zip(boxed.keynum()) {
-                *target = *source;
-            }
-            format!("{:016X}", u64::from_le_bytes(id))
-        });
+    let signer = threatpack::signing::signature_key_id(&signature);
     if args.key.is_empty() {
         return Ok(json!({
             "status": "not-checked",
