@@ -119,23 +119,14 @@ fn build_checked(
             });
         }
     }
+    let own = kb.packs.iter().find(|pack| pack.name == kb.pack);
     let manifest = BundleManifest {
         bundle_format: BUNDLE_FORMAT,
         pack: kb.pack.clone(),
         version: kb.version.clone(),
         tier: kb.tier.clone(),
-        description: kb
-            .packs
-            .iter()
-            .find(|pack| pack.name == kb.pack)
-            .map(|pack| pack.description.clone())
-            .unwrap_or_default(),
-        license: kb
-            .packs
-            .iter()
-            .find(|pack| pack.name == kb.pack)
-            .map(|pack| pack.license.clone())
-            .unwrap_or_default(),
+        description: own.map(|pack| pack.description.clone()).unwrap_or_default(),
+        license: own.map(|pack| pack.license.clone()).unwrap_or_default(),
         dependencies,
         files: Default::default(),
         builder: builder(),

@@ -44,6 +44,17 @@ pub fn visible(text: &str) -> String {
         .collect()
 }
 
+/// A JSON value on one line, cut to `max` characters with `...`.
+pub fn short_json(value: &serde_json::Value, max: usize) -> String {
+    let shown = value.to_string();
+    if shown.chars().count() > max {
+        let cut: String = shown.chars().take(max.saturating_sub(3)).collect();
+        format!("{cut}...")
+    } else {
+        shown
+    }
+}
+
 /// Renders one diagnostic the way rustc does: header, `--> path:line:col`, the source lines
 /// with an underline, then `help:` and `note:` lines.
 pub fn render_human(diagnostic: &Diagnostic, sources: &SourceMap<'_>, styled: bool) -> String {

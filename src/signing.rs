@@ -170,7 +170,7 @@ pub fn sign_bundle(
         Some(&comment),
         Some(&untrusted),
     )
-        .map_err(|error| format!("cannot sign: {error}"))?;
+    .map_err(|error| format!("cannot sign: {error}"))?;
     Ok(signature.into_string())
 }
 

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::check::{Index, Lookup};
+use crate::check::{Index, ResolvedTarget, TargetLookup};
 use crate::digest::json_digest;
-use crate::names::{ItemKind, Target, parse_target};
+use crate::names::ItemKind;
+use crate::render::short_json;
 use crate::resolve::PackGraph;
 use crate::source::UPSTREAM_LOCK;
 
@@ -28,62 +29,40 @@ pub struct UpstreamItem {
 
 /// Finds what `target` (an override target written in `from_pack`) is now.
 pub fn upstream_item(index: &Index<'_>, from_pack: usize, target: &str) -> Option<UpstreamItem> {
-    let parsed_target = parse_target(target)?;
-    let (kind, qualified) = match &parsed_target {
-        Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
-        Target::Link {
-            pack, mitigation, ..
-        } => (
-            ItemKind::Mitigation,
-            format!("{pack}:mitigation/{mitigation}"),
-        ),
-    };
-    let Lookup::Found(found) = index.lookup(from_pack, &qualified, kind) else {
+    let TargetLookup::Found(resolved) = index.resolve_target(from_pack, target) else {
         return None;
     };
-    let (pack, origin, mut fields) = match (&parsed_target, kind) {
-        (Target::Link { attack_pattern, .. }, _) => {
-            let mitigation = &index.mitigations[found];
-            let position = mitigation
-                .located
-                .item
-                .addresses
-                .iter()
-                .position(|address| {
-                    matches!(
-                        index.lookup(mitigation.pack, &address.attack_pattern, ItemKind::AttackPattern),
-                        Lookup::Found(linked) if index.attack_patterns[linked].located.item.id == *attack_pattern
-                    )
-                })?;
+    let (pack, origin, fields) = match resolved {
+        ResolvedTarget::Link {
+            mitigation,
+            position,
+            ..
+        } => {
+            let mitigation = &index.mitigations[mitigation];
             (
                 mitigation.pack,
                 &mitigation.located.origin,
                 vec!["addresses".to_string(), position.to_string()],
             )
         }
-        (_, ItemKind::Entity) => {
+        ResolvedTarget::Item(ItemKind::Entity, found) => {
             let item = &index.entities[found];
             (item.pack, &item.located.origin, Vec::new())
         }
-        (_, ItemKind::AttackPattern) => {
+        ResolvedTarget::Item(ItemKind::AttackPattern, found) => {
             let item = &index.attack_patterns[found];
             (item.pack, &item.located.origin, Vec::new())
         }
-        (_, ItemKind::Mitigation) => {
+        ResolvedTarget::Item(ItemKind::Mitigation, found) => {
             let item = &index.mitigations[found];
             (item.pack, &item.located.origin, Vec::new())
         }
     };
     let parsed = index.pack(pack);
-    let field_refs: Vec<&str> = fields.iter_mut().map(|field| field.as_str()).collect();
+    let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
     let mut content = parsed.node(origin, &field_refs)?.to_json();
-    if matches!(
-        parsed_target,
-        Target::Item {
-            kind: ItemKind::Mitigation,
-            ..
-        }
-    ) && let Json::Object(map) = &mut content
+    if let (ResolvedTarget::Item(ItemKind::Mitigation, _), Json::Object(map)) =
+        (resolved, &mut content)
     {
         map.remove("addresses");
     }
@@ -128,36 +107,29 @@ impl UpstreamLock {
 /// Field-by-field changes between two versions of an item, one line each.
 pub fn describe_changes(old: &Json, new: &Json) -> Vec<String> {
     let (Json::Object(old), Json::Object(new)) = (old, new) else {
-        return vec![format!("{} → {}", shorten(old), shorten(new))];
+        return vec![format!("{} → {}", short_json(old, 80), short_json(new, 80))];
     };
     let mut changes = Vec::new();
     for (key, old_value) in old {
         match new.get(key) {
-            None => changes.push(format!("`{key}` removed (was {})", shorten(old_value))),
+            None => changes.push(format!(
+                "`{key}` removed (was {})",
+                short_json(old_value, 80)
+            )),
             Some(new_value) if new_value != old_value => changes.push(format!(
                 "`{key}`: {} → {}",
-                shorten(old_value),
-                shorten(new_value)
+                short_json(old_value, 80),
+                short_json(new_value, 80)
             )),
             Some(_) => {}
         }
     }
     for (key, new_value) in new {
         if !old.contains_key(key) {
-            changes.push(format!("`{key}` added: {}", shorten(new_value)));
+            changes.push(format!("`{key}` added: {}", short_json(new_value, 80)));
         }
     }
     changes
-}
-
-fn shorten(value: &Json) -> String {
-    let shown = value.to_string();
-    if shown.chars().count() > 80 {
-        let cut: String = shown.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        shown
-    }
 }
 
 /// The files `overrides refresh` rewrites: every root override stamped with its target's

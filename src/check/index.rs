@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::condition::{PropertyInfo, PropertySet};
 use crate::model::{AttackPattern, ElementKind, Entity, Mitigation, Status};
-use crate::names::{ItemKind, parse_item_ref};
+use crate::names::{ItemKind, Target, parse_item_ref, parse_target};
 use crate::parse::{Located, ParsedPack};
 use crate::resolve::PackGraph;
 
@@ -27,6 +27,37 @@ pub struct ResolvedEntity<'g> {
     pub parent: Option<usize>,
     /// True when following parents leads back to it.
     pub in_cycle: bool,
+}
+
+/// What an override target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolvedTarget {
+    /// An item of `kind`: index into `entities`, `attack_patterns` or `mitigations`.
+    Item(ItemKind, usize),
+    /// A link: the mitigation, the attack pattern, and the link's position in `addresses`.
+    Link {
+        mitigation: usize,
+        attack_pattern: usize,
+        position: usize,
+    },
+}
+
+/// What resolving an override target found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetLookup {
+    Found(ResolvedTarget),
+    /// The item (for a link: its mitigation) was not found: why, and what was looked up.
+    NotFound {
+        lookup: Lookup,
+        qualified: String,
+        kind: ItemKind,
+    },
+    /// The mitigation exists but does not address that attack pattern.
+    NoSuchLink {
+        mitigation: usize,
+    },
+    /// Not a target (the schema reports it).
+    Malformed,
 }
 
 /// What a reference leads to.
@@ -143,6 +174,65 @@ impl<'g> Index<'g> {
                 Lookup::Unverifiable
             }
             None => Lookup::Missing { pack: target_pack },
+        }
+    }
+
+    /// Resolves an override target (`ns/pack:KIND/ID` or `ns/pack:link/MITIGATION/ATTACK-PATTERN`)
+    /// written in `from_pack`.
+    pub fn resolve_target(&self, from_pack: usize, target: &str) -> TargetLookup {
+        let Some(parsed) = parse_target(target) else {
+            return TargetLookup::Malformed;
+        };
+        let (kind, qualified) = match &parsed {
+            Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
+            Target::Link {
+                pack, mitigation, ..
+            } => (
+                ItemKind::Mitigation,
+                format!("{pack}:mitigation/{mitigation}"),
+            ),
+        };
+        let found = match self.lookup(from_pack, &qualified, kind) {
+            Lookup::Found(found) => found,
+            other => {
+                return TargetLookup::NotFound {
+                    lookup: other,
+                    qualified,
+                    kind,
+                };
+            }
+        };
+        let Target::Link { attack_pattern, .. } = parsed else {
+            return TargetLookup::Found(ResolvedTarget::Item(kind, found));
+        };
+        let mitigation = &self.mitigations[found];
+        let link = mitigation
+            .located
+            .item
+            .addresses
+            .iter()
+            .enumerate()
+            .find_map(|(position, address)| {
+                match self.lookup(
+                    mitigation.pack,
+                    &address.attack_pattern,
+                    ItemKind::AttackPattern,
+                ) {
+                    Lookup::Found(linked)
+                        if self.attack_patterns[linked].located.item.id == attack_pattern =>
+                    {
+                        Some((position, linked))
+                    }
+                    _ => None,
+                }
+            });
+        match link {
+            Some((position, linked)) => TargetLookup::Found(ResolvedTarget::Link {
+                mitigation: found,
+                attack_pattern: linked,
+                position,
+            }),
+            None => TargetLookup::NoSuchLink { mitigation: found },
         }
     }
 

@@ -13,7 +13,7 @@ mod pack_tests;
 
 use std::collections::BTreeSet;
 
-pub use index::{Index, Item, Lookup, ResolvedEntity};
+pub use index::{Index, Item, Lookup, ResolvedEntity, ResolvedTarget, TargetLookup};
 
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::lints;

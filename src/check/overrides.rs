@@ -1,7 +1,9 @@
 //! Checks of overrides: the target is a dependency's item that exists (when the dependency is
 //! available by path), and every operation fits the kind of item it changes.
 
-use crate::check::{Facts, Index, Lookup, conditions, reference_problem, tier_problem};
+use crate::check::{
+    Facts, Index, Lookup, ResolvedTarget, TargetLookup, conditions, reference_problem, tier_problem,
+};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Override;
 use crate::names::{ItemKind, Target, parse_target};
@@ -112,69 +114,42 @@ fn check_override(
     diagnostics.extend(tier_problem(root, item.tier.as_deref(), origin, &["tier"]));
 
     // Resolve the target within the dependency.
-    let (kind, qualified) = match &target {
-        Target::Item { pack, kind, id } => (*kind, format!("{pack}:{}/{id}", kind.as_str())),
-        Target::Link {
-            pack, mitigation, ..
-        } => (
-            ItemKind::Mitigation,
-            format!("{pack}:mitigation/{mitigation}"),
-        ),
-    };
-    let lookup = index.lookup(0, &qualified, kind);
-    if let Some(problem) =
-        reference_problem(index, &lookup, &qualified, kind, file, target_span.clone())
-    {
-        diagnostics.push(problem.note("an override's target must exist in the dependency"));
-        return;
-    }
-    let Lookup::Found(found) = lookup else {
-        return; // Not verifiable here (registry dependency).
+    let resolved = match index.resolve_target(0, &item.target) {
+        TargetLookup::Found(resolved) => resolved,
+        TargetLookup::NotFound {
+            lookup,
+            qualified,
+            kind,
+        } => {
+            if let Some(problem) =
+                reference_problem(index, &lookup, &qualified, kind, file, target_span.clone())
+            {
+                diagnostics.push(problem.note("an override's target must exist in the dependency"));
+            }
+            return; // Otherwise not verifiable here (a registry dependency).
+        }
+        TargetLookup::NoSuchLink { .. } => {
+            if let Target::Link {
+                pack,
+                mitigation,
+                attack_pattern,
+            } = &target
+            {
+                diagnostics.push(
+                    Diagnostic::new(Code::UnknownReference, format!("`{pack}` has no link from `{mitigation}` to `{attack_pattern}`"))
+                        .at(file, target_span.clone(), "no such link")
+                        .help(format!("the links of `{mitigation}` are its `addresses`; to add one, use `add-addresses` on `{pack}:mitigation/{mitigation}`")),
+                );
+            }
+            return;
+        }
+        TargetLookup::Malformed => return,
     };
     check_drift(index, diagnostics, located);
-    let subjects = match &target {
-        Target::Item {
-            kind: ItemKind::AttackPattern,
-            ..
-        } => Some(index.applies_to(found)),
-        Target::Link {
-            pack,
-            mitigation,
-            attack_pattern,
-        } => {
-            let mitigation_item = &index.mitigations[found];
-            let linked = mitigation_item
-                .located
-                .item
-                .addresses
-                .iter()
-                .find_map(|address| {
-                    match index.lookup(
-                        mitigation_item.pack,
-                        &address.attack_pattern,
-                        ItemKind::AttackPattern,
-                    ) {
-                        Lookup::Found(linked)
-                            if index.attack_patterns[linked].located.item.id == *attack_pattern =>
-                        {
-                            Some(linked)
-                        }
-                        _ => None,
-                    }
-                });
-            match linked {
-                Some(linked) => Some(index.applies_to(linked)),
-                None => {
-                    diagnostics.push(
-                        Diagnostic::new(Code::UnknownReference, format!("`{pack}` has no link from `{mitigation}` to `{attack_pattern}`"))
-                            .at(file, target_span.clone(), "no such link")
-                            .help(format!("the links of `{mitigation}` are its `addresses`; to add one, use `add-addresses` on `{pack}:mitigation/{mitigation}`")),
-                    );
-                    return;
-                }
-            }
-        }
-        _ => None,
+    let subjects = match resolved {
+        ResolvedTarget::Item(ItemKind::AttackPattern, found) => Some(index.applies_to(found)),
+        ResolvedTarget::Link { attack_pattern, .. } => Some(index.applies_to(attack_pattern)),
+        ResolvedTarget::Item(..) => None,
     };
     if let (Some(condition), Some(subjects)) = (&item.condition, &subjects) {
         conditions::check(

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::Lookup;
+use crate::check::{Lookup, ResolvedTarget, TargetLookup};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Override, Rating, Severity, Status, Strength};
-use crate::names::{ItemKind, Target, parse_target};
+use crate::names::ItemKind;
 use crate::parse::Located;
 
 use super::{AppliedOverride, Compiler, Source};
@@ -195,28 +195,12 @@ fn resolve_target(
     pack: usize,
     located: &Located<Override>,
 ) -> Option<SettingTarget> {
-    let index = compiler.index;
     let parsed = &compiler.graph.packs[pack];
-    let target = parse_target(&located.item.target)?;
-    let (kind, qualified) = match &target {
-        Target::Item {
-            pack: name,
-            kind,
-            id,
-        } => (*kind, format!("{name}:{}/{id}", kind.as_str())),
-        Target::Link {
-            pack: name,
-            mitigation,
-            ..
-        } => (
-            ItemKind::Mitigation,
-            format!("{name}:mitigation/{mitigation}"),
-        ),
-    };
+    let target = &located.item.target;
     let missing = |what: String| {
         Diagnostic::new(
             Code::UnknownReference,
-            format!("override target `{}` does not exist", located.item.target),
+            format!("override target `{target}` does not exist"),
         )
         .at(
             parsed.display_path(&located.origin),
@@ -225,69 +209,36 @@ fn resolve_target(
         )
         .help("fix the target, or remove the override if the item is gone upstream")
     };
-    let found = match index.lookup(pack, &qualified, kind) {
-        Lookup::Found(found) => found,
-        Lookup::NotADependency => {
-            compiler
-                .diagnostics
-                .push(missing(format!("`{}` is not a dependency", target.pack())));
-            return None;
+    let target_pack = target.split(':').next().unwrap_or_default();
+    let problem = match compiler.index.resolve_target(pack, target) {
+        TargetLookup::Found(ResolvedTarget::Item(kind, found)) => {
+            return Some(match kind {
+                ItemKind::Entity => SettingTarget::Entity(found),
+                ItemKind::AttackPattern => SettingTarget::AttackPattern(found),
+                ItemKind::Mitigation => SettingTarget::Mitigation(found),
+            });
         }
-        Lookup::Missing { .. } | Lookup::Unverifiable => {
-            compiler.diagnostics.push(missing(format!(
-                "no {} `{}` in `{}`",
-                kind.as_str().replace('-', " "),
-                qualified.rsplit('/').next().unwrap_or_default(),
-                target.pack()
-            )));
-            return None;
-        }
+        TargetLookup::Found(ResolvedTarget::Link {
+            mitigation,
+            attack_pattern,
+            ..
+        }) => return Some(SettingTarget::Link(mitigation, attack_pattern)),
+        TargetLookup::Malformed => return None,
+        TargetLookup::NotFound {
+            lookup: Lookup::NotADependency,
+            ..
+        } => format!("`{target_pack}` is not a dependency"),
+        TargetLookup::NotFound {
+            qualified, kind, ..
+        } => format!(
+            "no {} `{}` in `{target_pack}`",
+            kind.as_str().replace('-', " "),
+            qualified.rsplit('/').next().unwrap_or_default(),
+        ),
+        TargetLookup::NoSuchLink { .. } => format!("no such link in `{target_pack}`"),
     };
-    Some(match target {
-        Target::Item {
-            kind: ItemKind::Entity,
-            ..
-        } => SettingTarget::Entity(found),
-        Target::Item {
-            kind: ItemKind::AttackPattern,
-            ..
-        } => SettingTarget::AttackPattern(found),
-        Target::Item {
-            kind: ItemKind::Mitigation,
-            ..
-        } => SettingTarget::Mitigation(found),
-        Target::Link { attack_pattern, .. } => {
-            let mitigation = &index.mitigations[found];
-            let linked = mitigation
-                .located
-                .item
-                .addresses
-                .iter()
-                .find_map(|address| {
-                    match index.lookup(
-                        mitigation.pack,
-                        &address.attack_pattern,
-                        ItemKind::AttackPattern,
-                    ) {
-                        Lookup::Found(linked)
-                            if index.attack_patterns[linked].located.item.id == attack_pattern =>
-                        {
-                            Some(linked)
-                        }
-                        _ => None,
-                    }
-                });
-            match linked {
-                Some(linked) => SettingTarget::Link(found, linked),
-                None => {
-                    compiler
-                        .diagnostics
-                        .push(missing(format!("no such link in `{}`", target.pack())));
-                    return None;
-                }
-            }
-        }
-    })
+    compiler.diagnostics.push(missing(problem));
+    None
 }
 
 /// The settings of one override.

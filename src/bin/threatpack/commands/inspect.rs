@@ -334,7 +334,7 @@ fn provenance(kb: &KnowledgeBase, id: &str, format: Format) -> Result<ExitCode, 
                     definition["default"]
                 )
             }
-            None => shorten(&item[field.as_str()]),
+            None => threatpack::render::short_json(&item[field.as_str()], 72),
         };
         let reason = source
             .reason
@@ -381,14 +381,4 @@ fn say(line: impl AsRef<str>) {
 
 fn to_json(value: &impl serde::Serialize) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
-}
-
-fn shorten(value: &Json) -> String {
-    let shown = value.to_string();
-    if shown.chars().count() > 72 {
-        let cut: String = shown.chars().take(69).collect();
-        format!("{cut}...")
-    } else {
-        shown
-    }
 }
