@@ -53,13 +53,19 @@ pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
         };
     }
     let mut digests = HashMap::new();
-    let result = build_checked(graph, options.tier.as_deref(), &mut digests);
+    let mut result = build_checked(graph, options.tier.as_deref(), &mut digests);
+    options.check.apply_deny(&mut result.diagnostics);
+    let denied = result
+        .diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error);
     diagnostics.extend(result.diagnostics);
     crate::diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
     BuildReport {
         diagnostics,
-        built: result.built,
+        // A denied warning fails the build like an error: nothing is written.
+        built: if denied { None } else { result.built },
     }
 }
 

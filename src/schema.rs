@@ -1,5 +1,6 @@
-//! The JSON Schemas of every pack file kind, embedded in the binary, and validation of a parsed
-//! TOML document against them with each error mapped back to the offending key or value.
+//! The JSON Schemas of every pack file kind and of the JSON files in a bundle, embedded in the
+//! binary, and validation of a parsed TOML document against them with each error mapped back to
+//! the offending key or value.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -66,7 +67,8 @@ impl FileKind {
     }
 }
 
-/// Every schema in `schema/`, including the shared definitions.
+/// Every schema in `schema/`, including the shared definitions and the bundle's JSON files
+/// (which are not pack file kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SchemaKind {
     Pack,
@@ -76,11 +78,15 @@ pub enum SchemaKind {
     Overrides,
     PackTest,
     Model,
+    /// `manifest.json` in a bundle.
+    BundleManifest,
+    /// `kb.json` in a bundle.
+    KnowledgeBase,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 8] = [
+    pub const ALL: [SchemaKind; 10] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -88,6 +94,8 @@ impl SchemaKind {
         SchemaKind::Overrides,
         SchemaKind::PackTest,
         SchemaKind::Model,
+        SchemaKind::BundleManifest,
+        SchemaKind::KnowledgeBase,
         SchemaKind::Common,
     ];
 
@@ -101,6 +109,8 @@ impl SchemaKind {
             SchemaKind::Overrides => "overrides",
             SchemaKind::PackTest => "pack-test",
             SchemaKind::Model => "model",
+            SchemaKind::BundleManifest => "manifest",
+            SchemaKind::KnowledgeBase => "kb",
             SchemaKind::Common => "common",
         }
     }
@@ -118,6 +128,8 @@ impl SchemaKind {
             SchemaKind::Overrides => "overrides.schema.json",
             SchemaKind::PackTest => "pack-test.schema.json",
             SchemaKind::Model => "model.schema.json",
+            SchemaKind::BundleManifest => "manifest.schema.json",
+            SchemaKind::KnowledgeBase => "kb.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -132,6 +144,8 @@ impl SchemaKind {
             SchemaKind::Overrides => include_str!("../schema/overrides.schema.json"),
             SchemaKind::PackTest => include_str!("../schema/pack-test.schema.json"),
             SchemaKind::Model => include_str!("../schema/model.schema.json"),
+            SchemaKind::BundleManifest => include_str!("../schema/manifest.schema.json"),
+            SchemaKind::KnowledgeBase => include_str!("../schema/kb.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

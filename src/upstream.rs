@@ -236,9 +236,9 @@ fn stamp(document: &mut toml_edit::DocumentMut, position: usize, digest: &str) -
     Some(())
 }
 
-/// The recorded content of a digest in the root pack's `upstream.lock`, if any.
-pub fn locked_content(graph: &PackGraph, digest: &str) -> Option<Json> {
+/// What the root pack's `upstream.lock` recorded for a digest, if anything.
+pub fn locked_item(graph: &PackGraph, digest: &str) -> Option<LockedItem> {
     let lock = graph.packs[0].sources.attached(UPSTREAM_LOCK)?;
     let lock = UpstreamLock::parse(&lock.bytes)?;
-    lock.items.get(digest).map(|item| item.content.clone())
+    lock.items.get(digest).cloned()
 }

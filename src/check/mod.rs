@@ -46,6 +46,18 @@ impl CheckOptions {
             .iter()
             .any(|denied| denied == "warnings" || denied == code.as_str())
     }
+
+    /// Turns the denied warnings into errors.
+    pub fn apply_deny(&self, diagnostics: &mut [Diagnostic]) {
+        for diagnostic in diagnostics {
+            if diagnostic.severity == Severity::Warning && self.denies(diagnostic.code) {
+                diagnostic.severity = Severity::Error;
+                diagnostic
+                    .notes
+                    .push(format!("`{}` is denied by `--deny`", diagnostic.code));
+            }
+        }
+    }
 }
 
 /// A pack read from disk and checked: the graph holds the sources the diagnostics point into.
@@ -101,14 +113,7 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
     overrides::check(&index, &mut facts, &mut diagnostics);
     pack_tests::check(&index, &mut diagnostics);
     diagnostics.extend(lints::run(&index, &facts));
-    for diagnostic in &mut diagnostics {
-        if diagnostic.severity == Severity::Warning && options.denies(diagnostic.code) {
-            diagnostic.severity = Severity::Error;
-            diagnostic
-                .notes
-                .push(format!("`{}` is denied by `--deny`", diagnostic.code));
-        }
-    }
+    options.apply_deny(&mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
     CheckReport { diagnostics }

@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Override;
 use crate::names::{ItemKind, Target, parse_target};
 use crate::parse::Located;
-use crate::upstream::{describe_changes, locked_content, upstream_item};
+use crate::upstream::{describe_changes, locked_item, upstream_item};
 
 /// The target kinds an operation applies to, by its key.
 fn allowed_kinds(operation: &str) -> &'static [&'static str] {
@@ -227,9 +227,13 @@ fn check_drift(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &L
                 root.locate(origin, &["upstream-digest"]),
                 format!("reviewed against this; `{}` {} has another", upstream.pack, upstream.version),
             );
-            match locked_content(index.graph, recorded) {
+            match locked_item(index.graph, recorded) {
                 Some(old) => {
-                    for change in describe_changes(&old, &upstream.content) {
+                    diagnostic = diagnostic.note(format!(
+                        "reviewed against `{}` {}, now {}",
+                        upstream.pack, old.version, upstream.version
+                    ));
+                    for change in describe_changes(&old.content, &upstream.content) {
                         diagnostic = diagnostic.note(format!("upstream: {change}"));
                     }
                 }

@@ -384,7 +384,7 @@ fn conflict(
         format!("`{pack_a}` sets it twice: keep one override")
     } else {
         format!(
-            "decide in `{root}`: an override of the same field there wins over both, as a pack's overrides win over those of the packs it depends on"
+            "decide in `{root}`: an override of the same field there wins over both, as a pack's overrides win over those of the packs it depends on (`{root}` must list the target's pack among its own dependencies)"
         )
     };
     compiler.diagnostics.push(

@@ -89,7 +89,10 @@ fn two_copies_with_other_mtimes_permissions_and_order_build_identical_bytes() {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_234_567_890),
         0o600,
     );
-    for (pack, tier) in [("packs/example-org", None), ("packs/stride-core", Some("top"))] {
+    for (pack, tier) in [
+        ("packs/example-org", None),
+        ("packs/stride-core", Some("top")),
+    ] {
         let mut args = vec![pack];
         if let Some(tier) = tier {
             args.extend(["--tier", tier]);
@@ -140,44 +143,97 @@ fn example_org_compiles_overrides_with_provenance() {
     let source = &xss.provenance["severity"];
     assert_eq!(source.pack, "acme/appsec-policy");
     assert_eq!(source.file, "overrides/pci-scope.toml");
-    assert!(source.reason.as_deref().is_some_and(|reason| reason.contains("PCI")));
+    assert!(
+        source
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("PCI"))
+    );
     // Fields nobody overrode point into stride-core.
     assert_eq!(xss.provenance["name"].pack, "threatpack/stride-core");
     assert_eq!(xss.provenance["name"].version, "1.0.0");
     // A disabled attack pattern is gone, with its links.
-    assert!(!kb.attack_patterns.iter().any(|item| item.id.ends_with("/android-intent-interception")));
-    assert!(!kb.links.iter().any(|link| link.attack_pattern.ends_with("/android-intent-interception")));
+    assert!(
+        !kb.attack_patterns
+            .iter()
+            .any(|item| item.id.ends_with("/android-intent-interception"))
+    );
+    assert!(!kb.links.iter().any(|link| {
+        link.attack_pattern
+            .ends_with("/android-intent-interception")
+    }));
     // Dependencies are pinned with their bundle digest, licences travel along.
     let dependency = &bundle.manifest.dependencies[0];
     assert_eq!(dependency.name, "threatpack/stride-core");
     assert_eq!(dependency.version, "1.0.0");
     let (_, stride_core) = build(packs.path(), &["packs/stride-core"]);
     assert_eq!(dependency.digest, threatpack::digest::sha256(&stride_core));
-    assert!(bundle.files.contains_key("legal/threatpack/stride-core/NOTICE.md"));
+    assert!(
+        bundle
+            .files
+            .contains_key("legal/threatpack/stride-core/NOTICE.md")
+    );
     // Entities carry inherited properties.
     let payment_api = kb
         .entities
         .iter()
         .find(|entity| entity.id == "acme/appsec-policy:entity/acme-payment-api")
         .expect("acme-payment-api");
-    assert!(payment_api.ancestors.iter().any(|ancestor| ancestor.ends_with("/web-api")));
-    assert!(payment_api.properties.values().any(|property| property.declared_by.starts_with("threatpack/stride-core:")));
+    assert!(
+        payment_api
+            .ancestors
+            .iter()
+            .any(|ancestor| ancestor.ends_with("/web-api"))
+    );
+    assert!(
+        payment_api
+            .properties
+            .values()
+            .any(|property| property.declared_by.starts_with("threatpack/stride-core:"))
+    );
 
     // `inspect --provenance` shows the same.
     let bundle_path = packs.path().join("bundle.tar.gz");
     fs::write(&bundle_path, &bytes).expect("write bundle");
     let run = threatpack(
         packs.path(),
-        &["inspect", "bundle.tar.gz", "--provenance", "cross-site-scripting"],
+        &[
+            "inspect",
+            "bundle.tar.gz",
+            "--provenance",
+            "cross-site-scripting",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("severity = \"critical\""), "{}", run.stdout);
-    assert!(run.stdout.contains("acme/appsec-policy 1.0.0 overrides/pci-scope.toml:"), "{}", run.stdout);
-    assert!(run.stdout.contains("override: Card numbers"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("severity = \"critical\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("acme/appsec-policy 1.0.0 overrides/pci-scope.toml:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("override: Card numbers"),
+        "{}",
+        run.stdout
+    );
     let run = threatpack(packs.path(), &["inspect", "bundle.tar.gz"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for expected in ["acme/appsec-policy 1.0.0", "threatpack/stride-core 1.0.0", "overrides:    7", "by tier"] {
-        assert!(run.stdout.contains(expected), "missing {expected:?}:\n{}", run.stdout);
+    for expected in [
+        "acme/appsec-policy 1.0.0",
+        "threatpack/stride-core 1.0.0",
+        "overrides:    7",
+        "by tier",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing {expected:?}:\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -192,15 +248,37 @@ fn tier_selection_keeps_a_consistent_subset() {
     assert!(kb.attack_patterns.iter().all(|item| item.tier == "top"));
     assert!(kb.mitigations.iter().all(|item| item.tier == "top"));
     // The override moved public-bucket-exposure into the top tier.
-    assert!(kb.attack_patterns.iter().any(|item| item.id.ends_with("/public-bucket-exposure")));
+    assert!(
+        kb.attack_patterns
+            .iter()
+            .any(|item| item.id.ends_with("/public-bucket-exposure"))
+    );
     for link in &kb.links {
         assert_eq!(link.tier, "top");
-        assert!(kb.attack_patterns.iter().any(|item| item.id == link.attack_pattern));
+        assert!(
+            kb.attack_patterns
+                .iter()
+                .any(|item| item.id == link.attack_pattern)
+        );
         assert!(kb.mitigations.iter().any(|item| item.id == link.mitigation));
     }
-    let unknown = threatpack(packs.path(), &["build", "packs/example-org", "--tier", "gold", "--out", "out"]);
+    let unknown = threatpack(
+        packs.path(),
+        &[
+            "build",
+            "packs/example-org",
+            "--tier",
+            "gold",
+            "--out",
+            "out",
+        ],
+    );
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("unknown tier `gold`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("unknown tier `gold`"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// Three packs: `pack` depends on `policy-a` and `policy-b`, which both override `vendor`.
@@ -292,10 +370,25 @@ fn conflicting_overrides_fail_naming_both_places_until_the_dependent_decides() {
     let directory = write_fixture(CONFLICT);
     let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("error[override-conflict]"), "{}", run.stderr);
-    assert!(run.stderr.contains("policy-a/overrides/severity.toml:4"), "{}", run.stderr);
-    assert!(run.stderr.contains("policy-b/overrides/severity.toml:4"), "{}", run.stderr);
-    assert!(!directory.path().join("out").exists(), "nothing is written on error");
+    assert!(
+        run.stderr.contains("error[override-conflict]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("policy-a/overrides/severity.toml:4"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("policy-b/overrides/severity.toml:4"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !directory.path().join("out").exists(),
+        "nothing is written on error"
+    );
 
     // The pack that depends on both settles it with its own override.
     fs::create_dir_all(directory.path().join("pack/overrides")).expect("mkdir");
@@ -307,7 +400,10 @@ fn conflicting_overrides_fail_naming_both_places_until_the_dependent_decides() {
     let (_, bytes) = build(directory.path(), &["pack"]);
     let kb = read(&bytes).kb;
     let spoofing = &kb.attack_patterns[0];
-    assert_eq!(serde_json::to_value(spoofing.severity).expect("json"), "critical");
+    assert_eq!(
+        serde_json::to_value(spoofing.severity).expect("json"),
+        "critical"
+    );
     assert_eq!(spoofing.provenance["severity"].pack, "test/app");
     // The losing overrides are recorded as superseded.
     let superseded: Vec<_> = kb
@@ -331,11 +427,16 @@ fn a_dangling_override_in_a_dependency_fails_the_build() {
     let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("override target `test/vendor:attack-pattern/spoofng` does not exist"),
+        run.stderr
+            .contains("override target `test/vendor:attack-pattern/spoofng` does not exist"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("policy-a/overrides/severity.toml:2"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("policy-a/overrides/severity.toml:2"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -363,22 +464,42 @@ fn upstream_drift_warns_with_the_change_until_refreshed() {
     );
     fs::write(&file, changed).expect("write");
 
-    let run = threatpack(packs.path(), &["build", "packs/example-org", "--out", "out"]);
+    let run = threatpack(
+        packs.path(),
+        &["build", "packs/example-org", "--out", "out"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("warning[upstream-drift]"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("`threatpack/stride-core:attack-pattern/cross-site-scripting` changed upstream"),
+        run.stderr.contains("warning[upstream-drift]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "`threatpack/stride-core:attack-pattern/cross-site-scripting` changed upstream"
+        ),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("upstream: `name`:"), "{}", run.stderr);
     assert!(run.stderr.contains("renamed"), "{}", run.stderr);
-    assert!(run.stderr.contains("threatpack overrides refresh"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("threatpack overrides refresh"),
+        "{}",
+        run.stderr
+    );
 
     let refresh = threatpack(packs.path(), &["overrides", "refresh", "packs/example-org"]);
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
-    assert!(refresh.stderr.contains("1 acknowledged"), "{}", refresh.stderr);
-    let run = threatpack(packs.path(), &["check", "packs/example-org", "--deny", "warnings"]);
+    assert!(
+        refresh.stderr.contains("1 acknowledged"),
+        "{}",
+        refresh.stderr
+    );
+    let run = threatpack(
+        packs.path(),
+        &["check", "packs/example-org", "--deny", "warnings"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -401,7 +522,11 @@ tiers = ["top"]
     );
     let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("cannot build without `test/vendor`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot build without `test/vendor`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

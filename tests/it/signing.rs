@@ -10,7 +10,10 @@ use crate::support::{repository, threatpack};
 /// A temporary directory holding a copy of `packs/stride-core` as `pack`.
 fn workspace() -> tempfile::TempDir {
     let directory = tempfile::tempdir().expect("temporary directory");
-    copy(&repository().join("packs/stride-core"), &directory.path().join("pack"));
+    copy(
+        &repository().join("packs/stride-core"),
+        &directory.path().join("pack"),
+    );
     directory
 }
 
@@ -37,7 +40,11 @@ fn minisign(directory: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn ok(run: &crate::support::Run) {
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
 }
 
 /// Builds `pack` (optionally at another tier) into `out/` and returns the bundle's name.
@@ -53,7 +60,11 @@ fn build(directory: &Path, extra: &[&str]) -> String {
     let version = fs::read_to_string(directory.join("pack/pack.toml"))
         .expect("manifest")
         .lines()
-        .find_map(|line| line.strip_prefix("version = \"")?.strip_suffix('"').map(str::to_string))
+        .find_map(|line| {
+            line.strip_prefix("version = \"")?
+                .strip_suffix('"')
+                .map(str::to_string)
+        })
         .expect("a version");
     format!("out/threatpack_stride-core-{version}-{tier}.tar.gz")
 }
@@ -62,19 +73,34 @@ fn build(directory: &Path, extra: &[&str]) -> String {
 fn generated_secret_keys_are_private_and_never_overwritten() {
     use std::os::unix::fs::PermissionsExt;
     let directory = tempfile::tempdir().expect("temporary directory");
-    ok(&threatpack(directory.path(), &["key", "generate", "--unencrypted", "--out", "k"]));
+    ok(&threatpack(
+        directory.path(),
+        &["key", "generate", "--unencrypted", "--out", "k"],
+    ));
     let mode = fs::metadata(directory.path().join("k.key"))
         .expect("secret key")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     let before = fs::read(directory.path().join("k.key")).expect("read");
-    let again = threatpack(directory.path(), &["key", "generate", "--unencrypted", "--out", "k"]);
+    let again = threatpack(
+        directory.path(),
+        &["key", "generate", "--unencrypted", "--out", "k"],
+    );
     assert_eq!(again.code, 2);
     assert!(again.stderr.contains("pass `--force`"), "{}", again.stderr);
-    assert_eq!(fs::read(directory.path().join("k.key")).expect("read"), before);
-    ok(&threatpack(directory.path(), &["key", "generate", "--unencrypted", "--out", "k", "--force"]));
-    assert_ne!(fs::read(directory.path().join("k.key")).expect("read"), before);
+    assert_eq!(
+        fs::read(directory.path().join("k.key")).expect("read"),
+        before
+    );
+    ok(&threatpack(
+        directory.path(),
+        &["key", "generate", "--unencrypted", "--out", "k", "--force"],
+    ));
+    assert_ne!(
+        fs::read(directory.path().join("k.key")).expect("read"),
+        before
+    );
 }
 
 #[test]
@@ -87,7 +113,11 @@ fn encrypted_keys_need_their_password() {
         .env("THREATPACK_KEY_PASSWORD", "correct horse")
         .output()
         .expect("run");
-    assert!(generate.status.success(), "{}", String::from_utf8_lossy(&generate.stderr));
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
     let secret = fs::read_to_string(root.join("k.key")).expect("secret key");
     assert!(secret.contains("(encrypted)"), "{secret}");
     let bundle = build(root, &[]);
@@ -107,14 +137,21 @@ fn encrypted_keys_need_their_password() {
     // Without the variable and without a terminal, it says what to do.
     let no_password = threatpack(root, &["sign", &bundle, "--key", "k.key"]);
     assert_eq!(no_password.code, 2);
-    assert!(no_password.stderr.contains("THREATPACK_KEY_PASSWORD"), "{}", no_password.stderr);
+    assert!(
+        no_password.stderr.contains("THREATPACK_KEY_PASSWORD"),
+        "{}",
+        no_password.stderr
+    );
 }
 
 #[test]
 fn the_minisign_tool_verifies_our_signatures() {
     let directory = workspace();
     let root = directory.path();
-    ok(&threatpack(root, &["key", "generate", "--unencrypted", "--out", "k"]));
+    ok(&threatpack(
+        root,
+        &["key", "generate", "--unencrypted", "--out", "k"],
+    ));
     let run = threatpack(root, &["build", "pack", "--sign", "k.key", "--out", "out"]);
     ok(&run);
     let bundle = "out/threatpack_stride-core-1.0.0-all.tar.gz";
@@ -126,7 +163,9 @@ fn the_minisign_tool_verifies_our_signatures() {
     );
     let output = String::from_utf8_lossy(&verified.stdout);
     assert!(
-        output.contains("threatpack-bundle pack=threatpack/stride-core version=1.0.0 tier=all sha256="),
+        output.contains(
+            "threatpack-bundle pack=threatpack/stride-core version=1.0.0 tier=all sha256="
+        ),
         "{output}"
     );
 }
@@ -136,18 +175,40 @@ fn we_verify_signatures_made_by_the_minisign_tool() {
     let directory = workspace();
     let root = directory.path();
     let generated = minisign(root, &["-G", "-W", "-p", "m.pub", "-s", "m.key"]);
-    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
     let bundle = build(root, &[]);
     let comment = threatpack(root, &["inspect", &bundle, "--trusted-comment"]);
     ok(&comment);
     let signed = minisign(
         root,
-        &["-S", "-W", "-s", "m.key", "-m", &bundle, "-t", comment.stdout.trim()],
+        &[
+            "-S",
+            "-W",
+            "-s",
+            "m.key",
+            "-m",
+            &bundle,
+            "-t",
+            comment.stdout.trim(),
+        ],
     );
-    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
     let run = threatpack(root, &["verify", &bundle, "--key", "m.pub"]);
     ok(&run);
-    assert!(run.stderr.contains("verified: `threatpack/stride-core` 1.0.0"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("verified: `threatpack/stride-core` 1.0.0"),
+        "{}",
+        run.stderr
+    );
 
     // A key made by the tool also signs with `threatpack sign`.
     ok(&threatpack(root, &["sign", &bundle, "--key", "m.key"]));
@@ -158,7 +219,11 @@ fn we_verify_signatures_made_by_the_minisign_tool() {
     assert!(plain.status.success());
     let run = threatpack(root, &["verify", &bundle, "--key", "m.pub"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("does not bind a bundle"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not bind a bundle"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--trusted-comment"), "{}", run.stderr);
 }
 
@@ -166,8 +231,14 @@ fn we_verify_signatures_made_by_the_minisign_tool() {
 fn tampered_swapped_and_other_version_signatures_are_rejected_each_with_its_reason() {
     let directory = workspace();
     let root = directory.path();
-    ok(&threatpack(root, &["key", "generate", "--unencrypted", "--out", "k"]));
-    ok(&threatpack(root, &["key", "generate", "--unencrypted", "--out", "other"]));
+    ok(&threatpack(
+        root,
+        &["key", "generate", "--unencrypted", "--out", "k"],
+    ));
+    ok(&threatpack(
+        root,
+        &["key", "generate", "--unencrypted", "--out", "other"],
+    ));
     let all = build(root, &["--sign", "k.key"]);
     let top = build(root, &["--tier", "top", "--sign", "k.key"]);
     ok(&threatpack(root, &["verify", &all, "--key", "k.pub"]));
@@ -175,18 +246,33 @@ fn tampered_swapped_and_other_version_signatures_are_rejected_each_with_its_reas
 
     // Tampered: one byte of the bundle changed after signing.
     let mut bytes = fs::read(root.join(&all)).expect("read");
-    fs::copy(root.join(format!("{all}.minisig")), root.join("tampered.tar.gz.minisig")).expect("copy");
+    fs::copy(
+        root.join(format!("{all}.minisig")),
+        root.join("tampered.tar.gz.minisig"),
+    )
+    .expect("copy");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     fs::write(root.join("tampered.tar.gz"), &bytes).expect("write");
     let run = threatpack(root, &["verify", "tampered.tar.gz", "--key", "k.pub"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("modified after it was signed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("modified after it was signed"),
+        "{}",
+        run.stderr
+    );
 
     // Swapped: the top bundle presented with the signature of the whole one.
     let run = threatpack(
         root,
-        &["verify", &top, "--key", "k.pub", "--signature", &format!("{all}.minisig")],
+        &[
+            "verify",
+            &top,
+            "--key",
+            "k.pub",
+            "--signature",
+            &format!("{all}.minisig"),
+        ],
     );
     assert_eq!(run.code, 1);
     assert!(
@@ -198,27 +284,59 @@ fn tampered_swapped_and_other_version_signatures_are_rejected_each_with_its_reas
     // Another version: 1.0.1 presented with 1.0.0's signature.
     let manifest = root.join("pack/pack.toml");
     let text = fs::read_to_string(&manifest).expect("read");
-    fs::write(&manifest, text.replace("version = \"1.0.0\"", "version = \"1.0.1\"")).expect("write");
+    fs::write(
+        &manifest,
+        text.replace("version = \"1.0.0\"", "version = \"1.0.1\""),
+    )
+    .expect("write");
     let newer = build(root, &[]);
     let run = threatpack(
         root,
-        &["verify", &newer, "--key", "k.pub", "--signature", &format!("{all}.minisig")],
+        &[
+            "verify",
+            &newer,
+            "--key",
+            "k.pub",
+            "--signature",
+            &format!("{all}.minisig"),
+        ],
     );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("the signature is for `threatpack/stride-core` 1.0.0"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the signature is for `threatpack/stride-core` 1.0.0"),
+        "{}",
+        run.stderr
+    );
 
     // A renamed bundle keeps its signature valid but is not what a lockfile expects.
     let run = threatpack(
         root,
-        &["verify", &all, "--key", "k.pub", "--expect", "threatpack/stride-core@1.0.1"],
+        &[
+            "verify",
+            &all,
+            "--key",
+            "k.pub",
+            "--expect",
+            "threatpack/stride-core@1.0.1",
+        ],
     );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("expected `threatpack/stride-core@1.0.1`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("expected `threatpack/stride-core@1.0.1`"),
+        "{}",
+        run.stderr
+    );
 
     // A key nobody trusts.
     let run = threatpack(root, &["verify", &all, "--key", "other.pub"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("which is not trusted"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("which is not trusted"),
+        "{}",
+        run.stderr
+    );
 
     // The trusted comment edited to claim another version.
     let signature = fs::read_to_string(root.join(format!("{all}.minisig"))).expect("read");
@@ -229,15 +347,25 @@ fn tampered_swapped_and_other_version_signatures_are_rejected_each_with_its_reas
     .expect("write");
     let run = threatpack(root, &["verify", &all, "--key", "k.pub"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("the signature does not verify"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the signature does not verify"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_keyring_file_trusts_several_keys_by_id() {
     let directory = workspace();
     let root = directory.path();
-    ok(&threatpack(root, &["key", "generate", "--unencrypted", "--out", "a"]));
-    ok(&threatpack(root, &["key", "generate", "--unencrypted", "--out", "b"]));
+    ok(&threatpack(
+        root,
+        &["key", "generate", "--unencrypted", "--out", "a"],
+    ));
+    ok(&threatpack(
+        root,
+        &["key", "generate", "--unencrypted", "--out", "b"],
+    ));
     let keyring = format!(
         "# keys of the security team\n{}{}",
         fs::read_to_string(root.join("a.pub")).expect("a.pub"),
@@ -249,5 +377,9 @@ fn a_keyring_file_trusts_several_keys_by_id() {
     ok(&run);
     let inspect = threatpack(root, &["inspect", &bundle, "--key", "b.pub"]);
     ok(&inspect);
-    assert!(inspect.stdout.contains("signature:    verified, key"), "{}", inspect.stdout);
+    assert!(
+        inspect.stdout.contains("signature:    verified, key"),
+        "{}",
+        inspect.stdout
+    );
 }

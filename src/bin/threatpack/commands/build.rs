@@ -92,15 +92,15 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
         }
         Format::Human => {
             eprintln!(
-                "built `{}` {} (tier {}): {} entities, {} attack patterns, {} mitigations, {} links, {} overrides{}",
+                "built `{}` {} (tier {}): {}, {}, {}, {}, {}{}",
                 kb.pack,
                 kb.version,
                 kb.tier.as_deref().unwrap_or("all"),
-                kb.entities.len(),
-                kb.attack_patterns.len(),
-                kb.mitigations.len(),
-                kb.links.len(),
-                kb.overrides.len(),
+                plural(kb.entities.len(), "entity"),
+                plural(kb.attack_patterns.len(), "attack pattern"),
+                plural(kb.mitigations.len(), "mitigation"),
+                plural(kb.links.len(), "link"),
+                plural(kb.overrides.len(), "override"),
                 if warnings > 0 {
                     format!("; {}", plural(warnings, "warning"))
                 } else {
