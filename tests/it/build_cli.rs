@@ -573,3 +573,30 @@ tiers = ["top"]
         run.stderr
     );
 }
+
+#[test]
+fn denied_build_warnings_fail_the_build_and_write_nothing() {
+    let text = fs::read_to_string(repository().join("tests/fixtures/check/tier-unmitigated.txt"))
+        .expect("fixture");
+    let directory = write_fixture(&text);
+    let run = threatpack(
+        directory.path(),
+        &[
+            "build",
+            "pack",
+            "--tier",
+            "top",
+            "--out",
+            "out",
+            "--deny",
+            "tier-unmitigated",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[tier-unmitigated]"),
+        "{}",
+        run.stderr
+    );
+    assert!(!directory.path().join("out").exists());
+}
