@@ -8,7 +8,7 @@ use threatpack::schema::SchemaKind;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// pack, entities, attack-patterns, mitigations, overrides, pack-test, model or common
+    /// pack, entities, attack-patterns, mitigations, overrides, pack-test, model, manifest, kb or common
     kind: Option<String>,
     /// Write every schema into this directory instead of printing one
     #[arg(long, value_name = "DIR", conflicts_with = "kind")]
