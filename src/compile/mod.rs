@@ -162,11 +162,13 @@ impl<'g> Compiler<'g, '_> {
                             out_of_tier: false,
                         });
                     apply_link(slot, winner.field, &winner.value);
-                    if winner.field != "link" {
-                        slot.link
-                            .provenance
-                            .insert(winner.field.to_string(), source);
-                    }
+                    // An added link records where it was added as its `attack-pattern`.
+                    let field = if winner.field == "link" {
+                        "attack-pattern"
+                    } else {
+                        winner.field
+                    };
+                    slot.link.provenance.insert(field.to_string(), source);
                 }
             }
         }
