@@ -37,6 +37,7 @@ pub struct BundleManifest {
     pub license: String,
     pub dependencies: Vec<ResolvedDependency>,
     /// The sha256 of every other file in the bundle, by path.
+    #[serde(deserialize_with = "unique_keys")]
     pub files: BTreeMap<String, String>,
     /// The program and version that built the bundle.
     pub builder: String,
@@ -66,6 +67,37 @@ pub struct Bundle {
     /// `sha256:` of the whole bundle file.
     pub digest: String,
     pub size: u64,
+}
+
+/// A JSON object as a map, refusing a key given twice: readers that keep the first value and
+/// readers that keep the last would otherwise see different digests.
+fn unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an object of paths to digests")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut access: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some((key, value)) = access.next_entry::<String, String>()? {
+                if map.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("`{key}` is listed twice")));
+                }
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+    deserializer.deserialize_map(Visitor)
 }
 
 /// The file name of a bundle: `namespace_name-VERSION-TIER.tar.gz`, `all` for no tier.

@@ -203,6 +203,11 @@ pub fn read_bundle(bytes: &[u8], limits: &ReadLimits) -> Result<Bundle, BundleEr
         .get(MANIFEST_PATH)
         .ok_or(BundleError::MissingManifest)?;
     let manifest = parse_manifest(manifest_bytes)?;
+    if manifest.files.contains_key(MANIFEST_PATH) {
+        return Err(BundleError::InvalidManifest(
+            "it lists `manifest.json` itself in `files`".to_string(),
+        ));
+    }
     for (path, content) in &files {
         if path == MANIFEST_PATH {
             continue;
@@ -232,9 +237,16 @@ pub fn read_bundle(bytes: &[u8], limits: &ReadLimits) -> Result<Bundle, BundleEr
     let kb: KnowledgeBase = serde_json::from_slice(kb_bytes)
         .map_err(|error| BundleError::InvalidKnowledgeBase(error.to_string()))?;
     if kb.pack != manifest.pack || kb.version != manifest.version || kb.tier != manifest.tier {
+        let describe = |pack: &str, version: &str, tier: &Option<String>| {
+            format!(
+                "`{pack}` {version} (tier {})",
+                tier.as_deref().unwrap_or("all")
+            )
+        };
         return Err(BundleError::Inconsistent(format!(
-            "the manifest is `{}` {} but `kb.json` is `{}` {}",
-            manifest.pack, manifest.version, kb.pack, kb.version
+            "the manifest is {} but `kb.json` is {}",
+            describe(&manifest.pack, &manifest.version, &manifest.tier),
+            describe(&kb.pack, &kb.version, &kb.tier)
         )));
     }
     Ok(Bundle {
@@ -345,7 +357,7 @@ fn entries(data: &[u8], limits: &ReadLimits) -> Result<BTreeMap<String, Vec<u8>>
         if entry.header().as_ustar().is_none() {
             return Err(BundleError::NotUstar { path });
         }
-        if raw_path.contains(&0) || std::str::from_utf8(&raw_path).is_err() {
+        if std::str::from_utf8(&raw_path).is_err() {
             return Err(BundleError::UnsafePath {
                 path,
                 problem: "bytes that are not UTF-8 text".to_string(),
@@ -362,7 +374,11 @@ fn entries(data: &[u8], limits: &ReadLimits) -> Result<BTreeMap<String, Vec<u8>>
                 limit: limits.max_entry_bytes,
             });
         }
-        let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        // Reserve no more than the archive still holds: the header's size is a claim.
+        let left = data
+            .len()
+            .saturating_sub(usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX));
+        let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(left));
         (&mut entry)
             .take(size)
             .read_to_end(&mut content)
