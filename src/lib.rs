@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod scaffold;
 pub mod schema;
 pub mod signing;
+pub mod system;
 pub mod source;
 pub mod upstream;
 pub mod workspace;

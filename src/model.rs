@@ -314,47 +314,133 @@ pub struct TestExpectations {
     pub expect: Vec<String>,
     #[serde(default)]
     pub expect_absent: Vec<String>,
+    /// With `tier = "auto"`: the tier the pack's tier rules must choose.
+    pub expect_tier: Option<String>,
 }
 
-/// A system model (see schema/model.schema.json).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A system model (see schema/model.schema.json): what `threatpack apply` reads, and what a
+/// pack test embeds.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Model {
-    #[serde(default)]
+    /// Name and description of the system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+    /// System-level facts (`handles_personal_data = true`), typed by the pack's system properties.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub system: BTreeMap<String, Json>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub component: Vec<ModelElement>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flow: Vec<ModelFlow>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub boundary: Vec<ModelBoundary>,
+    /// What is already in place, planned or decided, per mitigation and place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mitigation_status: Vec<MitigationStatus>,
+    /// User stories with their WITHOUT clauses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub story: Vec<Story>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ModelElement {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, Json>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ModelFlow {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub kind: String,
     pub source: String,
     pub target: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, Json>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ModelBoundary {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub kind: String,
     pub contains: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, Json>,
+}
+
+/// `[[mitigation-status]]`: the state of a mitigation at some places of the system.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MitigationStatus {
+    /// A mitigation id: local to the applied pack, or qualified.
+    pub mitigation: String,
+    /// The elements it applies to; empty means everywhere the mitigation is relevant. An entry
+    /// naming the element wins over one that does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at: Vec<String>,
+    pub status: ImplementationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where a mitigation stands at one place. `Missing` is what nobody recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImplementationStatus {
+    Existing,
+    Planned,
+    NotApplicable,
+    AcceptedRisk,
+    Missing,
+}
+
+impl ImplementationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImplementationStatus::Existing => "existing",
+            ImplementationStatus::Planned => "planned",
+            ImplementationStatus::NotApplicable => "not-applicable",
+            ImplementationStatus::AcceptedRisk => "accepted-risk",
+            ImplementationStatus::Missing => "missing",
+        }
+    }
+}
+
+/// `[[story]]`: a user story and the things that must not happen on the way (WITHOUT clauses).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Story {
+    pub id: String,
+    /// "As a customer I want to pay by card so that I can buy goods".
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without: Vec<Without>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Without {
+    /// "having my card data stolen".
+    pub text: String,
+    /// The threats it rules out: `ATTACK-PATTERN` (anywhere) or `ATTACK-PATTERN@ELEMENT`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threats: Vec<String>,
 }

@@ -331,6 +331,8 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             &broken_items,
             &mut out.unparsed_ids,
         )),
+        // `of_pack_path` never yields it: system models live outside packs.
+        FileKind::Model => {}
     }
     out.document = Some(document);
     out

@@ -20,16 +20,19 @@ pub enum FileKind {
     Mitigations,
     Overrides,
     PackTest,
+    /// A system model (`threatpack apply --model`): not part of a pack.
+    Model,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 6] = [
+    pub const ALL: [FileKind; 7] = [
         FileKind::Manifest,
         FileKind::Entities,
         FileKind::AttackPatterns,
         FileKind::Mitigations,
         FileKind::Overrides,
         FileKind::PackTest,
+        FileKind::Model,
     ];
 
     /// The file kind of a path inside a pack, or `None` for a file that is not pack content.
@@ -52,6 +55,7 @@ impl FileKind {
             FileKind::Mitigations => Some("mitigations"),
             FileKind::Overrides => Some("overrides"),
             FileKind::PackTest => Some("tests"),
+            FileKind::Model => None,
         }
     }
 
@@ -63,6 +67,7 @@ impl FileKind {
             FileKind::Mitigations => SchemaKind::Mitigations,
             FileKind::Overrides => SchemaKind::Overrides,
             FileKind::PackTest => SchemaKind::PackTest,
+            FileKind::Model => SchemaKind::Model,
         }
     }
 }
@@ -382,7 +387,10 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
             FileKind::Mitigations => "`[[mitigation]]` tables",
             FileKind::Overrides => "`[[override]]` tables",
             FileKind::PackTest => {
-                "`[test]`, `[system]`, `[[component]]`, `[[flow]]` and `[[boundary]]`"
+                "`[test]` and the tables of a system model (`[system]`, `[[component]]`, `[[flow]]`, `[[boundary]]`, ...)"
+            }
+            FileKind::Model => {
+                "`[model]`, `[system]`, `[[component]]`, `[[flow]]`, `[[boundary]]`, `[[mitigation-status]]` and `[[story]]`"
             }
         };
         format!("this file may only hold {expected}; other kinds of item go in their own directory")

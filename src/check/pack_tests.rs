@@ -55,11 +55,19 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     let origin = &located.origin;
     let file = root.display_path(origin);
     let model = &located.item.model;
+    let tier = located.item.test.tier.as_deref();
+    // `auto`: the pack's tier rules choose, from the model's `[system]` facts.
     diagnostics.extend(tier_problem(
         root,
-        located.item.test.tier.as_deref(),
+        tier.filter(|tier| *tier != "auto"),
         origin,
         &["test", "tier"],
+    ));
+    diagnostics.extend(tier_problem(
+        root,
+        located.item.test.expect_tier.as_deref(),
+        origin,
+        &["test", "expect-tier"],
     ));
 
     // Element ids, unique across the model, with their role.

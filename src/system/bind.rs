@@ -1,0 +1,1 @@
+//! Binding a model to a knowledge base (being written).

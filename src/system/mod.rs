@@ -1,0 +1,159 @@
+//! System models: the system a team threat-models, as `threatpack apply` reads it.
+//!
+//! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or an
+//! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
+//! the typed `Model`, the document tree with spans, and for converted files the map from model
+//! fields back to the original file, so that every problem names the line the user wrote.
+//! `bind` then checks the model against a knowledge base.
+
+pub mod bind;
+
+use std::ops::Range;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::document::{self, Node};
+use crate::model::Model;
+use crate::schema::FileKind;
+
+/// The largest model file read (a model of 10,000 components is about 2 MB of TOML).
+pub const MAX_MODEL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The syntax a model file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Toml,
+    Json,
+    Yaml,
+}
+
+impl Syntax {
+    pub fn name(self) -> &'static str {
+        match self {
+            Syntax::Toml => "TOML",
+            Syntax::Json => "JSON",
+            Syntax::Yaml => "YAML",
+        }
+    }
+
+    /// The syntax a file name says, by extension; TOML when it says nothing.
+    pub fn of_path(path: &str) -> Syntax {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            Syntax::Json
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Syntax::Yaml
+        } else {
+            Syntax::Toml
+        }
+    }
+}
+
+/// A model read from a file, with what is needed to point into that file.
+#[derive(Debug)]
+pub struct ModelFile {
+    pub display_path: String,
+    pub text: String,
+    /// The file as written, with spans.
+    pub document: Node,
+    pub model: Model,
+    /// For files converted from another format: model field prefixes (JSON pointer segments
+    /// of `model`) and the place in `document` they came from. Empty for native models.
+    pub origins: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl ModelFile {
+    /// The span in the file of a model field (`["component", "3", "kind"]`): the value when
+    /// it exists, else the nearest enclosing one.
+    pub fn locate(&self, field: &[&str]) -> Range<usize> {
+        let segments = self.document_path(field);
+        self.document.locate(&segments).node.span.clone()
+    }
+
+    /// The span of the key naming a model field, or of its value when there is no key.
+    pub fn locate_key(&self, field: &[&str]) -> Range<usize> {
+        let segments = self.document_path(field);
+        let place = self.document.locate(&segments);
+        match (place.exact, place.key_span) {
+            (true, Some(key)) => key,
+            _ => place.node.span.clone(),
+        }
+    }
+
+    fn document_path(&self, field: &[&str]) -> Vec<String> {
+        let best = self
+            .origins
+            .iter()
+            .filter(|(prefix, _)| {
+                prefix.len() <= field.len()
+                    && prefix.iter().zip(field).all(|(left, right)| left == right)
+            })
+            .max_by_key(|(prefix, _)| prefix.len());
+        match best {
+            Some((prefix, target)) => target
+                .iter()
+                .cloned()
+                .chain(field[prefix.len()..].iter().map(|part| part.to_string()))
+                .collect(),
+            None => field.iter().map(|part| part.to_string()).collect(),
+        }
+    }
+}
+
+/// Parses a model in threatpack's format. Problems come back as diagnostics on `display_path`.
+pub fn parse_model(
+    display_path: &str,
+    text: String,
+    syntax: Syntax,
+) -> Result<ModelFile, Vec<Diagnostic>> {
+    let document = parse_document(display_path, &text, syntax)?;
+    let json = document.to_json();
+    let problems = crate::schema::validate(FileKind::Model, display_path, &document, &json);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let model: Model = serde_json::from_value(json).map_err(|error| {
+        vec![
+            Diagnostic::new(
+                Code::InvalidModel,
+                format!("the model does not fit its format: {error}"),
+            )
+            .at(display_path, 0..0, "here")
+            .help("see docs/system-model.md for the format"),
+        ]
+    })?;
+    Ok(ModelFile {
+        display_path: display_path.to_string(),
+        text,
+        document,
+        model,
+        origins: Vec::new(),
+    })
+}
+
+/// Parses TOML, JSON or YAML into a document tree with spans, or the syntax errors.
+pub fn parse_document(
+    display_path: &str,
+    text: &str,
+    syntax: Syntax,
+) -> Result<Node, Vec<Diagnostic>> {
+    let (document, errors, code) = match syntax {
+        Syntax::Toml => {
+            let (document, errors) = document::parse(text);
+            (document, errors, Code::TomlSyntax)
+        }
+        Syntax::Json | Syntax::Yaml => {
+            let (document, errors) = document::parse_yaml(text);
+            (document, errors, Code::InvalidModel)
+        }
+    };
+    if errors.is_empty() {
+        return Ok(document);
+    }
+    Err(errors
+        .into_iter()
+        .map(|error| {
+            Diagnostic::new(code, format!("{display_path} is not valid {}", syntax.name()))
+                .at(display_path, error.span, error.message)
+        })
+        .collect())
+}
