@@ -6,6 +6,7 @@
 //! → `lints` → `diagnostic`/`render` (what the user sees). Only `workspace` and
 //! `scaffold::write` touch the file system.
 
+pub mod analysis;
 pub mod build;
 pub mod bundle;
 pub mod check;

@@ -1,0 +1,243 @@
+//! The result of applying a knowledge base to a system model: what `apply --format json`
+//! prints (schema/report.schema.json), and what every other output is rendered from.
+//!
+//! Ids are stable across runs: a threat instance is named by its attack pattern and element,
+//! so a tracker can follow it from one run to the next.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ImplementationStatus, Rating, Severity, Strength};
+
+/// The version of the report format.
+pub const REPORT_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Report {
+    pub format: u32,
+    pub model: ModelSummary,
+    /// The knowledge base applied.
+    pub pack: PackRef,
+    pub tier: TierChoice,
+    /// Every threat instance, sorted by residual risk (highest first), then id.
+    pub threats: Vec<ThreatInstance>,
+    pub totals: Totals,
+    /// One work item per mitigation still to do, aggregated over every place it applies.
+    pub backlog: Vec<BacklogItem>,
+    pub alignment: Alignment,
+    /// Conditions that could not be evaluated: never treated as false.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<EvaluationError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ModelSummary {
+    pub name: String,
+    pub file: String,
+    pub components: usize,
+    pub flows: usize,
+    pub boundaries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+}
+
+/// Which tier was applied and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TierChoice {
+    /// `None`: every item, whatever its tier.
+    pub name: Option<String>,
+    pub chosen_by: TierSource,
+    /// In words: the flag, the rule that matched (and its reason), or why the default applies.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TierSource {
+    /// `--tier NAME` (or the tier the bundle was built at).
+    Flag,
+    /// A tier rule of the pack matched the model's system properties.
+    Rule,
+    /// No rule matched: the pack's first tier.
+    Default,
+    /// `--tier all`, or a pack without tier rules: everything.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ThreatInstance {
+    /// `T-` and 12 hex digits of sha256("ATTACK-PATTERN@ELEMENT"): stable across runs.
+    pub id: String,
+    /// Qualified attack pattern id.
+    pub attack_pattern: String,
+    pub name: String,
+    pub element: String,
+    pub element_name: String,
+    /// STRIDE (and other) categories of the attack pattern.
+    pub categories: Vec<String>,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<Rating>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Rating>,
+    pub tier: String,
+    /// The mitigations that address it here (link conditions hold), strongest first.
+    pub mitigations: Vec<MitigationAt>,
+    pub residual: Residual,
+    pub state: ThreatState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MitigationAt {
+    pub mitigation: String,
+    pub name: String,
+    pub strength: Strength,
+    pub status: ImplementationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What is left of a threat once the mitigations in place count: see docs/apply.md.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Residual {
+    /// 0–100: the severity's score × (1 − the strongest existing mitigation's strength / 100).
+    pub score: u32,
+    /// The score as a level; `None` when nothing is left.
+    pub severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThreatState {
+    /// No mitigation in place, and none planned or accepted.
+    Unmitigated,
+    /// A mitigation is planned, none is in place.
+    Planned,
+    /// The risk was accepted (a linked mitigation is `accepted-risk`), none is in place.
+    Accepted,
+    /// Some mitigation is in place but leaves a residual risk.
+    PartiallyMitigated,
+    /// The mitigations in place leave nothing (a `maximum` strength one).
+    Mitigated,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Totals {
+    pub threats: usize,
+    /// Threat instances per category (an attack pattern in two categories counts in both).
+    pub by_category: BTreeMap<String, usize>,
+    /// Threat instances per severity, before mitigations.
+    pub by_severity: BTreeMap<String, usize>,
+    /// Threat instances per residual severity (`none` when nothing is left).
+    pub by_residual: BTreeMap<String, usize>,
+    pub by_state: BTreeMap<String, usize>,
+    /// Threat instances without any existing mitigation.
+    pub unmitigated: usize,
+    /// Mitigations in the backlog, and the places they apply to.
+    pub backlog_items: usize,
+    pub backlog_places: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BacklogItem {
+    /// `M-` and 12 hex digits of sha256 of the mitigation id: stable across runs.
+    pub id: String,
+    pub mitigation: String,
+    pub title: String,
+    pub description: String,
+    pub implementation: String,
+    pub verification: String,
+    /// 1 (highest) to 5, from the highest severity among the threats it addresses.
+    pub priority: u8,
+    pub severity: Severity,
+    /// The elements where it is still to do, with its status there.
+    pub places: Vec<Place>,
+    /// The threat instances it addresses there (ids), and their attack patterns.
+    pub threats: Vec<String>,
+    pub attack_patterns: Vec<String>,
+    /// Security events to emit once it is in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Place {
+    pub element: String,
+    pub status: ImplementationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// User stories and threats, aligned (the seed paper's figures 1 and 2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Alignment {
+    /// Threat instances no WITHOUT clause covers.
+    pub threats_without_clause: Vec<String>,
+    /// WITHOUT clauses that cover no threat instance: `STORY#N` with the clause text.
+    pub clauses_without_threat: Vec<ClauseRef>,
+    /// Stories whose threats still have mitigations to implement: what to do when the story
+    /// is planned.
+    pub stories: Vec<StoryWork>,
+    /// Per component: the security events its mitigations emit.
+    pub events: Vec<ElementEvents>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ClauseRef {
+    pub story: String,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StoryWork {
+    pub story: String,
+    pub text: String,
+    /// Threat instances its WITHOUT clauses cover.
+    pub threats: Vec<String>,
+    /// Mitigations of those threats not in place yet (mitigation ids).
+    pub open_mitigations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ElementEvents {
+    pub element: String,
+    pub events: Vec<EventAt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EventAt {
+    pub id: String,
+    pub description: String,
+    pub mitigation: String,
+    pub status: ImplementationStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EvaluationError {
+    /// The attack pattern (or `MITIGATION→ATTACK-PATTERN` link, or tier rule) whose condition failed.
+    pub rule: String,
+    pub element: String,
+    pub message: String,
+}
