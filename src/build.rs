@@ -69,6 +69,27 @@ pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
     }
 }
 
+/// Checks the root pack of `graph` and compiles it whole (every tier), without bundling: what
+/// `apply --pack` and `test` run on.
+pub fn check_and_compile(
+    graph: &PackGraph,
+    options: &CheckOptions,
+) -> (Vec<Diagnostic>, Option<KnowledgeBase>) {
+    let mut diagnostics = check_graph(graph, options).diagnostics;
+    diagnostics.extend(unresolved_dependencies(graph));
+    if diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error)
+    {
+        return (diagnostics, None);
+    }
+    let compiled = compile(graph, &CompileOptions::default());
+    diagnostics.extend(compiled.diagnostics);
+    crate::diagnostic::sort(&mut diagnostics);
+    diagnostics.dedup();
+    (diagnostics, compiled.kb)
+}
+
 /// Compiles and bundles a graph that passed `check`. `digests` memoizes the bundle digest of
 /// each dependency (`name@version`).
 fn build_checked(

@@ -14,6 +14,28 @@ pub struct Manifest {
     pub pack: PackMetadata,
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
+    // `[system]` is read on its own (`parse`): a mistake in one system property or tier rule
+    // must not cost the manifest, whose name and tiers every other check needs.
+}
+
+/// A property of the system as a whole (`[system.properties.NAME]` in `pack.toml`), read by
+/// conditions as `system.NAME`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemProperty {
+    pub name: String,
+    pub definition: PropertyDefinition,
+}
+
+/// `[[system.tier-rule]]` in `pack.toml`: a rule choosing the tier of a threat model from the
+/// system's properties. A pack's rules are tried in order; the first whose `when` holds chooses.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct TierRule {
+    /// A tier of the declaring pack.
+    pub tier: String,
+    /// A CEL condition over `system` only.
+    pub when: String,
+    /// Why systems matching `when` get this tier; shown with the chosen tier.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +184,49 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The score on the 0–100 scale of docs/pack-format.md.
+    pub fn score(self) -> u32 {
+        match self {
+            Severity::Info => 1,
+            Severity::Low => 25,
+            Severity::Medium => 50,
+            Severity::High => 75,
+            Severity::Critical => 100,
+        }
+    }
+
+    /// The level of a 0–100 score: the nearest anchor, cut at the midpoints. `None` for 0.
+    pub fn of_score(score: u32) -> Option<Severity> {
+        match score {
+            0 => None,
+            88.. => Some(Severity::Critical),
+            63.. => Some(Severity::High),
+            38.. => Some(Severity::Medium),
+            13.. => Some(Severity::Low),
+            _ => Some(Severity::Info),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rating {
@@ -180,6 +245,29 @@ pub enum Strength {
     Average,
     Strong,
     Maximum,
+}
+
+impl Strength {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strength::Negligible => "negligible",
+            Strength::Weak => "weak",
+            Strength::Average => "average",
+            Strength::Strong => "strong",
+            Strength::Maximum => "maximum",
+        }
+    }
+
+    /// The share of the risk it removes, in percent.
+    pub fn percent(self) -> u32 {
+        match self {
+            Strength::Negligible => 0,
+            Strength::Weak => 25,
+            Strength::Average => 50,
+            Strength::Strong => 75,
+            Strength::Maximum => 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -25,6 +25,11 @@ impl<'a> SourceMap<'a> {
         }
     }
 
+    /// A file outside any pack (a system model).
+    pub fn add_file(&mut self, display_path: &'a str, text: &'a str) {
+        self.files.insert(display_path, text);
+    }
+
     pub fn text(&self, display_path: &str) -> Option<&'a str> {
         self.files.get(display_path).copied()
     }

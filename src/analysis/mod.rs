@@ -1,5 +1,615 @@
 //! From findings to what people use: threat instances with their mitigations and residual
 //! risk, totals, the backlog and the alignment with user stories (`report`), and their
 //! renderings.
+//!
+//! `analyse` runs the engine with a sink that keeps findings compactly (indexes, no strings)
+//! and then builds the `Report`. With `Detail::Summary`, only the totals, the worst threats and
+//! the backlog's counts are materialised: a model of 30,000 elements can have millions of
+//! threat instances, and a terminal summary needs none of their text.
 
 pub mod report;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::digest::sha256_hex;
+use crate::engine::{Engine, RuleProblem, Rules, Sink};
+use crate::model::{ImplementationStatus, Severity};
+use crate::system::bind::BoundModel;
+
+use report::*;
+
+/// How much of the report to materialise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything.
+    Full,
+    /// Totals, the `limit` worst threat instances, backlog items without their places.
+    Summary { limit: usize },
+}
+
+/// One finding, by indexes: links are a range of `Collector::links`.
+struct Finding {
+    attack_pattern: u32,
+    element: u32,
+    links: (u32, u32),
+}
+
+#[derive(Default)]
+struct Collector {
+    findings: Vec<Finding>,
+    links: Vec<u32>,
+    problems: Vec<RuleProblem>,
+}
+
+impl Sink for Collector {
+    fn finding(&mut self, attack_pattern: usize, element: usize, links: &[usize]) {
+        let start = self.links.len() as u32;
+        self.links.extend(links.iter().map(|link| *link as u32));
+        self.findings.push(Finding {
+            attack_pattern: attack_pattern as u32,
+            element: element as u32,
+            links: (start, self.links.len() as u32),
+        });
+    }
+
+    fn problem(&mut self, problem: RuleProblem) {
+        self.problems.push(problem);
+    }
+}
+
+/// The recorded status of mitigations: entries naming an element win over global ones.
+struct Statuses<'m> {
+    at: HashMap<(usize, usize), usize>,
+    everywhere: HashMap<usize, usize>,
+    model: &'m BoundModel,
+}
+
+impl<'m> Statuses<'m> {
+    fn new(model: &'m BoundModel) -> Statuses<'m> {
+        let mut at = HashMap::new();
+        let mut everywhere = HashMap::new();
+        for (index, entry) in model.statuses.iter().enumerate() {
+            if entry.at.is_empty() {
+                everywhere.insert(entry.mitigation, index);
+            }
+            for element in &entry.at {
+                at.insert((entry.mitigation, *element), index);
+            }
+        }
+        Statuses {
+            at,
+            everywhere,
+            model,
+        }
+    }
+
+    fn get(&self, mitigation: usize, element: usize) -> (ImplementationStatus, Option<&'m str>) {
+        let entry = self
+            .at
+            .get(&(mitigation, element))
+            .or_else(|| self.everywhere.get(&mitigation));
+        match entry.and_then(|index| self.model.statuses.get(*index)) {
+            Some(entry) => (entry.status, entry.note.as_deref()),
+            None => (ImplementationStatus::Missing, None),
+        }
+    }
+}
+
+/// What a finding amounts to once the mitigations' status counts.
+struct Assessment {
+    severity: Severity,
+    residual: u32,
+    state: ThreatState,
+}
+
+/// Applies the rules to the model and builds the report.
+pub fn analyse(
+    engine: &Engine<'_>,
+    rules: &Rules,
+    model: &BoundModel,
+    header: Header,
+    detail: Detail,
+) -> Report {
+    let mut collector = Collector::default();
+    engine.evaluate(rules, model, &mut collector);
+    Builder {
+        engine,
+        model,
+        statuses: Statuses::new(model),
+        collector: &collector,
+        mitigation_index: engine
+            .kb
+            .mitigations
+            .iter()
+            .enumerate()
+            .map(|(index, mitigation)| (mitigation.id.as_str(), index))
+            .collect(),
+    }
+    .build(rules, header, detail)
+}
+
+/// What the caller knows about the run: the model file and the tier choice.
+pub struct Header {
+    pub model_file: String,
+    pub tier: TierChoice,
+}
+
+struct Builder<'a, 'kb> {
+    engine: &'a Engine<'kb>,
+    model: &'a BoundModel,
+    statuses: Statuses<'a>,
+    collector: &'a Collector,
+    mitigation_index: HashMap<&'kb str, usize>,
+}
+
+/// `PREFIX-` and 12 hex digits of the sha256 of `key`.
+fn stable_id(prefix: &str, key: &str) -> String {
+    format!("{prefix}-{}", &sha256_hex(key.as_bytes())[..12])
+}
+
+impl Builder<'_, '_> {
+    fn link_mitigation(&self, link: u32) -> Option<usize> {
+        let link = self.engine.kb.links.get(link as usize)?;
+        self.mitigation_index.get(link.mitigation.as_str()).copied()
+    }
+
+    fn assess(&self, finding: &Finding) -> Assessment {
+        let kb = self.engine.kb;
+        let severity = kb.attack_patterns[finding.attack_pattern as usize].severity;
+        let element = finding.element as usize;
+        let mut strongest: Option<u32> = None;
+        let (mut planned, mut accepted) = (false, false);
+        for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
+            let Some(mitigation) = self.link_mitigation(*link) else {
+                continue;
+            };
+            match self.statuses.get(mitigation, element).0 {
+                ImplementationStatus::Existing => {
+                    let percent = kb.links[*link as usize].strength.percent();
+                    strongest = Some(strongest.map_or(percent, |best| best.max(percent)));
+                }
+                ImplementationStatus::Planned => planned = true,
+                ImplementationStatus::AcceptedRisk => accepted = true,
+                ImplementationStatus::NotApplicable | ImplementationStatus::Missing => {}
+            }
+        }
+        let score = severity.score();
+        let residual = match strongest {
+            // Rounded half up, in integers: score × (100 − strength) / 100.
+            Some(percent) => (score * (100 - percent) + 50) / 100,
+            None => score,
+        };
+        let state = match strongest {
+            Some(_) if residual == 0 => ThreatState::Mitigated,
+            Some(_) => ThreatState::PartiallyMitigated,
+            None if accepted => ThreatState::Accepted,
+            None if planned => ThreatState::Planned,
+            None => ThreatState::Unmitigated,
+        };
+        Assessment {
+            severity,
+            residual,
+            state,
+        }
+    }
+
+    fn build(&self, rules: &Rules, header: Header, detail: Detail) -> Report {
+        let kb = self.engine.kb;
+        let model = self.model;
+        let findings = &self.collector.findings;
+        let assessments: Vec<Assessment> = findings
+            .iter()
+            .map(|finding| self.assess(finding))
+            .collect();
+
+        // Totals.
+        let mut totals = Totals {
+            threats: findings.len(),
+            ..Totals::default()
+        };
+        for category in [
+            "spoofing",
+            "tampering",
+            "repudiation",
+            "information-disclosure",
+            "denial-of-service",
+            "elevation-of-privilege",
+        ] {
+            totals.by_category.insert(category.to_string(), 0);
+        }
+        for severity in Severity::ALL {
+            totals.by_severity.insert(severity.as_str().to_string(), 0);
+            totals.by_residual.insert(severity.as_str().to_string(), 0);
+        }
+        totals.by_residual.insert("none".to_string(), 0);
+        for (finding, assessment) in findings.iter().zip(&assessments) {
+            let pattern = &kb.attack_patterns[finding.attack_pattern as usize];
+            for category in &pattern.categories {
+                *totals.by_category.entry(category.clone()).or_default() += 1;
+            }
+            *totals
+                .by_severity
+                .entry(assessment.severity.as_str().to_string())
+                .or_default() += 1;
+            let residual = Severity::of_score(assessment.residual).map_or("none", Severity::as_str);
+            *totals.by_residual.entry(residual.to_string()).or_default() += 1;
+            *totals
+                .by_state
+                .entry(state_name(assessment.state).to_string())
+                .or_default() += 1;
+            if !matches!(
+                assessment.state,
+                ThreatState::Mitigated | ThreatState::PartiallyMitigated
+            ) {
+                totals.unmitigated += 1;
+            }
+        }
+
+        // Threat instances, worst first.
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        let key = |index: &usize| {
+            let finding = &findings[*index];
+            (
+                std::cmp::Reverse(assessments[*index].residual),
+                std::cmp::Reverse(assessments[*index].severity),
+                model.elements[finding.element as usize].id.as_str(),
+                kb.attack_patterns[finding.attack_pattern as usize]
+                    .id
+                    .as_str(),
+            )
+        };
+        let keep = match detail {
+            Detail::Full => findings.len(),
+            Detail::Summary { limit } => limit.min(findings.len()),
+        };
+        if keep < order.len() {
+            if keep > 0 {
+                order.select_nth_unstable_by(keep - 1, |a, b| key(a).cmp(&key(b)));
+            }
+            order.truncate(keep);
+        }
+        order.sort_by(|a, b| key(a).cmp(&key(b)));
+        let threats: Vec<ThreatInstance> = order
+            .iter()
+            .map(|index| self.instance(&findings[*index], &assessments[*index]))
+            .collect();
+
+        let backlog = self.backlog(&assessments, &mut totals, detail);
+        let alignment = match detail {
+            Detail::Full => self.alignment(&assessments),
+            Detail::Summary { .. } => Alignment::default(),
+        };
+        let mut errors: Vec<EvaluationError> = rules
+            .problems
+            .iter()
+            .chain(&self.collector.problems)
+            .map(|problem| EvaluationError {
+                rule: problem.rule.clone(),
+                element: problem.subject.clone(),
+                message: problem.message.clone(),
+            })
+            .collect();
+        errors.sort_by(|a, b| (&a.rule, &a.element).cmp(&(&b.rule, &b.element)));
+        errors.dedup();
+
+        Report {
+            format: REPORT_FORMAT,
+            model: ModelSummary {
+                name: model.name.clone(),
+                file: header.model_file,
+                components: model.components,
+                flows: model.flows,
+                boundaries: model.boundaries,
+            },
+            pack: PackRef {
+                name: kb.pack.clone(),
+                version: kb.version.clone(),
+            },
+            tier: header.tier,
+            threats,
+            totals,
+            backlog,
+            alignment,
+            errors,
+        }
+    }
+
+    fn threat_key(&self, finding: &Finding) -> String {
+        let pattern = &self.engine.kb.attack_patterns[finding.attack_pattern as usize];
+        format!(
+            "{}@{}",
+            pattern.id, self.model.elements[finding.element as usize].id
+        )
+    }
+
+    fn instance(&self, finding: &Finding, assessment: &Assessment) -> ThreatInstance {
+        let kb = self.engine.kb;
+        let pattern = &kb.attack_patterns[finding.attack_pattern as usize];
+        let element = &self.model.elements[finding.element as usize];
+        let mut mitigations: Vec<MitigationAt> = self.collector.links
+            [finding.links.0 as usize..finding.links.1 as usize]
+            .iter()
+            .filter_map(|link| {
+                let mitigation_index = self.link_mitigation(*link)?;
+                let mitigation = &kb.mitigations[mitigation_index];
+                let (status, note) = self
+                    .statuses
+                    .get(mitigation_index, finding.element as usize);
+                Some(MitigationAt {
+                    mitigation: mitigation.id.clone(),
+                    name: mitigation.name.clone(),
+                    strength: kb.links[*link as usize].strength,
+                    status,
+                    note: note.map(str::to_string),
+                })
+            })
+            .collect();
+        mitigations.sort_by(|a, b| {
+            b.strength
+                .cmp(&a.strength)
+                .then_with(|| a.mitigation.cmp(&b.mitigation))
+        });
+        ThreatInstance {
+            id: stable_id("T", &self.threat_key(finding)),
+            attack_pattern: pattern.id.clone(),
+            name: pattern.name.clone(),
+            element: element.id.clone(),
+            element_name: element.name.clone(),
+            categories: pattern.categories.clone(),
+            severity: pattern.severity,
+            likelihood: pattern.likelihood,
+            impact: pattern.impact,
+            tier: pattern.tier.clone(),
+            mitigations,
+            residual: Residual {
+                score: assessment.residual,
+                severity: Severity::of_score(assessment.residual),
+            },
+            state: assessment.state,
+        }
+    }
+
+    /// One item per mitigation still to do, over every place it applies.
+    fn backlog(
+        &self,
+        assessments: &[Assessment],
+        totals: &mut Totals,
+        detail: Detail,
+    ) -> Vec<BacklogItem> {
+        let kb = self.engine.kb;
+        struct Work {
+            places: BTreeSet<usize>,
+            findings: Vec<usize>,
+            severity: Severity,
+        }
+        let mut work: BTreeMap<usize, Work> = BTreeMap::new();
+        for (index, finding) in self.collector.findings.iter().enumerate() {
+            let element = finding.element as usize;
+            for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
+                let Some(mitigation) = self.link_mitigation(*link) else {
+                    continue;
+                };
+                let (status, _) = self.statuses.get(mitigation, element);
+                if matches!(
+                    status,
+                    ImplementationStatus::Existing | ImplementationStatus::NotApplicable
+                ) {
+                    continue;
+                }
+                let entry = work.entry(mitigation).or_insert_with(|| Work {
+                    places: BTreeSet::new(),
+                    findings: Vec::new(),
+                    severity: Severity::Info,
+                });
+                entry.places.insert(element);
+                entry.findings.push(index);
+                entry.severity = entry.severity.max(assessments[index].severity);
+            }
+        }
+        totals.backlog_items = work.len();
+        totals.backlog_places = work.values().map(|work| work.places.len()).sum();
+        let mut items: Vec<BacklogItem> = work
+            .into_iter()
+            .map(|(mitigation_index, work)| {
+                let mitigation = &kb.mitigations[mitigation_index];
+                let full = detail == Detail::Full;
+                let places = if full {
+                    work.places
+                        .iter()
+                        .map(|element| {
+                            let (status, note) = self.statuses.get(mitigation_index, *element);
+                            Place {
+                                element: self.model.elements[*element].id.clone(),
+                                status,
+                                note: note.map(str::to_string),
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let mut threats: Vec<String> = if full {
+                    work.findings
+                        .iter()
+                        .map(|index| {
+                            stable_id("T", &self.threat_key(&self.collector.findings[*index]))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                threats.sort();
+                threats.dedup();
+                let attack_patterns: BTreeSet<&str> = work
+                    .findings
+                    .iter()
+                    .map(|index| {
+                        kb.attack_patterns[self.collector.findings[*index].attack_pattern as usize]
+                            .id
+                            .as_str()
+                    })
+                    .collect();
+                let references = mitigation
+                    .references
+                    .asvs
+                    .iter()
+                    .map(|id| format!("ASVS {id}"))
+                    .chain(mitigation.references.url.iter().cloned())
+                    .collect();
+                BacklogItem {
+                    id: stable_id("M", &mitigation.id),
+                    mitigation: mitigation.id.clone(),
+                    title: mitigation.name.clone(),
+                    description: mitigation.description.clone(),
+                    implementation: mitigation.implementation.clone(),
+                    verification: mitigation.verification.clone(),
+                    priority: priority(work.severity),
+                    severity: work.severity,
+                    places,
+                    threats,
+                    attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
+                    events: mitigation
+                        .events
+                        .iter()
+                        .map(|event| event.id.clone())
+                        .collect(),
+                    references,
+                }
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.mitigation.cmp(&b.mitigation))
+        });
+        items
+    }
+
+    fn alignment(&self, assessments: &[Assessment]) -> Alignment {
+        let kb = self.engine.kb;
+        let findings = &self.collector.findings;
+        // Which findings each clause covers.
+        let mut covered = vec![false; findings.len()];
+        let mut alignment = Alignment::default();
+        for story in &self.model.stories {
+            let mut story_findings = BTreeSet::new();
+            for (position, clause) in story.clauses.iter().enumerate() {
+                let mut any = false;
+                for (index, finding) in findings.iter().enumerate() {
+                    let hit = clause.threats.iter().any(|(pattern, element)| {
+                        *pattern == finding.attack_pattern as usize
+                            && element.is_none_or(|element| element == finding.element as usize)
+                    });
+                    if hit {
+                        covered[index] = true;
+                        story_findings.insert(index);
+                        any = true;
+                    }
+                }
+                if !any {
+                    alignment.clauses_without_threat.push(ClauseRef {
+                        story: format!("{}#{}", story.id, position + 1),
+                        clause: clause.text.clone(),
+                    });
+                }
+            }
+            let mut open = BTreeSet::new();
+            for index in &story_findings {
+                let finding = &findings[*index];
+                for link in
+                    &self.collector.links[finding.links.0 as usize..finding.links.1 as usize]
+                {
+                    if let Some(mitigation) = self.link_mitigation(*link) {
+                        let (status, _) = self.statuses.get(mitigation, finding.element as usize);
+                        if matches!(
+                            status,
+                            ImplementationStatus::Missing | ImplementationStatus::Planned
+                        ) {
+                            open.insert(kb.mitigations[mitigation].id.clone());
+                        }
+                    }
+                }
+            }
+            if !open.is_empty() {
+                alignment.stories.push(StoryWork {
+                    story: story.id.clone(),
+                    text: story.text.clone(),
+                    threats: story_findings
+                        .iter()
+                        .map(|index| stable_id("T", &self.threat_key(&findings[*index])))
+                        .collect(),
+                    open_mitigations: open.into_iter().collect(),
+                });
+            }
+        }
+        if !self.model.stories.is_empty() {
+            let mut uncovered: Vec<(std::cmp::Reverse<u32>, String)> = findings
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !covered[*index])
+                .map(|(index, finding)| {
+                    (
+                        std::cmp::Reverse(assessments[index].residual),
+                        stable_id("T", &self.threat_key(finding)),
+                    )
+                })
+                .collect();
+            uncovered.sort();
+            alignment.threats_without_clause = uncovered.into_iter().map(|(_, id)| id).collect();
+        }
+        // Security events per component.
+        let mut events: BTreeMap<usize, BTreeMap<(String, String), EventAt>> = BTreeMap::new();
+        for finding in findings {
+            let element = finding.element as usize;
+            for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
+                let Some(mitigation_index) = self.link_mitigation(*link) else {
+                    continue;
+                };
+                let (status, _) = self.statuses.get(mitigation_index, element);
+                if status == ImplementationStatus::NotApplicable {
+                    continue;
+                }
+                let mitigation = &kb.mitigations[mitigation_index];
+                for event in &mitigation.events {
+                    events.entry(element).or_default().insert(
+                        (event.id.clone(), mitigation.id.clone()),
+                        EventAt {
+                            id: event.id.clone(),
+                            description: event.description.clone(),
+                            mitigation: mitigation.id.clone(),
+                            status,
+                        },
+                    );
+                }
+            }
+        }
+        alignment.events = events
+            .into_iter()
+            .map(|(element, events)| ElementEvents {
+                element: self.model.elements[element].id.clone(),
+                events: events.into_values().collect(),
+            })
+            .collect();
+        alignment
+    }
+}
+
+fn priority(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 1,
+        Severity::High => 2,
+        Severity::Medium => 3,
+        Severity::Low => 4,
+        Severity::Info => 5,
+    }
+}
+
+pub fn state_name(state: ThreatState) -> &'static str {
+    match state {
+        ThreatState::Unmitigated => "unmitigated",
+        ThreatState::Planned => "planned",
+        ThreatState::Accepted => "accepted",
+        ThreatState::PartiallyMitigated => "partially-mitigated",
+        ThreatState::Mitigated => "mitigated",
+    }
+}

@@ -38,6 +38,8 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Maintain overrides across upstream changes
     Overrides(commands::overrides::OverridesArgs),
+    /// Apply a pack to a system model: threats, mitigations, residual risk, backlog
+    Apply(Box<commands::apply::ApplyArgs>),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             Command::Sign(args) => commands::sign::run(args),
             Command::Verify(args) => commands::verify::run(args),
             Command::Overrides(args) => commands::overrides::run(args),
+            Command::Apply(args) => commands::apply::run(*args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

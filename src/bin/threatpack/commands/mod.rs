@@ -1,10 +1,12 @@
 //! One module per subcommand. Each returns the exit code, or an operational error message
 //! (printed as `error: ...` with exit code 2).
 
+pub mod apply;
 pub mod build;
 pub mod check;
 pub mod inspect;
 pub mod key;
+pub mod knowledge;
 pub mod new;
 pub mod overrides;
 pub mod schema;

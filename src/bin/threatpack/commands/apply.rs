@@ -1,0 +1,133 @@
+//! `threatpack apply --model MODEL (--pack DIR | --bundle FILE) [--tier NAME|auto|all]
+//! [--format ...] [--out FILE] [--explain AP@ELEMENT]`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use threatpack::analysis::{Detail, Header, analyse};
+use threatpack::engine::Engine;
+use threatpack::engine::explain::explain;
+use threatpack::engine::tiers::{TierRequest, choose_tier};
+use threatpack::system::bind::bind;
+use threatpack::workspace::write_atomically;
+
+use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The system model: threatpack TOML/JSON, or an Open Threat Model file (JSON/YAML)
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// A tier name, `auto` (the pack's tier rules choose from the model's [system]) or `all`.
+    /// Default: `auto` when the pack has tier rules, else `all`
+    #[arg(long, value_name = "NAME")]
+    pub tier: Option<String>,
+    /// What to produce
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Summary)]
+    pub format: ApplyFormat,
+    /// Write the output to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Explain why ATTACK-PATTERN applies to ELEMENT or not, instead of the report (repeatable)
+    #[arg(long, value_name = "AP@ELEMENT")]
+    pub explain: Vec<String>,
+    /// For Open Threat Model files: the table mapping OTM types to entity kinds
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
+    #[arg(long, value_name = "TYPE", default_value = "Task")]
+    pub work_item_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// A summary for the terminal
+    Summary,
+    /// The whole report as JSON (schema/report.schema.json)
+    Json,
+    /// A report a person can read
+    Markdown,
+    /// One work item per mitigation, as CSV for Azure DevOps, Jira or GitHub
+    BacklogCsv,
+    /// The backlog as JSON
+    BacklogJson,
+}
+
+pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
+    let kb = match load(&args.knowledge, &args.trust)? {
+        Ok(kb) => kb,
+        Err(code) => return Ok(code),
+    };
+    let file = match read_model(&args.model, args.mapping.as_deref())? {
+        Ok(file) => file,
+        Err(code) => return Ok(code),
+    };
+    let mut engine = Engine::new(&kb);
+    let model = match bind(&mut engine, &file) {
+        Ok(model) => model,
+        Err(diagnostics) => {
+            print_model_diagnostics(&diagnostics, &file.display_path, &file.text);
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (max_rank, tier) = choose_tier(
+        &mut engine,
+        &model,
+        TierRequest::parse(args.tier.as_deref()),
+    )?;
+    if !args.explain.is_empty() {
+        let mut out = String::new();
+        for question in &args.explain {
+            out.push_str(&explain(&mut engine, &model, max_rank, question)?);
+        }
+        emit(&args, &threatpack::render::visible(&out))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rules = engine.rules(max_rank);
+    let detail = match args.format {
+        ApplyFormat::Summary => Detail::Summary { limit: 10 },
+        _ => Detail::Full,
+    };
+    let header = Header {
+        model_file: file.display_path.clone(),
+        tier,
+    };
+    let report = analyse(&engine, &rules, &model, header, detail);
+    let output = match args.format {
+        ApplyFormat::Json
+        | ApplyFormat::Summary
+        | ApplyFormat::Markdown
+        | ApplyFormat::BacklogCsv
+        | ApplyFormat::BacklogJson => {
+            let mut text =
+                serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
+            text.push('\n');
+            text
+        }
+    };
+    emit(&args, &output)?;
+    if !report.errors.is_empty() {
+        eprintln!(
+            "error: {} could not be evaluated; they are listed in the output, not counted as absent",
+            super::plural(report.errors.len(), "condition")
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emit(args: &ApplyArgs, output: &str) -> Result<(), String> {
+    match &args.out {
+        Some(path) => write_atomically(path, output.as_bytes(), 0o644),
+        None => std::io::stdout()
+            .lock()
+            .write_all(output.as_bytes())
+            .map_err(|error| format!("cannot write to stdout: {error}")),
+    }
+}
