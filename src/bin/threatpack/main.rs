@@ -40,6 +40,8 @@ enum Command {
     Overrides(commands::overrides::OverridesArgs),
     /// Apply a pack to a system model: threats, mitigations, residual risk, backlog
     Apply(Box<commands::apply::ApplyArgs>),
+    /// Run a pack's tests: models with the findings they must and must not produce
+    Test(commands::test::TestArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => commands::verify::run(args),
             Command::Overrides(args) => commands::overrides::run(args),
             Command::Apply(args) => commands::apply::run(*args),
+            Command::Test(args) => commands::test::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

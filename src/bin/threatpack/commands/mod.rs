@@ -11,6 +11,7 @@ pub mod new;
 pub mod overrides;
 pub mod schema;
 pub mod sign;
+pub mod test;
 pub mod verify;
 
 use std::io::{IsTerminal, Write};

@@ -1,0 +1,193 @@
+//! Pack tests (`tests/*.toml`): a small system model and the findings a pack must and must not
+//! produce on it. Running them is running the engine on each model and comparing; a failure
+//! says what was missing or extra, with the engine's explanation of why.
+
+use std::collections::BTreeSet;
+
+use crate::analysis::report::TierChoice;
+use crate::compile::KnowledgeBase;
+use crate::diagnostic::Diagnostic;
+use crate::engine::explain::explain;
+use crate::engine::tiers::{TierRequest, choose_tier};
+use crate::engine::{Engine, RuleProblem, Sink};
+use crate::resolve::PackGraph;
+use crate::system::ModelFile;
+use crate::system::bind::{bind, resolve_id};
+
+/// The result of one pack test.
+#[derive(Debug)]
+pub struct TestOutcome {
+    /// The test file, as displayed.
+    pub file: String,
+    pub description: String,
+    pub tier: Option<TierChoice>,
+    /// Expected findings that were not produced, each with the explanation.
+    pub missing: Vec<(String, String)>,
+    /// Findings produced though expected absent, each with the explanation.
+    pub unexpected: Vec<(String, String)>,
+    /// `expect-tier` that was not chosen: (expected, chosen).
+    pub wrong_tier: Option<(String, String)>,
+    /// Conditions that failed to evaluate, and problems that stopped the test.
+    pub errors: Vec<String>,
+    /// Problems in the test's model.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && self.wrong_tier.is_none()
+            && self.errors.is_empty()
+            && self.diagnostics.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Findings {
+    found: BTreeSet<(usize, usize)>,
+    problems: Vec<RuleProblem>,
+}
+
+impl Sink for Findings {
+    fn finding(&mut self, attack_pattern: usize, element: usize, _: &[usize]) {
+        self.found.insert((attack_pattern, element));
+    }
+
+    fn problem(&mut self, problem: RuleProblem) {
+        self.problems.push(problem);
+    }
+}
+
+/// Runs every test of the root pack of `graph` against its compiled knowledge base.
+pub fn run_pack_tests(graph: &PackGraph, kb: &KnowledgeBase) -> Vec<TestOutcome> {
+    let root = &graph.packs[0];
+    root.tests
+        .iter()
+        .map(|located| {
+            let file = ModelFile {
+                display_path: root.display_path(&located.origin).to_string(),
+                text: root.text(&located.origin).to_string(),
+                document: root
+                    .documents
+                    .get(located.origin.file)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or(crate::document::Node {
+                        span: 0..0,
+                        value: crate::document::NodeValue::Table(Vec::new()),
+                    }),
+                model: located.item.model.clone(),
+                origins: Vec::new(),
+            };
+            run_one(kb, &file, &located.item.test)
+        })
+        .collect()
+}
+
+fn run_one(
+    kb: &KnowledgeBase,
+    file: &ModelFile,
+    test: &crate::model::TestExpectations,
+) -> TestOutcome {
+    let mut outcome = TestOutcome {
+        file: file.display_path.clone(),
+        description: test.description.clone(),
+        tier: None,
+        missing: Vec::new(),
+        unexpected: Vec::new(),
+        wrong_tier: None,
+        errors: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let mut engine = Engine::new(kb);
+    let model = match bind(&mut engine, file) {
+        Ok(model) => model,
+        Err(diagnostics) => {
+            outcome.diagnostics = diagnostics;
+            return outcome;
+        }
+    };
+    // Omitted: the whole pack; `auto` (or an `expect-tier`): the pack's tier rules.
+    let request = match test.tier.as_deref() {
+        None if test.expect_tier.is_some() => TierRequest::Auto,
+        None => TierRequest::All,
+        Some(tier) => TierRequest::parse(Some(tier)).unwrap_or(TierRequest::All),
+    };
+    let (max_rank, choice) = match choose_tier(&mut engine, &model, Some(request)) {
+        Ok(chosen) => chosen,
+        Err(problem) => {
+            outcome.errors.push(problem);
+            return outcome;
+        }
+    };
+    if let Some(expected) = &test.expect_tier {
+        let chosen = choice.name.clone().unwrap_or_else(|| "all".to_string());
+        if &chosen != expected {
+            outcome.wrong_tier = Some((expected.clone(), format!("{chosen} ({})", choice.reason)));
+        }
+    }
+    outcome.tier = Some(choice);
+    let rules = engine.rules(max_rank);
+    let mut findings = Findings::default();
+    engine.evaluate(&rules, &model, &mut findings);
+    outcome.errors.extend(
+        rules
+            .problems
+            .iter()
+            .chain(&findings.problems)
+            .map(|problem| {
+                format!(
+                    "{} on `{}`: {}",
+                    problem.rule, problem.subject, problem.message
+                )
+            }),
+    );
+    let ids: Vec<&str> = kb
+        .attack_patterns
+        .iter()
+        .map(|item| item.id.as_str())
+        .collect();
+    // `check` has made sure every expectation names an attack pattern of the pack or its
+    // dependencies; one missing from the compiled knowledge base was disabled by an override:
+    // it cannot be produced, which satisfies `expect-absent` and fails `expect`.
+    let resolve = |expectation: &str| -> Result<(usize, usize), String> {
+        let (pattern, element) = expectation
+            .rsplit_once('@')
+            .ok_or_else(|| format!("`{expectation}` is not ATTACK-PATTERN@ELEMENT"))?;
+        let pattern = resolve_id(kb, &ids, "attack-pattern", pattern)
+            .map_err(|unresolved| format!("{} (disabled by an override?)", unresolved.message))?;
+        let element = model
+            .element(element)
+            .ok_or_else(|| format!("no element `{element}` in the model"))?;
+        Ok((pattern, element))
+    };
+    let mut missing = Vec::new();
+    for expectation in &test.expect {
+        match resolve(expectation) {
+            Ok(key) if findings.found.contains(&key) => {}
+            Ok(_) => missing.push(expectation.clone()),
+            Err(problem) => outcome.missing.push((expectation.clone(), problem)),
+        }
+    }
+    let mut unexpected = Vec::new();
+    for expectation in &test.expect_absent {
+        if let Ok(key) = resolve(expectation)
+            && findings.found.contains(&key)
+        {
+            unexpected.push(expectation.clone());
+        }
+    }
+    let why = |engine: &mut Engine<'_>, expectation: &str| {
+        explain(engine, &model, max_rank, expectation).unwrap_or_else(|problem| problem)
+    };
+    for expectation in missing {
+        let explanation = why(&mut engine, &expectation);
+        outcome.missing.push((expectation, explanation));
+    }
+    for expectation in unexpected {
+        let explanation = why(&mut engine, &expectation);
+        outcome.unexpected.push((expectation, explanation));
+    }
+    outcome
+}
