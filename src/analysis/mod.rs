@@ -7,7 +7,12 @@
 //! the backlog's counts are materialised: a model of 30,000 elements can have millions of
 //! threat instances, and a terminal summary needs none of their text.
 
+pub mod backlog;
+pub mod markdown;
+pub mod questions;
 pub mod report;
+pub mod summary;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -226,6 +231,12 @@ impl Builder<'_, '_> {
             let pattern = &kb.attack_patterns[finding.attack_pattern as usize];
             for category in &pattern.categories {
                 *totals.by_category.entry(category.clone()).or_default() += 1;
+                *totals
+                    .by_category_and_severity
+                    .entry(category.clone())
+                    .or_default()
+                    .entry(assessment.severity.as_str().to_string())
+                    .or_default() += 1;
             }
             *totals
                 .by_severity

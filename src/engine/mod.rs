@@ -70,6 +70,29 @@ pub trait Sink {
     fn problem(&mut self, problem: RuleProblem);
 }
 
+impl Rules {
+    /// The attack patterns considered for elements of `entity`, with their compiled
+    /// conditions and link conditions.
+    pub fn for_entity(&self, entity: usize) -> impl Iterator<Item = (usize, Vec<&Program>)> {
+        self.by_entity
+            .get(entity)
+            .into_iter()
+            .flatten()
+            .map(|rule| {
+                let programs = rule
+                    .condition
+                    .iter()
+                    .chain(
+                        rule.links
+                            .iter()
+                            .filter_map(|(_, program)| program.as_ref()),
+                    )
+                    .collect();
+                (rule.attack_pattern, programs)
+            })
+    }
+}
+
 impl<'kb> Engine<'kb> {
     pub fn new(kb: &'kb KnowledgeBase) -> Engine<'kb> {
         let mut layouts = Vec::with_capacity(kb.entities.len());

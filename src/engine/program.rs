@@ -498,3 +498,51 @@ pub fn parse(text: &str) -> Result<IdedExpr, String> {
                 .map_or_else(|| "invalid CEL".to_string(), |error| error.msg.clone())
         })
 }
+
+/// A property a program reads.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Read {
+    Subject(String),
+    Endpoint(String),
+    System(String),
+}
+
+impl Program {
+    /// Every property the program reads.
+    pub fn reads(&self) -> Vec<Read> {
+        let mut reads = Vec::new();
+        let mut pending = vec![&self.root];
+        while let Some(expr) = pending.pop() {
+            match &expr.op {
+                Op::Subject { name, .. } => reads.push(Read::Subject(name.to_string())),
+                Op::Missing { variable, name } => reads.push(match *variable {
+                    "self" => Read::Subject(name.to_string()),
+                    "system" => Read::System(name.to_string()),
+                    _ => Read::Endpoint(name.to_string()),
+                }),
+                Op::Endpoint { name, .. } => reads.push(Read::Endpoint(name.to_string())),
+                Op::System { name, .. } => reads.push(Read::System(name.to_string())),
+                Op::Const(_) | Op::Local(_) | Op::EndpointHas { .. } | Op::CrossesBoundary => {}
+                Op::And(pair) | Op::Or(pair) | Op::Binary(_, pair) => {
+                    pending.push(&pair.0);
+                    pending.push(&pair.1);
+                }
+                Op::Unary(_, operand) | Op::MatchesLiteral(operand, _) => pending.push(operand),
+                Op::Conditional(triple) => {
+                    pending.extend([&triple.0, &triple.1, &triple.2]);
+                }
+                Op::List(items) => pending.extend(items),
+                Op::Comprehension(comprehension) => pending.extend([
+                    &comprehension.range,
+                    &comprehension.init,
+                    &comprehension.condition,
+                    &comprehension.step,
+                    &comprehension.result,
+                ]),
+            }
+        }
+        reads.sort();
+        reads.dedup();
+        reads
+    }
+}

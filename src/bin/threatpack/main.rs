@@ -42,6 +42,8 @@ enum Command {
     Apply(Box<commands::apply::ApplyArgs>),
     /// Run a pack's tests: models with the findings they must and must not produce
     Test(commands::test::TestArgs),
+    /// List the questions a system model has not answered yet, per element and STRIDE category
+    Questions(commands::questions::QuestionsArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
             Command::Overrides(args) => commands::overrides::run(args),
             Command::Apply(args) => commands::apply::run(*args),
             Command::Test(args) => commands::test::run(args),
+            Command::Questions(args) => commands::questions::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

@@ -9,6 +9,7 @@ pub mod key;
 pub mod knowledge;
 pub mod new;
 pub mod overrides;
+pub mod questions;
 pub mod schema;
 pub mod sign;
 pub mod test;
