@@ -401,9 +401,11 @@ impl Builder<'_, '_> {
                     continue;
                 };
                 let (status, _) = self.statuses.get(mitigation, element);
-                if matches!(
+                // Work is what is missing or planned: in place, not applicable and accepted
+                // risks are decisions already made.
+                if !matches!(
                     status,
-                    ImplementationStatus::Existing | ImplementationStatus::NotApplicable
+                    ImplementationStatus::Missing | ImplementationStatus::Planned
                 ) {
                     continue;
                 }

@@ -63,18 +63,6 @@ pub fn explain(
         pattern.name, pattern.id, element.id, element.name, entity.id
     );
 
-    if let Some(max) = max_rank {
-        let rank = kb.tier_rank(&pattern.tier).unwrap_or(usize::MAX);
-        if rank > max {
-            let _ = writeln!(
-                out,
-                "  does not apply: it is in tier `{}`, outside the selected tier `{}`",
-                pattern.tier,
-                kb.tiers.get(max).map_or("?", String::as_str)
-            );
-            return Ok(out);
-        }
-    }
     if !pattern.matches.contains(&entity.id) {
         let lineage: Vec<&str> = std::iter::once(entity.id.as_str())
             .chain(entity.ancestors.iter().map(String::as_str))
@@ -87,6 +75,18 @@ pub fn explain(
             quoted(lineage.into_iter())
         );
         return Ok(out);
+    }
+    if let Some(max) = max_rank {
+        let rank = kb.tier_rank(&pattern.tier).unwrap_or(usize::MAX);
+        if rank > max {
+            let _ = writeln!(
+                out,
+                "  does not apply: it is in tier `{}`, outside the selected tier `{}`",
+                pattern.tier,
+                kb.tiers.get(max).map_or("?", String::as_str)
+            );
+            return Ok(out);
+        }
     }
     let Some(condition) = &pattern.condition else {
         let _ = writeln!(out, "  applies: its entity matches and it has no condition");

@@ -1,12 +1,14 @@
 //! Integration tests: one binary, a module per area (as in cargo and uv). They run the real
 //! `threatpack` binary on real files.
 
+mod apply_cli;
 mod build_cli;
 mod bundle_schemas;
 mod bundles;
 mod check_cli;
 mod diagnostics;
 mod hostile;
+mod report_outputs;
 mod shipped_packs;
 mod signing;
 mod support;
