@@ -1,8 +1,9 @@
 //! Conditions: CEL expressions that say where an attack pattern (or a link) applies.
 //!
 //! `check_condition` parses a condition and checks it against the properties the element can
-//! have: every property read exists, enum properties are compared with their declared values,
-//! operand types agree and the result is a bool. This is the check pytm never makes: a typo in a
+//! have and the system properties (`system.x`; a tier rule reads nothing else): every property
+//! read exists, enum properties are compared with their declared values, operand types agree
+//! and the result is a bool. This is the check pytm never makes: a typo in a
 //! condition there silently never matches.
 //!
 //! Parsing uses the `cel` crate's Pratt parser, which is fast but keeps no positions; when a
@@ -33,25 +34,45 @@ pub const MAX_CONDITION_DEPTH: usize = 64;
 /// per level than the Pratt parser. Deeper conditions get their problems reported unlocated.
 const MAX_LOCATING_DEPTH: u16 = 40;
 
-/// A property as a condition sees it: its definition and the entity that declares it.
+/// A property as a condition sees it: its definition and where it is declared.
 #[derive(Debug, Clone, Copy)]
 pub struct PropertyInfo<'a> {
     pub definition: &'a PropertyDefinition,
-    /// A key identifying the declaring entity, for the unused-property lint.
+    /// A key identifying the declaring entity (for the unused-property lint), or for a system
+    /// property the declaring pack.
     pub declared_by: usize,
 }
 
-/// The properties of one entity, inherited included.
+/// The properties of one entity, inherited included; or the system properties of a pack graph.
 pub type PropertySet<'a> = BTreeMap<&'a str, PropertyInfo<'a>>;
 
 /// What a condition may read.
 #[derive(Debug)]
 pub struct ConditionScope<'s, 'a> {
     /// The properties of `self`: one set per entity the condition applies to, with its name.
+    /// Empty for a condition about no element (a tier rule): `self` does not exist there.
     pub subjects: Vec<(&'s str, &'s PropertySet<'a>)>,
     /// For conditions on data flows: every property some component kind declares, which
     /// `source.x` and `target.x` may read.
     pub endpoints: Option<&'s BTreeMap<&'a str, Vec<PropertyInfo<'a>>>>,
+    /// The system properties, which `system.x` may read in every condition.
+    pub system: &'s PropertySet<'a>,
+}
+
+impl<'s, 'a> ConditionScope<'s, 'a> {
+    /// The scope of a tier rule: the system's properties and nothing else.
+    pub fn system_only(system: &'s PropertySet<'a>) -> Self {
+        ConditionScope {
+            subjects: Vec::new(),
+            endpoints: None,
+            system,
+        }
+    }
+
+    /// Whether the condition is about an element (`self` exists).
+    fn has_element(&self) -> bool {
+        !self.subjects.is_empty()
+    }
 }
 
 /// A problem in a condition, positioned inside the condition's text when possible.
@@ -297,7 +318,7 @@ enum Type {
     Enum(Vec<String>),
     List(Box<Type>),
     Map,
-    /// `self`, `source` or `target`.
+    /// `self`, `source`, `target` or `system`.
     Element(Role),
     /// Unknown until evaluation: accepted everywhere.
     Dynamic,
@@ -308,14 +329,18 @@ enum Role {
     Subject,
     Source,
     Target,
+    System,
 }
 
 impl Role {
+    const ALL: [Role; 4] = [Role::Subject, Role::Source, Role::Target, Role::System];
+
     fn variable(self) -> &'static str {
         match self {
             Role::Subject => "self",
             Role::Source => "source",
             Role::Target => "target",
+            Role::System => "system",
         }
     }
 }
@@ -331,6 +356,7 @@ impl Type {
             Type::Enum(_) => "an enum".to_string(),
             Type::List(_) => "a list".to_string(),
             Type::Map => "a map".to_string(),
+            Type::Element(Role::System) => "the system".to_string(),
             Type::Element(role) => format!("the element `{}`", role.variable()),
             Type::Dynamic => "a value".to_string(),
         }
@@ -538,7 +564,23 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             return local.clone();
         }
         let is_flow = self.scope.endpoints.is_some();
+        let has_element = self.scope.has_element();
         match name {
+            "system" => Type::Element(Role::System),
+            "self" if has_element => Type::Element(Role::Subject),
+            "self" | "source" | "target" | "crosses_boundary" if !has_element => {
+                self.problem(
+                    Position::Node(id),
+                    Code::ConditionUnknownProperty,
+                    format!("`{name}` does not exist in tier rules"),
+                    "not available here".to_string(),
+                    Some(
+                        "a tier rule is about the whole system: it reads only `system.<property>`"
+                            .to_string(),
+                    ),
+                );
+                Type::Dynamic
+            }
             "self" => Type::Element(Role::Subject),
             "source" if is_flow => Type::Element(Role::Source),
             "target" if is_flow => Type::Element(Role::Target),
@@ -554,14 +596,19 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                 Type::Dynamic
             }
             _ => {
-                let mut variables = vec!["self"];
+                let mut variables = Vec::new();
+                if has_element {
+                    variables.push("self");
+                }
                 if is_flow {
                     variables.extend(["source", "target", "crosses_boundary"]);
                 }
+                variables.push("system");
+                let reader = if has_element { "self" } else { "system" };
                 let help = match crate::schema::suggest(name, variables.iter().copied()) {
                     Some(candidate) => format!("did you mean `{candidate}`?"),
                     None => format!(
-                        "the variables here are {}; a property is read as `self.{name}`",
+                        "the variables here are {}; a property is read as `{reader}.{name}`",
                         variables
                             .iter()
                             .map(|variable| format!("`{variable}`"))
@@ -586,6 +633,9 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             id,
             length: name.len(),
         };
+        if role == Role::System {
+            return self.system_property(position, name, is_test);
+        }
         if role != Role::Subject {
             let endpoints = self
                 .scope
@@ -699,6 +749,30 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             PropertyType::Enum => Type::Enum(enum_values),
             PropertyType::List => Type::List(Box::new(Type::Enum(enum_values))),
             _ => Type::of_property(info.definition),
+        }
+    }
+
+    /// `system.NAME`: a system property of the pack or of a dependency.
+    fn system_property(&mut self, position: Position, name: &str, is_test: bool) -> Type {
+        let system = self.scope.system;
+        match system.get(name) {
+            Some(_) if is_test => Type::Bool,
+            Some(info) => Type::of_property(info.definition),
+            None => {
+                let help = suggestion_help(name, system.keys().copied()).or_else(|| {
+                    Some(format!(
+                        "declare it in `[system.properties.{name}]` of `pack.toml`"
+                    ))
+                });
+                self.problem(
+                    position,
+                    Code::ConditionUnknownProperty,
+                    format!("no system property `{name}`"),
+                    "unknown system property".to_string(),
+                    help,
+                );
+                Type::Dynamic
+            }
         }
     }
 
@@ -1104,7 +1178,7 @@ fn constant_value(
         if crosses_boundary {
             context.add_variable_from_value("crosses_boundary", rest % 2 == 1);
         }
-        for role in [Role::Subject, Role::Source, Role::Target] {
+        for role in Role::ALL {
             let properties = elements.remove(&role).unwrap_or_default();
             context.add_variable_from_value(role.variable(), properties);
         }
@@ -1142,6 +1216,7 @@ fn finite_domain(
                 Expr::Ident(name) if name == "self" => Role::Subject,
                 Expr::Ident(name) if name == "source" => Role::Source,
                 Expr::Ident(name) if name == "target" => Role::Target,
+                Expr::Ident(name) if name == "system" => Role::System,
                 _ => return false,
             };
             let definition = match role {
@@ -1150,7 +1225,11 @@ fn finite_domain(
                     .first()
                     .and_then(|(_, properties)| properties.get(select.field.as_str()))
                     .map(|info| info.definition),
-                _ => scope
+                Role::System => scope
+                    .system
+                    .get(select.field.as_str())
+                    .map(|info| info.definition),
+                Role::Source | Role::Target => scope
                     .endpoints
                     .and_then(|endpoints| endpoints.get(select.field.as_str()))
                     .and_then(|declarations| declarations.first())
@@ -1275,6 +1354,8 @@ mod tests {
         public: PropertyDefinition,
         replicas: PropertyDefinition,
         data: PropertyDefinition,
+        personal_data: PropertyDefinition,
+        criticality: PropertyDefinition,
     }
 
     fn fixture() -> Fixture {
@@ -1283,13 +1364,62 @@ mod tests {
             public: property(PropertyType::Bool, &[]),
             replicas: property(PropertyType::Int, &[]),
             data: property(PropertyType::List, &["pii", "credentials"]),
+            personal_data: property(PropertyType::Bool, &[]),
+            criticality: property(PropertyType::Enum, &["low", "high", "critical"]),
         }
+    }
+
+    /// The fixture's system properties: `handles_personal_data` and `business_criticality`.
+    fn system_properties(fixture: &Fixture) -> PropertySet<'_> {
+        let mut system = PropertySet::new();
+        system.insert(
+            "handles_personal_data",
+            PropertyInfo {
+                definition: &fixture.personal_data,
+                declared_by: 0,
+            },
+        );
+        system.insert(
+            "business_criticality",
+            PropertyInfo {
+                definition: &fixture.criticality,
+                declared_by: 0,
+            },
+        );
+        system
+    }
+
+    /// Codes of the problems with the text each underlines, and the constant value.
+    fn summarize(text: &str, report: &ConditionReport) -> (Vec<(Code, String)>, Option<bool>) {
+        let problems = report
+            .problems
+            .iter()
+            .map(|problem| {
+                (
+                    problem.code,
+                    problem
+                        .span
+                        .clone()
+                        .map_or("<whole>".to_string(), |span| text[span].to_string()),
+                )
+            })
+            .collect();
+        (problems, report.constant)
+    }
+
+    /// Checks `text` as a tier rule: over the fixture's system properties only.
+    fn check_tier_rule(text: &str) -> (Vec<(Code, String)>, Option<bool>) {
+        let fixture = fixture();
+        let system = system_properties(&fixture);
+        let report = check_condition(text, &ConditionScope::system_only(&system));
+        summarize(text, &report)
     }
 
     /// Checks `text` on an entity with the fixture's properties; returns codes with the
     /// underlined text, and the constant value.
     fn check(text: &str) -> (Vec<(Code, String)>, Option<bool>) {
         let fixture = fixture();
+        let system = system_properties(&fixture);
         let mut properties = PropertySet::new();
         properties.insert(
             "authentication",
@@ -1322,22 +1452,10 @@ mod tests {
         let scope = ConditionScope {
             subjects: vec![("web-api", &properties)],
             endpoints: None,
+            system: &system,
         };
         let report = check_condition(text, &scope);
-        let problems = report
-            .problems
-            .iter()
-            .map(|problem| {
-                (
-                    problem.code,
-                    problem
-                        .span
-                        .clone()
-                        .map_or("<whole>".to_string(), |span| text[span].to_string()),
-                )
-            })
-            .collect();
-        (problems, report.constant)
+        summarize(text, &report)
     }
 
     #[test]
@@ -1439,9 +1557,11 @@ mod tests {
             },
         );
         let database = PropertySet::new();
+        let system = PropertySet::new();
         let scope = ConditionScope {
             subjects: vec![("web", &web), ("database", &database)],
             endpoints: None,
+            system: &system,
         };
         let report = check_condition("self.internet_facing", &scope);
         assert_eq!(report.problems.len(), 1);
@@ -1452,5 +1572,98 @@ mod tests {
         );
         let report = check_condition("has(self.internet_facing) && self.internet_facing", &scope);
         assert_eq!(report.problems, vec![]);
+    }
+
+    #[test]
+    fn element_conditions_read_system_properties() {
+        for text in [
+            "self.internet_facing && system.handles_personal_data",
+            "system.business_criticality in [\"high\", \"critical\"] || self.replicas < 2",
+            "has(system.handles_personal_data)",
+        ] {
+            assert_eq!(check(text).0, vec![], "{text}");
+        }
+        let cases = [
+            (
+                "system.handles_personal_dat",
+                Code::ConditionUnknownProperty,
+                "handles_personal_dat",
+            ),
+            (
+                "self.internet_facing && system.business_criticality == \"critcal\"",
+                Code::ConditionUnknownValue,
+                "\"critcal\"",
+            ),
+            (
+                "system.handles_personal_data == \"yes\"",
+                Code::ConditionType,
+                "==",
+            ),
+            (
+                "sytem.handles_personal_data",
+                Code::ConditionUnknownProperty,
+                "sytem",
+            ),
+        ];
+        for (text, code, underlined) in cases {
+            let (problems, _) = check(text);
+            assert_eq!(problems, vec![(code, underlined.to_string())], "{text}");
+        }
+        assert_eq!(
+            check("system.handles_personal_data || !system.handles_personal_data").1,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn tier_rules_read_only_the_system() {
+        assert_eq!(
+            check_tier_rule(
+                "system.handles_personal_data || system.business_criticality == \"critical\""
+            ),
+            (vec![], None)
+        );
+        for (text, underlined) in [
+            ("self.internet_facing", "self"),
+            (
+                "system.handles_personal_data && crosses_boundary",
+                "crosses_boundary",
+            ),
+            ("source.internet_facing", "source"),
+            ("system.criticality == \"high\"", "criticality"),
+        ] {
+            assert_eq!(
+                check_tier_rule(text).0,
+                vec![(Code::ConditionUnknownProperty, underlined.to_string())],
+                "{text}"
+            );
+        }
+        assert_eq!(
+            check_tier_rule("system.business_criticality == \"hihg\"").0,
+            vec![(Code::ConditionUnknownValue, "\"hihg\"".to_string())]
+        );
+        assert_eq!(
+            check_tier_rule(
+                "system.business_criticality == \"low\" && system.business_criticality == \"high\""
+            )
+            .1,
+            Some(false)
+        );
+        // The help of an unknown name points at `system`, not at `self`.
+        let fixture = fixture();
+        let system = system_properties(&fixture);
+        let report = check_condition("criticality", &ConditionScope::system_only(&system));
+        assert_eq!(
+            report.problems[0].help.as_deref(),
+            Some("the variables here are `system`; a property is read as `system.criticality`")
+        );
+        let report = check_condition(
+            "system.business_critically == \"high\"",
+            &ConditionScope::system_only(&system),
+        );
+        assert_eq!(
+            report.problems[0].help.as_deref(),
+            Some("did you mean `business_criticality`?")
+        );
     }
 }

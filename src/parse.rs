@@ -7,12 +7,16 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{self, Node, Place};
-use crate::model::{AttackPattern, Entity, Manifest, Mitigation, Override, PackTest};
+use crate::model::{
+    AttackPattern, Entity, Manifest, Mitigation, Override, PackTest, PropertyDefinition,
+    SystemProperty, TierRule,
+};
 use crate::schema::{self, FileKind};
 use crate::source::{PackSources, SourceFile};
 
@@ -42,6 +46,10 @@ pub struct ParsedPack {
     /// The parsed document of each file, by file index; `None` for files that are not pack content.
     pub documents: Vec<Option<Node>>,
     pub manifest: Option<Located<Manifest>>,
+    /// `[system.properties]` of `pack.toml`, by name (each located at its own table).
+    pub system_properties: Vec<Located<SystemProperty>>,
+    /// `[[system.tier-rule]]` of `pack.toml`, in order.
+    pub tier_rules: Vec<Located<TierRule>>,
     pub entities: Vec<Located<Entity>>,
     pub attack_patterns: Vec<Located<AttackPattern>>,
     pub mitigations: Vec<Located<Mitigation>>,
@@ -62,6 +70,8 @@ impl ParsedPack {
             diagnostics: sources.problems.clone(),
             sources,
             manifest: None,
+            system_properties: Vec::new(),
+            tier_rules: Vec::new(),
             entities: Vec::new(),
             attack_patterns: Vec::new(),
             mitigations: Vec::new(),
@@ -117,6 +127,8 @@ impl ParsedPack {
             if file.manifest.is_some() {
                 pack.manifest = file.manifest;
             }
+            pack.system_properties.extend(file.system_properties);
+            pack.tier_rules.extend(file.tier_rules);
             pack.entities.extend(file.entities);
             pack.attack_patterns.extend(file.attack_patterns);
             pack.mitigations.extend(file.mitigations);
@@ -227,6 +239,8 @@ struct FileParse {
     complete: bool,
     diagnostics: Vec<Diagnostic>,
     manifest: Option<Located<Manifest>>,
+    system_properties: Vec<Located<SystemProperty>>,
+    tier_rules: Vec<Located<TierRule>>,
     entities: Vec<Located<Entity>>,
     attack_patterns: Vec<Located<AttackPattern>>,
     mitigations: Vec<Located<Mitigation>>,
@@ -280,6 +294,46 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
 
     match kind {
         FileKind::Manifest => {
+            // `[system]` part by part: a broken system property or tier rule is left out alone.
+            let system = json.get("system");
+            let properties = system.and_then(|system| system.get("properties"));
+            if let Some(Json::Object(properties)) = properties {
+                for (name, value) in properties {
+                    if let Ok(definition) = PropertyDefinition::deserialize(value) {
+                        out.system_properties.push(Located {
+                            item: SystemProperty {
+                                name: name.clone(),
+                                definition,
+                            },
+                            origin: Origin {
+                                file: index,
+                                pointer: vec![
+                                    "system".to_string(),
+                                    "properties".to_string(),
+                                    name.clone(),
+                                ],
+                            },
+                        });
+                    }
+                }
+            }
+            if let Some(Json::Array(rules)) = system.and_then(|system| system.get("tier-rule")) {
+                for (position, value) in rules.iter().enumerate() {
+                    if let Ok(rule) = TierRule::deserialize(value) {
+                        out.tier_rules.push(Located {
+                            item: rule,
+                            origin: Origin {
+                                file: index,
+                                pointer: vec![
+                                    "system".to_string(),
+                                    "tier-rule".to_string(),
+                                    position.to_string(),
+                                ],
+                            },
+                        });
+                    }
+                }
+            }
             // Deserialized even with schema errors when possible: its name and tiers let the
             // other checks run instead of failing everywhere.
             if let Ok(manifest) = serde_json::from_value::<Manifest>(json) {

@@ -8,8 +8,16 @@ use crate::document::string_content_offset;
 use crate::model::ElementKind;
 use crate::parse::Origin;
 
-/// Checks `condition`, found at `fields` of the root-pack item at `origin`, for elements of the
-/// `subjects` entities.
+/// What a condition is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subjects<'s> {
+    /// Elements of these entities (indices into `Index::entities`): `self` is one of them.
+    Elements(&'s [usize]),
+    /// The system as a whole (a tier rule): only `system` may be read.
+    System,
+}
+
+/// Checks `condition`, found at `fields` of the root-pack item at `origin`, about `subjects`.
 pub(crate) fn check(
     index: &Index<'_>,
     facts: &mut Facts,
@@ -17,12 +25,14 @@ pub(crate) fn check(
     condition: &str,
     origin: &Origin,
     fields: &[&str],
-    subjects: &[usize],
+    subjects: Subjects<'_>,
 ) {
-    if subjects.is_empty() {
+    let subjects = match subjects {
+        Subjects::System => &[],
         // Nothing to check against: the unresolved `applies-to` is reported on its own.
-        return;
-    }
+        Subjects::Elements([]) => return,
+        Subjects::Elements(entities) => entities,
+    };
     let names: Vec<String> = subjects
         .iter()
         .map(|entity| index.entities[*entity].located.item.id.clone())
@@ -40,7 +50,8 @@ pub(crate) fn check(
             .map(String::as_str)
             .zip(property_sets.iter().copied())
             .collect(),
-        endpoints: all_flows.then_some(&index.endpoint_properties),
+        endpoints: (all_flows && !subjects.is_empty()).then_some(&index.endpoint_properties),
+        system: &index.system_properties,
     };
     let report = check_condition(condition, &scope);
     if report

@@ -87,6 +87,10 @@ pub struct Index<'g> {
     pub resolved: Vec<ResolvedEntity<'g>>,
     /// Every property some component kind declares, for `source.x` and `target.x`.
     pub endpoint_properties: BTreeMap<&'g str, Vec<PropertyInfo<'g>>>,
+    /// The system properties of every pack of the graph, for `system.x`; `declared_by` is the
+    /// pack. A name declared by several packs takes the declaration of the pack latest in
+    /// dependency order (a pack's redeclaration beats its dependency's; the root's beats all).
+    pub system_properties: PropertySet<'g>,
 }
 
 impl<'g> Index<'g> {
@@ -101,6 +105,7 @@ impl<'g> Index<'g> {
             mitigation_keys: HashMap::new(),
             resolved: Vec::new(),
             endpoint_properties: BTreeMap::new(),
+            system_properties: PropertySet::new(),
         };
         for (pack_index, pack) in graph.packs.iter().enumerate() {
             for located in &pack.entities {
@@ -135,6 +140,17 @@ impl<'g> Index<'g> {
             }
         }
         index.resolve_entities();
+        for pack in graph.dependency_order() {
+            for property in &graph.packs[pack].system_properties {
+                index.system_properties.insert(
+                    property.item.name.as_str(),
+                    PropertyInfo {
+                        definition: &property.item.definition,
+                        declared_by: pack,
+                    },
+                );
+            }
+        }
         index
     }
 

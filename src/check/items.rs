@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 
+use crate::check::conditions::Subjects;
 use crate::check::{Facts, Index, Lookup, conditions, reference_problem, tier_problem};
 use crate::condition::value_fits;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::PropertyDefinition;
 use crate::names::ItemKind;
 use crate::parse::{Origin, ParsedPack};
 
@@ -157,59 +159,109 @@ fn entities(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             .parent
             .map_or(&no_properties, |parent| &index.resolved[parent].properties);
         for (name, definition) in &located.item.properties {
-            if let Err(problem) = value_fits(definition, &definition.default) {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidProperty,
-                        format!("the default of `{name}` does not fit its type"),
-                    )
-                    .at(
-                        file,
-                        root.locate(origin, &["properties", name, "default"]),
-                        problem,
-                    )
-                    .help("give a default the property can take"),
-                );
-            }
-            if let (Some(min), Some(max)) = (definition.min, definition.max)
-                && min > max
-            {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidProperty,
-                        format!("`{name}` has `min` {min} above `max` {max}"),
-                    )
-                    .at(
-                        file,
-                        root.locate(origin, &["properties", name, "min"]),
-                        "larger than `max`",
-                    )
-                    .help("swap them"),
-                );
-            }
-            if let Some(inherited_property) = inherited.get(name.as_str())
-                && inherited_property.definition.property_type != definition.property_type
-            {
-                let parent_definition = inherited_property.definition;
+            let at = PropertyAt {
+                origin,
+                fields: &["properties", name],
+                name,
+            };
+            property_definition(root, &at, definition, diagnostics);
+            if let Some(inherited_property) = inherited.get(name.as_str()) {
                 let ancestor_id = &index.entities[inherited_property.declared_by]
                     .located
                     .item
                     .id;
-                diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidProperty,
-                            format!(
-                                "`{name}` is redeclared as {} but `{ancestor_id}` declares it as {}",
-                                definition.property_type.as_str(),
-                                parent_definition.property_type.as_str()
-                            ),
-                        )
-                        .at(file, root.locate(origin, &["properties", name, "type"]), "type differs from the inherited one")
-                        .help("a child may redeclare an inherited property to change its default or question, never its type; rename it"),
-                    );
+                diagnostics.extend(redeclared_type(
+                    root,
+                    &at,
+                    definition,
+                    inherited_property.definition,
+                    &format!("`{ancestor_id}`"),
+                    "type differs from the inherited one",
+                    "a child may redeclare an inherited property to change its default or question, never its type; rename it",
+                ));
             }
         }
     }
+}
+
+/// Where a property definition is written: the item's origin, the fields leading to the
+/// definition's table, and the property's name.
+pub(crate) struct PropertyAt<'a> {
+    pub origin: &'a Origin,
+    pub fields: &'a [&'a str],
+    pub name: &'a str,
+}
+
+impl PropertyAt<'_> {
+    /// The span of a field of the definition (`default`, `min`, `type`).
+    fn locate(&self, root: &ParsedPack, field: &str) -> std::ops::Range<usize> {
+        let mut fields = self.fields.to_vec();
+        fields.push(field);
+        root.locate(self.origin, &fields)
+    }
+}
+
+/// Checks a property definition (of an entity or of the system): the default fits the type,
+/// `values` and range, and `min` is not above `max`.
+pub(crate) fn property_definition(
+    root: &ParsedPack,
+    at: &PropertyAt<'_>,
+    definition: &PropertyDefinition,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let file = root.display_path(at.origin);
+    let name = at.name;
+    if let Err(problem) = value_fits(definition, &definition.default) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidProperty,
+                format!("the default of `{name}` does not fit its type"),
+            )
+            .at(file, at.locate(root, "default"), problem)
+            .help("give a default the property can take"),
+        );
+    }
+    if let (Some(min), Some(max)) = (definition.min, definition.max)
+        && min > max
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidProperty,
+                format!("`{name}` has `min` {min} above `max` {max}"),
+            )
+            .at(file, at.locate(root, "min"), "larger than `max`")
+            .help("swap them"),
+        );
+    }
+}
+
+/// `invalid-property` when a redeclaration changes the type of the property it redeclares,
+/// which `original_owner` (quoted) declares.
+pub(crate) fn redeclared_type(
+    root: &ParsedPack,
+    at: &PropertyAt<'_>,
+    definition: &PropertyDefinition,
+    original: &PropertyDefinition,
+    original_owner: &str,
+    label: &str,
+    help: &str,
+) -> Option<Diagnostic> {
+    if original.property_type == definition.property_type {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::InvalidProperty,
+            format!(
+                "`{}` is redeclared as {} but {original_owner} declares it as {}",
+                at.name,
+                definition.property_type.as_str(),
+                original.property_type.as_str()
+            ),
+        )
+        .at(root.display_path(at.origin), at.locate(root, "type"), label)
+        .help(help),
+    )
 }
 
 fn attack_patterns(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>) {
@@ -254,7 +306,7 @@ fn attack_patterns(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<D
                 condition,
                 origin,
                 &["condition"],
-                &subjects,
+                Subjects::Elements(&subjects),
             );
         }
     }
@@ -322,7 +374,7 @@ fn mitigations(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagn
                     condition,
                     origin,
                     &[fields[0], fields[1], "condition"],
-                    &subjects,
+                    Subjects::Elements(&subjects),
                 );
             }
         }

@@ -1,5 +1,6 @@
 //! Semantic checks of a pack: what a schema cannot say. Duplicate ids, references that lead
-//! nowhere, parent cycles, conditions, overrides and pack tests; then the lints.
+//! nowhere, parent cycles, conditions, system properties and tier rules, overrides and pack
+//! tests; then the lints.
 //!
 //! Pure: works on a `PackGraph` already in memory. Only the root pack (index 0) is reported on;
 //! its path dependencies are there to resolve references into them.
@@ -10,6 +11,7 @@ mod items;
 mod manifest;
 mod overrides;
 mod pack_tests;
+mod system;
 
 use std::collections::BTreeSet;
 
@@ -109,6 +111,7 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
         all_reads_known: true,
     };
     manifest::check(&index, &mut diagnostics);
+    system::check(&index, &mut facts, &mut diagnostics);
     items::check(&index, &mut facts, &mut diagnostics);
     overrides::check(&index, &mut facts, &mut diagnostics);
     pack_tests::check(&index, &mut diagnostics);

@@ -1,6 +1,7 @@
 //! Checks of overrides: the target is a dependency's item that exists (when the dependency is
 //! available by path), and every operation fits the kind of item it changes.
 
+use crate::check::conditions::Subjects;
 use crate::check::{
     Facts, Index, Lookup, ResolvedTarget, TargetLookup, conditions, reference_problem, tier_problem,
 };
@@ -159,7 +160,7 @@ fn check_override(
             condition,
             origin,
             &["condition"],
-            subjects,
+            Subjects::Elements(subjects),
         );
     }
     for (position, address) in item.add_addresses.iter().enumerate() {
@@ -186,7 +187,7 @@ fn check_override(
                 condition,
                 origin,
                 &["add-addresses", &position, "condition"],
-                &subjects,
+                Subjects::Elements(&subjects),
             );
         }
         diagnostics.extend(tier_problem(

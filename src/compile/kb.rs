@@ -28,6 +28,15 @@ pub struct KnowledgeBase {
     pub tiers: Vec<String>,
     /// The built pack and every dependency compiled into it, with licence and attribution.
     pub packs: Vec<PackInfo>,
+    /// The system-level properties of every pack compiled in, by name: what `system.NAME`
+    /// reads in conditions and tier rules, and what a model's `[system]` sets.
+    #[serde(default)]
+    pub system_properties: BTreeMap<String, CompiledSystemProperty>,
+    /// The rules choosing the tier of a threat model, in the order they are tried: the first
+    /// whose `when` holds chooses its `tier`; when none holds (or there are none), the first
+    /// of `tiers`.
+    #[serde(default)]
+    pub tier_rules: Vec<CompiledTierRule>,
     pub entities: Vec<CompiledEntity>,
     pub attack_patterns: Vec<CompiledAttackPattern>,
     pub mitigations: Vec<CompiledMitigation>,
@@ -97,6 +106,34 @@ pub struct CompiledProperty {
     pub definition: PropertyDefinition,
     /// The entity that declares it (itself or an ancestor).
     pub declared_by: String,
+}
+
+// No `deny_unknown_fields`: serde does not support it together with `flatten`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CompiledSystemProperty {
+    #[serde(flatten)]
+    pub definition: PropertyDefinition,
+    /// The pack whose declaration this is: of the packs declaring the property, the one that
+    /// depends on the others (a pack may redeclare a dependency's, keeping its type); between
+    /// packs that do not depend on each other, the later in dependency order.
+    pub declared_by: String,
+    /// Where that declaration is written (`system.properties.NAME` of its `pack.toml`).
+    pub provenance: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CompiledTierRule {
+    /// The tier chosen, among the built pack's `tiers` (a dependency's tier mapped onto them
+    /// like its items' tiers: by name, else by rank).
+    pub tier: String,
+    /// The CEL condition over `system` that must hold.
+    pub when: String,
+    /// Why systems matching `when` get this tier.
+    pub reason: String,
+    /// Where the rule is written (its `[[system.tier-rule]]` header).
+    pub provenance: Source,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -212,6 +212,8 @@ impl<'g> Compiler<'g, '_> {
             tier: options.tier.clone(),
             tiers: root_tiers.clone(),
             packs: self.packs(),
+            system_properties: self.system_properties(),
+            tier_rules: self.tier_rules(),
             entities: entities
                 .into_iter()
                 .filter(|slot| !slot.removed)
@@ -679,6 +681,65 @@ impl<'g> Compiler<'g, '_> {
                 .help(format!("put one of its mitigations (or its link) in tier `{tier}`, or move the attack pattern to a larger tier")),
             );
         }
+    }
+
+    /// The system properties of every pack, each as the last pack in dependency order that
+    /// declares it writes it (`Index::system_properties`).
+    fn system_properties(&mut self) -> BTreeMap<String, CompiledSystemProperty> {
+        let index = self.index;
+        let mut compiled = BTreeMap::new();
+        for (name, info) in &index.system_properties {
+            let pack = info.declared_by;
+            let Some(declaration) = self.graph.packs[pack]
+                .system_properties
+                .iter()
+                .find(|property| property.item.name == *name)
+            else {
+                continue;
+            };
+            let provenance = self.source(pack, &declaration.origin, &[]);
+            compiled.insert(
+                (*name).to_string(),
+                CompiledSystemProperty {
+                    definition: info.definition.clone(),
+                    declared_by: self.graph.packs[pack].name().unwrap_or("?").to_string(),
+                    provenance,
+                },
+            );
+        }
+        compiled
+    }
+
+    /// The tier rules in force. A pack's rules replace those of every pack it depends on: the
+    /// built pack's when it declares any, else those of the packs that declare some and that no
+    /// other such pack depends on, in dependency order. Tiers are mapped onto the built pack's
+    /// as items' are.
+    fn tier_rules(&mut self) -> Vec<CompiledTierRule> {
+        let graph = self.graph;
+        let declaring: Vec<usize> = graph
+            .dependency_order()
+            .into_iter()
+            .filter(|pack| !graph.packs[*pack].tier_rules.is_empty())
+            .collect();
+        let in_force = declaring.iter().copied().filter(|pack| {
+            !declaring
+                .iter()
+                .any(|other| other != pack && graph.depends_on(*other, *pack))
+        });
+        let root_tiers = graph.packs[0].tiers();
+        let mut rules = Vec::new();
+        for pack in in_force.collect::<Vec<_>>() {
+            for rule in &graph.packs[pack].tier_rules {
+                let rank = self.tier_rank(pack, Some(&rule.item.tier));
+                rules.push(CompiledTierRule {
+                    tier: root_tiers.get(rank).cloned().unwrap_or_default(),
+                    when: rule.item.when.clone(),
+                    reason: rule.item.reason.clone(),
+                    provenance: self.source(pack, &rule.origin, &[]),
+                });
+            }
+        }
+        rules
     }
 
     /// Every pack in the build, sorted by name, with where its attribution files go.

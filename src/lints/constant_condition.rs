@@ -6,6 +6,11 @@
 //! enum properties it reads (and `crosses_boundary`), up to 256 combinations; conditions that
 //! read ints, strings or lists, or use `has()`, are not judged.
 //!
+//! Tier rules (`[[system.tier-rule]]`) are tried in order, so an always-true `when` makes the
+//! rules after it unreachable, and an always-false one never chooses its tier. The one exception
+//! is an always-true LAST rule: it is a catch-all that sets the tier of every system no earlier
+//! rule matched (instead of the first tier), and is not reported.
+//!
 //! ```toml
 //! condition = 'self.internet_facing || !self.internet_facing'   # warning: always true
 //! ```
@@ -16,12 +21,24 @@ use crate::diagnostic::{Code, Diagnostic};
 pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();
     for (origin, fields, value) in &facts.constant_conditions {
-        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-        let help = if *value {
-            "remove the condition to apply everywhere, or fix it so that it depends on the element"
-        } else {
-            "this never matches: check the operators and the enum values it compares"
+        let is_tier_rule = origin.pointer.first().is_some_and(|key| key == "system");
+        let is_last_rule = root.tier_rules.last().map(|rule| &rule.origin) == Some(origin);
+        let help = match (is_tier_rule, *value) {
+            (true, true) if is_last_rule => continue,
+            (true, true) => {
+                "the rules after this one are never tried: fix it, or make it the last rule (a catch-all)"
+            }
+            (true, false) => {
+                "this rule never chooses its tier: check the operators and the enum values it compares"
+            }
+            (false, true) => {
+                "remove the condition to apply everywhere, or fix it so that it depends on the element"
+            }
+            (false, false) => {
+                "this never matches: check the operators and the enum values it compares"
+            }
         };
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         diagnostics.push(
             Diagnostic::new(
                 Code::ConstantCondition,

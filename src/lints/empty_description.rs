@@ -1,5 +1,5 @@
-//! `empty-description`: an empty (or blank) description of the pack, an entity, a property, an
-//! attack pattern, a mitigation or a monitoring event.
+//! `empty-description`: an empty (or blank) description of the pack, an entity, a property (of
+//! an entity or of the system), an attack pattern, a mitigation or a monitoring event.
 //!
 //! Why: the description is what a developer reads when the threat lands in their backlog; an
 //! empty one turns the finding into a name they must look up elsewhere.
@@ -36,6 +36,14 @@ pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
             "the pack".to_string(),
             &manifest.origin,
             &["pack", "description"],
+        );
+    }
+    for property in &root.system_properties {
+        check(
+            &property.item.definition.description,
+            format!("system property `{}`", property.item.name),
+            &property.origin,
+            &["description"],
         );
     }
     for item in &root.entities {

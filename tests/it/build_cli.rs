@@ -600,3 +600,301 @@ fn denied_build_warnings_fail_the_build_and_write_nothing() {
     );
     assert!(!directory.path().join("out").exists());
 }
+
+/// `vendor` (tiers `light`, `full`) and two packs built on it that both declare tier rules:
+/// `policy` (tiers `top`, `standard`, `deep`), which also redeclares a system property with
+/// another default, and `audit` (a single tier, `all`). The packs built from them declare none.
+const TIER_RULES: &str = r#"
+--- vendor/pack.toml
+[pack]
+format = 1
+name = "test/vendor"
+version = "1.0.0"
+description = "A vendor pack."
+license = "MIT"
+tiers = ["light", "full"]
+
+[system.properties.internet_facing]
+type = "bool"
+default = false
+description = "Some part of the system is reachable from the internet."
+question = "Can anyone on the internet reach the system?"
+rationale = "Internet-facing systems meet anonymous attackers."
+
+[system.properties.criticality]
+type = "enum"
+values = ["low", "high"]
+default = "low"
+description = "How much the business depends on the system."
+question = "How critical is the system to the business?"
+rationale = "Impact scales with criticality."
+
+[[system.tier-rule]]
+tier = "full"
+when = 'system.criticality == "high"'
+reason = "Vendor: critical systems get the full pass."
+
+[[system.tier-rule]]
+tier = "light"
+when = "system.internet_facing"
+reason = "Vendor: internet-facing systems get the light pass."
+--- policy/pack.toml
+[pack]
+format = 1
+name = "test/policy"
+version = "1.0.0"
+description = "A policy on the vendor pack."
+license = "MIT"
+tiers = ["top", "standard", "deep"]
+
+[dependencies]
+"test/vendor" = { version = "^1", path = "../vendor" }
+
+[system.properties.internet_facing]
+type = "bool"
+default = true
+description = "Some part of the system is reachable from the internet."
+question = "Can anyone on the internet reach any part of the system, even through a proxy?"
+rationale = "Internet-facing systems meet anonymous attackers; unanswered means yes."
+
+[[system.tier-rule]]
+tier = "deep"
+when = 'system.criticality == "high"'
+reason = "Policy: critical systems get the deep pass."
+
+[[system.tier-rule]]
+tier = "standard"
+when = "system.internet_facing"
+reason = "Policy: internet-facing systems get the standard pass."
+--- audit/pack.toml
+[pack]
+format = 1
+name = "test/audit"
+version = "1.0.0"
+description = "An audit pack on the vendor pack."
+license = "MIT"
+tiers = ["all"]
+
+[dependencies]
+"test/vendor" = { version = "^1", path = "../vendor" }
+
+[[system.tier-rule]]
+tier = "all"
+when = 'system.criticality == "high"'
+reason = "Audit: critical systems."
+--- on-vendor/pack.toml
+[pack]
+format = 1
+name = "test/on-vendor"
+version = "1.0.0"
+description = "Built on the vendor pack alone."
+license = "MIT"
+tiers = ["top", "full"]
+
+[dependencies]
+"test/vendor" = { version = "^1", path = "../vendor" }
+--- on-policy/pack.toml
+[pack]
+format = 1
+name = "test/on-policy"
+version = "1.0.0"
+description = "Built on the policy (and so the vendor) pack."
+license = "MIT"
+tiers = ["quick", "standard", "full"]
+
+[dependencies]
+"test/policy" = { version = "^1", path = "../policy" }
+"test/vendor" = { version = "^1", path = "../vendor" }
+--- on-both/pack.toml
+[pack]
+format = 1
+name = "test/on-both"
+version = "1.0.0"
+description = "Built on two unrelated packs that both declare tier rules."
+license = "MIT"
+tiers = ["top", "standard", "deep"]
+
+[dependencies]
+"test/audit" = { version = "^1", path = "../audit" }
+"test/policy" = { version = "^1", path = "../policy" }
+--- own/pack.toml
+[pack]
+format = 1
+name = "test/own"
+version = "1.0.0"
+description = "Declares its own tier rule."
+license = "MIT"
+tiers = ["top", "standard", "deep"]
+
+[dependencies]
+"test/policy" = { version = "^1", path = "../policy" }
+
+[[system.tier-rule]]
+tier = "standard"
+when = "true"
+reason = "Own: everything gets the standard pass."
+"#;
+
+/// The compiled tier rules as `(tier, reason, pack:line)`.
+fn compiled_rules(kb: &threatpack::compile::KnowledgeBase) -> Vec<(String, String, String)> {
+    kb.tier_rules
+        .iter()
+        .map(|rule| {
+            (
+                rule.tier.clone(),
+                rule.reason.clone(),
+                format!("{}:{}", rule.provenance.pack, rule.provenance.line),
+            )
+        })
+        .collect()
+}
+
+fn owned(rules: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    rules
+        .iter()
+        .map(|(tier, reason, at)| (tier.to_string(), reason.to_string(), at.to_string()))
+        .collect()
+}
+
+#[test]
+fn kb_json_carries_system_properties_and_the_tier_rules_in_force_with_mapped_tiers() {
+    let directory = write_fixture(TIER_RULES);
+    let kb_of = |pack: &str| {
+        let check = threatpack(directory.path(), &["check", pack, "--deny", "warnings"]);
+        assert_eq!(check.code, 0, "{pack}: {}", check.stderr);
+        let (_, bytes) = build(directory.path(), &[pack]);
+        read(&bytes).kb
+    };
+
+    // The dependency's rules, their tiers mapped by name (`full`) or else by rank (`light`,
+    // rank 0, becomes `top`).
+    let kb = kb_of("on-vendor");
+    assert_eq!(
+        compiled_rules(&kb),
+        owned(&[
+            (
+                "full",
+                "Vendor: critical systems get the full pass.",
+                "test/vendor:24"
+            ),
+            (
+                "top",
+                "Vendor: internet-facing systems get the light pass.",
+                "test/vendor:29"
+            ),
+        ])
+    );
+    assert_eq!(kb.tier_rules[0].when, "system.criticality == \"high\"");
+    assert_eq!(kb.tier_rules[0].provenance.file, "pack.toml");
+    let names: Vec<&str> = kb.system_properties.keys().map(String::as_str).collect();
+    assert_eq!(names, ["criticality", "internet_facing"]);
+
+    // `policy` depends on `vendor`, so its rules replace the vendor's; `deep` is not a tier of
+    // the built pack and maps by rank (2) to `full`, `standard` by name. Its redeclaration of
+    // `internet_facing` (another default) is the one compiled.
+    let kb = kb_of("on-policy");
+    assert_eq!(
+        compiled_rules(&kb),
+        owned(&[
+            (
+                "full",
+                "Policy: critical systems get the deep pass.",
+                "test/policy:19"
+            ),
+            (
+                "standard",
+                "Policy: internet-facing systems get the standard pass.",
+                "test/policy:24"
+            ),
+        ])
+    );
+    let internet_facing = &kb.system_properties["internet_facing"];
+    assert_eq!(internet_facing.declared_by, "test/policy");
+    assert_eq!(internet_facing.definition.default, serde_json::json!(true));
+    assert_eq!(
+        (
+            internet_facing.provenance.pack.as_str(),
+            internet_facing.provenance.line
+        ),
+        ("test/policy", 12)
+    );
+    let criticality = &kb.system_properties["criticality"];
+    assert_eq!(criticality.declared_by, "test/vendor");
+    assert_eq!(criticality.definition.values, ["low", "high"]);
+
+    // Two packs that do not depend on each other: both sets, in dependency order (`audit`'s
+    // single tier `all` maps by rank to `top`).
+    let kb = kb_of("on-both");
+    assert_eq!(
+        compiled_rules(&kb),
+        owned(&[
+            ("top", "Audit: critical systems.", "test/audit:12"),
+            (
+                "deep",
+                "Policy: critical systems get the deep pass.",
+                "test/policy:19"
+            ),
+            (
+                "standard",
+                "Policy: internet-facing systems get the standard pass.",
+                "test/policy:24"
+            ),
+        ])
+    );
+
+    // The built pack's own rules replace every dependency's.
+    let kb = kb_of("own");
+    assert_eq!(
+        compiled_rules(&kb),
+        owned(&[(
+            "standard",
+            "Own: everything gets the standard pass.",
+            "test/own:12"
+        )])
+    );
+    assert_eq!(
+        kb.system_properties.len(),
+        2,
+        "the dependencies' properties stay"
+    );
+
+    // In kb.json, under the documented names, in rule order.
+    let (_, bytes) = build(directory.path(), &["on-policy"]);
+    let bundle = read(&bytes);
+    let json: serde_json::Value =
+        serde_json::from_slice(&bundle.files[threatpack::bundle::KB_PATH]).expect("kb.json");
+    assert_eq!(json["tier-rules"][1]["tier"], "standard");
+    assert_eq!(
+        json["system-properties"]["internet_facing"]["declared-by"],
+        "test/policy"
+    );
+    assert_eq!(json["system-properties"]["criticality"]["type"], "enum");
+}
+
+#[test]
+fn the_shipped_core_pack_compiles_its_system_properties_and_tier_rules() {
+    let packs = shipped_packs(false);
+    let (_, bytes) = build(packs.path(), &["packs/example-org"]);
+    let kb = read(&bytes).kb;
+    for name in [
+        "business_criticality",
+        "compliance_scope",
+        "handles_personal_data",
+        "internet_facing",
+        "users",
+    ] {
+        let property = &kb.system_properties[name];
+        assert_eq!(property.declared_by, "threatpack/stride-core", "{name}");
+        assert!(!property.definition.question.is_empty(), "{name}");
+    }
+    let tiers: Vec<&str> = kb
+        .tier_rules
+        .iter()
+        .map(|rule| rule.tier.as_str())
+        .collect();
+    assert_eq!(
+        tiers,
+        ["deep", "standard"],
+        "no rule: the first tier, `top`"
+    );
+}

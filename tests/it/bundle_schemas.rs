@@ -134,6 +134,15 @@ fn bundles_of_the_shipped_packs_match_their_schemas() {
                     .is_some_and(|links| !links.is_empty()),
                 "{what}: links are validated"
             );
+            assert!(
+                kb["tier-rules"]
+                    .as_array()
+                    .is_some_and(|rules| !rules.is_empty())
+                    && kb["system-properties"]
+                        .as_object()
+                        .is_some_and(|properties| !properties.is_empty()),
+                "{what}: tier rules and system properties are validated"
+            );
             if pack == "example-org" {
                 // The parts only a dependent pack has are validated too.
                 assert_eq!(
@@ -494,4 +503,58 @@ fn unknown_keys_match_only_where_the_reader_ignores_them() {
         "{:#?}",
         violations(&kb_schema, &extended)
     );
+}
+
+#[test]
+fn a_kb_with_a_malformed_tier_rule_or_system_property_does_not_match() {
+    let kb_schema = validator(SchemaKind::KnowledgeBase);
+    let kb = json_file(&example_org_bundle(), KB_PATH);
+    assert!(kb_schema.is_valid(&kb), "the unchanged kb.json matches");
+    // A rule without provenance, or choosing a tier written in another case.
+    let mut broken = kb.clone();
+    broken["tier-rules"][0]
+        .as_object_mut()
+        .expect("a rule")
+        .remove("provenance")
+        .expect("the rule has provenance");
+    assert_invalid_at(
+        &kb_schema,
+        &broken,
+        "/tier-rules/0",
+        "a rule without provenance",
+    );
+    let mut broken = kb.clone();
+    broken["tier-rules"][0]["tier"] = json!("Deep");
+    assert_invalid_at(
+        &kb_schema,
+        &broken,
+        "/tier-rules/0/tier",
+        "a tier in another case",
+    );
+    // A system property declared by an entity rather than a pack, or with a default that does
+    // not fit its type.
+    let mut broken = kb.clone();
+    broken["system-properties"]["internet_facing"]["declared-by"] =
+        json!("threatpack/stride-core:entity/web-application");
+    assert_invalid_at(
+        &kb_schema,
+        &broken,
+        "/system-properties/internet_facing/declared-by",
+        "a system property declared by an entity",
+    );
+    let mut broken = kb.clone();
+    broken["system-properties"]["internet_facing"]["default"] = json!("yes");
+    assert_invalid_at(
+        &kb_schema,
+        &broken,
+        "/system-properties/internet_facing/default",
+        "a bool property with a string default",
+    );
+    // Both lists are part of every kb.json.
+    let mut broken = kb.clone();
+    broken
+        .as_object_mut()
+        .expect("an object")
+        .remove("tier-rules");
+    assert_invalid_at(&kb_schema, &broken, "", "a kb without tier rules");
 }

@@ -1,5 +1,7 @@
 //! Every diagnostic code has a fixture that triggers it, and a snapshot of the rendered output
-//! (human and JSON). Fixtures: `tests/fixtures/check/<code>.txt`.
+//! (human and JSON). Fixtures: `tests/fixtures/check/<code>.txt`, plus optional variants
+//! `<code>.<variant>.txt` for further ways to the same code (e.g. `unknown-tier.tier-rule.txt`),
+//! each with its own snapshot.
 
 use std::fs;
 
@@ -7,55 +9,87 @@ use threatpack::diagnostic::Code;
 
 use crate::support::{check_snapshot, repository, write_fixture};
 
-fn fixture_text(code: Code) -> String {
-    let path = repository()
-        .join("tests/fixtures/check")
-        .join(format!("{}.txt", code.as_str()));
-    fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!("missing fixture `{}` for `{code}`: {error}", path.display())
-    })
+fn fixture_directory() -> std::path::PathBuf {
+    repository().join("tests/fixtures/check")
+}
+
+/// The fixtures of a code: `(snapshot name, text)`, the main one first, then its variants.
+fn fixtures(code: Code) -> Vec<(String, String)> {
+    let main = fixture_directory().join(format!("{}.txt", code.as_str()));
+    let text = fs::read_to_string(&main).unwrap_or_else(|error| {
+        panic!("missing fixture `{}` for `{code}`: {error}", main.display())
+    });
+    let mut found = vec![(code.as_str().to_string(), text)];
+    let mut variants: Vec<String> = fs::read_dir(fixture_directory())
+        .expect("fixture directory")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter_map(|name| {
+            let stem = name.strip_suffix(".txt")?;
+            let (fixture_code, _) = stem.split_once('.')?;
+            (fixture_code == code.as_str()).then(|| stem.to_string())
+        })
+        .collect();
+    variants.sort();
+    for variant in variants {
+        let path = fixture_directory().join(format!("{variant}.txt"));
+        let text = fs::read_to_string(&path).expect("a readable fixture");
+        found.push((variant, text));
+    }
+    found
 }
 
 #[test]
 fn every_code_has_a_fixture_that_triggers_it() {
     let mut failures = Vec::new();
     for code in Code::ALL {
-        let text = fixture_text(*code);
-        let directory = write_fixture(&text);
-        // `# command: build --tier top` runs that instead of `check` (codes only `build` finds).
-        let command: Vec<&str> = text
-            .lines()
-            .find_map(|line| line.strip_prefix("# command: "))
-            .map_or_else(
-                || vec!["check"],
-                |command| command.split_whitespace().collect(),
-            );
-        let (run, snapshot) = check_snapshot(directory.path(), &command);
-        let snapshot = without_bundle_digests(&snapshot);
-        let tag = format!("[{}]", code.as_str());
-        if !run.stderr.contains(&tag) {
-            failures.push(format!(
-                "`{code}` fixture does not trigger it:\n{}",
-                run.stderr
-            ));
-            continue;
+        for (name, text) in fixtures(*code) {
+            run_fixture(*code, &name, &text, &mut failures);
         }
-        let expected_exit = if code.default_severity() == threatpack::diagnostic::Severity::Error {
-            1
-        } else {
-            0
-        };
-        if run.code != expected_exit {
-            failures.push(format!(
-                "`{code}` fixture exits {} instead of {expected_exit}",
-                run.code
-            ));
-        }
-        insta::with_settings!({ snapshot_path => "snapshots/diagnostics", prepend_module_to_snapshot => false }, {
-            insta::assert_snapshot!(code.as_str(), snapshot);
-        });
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Runs one fixture of `code`, snapshots its output as `name`, and records what went wrong.
+fn run_fixture(code: Code, name: &str, text: &str, failures: &mut Vec<String>) {
+    let directory = write_fixture(text);
+    // `# command: build --tier top` runs that instead of `check` (codes only `build` finds).
+    let command: Vec<&str> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("# command: "))
+        .map_or_else(
+            || vec!["check"],
+            |command| command.split_whitespace().collect(),
+        );
+    let (run, snapshot) = check_snapshot(directory.path(), &command);
+    let snapshot = without_bundle_digests(&snapshot);
+    let tag = format!("[{}]", code.as_str());
+    if !run.stderr.contains(&tag) {
+        failures.push(format!(
+            "`{name}` fixture does not trigger `{code}`:\n{}",
+            run.stderr
+        ));
+        return;
+    }
+    let expected_exit = if code.default_severity() == threatpack::diagnostic::Severity::Error {
+        1
+    } else {
+        0
+    };
+    if run.code != expected_exit {
+        failures.push(format!(
+            "`{name}` fixture exits {} instead of {expected_exit}",
+            run.code
+        ));
+    }
+    insta::with_settings!({ snapshot_path => "snapshots/diagnostics", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, snapshot);
+    });
 }
 
 #[test]
@@ -67,7 +101,9 @@ fn no_fixture_without_a_code() {
             .file_name()
             .to_string_lossy()
             .into_owned();
-        let code = name.trim_end_matches(".txt");
+        let stem = name.trim_end_matches(".txt");
+        // `CODE.txt`, or a variant `CODE.VARIANT.txt`.
+        let code = stem.split_once('.').map_or(stem, |(code, _)| code);
         assert!(
             Code::from_name(code).is_some(),
             "fixture `{name}` names no diagnostic code"
