@@ -1,5 +1,5 @@
-//! Checks of pack tests: the model is consistent with the pack's entities and the expected
-//! findings name real attack patterns and elements. (Running them is the rule engine's job.)
+//! Checks of pack tests: the model is consistent with the pack's entities and system
+//! properties, and the expected findings name real attack patterns and elements. (Running them is the rule engine's job.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +69,48 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
         origin,
         &["test", "expect-tier"],
     ));
+
+    // System facts: values of the system properties of the pack and its dependencies.
+    for (name, value) in &model.system {
+        match index.system_properties.get(name.as_str()) {
+            None => {
+                let declared = &index.system_properties;
+                let help = match crate::schema::suggest(name, declared.keys().copied()) {
+                    Some(candidate) => format!("did you mean `{candidate}`?"),
+                    None if declared.is_empty() => "the pack and its dependencies declare no system properties; declare one in `[system.properties]` of `pack.toml`".to_string(),
+                    None => format!(
+                        "the system properties are {}",
+                        declared
+                            .keys()
+                            .map(|known| format!("`{known}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                diagnostics.push(
+                    Diagnostic::new(Code::InvalidModel, format!("no system property `{name}`"))
+                        .at(
+                            file,
+                            root.locate_key(origin, &["system", name]),
+                            "unknown system property",
+                        )
+                        .help(help),
+                );
+            }
+            Some(info) => {
+                if let Err(problem) = value_fits(info.definition, value) {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidModel,
+                            format!("invalid value for the system property `{name}`"),
+                        )
+                        .at(file, root.locate(origin, &["system", name]), problem)
+                        .help(info.definition.question.clone()),
+                    );
+                }
+            }
+        }
+    }
 
     // Element ids, unique across the model, with their role.
     let mut elements: BTreeMap<&str, ElementRole> = BTreeMap::new();
