@@ -87,11 +87,15 @@ pub enum SchemaKind {
     BundleManifest,
     /// `kb.json` in a bundle.
     KnowledgeBase,
+    /// `threatpack apply --format json`.
+    Report,
+    /// `threatpack apply --format backlog-json`.
+    Backlog,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 10] = [
+    pub const ALL: [SchemaKind; 12] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -101,6 +105,8 @@ impl SchemaKind {
         SchemaKind::Model,
         SchemaKind::BundleManifest,
         SchemaKind::KnowledgeBase,
+        SchemaKind::Report,
+        SchemaKind::Backlog,
         SchemaKind::Common,
     ];
 
@@ -116,6 +122,8 @@ impl SchemaKind {
             SchemaKind::Model => "model",
             SchemaKind::BundleManifest => "manifest",
             SchemaKind::KnowledgeBase => "kb",
+            SchemaKind::Report => "report",
+            SchemaKind::Backlog => "backlog",
             SchemaKind::Common => "common",
         }
     }
@@ -135,6 +143,8 @@ impl SchemaKind {
             SchemaKind::Model => "model.schema.json",
             SchemaKind::BundleManifest => "manifest.schema.json",
             SchemaKind::KnowledgeBase => "kb.schema.json",
+            SchemaKind::Report => "report.schema.json",
+            SchemaKind::Backlog => "backlog.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -151,6 +161,8 @@ impl SchemaKind {
             SchemaKind::Model => include_str!("../schema/model.schema.json"),
             SchemaKind::BundleManifest => include_str!("../schema/manifest.schema.json"),
             SchemaKind::KnowledgeBase => include_str!("../schema/kb.schema.json"),
+            SchemaKind::Report => include_str!("../schema/report.schema.json"),
+            SchemaKind::Backlog => include_str!("../schema/backlog.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

@@ -139,6 +139,9 @@ pub struct Totals {
     pub threats: usize,
     /// Threat instances per category (an attack pattern in two categories counts in both).
     pub by_category: BTreeMap<String, usize>,
+    /// Threat instances per category, then per severity before mitigations (only the pairs
+    /// that occur): the category × severity table of the summary and the Markdown report.
+    pub by_category_and_severity: BTreeMap<String, BTreeMap<String, usize>>,
     /// Threat instances per severity, before mitigations.
     pub by_severity: BTreeMap<String, usize>,
     /// Threat instances per residual severity (`none` when nothing is left).
