@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::digest::sha256_hex;
 use crate::engine::{Engine, RuleProblem, Rules, Sink};
-use crate::model::{ImplementationStatus, Severity};
+use crate::model::{ImplementationStatus, Severity, Strength};
 use crate::system::bind::BoundModel;
 
 use report::*;
@@ -392,6 +392,8 @@ impl Builder<'_, '_> {
             places: BTreeSet<usize>,
             findings: Vec<usize>,
             severity: Severity,
+            /// The strongest of its links to the threats it addresses here.
+            strength: Strength,
         }
         let mut work: BTreeMap<usize, Work> = BTreeMap::new();
         for (index, finding) in self.collector.findings.iter().enumerate() {
@@ -413,17 +415,20 @@ impl Builder<'_, '_> {
                     places: BTreeSet::new(),
                     findings: Vec::new(),
                     severity: Severity::Info,
+                    strength: Strength::Negligible,
                 });
                 entry.places.insert(element);
                 entry.findings.push(index);
                 entry.severity = entry.severity.max(assessments[index].severity);
+                entry.strength = entry.strength.max(kb.links[*link as usize].strength);
             }
         }
         totals.backlog_items = work.len();
         totals.backlog_places = work.values().map(|work| work.places.len()).sum();
-        let mut items: Vec<BacklogItem> = work
+        let mut items: Vec<(BacklogItem, Strength, usize)> = work
             .into_iter()
             .map(|(mitigation_index, work)| {
+                let (strength, place_count) = (work.strength, work.places.len());
                 let mitigation = &kb.mitigations[mitigation_index];
                 let full = detail == Detail::Full;
                 let places = if full {
@@ -469,33 +474,40 @@ impl Builder<'_, '_> {
                     .map(|id| format!("ASVS {id}"))
                     .chain(mitigation.references.url.iter().cloned())
                     .collect();
-                BacklogItem {
-                    id: stable_id("M", &mitigation.id),
-                    mitigation: mitigation.id.clone(),
-                    title: mitigation.name.clone(),
-                    description: mitigation.description.clone(),
-                    implementation: mitigation.implementation.clone(),
-                    verification: mitigation.verification.clone(),
-                    priority: priority(work.severity),
-                    severity: work.severity,
-                    places,
-                    threats,
-                    attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
-                    events: mitigation
-                        .events
-                        .iter()
-                        .map(|event| event.id.clone())
-                        .collect(),
-                    references,
-                }
+                (
+                    BacklogItem {
+                        id: stable_id("M", &mitigation.id),
+                        mitigation: mitigation.id.clone(),
+                        title: mitigation.name.clone(),
+                        description: mitigation.description.clone(),
+                        implementation: mitigation.implementation.clone(),
+                        verification: mitigation.verification.clone(),
+                        priority: priority(work.severity),
+                        severity: work.severity,
+                        places,
+                        threats,
+                        attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
+                        events: mitigation
+                            .events
+                            .iter()
+                            .map(|event| event.id.clone())
+                            .collect(),
+                        references,
+                    },
+                    strength,
+                    place_count,
+                )
             })
             .collect();
-        items.sort_by(|a, b| {
+        // Within a priority, the strongest fixes first, then the widest.
+        items.sort_by(|(a, a_strength, a_places), (b, b_strength, b_places)| {
             a.priority
                 .cmp(&b.priority)
+                .then_with(|| b_strength.cmp(a_strength))
+                .then_with(|| b_places.cmp(a_places))
                 .then_with(|| a.mitigation.cmp(&b.mitigation))
         });
-        items
+        items.into_iter().map(|(item, _, _)| item).collect()
     }
 
     fn alignment(&self, assessments: &[Assessment]) -> Alignment {

@@ -113,11 +113,11 @@ pub fn explain(
     match result {
         Ok(true) => {
             let _ = writeln!(out, "  applies: the condition is true");
-            context.reasons(&compiled.root, true, 2, &mut out);
+            context.reasons(&compiled.root, 2, &mut out);
         }
         Ok(false) => {
             let _ = writeln!(out, "  does not apply: the condition is false");
-            context.reasons(&compiled.root, false, 2, &mut out);
+            context.reasons(&compiled.root, 2, &mut out);
         }
         Err(error) => {
             let _ = writeln!(
@@ -125,7 +125,7 @@ pub fn explain(
                 "  cannot tell: evaluating the condition failed: {}",
                 error.message
             );
-            context.reasons(&compiled.root, false, 2, &mut out);
+            context.reasons(&compiled.root, 2, &mut out);
         }
     }
     Ok(out)
@@ -157,7 +157,7 @@ impl Context<'_, '_> {
     /// Writes why `expr` has its value: for `&&`/`||`, the operands that decided; for `!`,
     /// why its operand had the opposite value; otherwise the sub-expression, its value, and
     /// the property values it read.
-    fn reasons(&self, expr: &Expr, expected: bool, indent: usize, out: &mut String) {
+    fn reasons(&self, expr: &Expr, indent: usize, out: &mut String) {
         let pad = " ".repeat(indent);
         let value = self.outcomes.get(&expr.id);
         match &expr.op {
@@ -174,8 +174,7 @@ impl Context<'_, '_> {
                         operand_value.is_some()
                     };
                     if counts {
-                        let operand_expected = matches!(operand_value, Some(Ok(Value::Bool(true))));
-                        self.reasons(operand, operand_expected, indent, out);
+                        self.reasons(operand, indent, out);
                     }
                 }
             }
@@ -186,7 +185,7 @@ impl Context<'_, '_> {
                     self.unparse(expr),
                     self.outcome_text(expr)
                 );
-                self.reasons(operand, !expected, indent + 2, out);
+                self.reasons(operand, indent + 2, out);
             }
             _ => {
                 let mut reads = Vec::new();
