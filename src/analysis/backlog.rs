@@ -148,8 +148,8 @@ fn plain(text: &str) -> String {
     lines.join("\n")
 }
 
-/// The description of a work item: the mitigation's description, how to implement it, the
-/// places and threats it is for, the security events it emits, references, and where it comes
+/// The description of a work item: the mitigation's description, how to implement and verify
+/// it, the places and threats it is for, the security events it emits, references, and where it comes
 /// from. Plain text with `-` lists, which Jira and GitHub render as lists.
 fn description(report: &Report, item: &BacklogItem) -> String {
     let threats = threats_by_id(report);
@@ -157,6 +157,11 @@ fn description(report: &Report, item: &BacklogItem) -> String {
     let mut sections = vec![plain(&item.description)];
     if !item.implementation.trim().is_empty() {
         sections.push(format!("Implementation:\n{}", plain(&item.implementation)));
+    }
+    // Also in Acceptance Criteria; repeated here for the trackers and work item types without
+    // that field (Jira, GitHub, Azure DevOps tasks).
+    if !item.verification.trim().is_empty() {
+        sections.push(format!("Verification:\n{}", plain(&item.verification)));
     }
     let places: Vec<String> = item
         .places
