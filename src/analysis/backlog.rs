@@ -75,7 +75,7 @@ pub fn backlog_csv(report: &Report, work_item_type: &str) -> Result<String, Stri
 }
 
 /// The backlog as a JSON document (schema/backlog.schema.json): what was applied to what, and
-/// the items as in the report, highest priority first, priority still 1 to 5.
+/// the items in the order of `ordered`, priority still 1 to 5.
 pub fn backlog_json(report: &Report) -> String {
     let document = BacklogDocument {
         format: BACKLOG_FORMAT,
@@ -113,10 +113,11 @@ struct BacklogSize {
     places: usize,
 }
 
-/// Highest priority (lowest number) first, then by id: the same order on every run.
-fn ordered(report: &Report) -> Vec<&BacklogItem> {
+/// Highest priority (lowest number) first; within a priority, the report's own order (the
+/// strongest and widest fixes first), which is the same on every run.
+pub fn ordered(report: &Report) -> Vec<&BacklogItem> {
     let mut items: Vec<&BacklogItem> = report.backlog.iter().collect();
-    items.sort_by(|a, b| (a.priority, &a.id).cmp(&(b.priority, &b.id)));
+    items.sort_by_key(|item| item.priority);
     items
 }
 

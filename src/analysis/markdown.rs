@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::analysis::report::{BacklogItem, Report, ThreatInstance, TierSource};
+use crate::analysis::report::{Report, ThreatInstance, TierSource};
 use crate::analysis::view::{
     by_attention, category_table, count, element_names, mitigation_names, one_line, ordered_counts,
     rating_name, residual_keys, residual_name, severity_name, state_keys, state_words, status_name,
@@ -357,8 +357,7 @@ fn backlog(document: &mut Document, report: &Report) {
         count(report.totals.backlog_items, "mitigation", "mitigations"),
         count(report.totals.backlog_places, "place", "places"),
     ));
-    let mut items: Vec<&BacklogItem> = report.backlog.iter().collect();
-    items.sort_by(|a, b| (a.priority, &a.id).cmp(&(b.priority, &b.id)));
+    let items = crate::analysis::backlog::ordered(report);
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|item| {

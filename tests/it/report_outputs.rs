@@ -940,3 +940,49 @@ fn an_empty_report_renders() {
     let errors = violations(SchemaKind::Report, &report_value);
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// Within a priority the report's order stands (`analyse` puts the strongest and widest fixes
+/// first); only the priority reorders.
+#[test]
+fn backlog_outputs_keep_the_report_order_within_a_priority() {
+    let mut report = web_shop();
+    let [authenticate, mfa, mut rate_limits, pseudonyms] =
+        <[BacklogItem; 4]>::try_from(report.backlog.clone()).expect("four items");
+    rate_limits.priority = 1;
+    // Ids would put rate limits (`M-4a…`) before authentication (`M-bf…`).
+    report.backlog = vec![
+        mfa.clone(),
+        authenticate.clone(),
+        rate_limits.clone(),
+        pseudonyms,
+    ];
+    let expected = [&authenticate.title, &rate_limits.title, &mfa.title];
+    let text = backlog_csv(&report, "Task").expect("the backlog writes");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let titles: Vec<String> = reader
+        .records()
+        .map(|record| record.expect("a record")[1].to_string())
+        .collect();
+    assert_eq!(titles[..3], expected.map(String::as_str));
+    let document: Json = serde_json::from_str(&backlog_json(&report)).expect("JSON");
+    let json_titles: Vec<&str> = document["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["title"].as_str())
+        .collect();
+    assert_eq!(json_titles[..3], expected.map(String::as_str));
+    let markdown_text = markdown(&report);
+    let positions: Vec<usize> = expected
+        .iter()
+        .map(|title| {
+            markdown_text
+                .find(&format!(": {title}\n"))
+                .expect("a backlog heading")
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{positions:?}"
+    );
+}
