@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use threatpack::analysis::backlog::{backlog_csv, backlog_json};
+use threatpack::analysis::markdown::markdown;
+use threatpack::analysis::summary::summary;
 use threatpack::analysis::{Detail, Header, analyse};
 use threatpack::engine::Engine;
 use threatpack::engine::explain::explain;
@@ -91,7 +94,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     }
     let rules = engine.rules(max_rank);
     let detail = match args.format {
-        ApplyFormat::Summary => Detail::Summary { limit: 10 },
+        ApplyFormat::Summary => Detail::Summary {
+            limit: threatpack::analysis::summary::TOP_THREATS,
+        },
         _ => Detail::Full,
     };
     let header = Header {
@@ -100,11 +105,11 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     };
     let report = analyse(&engine, &rules, &model, header, detail);
     let output = match args.format {
-        ApplyFormat::Json
-        | ApplyFormat::Summary
-        | ApplyFormat::Markdown
-        | ApplyFormat::BacklogCsv
-        | ApplyFormat::BacklogJson => {
+        ApplyFormat::Summary => summary(&report),
+        ApplyFormat::Markdown => markdown(&report),
+        ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
+        ApplyFormat::BacklogJson => backlog_json(&report),
+        ApplyFormat::Json => {
             let mut text =
                 serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
             text.push('\n');
