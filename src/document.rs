@@ -1,7 +1,10 @@
-//! A TOML document as a tree that remembers the byte span of every key and value.
+//! A TOML, JSON or YAML document as a tree that remembers the byte span of every key and value.
 //!
 //! The typed model is deserialized from the JSON form of this tree; diagnostics about a field
-//! find their place in the file by walking the tree with the field's JSON pointer.
+//! find their place in the file by walking the tree with the field's JSON pointer. TOML is read
+//! here; JSON and YAML (system models, Open Threat Model files) in `yaml`.
+
+mod yaml;
 
 use std::ops::Range;
 
@@ -21,6 +24,8 @@ pub enum NodeValue {
     Integer(i64),
     Float(f64),
     Boolean(bool),
+    /// A YAML or JSON null (TOML has none).
+    Null,
     /// TOML date-times are kept as their text: no pack field uses them.
     Datetime(String),
     /// An integer beyond 64 bits, kept as its text.
@@ -37,7 +42,7 @@ pub struct Entry {
     pub value: Node,
 }
 
-/// A TOML syntax error with its span.
+/// A syntax error with its span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntaxError {
     pub message: String,
@@ -90,18 +95,24 @@ pub fn parse(text: &str) -> (Node, Vec<SyntaxError>) {
     (root, errors)
 }
 
-/// Parses a JSON or YAML document. (Being written: JSON and YAML support lands with the OTM
-/// reader.)
+/// Parses a JSON or YAML 1.2 document (JSON is YAML 1.2: one parser reads both).
+///
+/// Plain scalars are typed by the YAML 1.2 core schema (`true`, `12`, `1.5`, `null`; `yes` and
+/// `on` are strings); quoted and block scalars are always strings. Refused, each with its span:
+/// aliases (no "billion laughs"), a second document, nesting deeper than `MAX_DEPTH`, duplicate
+/// keys, keys that are lists or tables, and tags outside the core schema. As with `parse`, the
+/// tree should not be trusted when there are errors (it is then an empty table).
 pub fn parse_yaml(text: &str) -> (Node, Vec<SyntaxError>) {
-    let empty = Node {
-        span: 0..text.len(),
-        value: NodeValue::Table(Vec::new()),
-    };
-    let error = SyntaxError {
-        message: "JSON and YAML models are not supported yet".to_string(),
-        span: 0..0,
-    };
-    (empty, vec![error])
+    match yaml::parse(text) {
+        Ok(root) => (root, Vec::new()),
+        Err(errors) => {
+            let empty = Node {
+                span: 0..text.len(),
+                value: NodeValue::Table(Vec::new()),
+            };
+            (empty, errors)
+        }
+    }
 }
 
 /// The span of the first value nested deeper than `MAX_DEPTH`, found with an explicit stack.
@@ -174,6 +185,7 @@ impl Node {
                 serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number)
             }
             NodeValue::Boolean(boolean) => Json::Bool(*boolean),
+            NodeValue::Null => Json::Null,
             NodeValue::Array(items) => Json::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Table(entries) => Json::Object(
                 entries

@@ -22,10 +22,13 @@ pub enum FileKind {
     PackTest,
     /// A system model (`threatpack apply --model`): not part of a pack.
     Model,
+    /// How an Open Threat Model file maps to a model (`threatpack apply --mapping`): not part
+    /// of a pack.
+    OtmMapping,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 7] = [
+    pub const ALL: [FileKind; 8] = [
         FileKind::Manifest,
         FileKind::Entities,
         FileKind::AttackPatterns,
@@ -33,6 +36,7 @@ impl FileKind {
         FileKind::Overrides,
         FileKind::PackTest,
         FileKind::Model,
+        FileKind::OtmMapping,
     ];
 
     /// The file kind of a path inside a pack, or `None` for a file that is not pack content.
@@ -55,7 +59,7 @@ impl FileKind {
             FileKind::Mitigations => Some("mitigations"),
             FileKind::Overrides => Some("overrides"),
             FileKind::PackTest => Some("tests"),
-            FileKind::Model => None,
+            FileKind::Model | FileKind::OtmMapping => None,
         }
     }
 
@@ -68,6 +72,7 @@ impl FileKind {
             FileKind::Overrides => SchemaKind::Overrides,
             FileKind::PackTest => SchemaKind::PackTest,
             FileKind::Model => SchemaKind::Model,
+            FileKind::OtmMapping => SchemaKind::OtmMapping,
         }
     }
 }
@@ -83,6 +88,7 @@ pub enum SchemaKind {
     Overrides,
     PackTest,
     Model,
+    OtmMapping,
     /// `manifest.json` in a bundle.
     BundleManifest,
     /// `kb.json` in a bundle.
@@ -95,7 +101,7 @@ pub enum SchemaKind {
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 12] = [
+    pub const ALL: [SchemaKind; 13] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -103,6 +109,7 @@ impl SchemaKind {
         SchemaKind::Overrides,
         SchemaKind::PackTest,
         SchemaKind::Model,
+        SchemaKind::OtmMapping,
         SchemaKind::BundleManifest,
         SchemaKind::KnowledgeBase,
         SchemaKind::Report,
@@ -120,6 +127,7 @@ impl SchemaKind {
             SchemaKind::Overrides => "overrides",
             SchemaKind::PackTest => "pack-test",
             SchemaKind::Model => "model",
+            SchemaKind::OtmMapping => "otm-mapping",
             SchemaKind::BundleManifest => "manifest",
             SchemaKind::KnowledgeBase => "kb",
             SchemaKind::Report => "report",
@@ -141,6 +149,7 @@ impl SchemaKind {
             SchemaKind::Overrides => "overrides.schema.json",
             SchemaKind::PackTest => "pack-test.schema.json",
             SchemaKind::Model => "model.schema.json",
+            SchemaKind::OtmMapping => "otm-mapping.schema.json",
             SchemaKind::BundleManifest => "manifest.schema.json",
             SchemaKind::KnowledgeBase => "kb.schema.json",
             SchemaKind::Report => "report.schema.json",
@@ -159,6 +168,7 @@ impl SchemaKind {
             SchemaKind::Overrides => include_str!("../schema/overrides.schema.json"),
             SchemaKind::PackTest => include_str!("../schema/pack-test.schema.json"),
             SchemaKind::Model => include_str!("../schema/model.schema.json"),
+            SchemaKind::OtmMapping => include_str!("../schema/otm-mapping.schema.json"),
             SchemaKind::BundleManifest => include_str!("../schema/manifest.schema.json"),
             SchemaKind::KnowledgeBase => include_str!("../schema/kb.schema.json"),
             SchemaKind::Report => include_str!("../schema/report.schema.json"),
@@ -404,6 +414,9 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
             FileKind::Model => {
                 "`[model]`, `[system]`, `[[component]]`, `[[flow]]`, `[[boundary]]`, `[[mitigation-status]]` and `[[story]]`"
             }
+            FileKind::OtmMapping => {
+                return "a mapping file holds `format`, `include-builtin`, `[trust-zone]`, `[dataflow]`, `[types]`, `[trust-zone-types]`, `[tags]` and `[attributes]`; see docs/system-model.md#the-mapping-file".to_string();
+            }
         };
         format!("this file may only hold {expected}; other kinds of item go in their own directory")
     } else {
@@ -482,7 +495,8 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
 
 fn describe_json(value: &Json) -> String {
     match value {
-        Json::Null => "a date-time, a special float or an integer beyond 64 bits".to_string(),
+        // TOML has no null: there it stands for values no field takes (see `Node::to_json`).
+        Json::Null => "null, a date-time, a special float or an integer beyond 64 bits".to_string(),
         Json::Bool(_) => "a boolean".to_string(),
         Json::Number(number) if number.is_i64() || number.is_u64() => "an integer".to_string(),
         Json::Number(_) => "a float".to_string(),

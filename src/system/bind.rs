@@ -132,6 +132,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
         engine,
         file,
         diagnostics: Vec::new(),
+        resolved: HashMap::new(),
     };
     let bound = binder.bind(&file.model);
     let mut diagnostics = binder.diagnostics;
@@ -147,10 +148,12 @@ struct Binder<'e, 'kb, 'f> {
     engine: &'e mut Engine<'kb>,
     file: &'f ModelFile,
     diagnostics: Vec<Diagnostic>,
+    /// References already resolved: a model of 30,000 elements names a handful of kinds.
+    resolved: HashMap<(u8, String), Result<usize, Unresolved>>,
 }
 
 /// Which kind of item a model refers to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Wanted {
     Entity,
     AttackPattern,
@@ -566,18 +569,23 @@ impl Binder<'_, '_, '_> {
     /// of the applied pack or (when unambiguous) of one of its dependencies.
     fn resolve(&mut self, wanted: Wanted, reference: &str, field: &[&str]) -> Option<usize> {
         let kb = self.engine.kb;
-        let ids: Vec<&str> = match wanted {
-            Wanted::Entity => kb.entities.iter().map(|item| item.id.as_str()).collect(),
-            Wanted::AttackPattern => kb
-                .attack_patterns
-                .iter()
-                .map(|item| item.id.as_str())
-                .collect(),
-            Wanted::Mitigation => kb.mitigations.iter().map(|item| item.id.as_str()).collect(),
-        };
-        match resolve_id(kb, &ids, wanted.kind(), reference) {
-            Ok(index) => Some(index),
+        let key = (wanted as u8, reference.to_string());
+        let outcome = self.resolved.entry(key).or_insert_with(|| {
+            let ids: Vec<&str> = match wanted {
+                Wanted::Entity => kb.entities.iter().map(|item| item.id.as_str()).collect(),
+                Wanted::AttackPattern => kb
+                    .attack_patterns
+                    .iter()
+                    .map(|item| item.id.as_str())
+                    .collect(),
+                Wanted::Mitigation => kb.mitigations.iter().map(|item| item.id.as_str()).collect(),
+            };
+            resolve_id(kb, &ids, wanted.kind(), reference)
+        });
+        match outcome {
+            Ok(index) => Some(*index),
             Err(Unresolved { message, help }) => {
+                let (message, help) = (message.clone(), help.clone());
                 self.error(
                     field,
                     message,
@@ -590,6 +598,7 @@ impl Binder<'_, '_, '_> {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct Unresolved {
     pub message: String,
     pub help: String,

@@ -7,6 +7,7 @@
 //! `bind` then checks the model against a knowledge base.
 
 pub mod bind;
+pub mod otm;
 
 use std::ops::Range;
 
@@ -35,12 +36,13 @@ impl Syntax {
         }
     }
 
-    /// The syntax a file name says, by extension; TOML when it says nothing.
+    /// The syntax a file name says, by extension; TOML when it says nothing. `.otm` files are
+    /// JSON or YAML, and the YAML parser reads both.
     pub fn of_path(path: &str) -> Syntax {
         let lower = path.to_ascii_lowercase();
         if lower.ends_with(".json") {
             Syntax::Json
-        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".otm") {
             Syntax::Yaml
         } else {
             Syntax::Toml
@@ -99,6 +101,23 @@ impl ModelFile {
     }
 }
 
+/// Reads a model file of any supported kind: the syntax from the extension (`Syntax::of_path`),
+/// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) converted with
+/// `mapping` (the built-in one when `None`), or else a model in threatpack's format.
+pub fn load_model(
+    display_path: &str,
+    text: String,
+    mapping: Option<&otm::Mapping>,
+) -> Result<ModelFile, Vec<Diagnostic>> {
+    let syntax = Syntax::of_path(display_path);
+    let document = parse_document(display_path, &text, syntax)?;
+    if syntax != Syntax::Toml && otm::is_otm(&document) {
+        let mapping = mapping.unwrap_or_else(|| otm::Mapping::builtin());
+        return otm::convert_document(display_path, text, document, mapping);
+    }
+    model_from_document(display_path, text, document)
+}
+
 /// Parses a model in threatpack's format. Problems come back as diagnostics on `display_path`.
 pub fn parse_model(
     display_path: &str,
@@ -106,6 +125,14 @@ pub fn parse_model(
     syntax: Syntax,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let document = parse_document(display_path, &text, syntax)?;
+    model_from_document(display_path, text, document)
+}
+
+fn model_from_document(
+    display_path: &str,
+    text: String,
+    document: Node,
+) -> Result<ModelFile, Vec<Diagnostic>> {
     let json = document.to_json();
     let problems = crate::schema::validate(FileKind::Model, display_path, &document, &json);
     if !problems.is_empty() {
@@ -152,8 +179,11 @@ pub fn parse_document(
     Err(errors
         .into_iter()
         .map(|error| {
-            Diagnostic::new(code, format!("{display_path} is not valid {}", syntax.name()))
-                .at(display_path, error.span, error.message)
+            Diagnostic::new(
+                code,
+                format!("{display_path} is not valid {}", syntax.name()),
+            )
+            .at(display_path, error.span, error.message)
         })
         .collect())
 }

@@ -8,6 +8,7 @@ mod bundles;
 mod check_cli;
 mod diagnostics;
 mod hostile;
+mod otm;
 mod report_outputs;
 mod shipped_packs;
 mod signing;

@@ -8,7 +8,8 @@ use threatpack::schema::SchemaKind;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// pack, entities, attack-patterns, mitigations, overrides, pack-test, model, manifest, kb or common
+    /// pack, entities, attack-patterns, mitigations, overrides, pack-test, model, otm-mapping,
+    /// manifest, kb or common
     kind: Option<String>,
     /// Write every schema into this directory instead of printing one
     #[arg(long, value_name = "DIR", conflicts_with = "kind")]
