@@ -761,3 +761,61 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The README's quickstart: the shipped policy applied to the example shop, in every format.
+#[test]
+fn the_example_shop_in_every_format() {
+    let root = repository();
+    let model = "examples/online-shop/model.toml";
+    let run = |format: &str| {
+        let run = threatpack(
+            &root,
+            &[
+                "apply",
+                "--model",
+                model,
+                "--pack",
+                "packs/example-org",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        run.stdout
+    };
+    let report: Json = serde_json::from_str(&run("json")).expect("json");
+    let validator =
+        threatpack::schema::compile(threatpack::schema::SchemaKind::Report).expect("schema");
+    let violations: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|error| format!("{}: {error}", error.instance_path().as_str()))
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+    // The shop is in PCI DSS scope: the tier rule picks the comprehensive pass, and every
+    // STRIDE category has threats.
+    assert_eq!(report["tier"]["name"], "deep");
+    for category in [
+        "spoofing",
+        "tampering",
+        "repudiation",
+        "information-disclosure",
+        "denial-of-service",
+        "elevation-of-privilege",
+    ] {
+        assert!(
+            report["totals"]["by-category"][category].as_u64() > Some(0),
+            "{category}: {}",
+            report["totals"]
+        );
+    }
+    let summary = run("summary");
+    assert!(summary.contains("threat model of Online shop"), "{summary}");
+    let markdown = run("markdown");
+    assert!(markdown.starts_with('#'), "{markdown}");
+    let csv = run("backlog-csv");
+    let items = report["backlog"].as_array().map_or(0, Vec::len);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(reader.records().count(), items);
+    let backlog: Json = serde_json::from_str(&run("backlog-json")).expect("json");
+    assert_eq!(backlog["items"].as_array().map(Vec::len), Some(items));
+}
