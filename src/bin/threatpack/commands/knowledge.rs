@@ -97,11 +97,23 @@ pub fn read_model(
     let display = path.display().to_string();
     let bytes = read_capped(path, MAX_MODEL_BYTES)?;
     let text = String::from_utf8(bytes).map_err(|_| format!("`{display}` is not UTF-8 text"))?;
-    if mapping.is_some() {
-        return Err("--mapping is for Open Threat Model files (in progress)".to_string());
-    }
-    let syntax = threatpack::system::Syntax::of_path(&display);
-    match threatpack::system::parse_model(&display, text.clone(), syntax) {
+    let mapping = match mapping {
+        Some(mapping_path) => {
+            let mapping_display = mapping_path.display().to_string();
+            let bytes = read_capped(mapping_path, MAX_MODEL_BYTES)?;
+            let mapping_text = String::from_utf8(bytes)
+                .map_err(|_| format!("`{mapping_display}` is not UTF-8 text"))?;
+            match threatpack::system::otm::Mapping::parse(&mapping_display, &mapping_text) {
+                Ok(mapping) => Some(mapping),
+                Err(diagnostics) => {
+                    print_model_diagnostics(&diagnostics, &mapping_display, &mapping_text);
+                    return Ok(Err(ExitCode::from(1)));
+                }
+            }
+        }
+        None => None,
+    };
+    match threatpack::system::load_model(&display, text.clone(), mapping.as_ref()) {
         Ok(file) => Ok(Ok(file)),
         Err(diagnostics) => {
             print_model_diagnostics(&diagnostics, &display, &text);
