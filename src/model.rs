@@ -385,12 +385,26 @@ pub struct Override {
     pub upstream_digest: Option<String>,
 }
 
-/// A pack test: a small system model and the findings expected on it.
-#[derive(Debug, Clone, Deserialize)]
+/// A pack test: a small system model and the findings expected on it. The file is the
+/// model's tables plus `[test]`: `from_json` splits them (serde cannot flatten a struct that
+/// denies unknown fields).
+#[derive(Debug, Clone)]
 pub struct PackTest {
     pub test: TestExpectations,
-    #[serde(flatten)]
     pub model: Model,
+}
+
+impl PackTest {
+    pub fn from_json(mut json: Json) -> Result<PackTest, serde_json::Error> {
+        let test = match json.as_object_mut().and_then(|object| object.remove("test")) {
+            Some(test) => serde_json::from_value(test)?,
+            None => return Err(serde::de::Error::missing_field("test")),
+        };
+        Ok(PackTest {
+            test,
+            model: serde_json::from_value(json)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,7 +423,7 @@ pub struct TestExpectations {
 /// A system model (see schema/model.schema.json): what `threatpack apply` reads, and what a
 /// pack test embeds.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Model {
     /// Name and description of the system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,6 +446,7 @@ pub struct Model {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelInfo {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -439,6 +454,7 @@ pub struct ModelInfo {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelElement {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +467,7 @@ pub struct ModelElement {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelFlow {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -465,6 +482,7 @@ pub struct ModelFlow {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelBoundary {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,6 +497,7 @@ pub struct ModelBoundary {
 
 /// `[[mitigation-status]]`: the state of a mitigation at some places of the system.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MitigationStatus {
     /// A mitigation id: local to the applied pack, or qualified.
     pub mitigation: String,
@@ -516,6 +535,7 @@ impl ImplementationStatus {
 
 /// `[[story]]`: a user story and the things that must not happen on the way (WITHOUT clauses).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Story {
     pub id: String,
     /// "As a customer I want to pay by card so that I can buy goods".
@@ -525,6 +545,7 @@ pub struct Story {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Without {
     /// "having my card data stolen".
     pub text: String,

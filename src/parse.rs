@@ -347,7 +347,7 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             }
         }
         FileKind::PackTest => {
-            if !file_has_errors && let Ok(test) = serde_json::from_value::<PackTest>(json) {
+            if !file_has_errors && let Ok(test) = PackTest::from_json(json) {
                 out.tests.push(Located {
                     item: test,
                     origin: Origin {
