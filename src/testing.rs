@@ -65,21 +65,23 @@ pub fn run_pack_tests(graph: &PackGraph, kb: &KnowledgeBase) -> Vec<TestOutcome>
     root.tests
         .iter()
         .map(|located| {
-            let file = ModelFile {
-                display_path: root.display_path(&located.origin).to_string(),
-                text: root.text(&located.origin).to_string(),
-                document: root
-                    .documents
-                    .get(located.origin.file)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or(crate::document::Node {
-                        span: 0..0,
-                        value: crate::document::NodeValue::Table(Vec::new()),
-                    }),
-                model: located.item.model.clone(),
-                origins: Vec::new(),
-            };
+            let document = root
+                .documents
+                .get(located.origin.file)
+                .cloned()
+                .flatten()
+                .unwrap_or(crate::document::Node {
+                    span: 0..0,
+                    value: crate::document::NodeValue::Table(Vec::new()),
+                });
+            let file = ModelFile::with_document(
+                root.display_path(&located.origin),
+                root.text(&located.origin).to_string(),
+                crate::system::Syntax::Toml,
+                document,
+                located.item.model.clone(),
+                Vec::new(),
+            );
             run_one(kb, &file, &located.item.test)
         })
         .collect()

@@ -249,6 +249,16 @@ impl Binder<'_, '_, '_> {
         for (role, position, id, name, kind, properties) in elements {
             let index_text = position.to_string();
             let table = role.table();
+            // The schema says so too, but a JSON model read by the fast path skipped it.
+            if !is_element_id(id) {
+                self.error(
+                    &[table, &index_text, "id"],
+                    format!("`{id}` is not a valid element id"),
+                    "invalid id",
+                    Some("element ids are lowercase letters and digits, words joined by `-` or `_`, starting with a letter, at most 64 characters".to_string()),
+                );
+                continue;
+            }
             if bound.element_index.contains_key(id.as_str()) {
                 self.error(
                     &[table, &index_text, "id"],
@@ -670,5 +680,48 @@ fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
         "none".to_string()
     } else {
         names.join(", ")
+    }
+}
+
+/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json).
+fn is_element_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-' || *byte == b'_'
+        })
+        && !id.ends_with(['-', '_'])
+        && !id.contains("--")
+        && !id.contains("__")
+        && !id.contains("-_")
+        && !id.contains("_-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_element_id;
+
+    #[test]
+    fn element_ids_follow_the_schema_pattern() {
+        for good in ["a", "shop", "web-shop", "db_1", "a1-b2_c3"] {
+            assert!(is_element_id(good), "{good}");
+        }
+        let long = "a".repeat(65);
+        for bad in [
+            "",
+            "1a",
+            "Shop",
+            "a-",
+            "a--b",
+            "a_-b",
+            "-a",
+            "a b",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(!is_element_id(bad), "{bad}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod bind;
 pub mod otm;
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{self, Node};
@@ -55,8 +56,10 @@ impl Syntax {
 pub struct ModelFile {
     pub display_path: String,
     pub text: String,
-    /// The file as written, with spans.
-    pub document: Node,
+    pub syntax: Syntax,
+    /// The file as written, with spans. Parsed on first use when the model was read by the
+    /// fast path (a JSON model that deserialized directly): only a problem needs spans.
+    document: OnceLock<Node>,
     pub model: Model,
     /// For files converted from another format: model field prefixes (JSON pointer segments
     /// of `model`) and the place in `document` they came from. Empty for native models.
@@ -64,17 +67,48 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
+    /// A model file whose document tree is already parsed.
+    pub fn with_document(
+        display_path: &str,
+        text: String,
+        syntax: Syntax,
+        document: Node,
+        model: Model,
+        origins: Vec<(Vec<String>, Vec<String>)>,
+    ) -> ModelFile {
+        ModelFile {
+            display_path: display_path.to_string(),
+            text,
+            syntax,
+            document: OnceLock::from(document),
+            model,
+            origins,
+        }
+    }
+
+    /// The file as written, with spans.
+    pub fn document(&self) -> &Node {
+        self.document.get_or_init(|| {
+            // The fast path read this text successfully, so it parses; an empty tree would
+            // only lose positions, never a problem.
+            parse_document(&self.display_path, &self.text, self.syntax).unwrap_or(Node {
+                span: 0..0,
+                value: crate::document::NodeValue::Table(Vec::new()),
+            })
+        })
+    }
+
     /// The span in the file of a model field (`["component", "3", "kind"]`): the value when
     /// it exists, else the nearest enclosing one.
     pub fn locate(&self, field: &[&str]) -> Range<usize> {
         let segments = self.document_path(field);
-        self.document.locate(&segments).node.span.clone()
+        self.document().locate(&segments).node.span.clone()
     }
 
     /// The span of the key naming a model field, or of its value when there is no key.
     pub fn locate_key(&self, field: &[&str]) -> Range<usize> {
         let segments = self.document_path(field);
-        let place = self.document.locate(&segments);
+        let place = self.document().locate(&segments);
         match (place.exact, place.key_span) {
             (true, Some(key)) => key,
             _ => place.node.span.clone(),
@@ -110,12 +144,27 @@ pub fn load_model(
     mapping: Option<&otm::Mapping>,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let syntax = Syntax::of_path(display_path);
+    // Fast path: a JSON model in threatpack's format deserializes directly (its types deny
+    // unknown keys), ten times faster than building the spanned tree and validating it. Any
+    // failure, or an OTM file, takes the full path, which locates every problem.
+    if syntax == Syntax::Json
+        && let Ok(model) = serde_json::from_str::<Model>(&text)
+    {
+        return Ok(ModelFile {
+            display_path: display_path.to_string(),
+            text,
+            syntax,
+            document: OnceLock::new(),
+            model,
+            origins: Vec::new(),
+        });
+    }
     let document = parse_document(display_path, &text, syntax)?;
     if syntax != Syntax::Toml && otm::is_otm(&document) {
         let mapping = mapping.unwrap_or_else(|| otm::Mapping::builtin());
-        return otm::convert_document(display_path, text, document, mapping);
+        return otm::convert_document(display_path, text, syntax, document, mapping);
     }
-    model_from_document(display_path, text, document)
+    model_from_document(display_path, text, syntax, document)
 }
 
 /// Parses a model in threatpack's format. Problems come back as diagnostics on `display_path`.
@@ -125,12 +174,13 @@ pub fn parse_model(
     syntax: Syntax,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let document = parse_document(display_path, &text, syntax)?;
-    model_from_document(display_path, text, document)
+    model_from_document(display_path, text, syntax, document)
 }
 
 fn model_from_document(
     display_path: &str,
     text: String,
+    syntax: Syntax,
     document: Node,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let json = document.to_json();
@@ -148,13 +198,14 @@ fn model_from_document(
             .help("see docs/system-model.md for the format"),
         ]
     })?;
-    Ok(ModelFile {
-        display_path: display_path.to_string(),
+    Ok(ModelFile::with_document(
+        display_path,
         text,
+        syntax,
         document,
         model,
-        origins: Vec::new(),
-    })
+        Vec::new(),
+    ))
 }
 
 /// Parses TOML, JSON or YAML into a document tree with spans, or the syntax errors.

@@ -168,13 +168,14 @@ pub fn convert(
     mapping: &Mapping,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let document = parse_document(display_path, &text, syntax)?;
-    convert_document(display_path, text, document, mapping)
+    convert_document(display_path, text, syntax, document, mapping)
 }
 
 /// `convert` for a document already parsed.
 pub(super) fn convert_document(
     display_path: &str,
     text: String,
+    syntax: Syntax,
     document: Node,
     mapping: &Mapping,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
@@ -189,13 +190,14 @@ pub(super) fn convert_document(
     if !converter.problems.is_empty() {
         return Err(converter.problems);
     }
-    Ok(ModelFile {
-        display_path: display_path.to_string(),
+    Ok(ModelFile::with_document(
+        display_path,
         text,
+        syntax,
         document,
         model,
-        origins: converter.origins,
-    })
+        converter.origins,
+    ))
 }
 
 /// The model id of an OTM id: lowercase ASCII letters and digits kept, every run of other

@@ -819,3 +819,68 @@ fn the_example_shop_in_every_format() {
     let backlog: Json = serde_json::from_str(&run("backlog-json")).expect("json");
     assert_eq!(backlog["items"].as_array().map(Vec::len), Some(items));
 }
+
+/// The mini model as JSON: the same report; problems still located at their JSON line.
+#[test]
+fn a_json_model_gives_the_same_report_and_located_errors() {
+    let directory = write_fixture(PACK);
+    let toml_text = fs::read_to_string(directory.path().join("model.toml")).expect("model");
+    let model: Json = toml::from_str(&toml_text).expect("the fixture is TOML");
+    let pretty = serde_json::to_string_pretty(&model).expect("json");
+    fs::write(directory.path().join("model.json"), &pretty).expect("write");
+    let from_json = threatpack(
+        directory.path(),
+        &[
+            "apply",
+            "--model",
+            "model.json",
+            "--pack",
+            "mini",
+            "--tier",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(from_json.code, 0, "{}", from_json.stderr);
+    let from_json: Json = serde_json::from_str(&from_json.stdout).expect("json");
+    let from_toml = json_report(directory.path(), &["--tier", "all"]);
+    assert_eq!(from_json["threats"], from_toml["threats"]);
+    assert_eq!(from_json["backlog"], from_toml["backlog"]);
+
+    // An unknown kind (found when binding) and a misspelled key (found by the schema) are
+    // both reported at their line of the JSON file.
+    let line_of = |text: &str, needle: &str| {
+        text.lines()
+            .position(|line| line.contains(needle))
+            .expect("needle")
+            + 1
+    };
+    for (broken, needle, message) in [
+        (
+            pretty.replace("\"store\"", "\"stor\""),
+            "\"stor\"",
+            "no entity `stor`",
+        ),
+        (
+            pretty.replacen("\"properties\"", "\"propertes\"", 1),
+            "\"propertes\"",
+            "propertes",
+        ),
+        (
+            pretty.replacen("\"front\"", "\"Front\"", 1),
+            "\"Front\"",
+            "Front",
+        ),
+    ] {
+        fs::write(directory.path().join("broken.json"), &broken).expect("write");
+        let run = threatpack(
+            directory.path(),
+            &["apply", "--model", "broken.json", "--pack", "mini"],
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{message}: {}", run.stderr);
+        let location = format!("broken.json:{}:", line_of(&broken, needle));
+        assert!(run.stderr.contains(&location), "{location}: {}", run.stderr);
+    }
+}

@@ -361,7 +361,7 @@ fn yaml_and_json_forms_of_one_otm_file_give_the_same_model() {
         let original = loaded(&display, &text);
         // The other syntax: JSON for the YAML sample, YAML (block style) for the JSON ones.
         let (other_display, other_text) = if display.ends_with(".yaml") {
-            let json = original.document.to_json();
+            let json = original.document().to_json();
             (
                 "converted.otm.json".to_string(),
                 serde_json::to_string_pretty(&json).expect("JSON"),
@@ -369,14 +369,14 @@ fn yaml_and_json_forms_of_one_otm_file_give_the_same_model() {
         } else {
             (
                 "converted.otm.yaml".to_string(),
-                to_block_yaml(&original.document.to_json(), 0),
+                to_block_yaml(&original.document().to_json(), 0),
             )
         };
         let other = loaded(&other_display, &other_text);
         assert_eq!(model_json(&original), model_json(&other), "{sample}");
         assert_eq!(
-            original.document.to_json(),
-            other.document.to_json(),
+            original.document().to_json(),
+            other.document().to_json(),
             "{sample}"
         );
         // And the origins lead to the same values in both texts.
