@@ -396,7 +396,10 @@ pub struct PackTest {
 
 impl PackTest {
     pub fn from_json(mut json: Json) -> Result<PackTest, serde_json::Error> {
-        let test = match json.as_object_mut().and_then(|object| object.remove("test")) {
+        let test = match json
+            .as_object_mut()
+            .and_then(|object| object.remove("test"))
+        {
             Some(test) => serde_json::from_value(test)?,
             None => return Err(serde::de::Error::missing_field("test")),
         };
