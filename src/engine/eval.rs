@@ -411,3 +411,180 @@ fn binary(id: u64, op: BinaryOp, left: Value, right: Value, symbols: &Interner) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::program::{self, Bindings, EndpointSlots, Layout, NO_SLOT};
+    use super::super::value::{Interner, Value};
+    use super::{Endpoint, Frame};
+
+    /// Evaluates `condition` on a flow whose own properties are `subject`, from an endpoint of
+    /// entity 0 (declaring `internet_facing`) to one of entity 1 (declaring nothing).
+    fn run(condition: &str, subject: &[(&str, Value)]) -> Result<bool, String> {
+        let mut symbols = Interner::default();
+        let mut layout = Layout::default();
+        for (slot, (name, _)) in subject.iter().enumerate() {
+            layout.slots.insert((*name).into(), slot as u32);
+        }
+        let mut endpoints = EndpointSlots::default();
+        endpoints
+            .by_name
+            .insert("internet_facing".into(), Arc::from(vec![0, NO_SLOT]));
+        let mut system = Layout::default();
+        system.slots.insert("personal".into(), 0);
+        let parsed = program::parse(condition)?;
+        let bindings = Bindings {
+            subject: &layout,
+            endpoints: Some(&endpoints),
+            system: &system,
+        };
+        let compiled = program::compile(&parsed, &bindings, &mut symbols)
+            .map_err(|problem| problem.message)?;
+        // Literal strings of the test values are interned like a model's would be.
+        let values: Vec<Value> = subject
+            .iter()
+            .map(|(_, value)| match value {
+                Value::Text(text) => Value::Str(symbols.intern(text)),
+                other => other.clone(),
+            })
+            .collect();
+        let source_values = [Value::Bool(true)];
+        let mut frame = Frame {
+            subject: &values,
+            source: Some(Endpoint {
+                entity: 0,
+                values: &source_values,
+            }),
+            target: Some(Endpoint {
+                entity: 1,
+                values: &[],
+            }),
+            crosses_boundary: true,
+            system: &[Value::Bool(false)],
+            symbols: &symbols,
+            locals: Vec::new(),
+        };
+        compiled
+            .evaluate(&mut frame, &mut ())
+            .map_err(|error| error.message)
+    }
+
+    fn text(value: &str) -> Value {
+        Value::Text(value.into())
+    }
+
+    fn list(values: &[&str]) -> Value {
+        Value::List(
+            values
+                .iter()
+                .map(|value| text(value))
+                .collect::<Vec<_>>()
+                .into(),
+        )
+    }
+
+    #[test]
+    fn comparisons_membership_and_strings() {
+        let subject = [
+            ("auth", text("password")),
+            ("replicas", Value::Int(3)),
+            ("classes", list(&["pii", "secrets"])),
+            ("image", text("nginx:latest")),
+        ];
+        for (condition, expected) in [
+            (r#"self.auth == "password""#, true),
+            (r#"self.auth != "password""#, false),
+            (r#"self.auth in ["none", "password"]"#, true),
+            (r#""pii" in self.classes"#, true),
+            (r#""card" in self.classes"#, false),
+            ("self.replicas < 2", false),
+            ("self.replicas >= 3 && self.replicas <= 3", true),
+            ("self.replicas + 1 == 4", true),
+            ("self.replicas * 2 - 6 == 0", true),
+            ("self.replicas % 2 == 1", true),
+            ("size(self.classes) == 2", true),
+            ("self.classes.size() == 2", true),
+            (r#"self.image.endsWith(":latest")"#, true),
+            (r#"self.image.startsWith("nginx")"#, true),
+            (r#"self.image.contains("ngi")"#, true),
+            (r#"self.image.matches("^[a-z]+:latest$")"#, true),
+            (r#"self.image.matches("^alpine")"#, false),
+            (r#"self.classes[1] == "secrets""#, true),
+            (
+                r#"self.replicas > 2 ? self.auth == "password" : false"#,
+                true,
+            ),
+            (r#"string(self.replicas) == "3""#, true),
+            (r#"int("42") == 42"#, true),
+            ("double(self.replicas) > 2.5", true),
+        ] {
+            assert_eq!(run(condition, &subject), Ok(expected), "{condition}");
+        }
+    }
+
+    #[test]
+    fn comprehensions() {
+        let subject = [("classes", list(&["pii", "secrets"]))];
+        for (condition, expected) in [
+            (r#"self.classes.exists(c, c == "pii")"#, true),
+            (r#"self.classes.exists(c, c == "card")"#, false),
+            (r#"self.classes.all(c, c.size() > 2)"#, true),
+            (r#"self.classes.all(c, c == "pii")"#, false),
+            (r#"self.classes.exists_one(c, c.startsWith("s"))"#, true),
+            (r#"self.classes.filter(c, c != "pii").size() == 1"#, true),
+            (r#"self.classes.map(c, c + "!")[0] == "pii!""#, true),
+            // Nested: the inner variable shadows nothing, the outer one stays visible.
+            (
+                r#"self.classes.exists(a, self.classes.exists(b, a != b && b == "pii"))"#,
+                true,
+            ),
+        ] {
+            assert_eq!(run(condition, &subject), Ok(expected), "{condition}");
+        }
+    }
+
+    #[test]
+    fn flows_read_their_ends_and_the_system() {
+        let subject = [("encrypted", Value::Bool(false))];
+        for (condition, expected) in [
+            ("source.internet_facing && !self.encrypted", true),
+            ("crosses_boundary", true),
+            ("has(source.internet_facing)", true),
+            ("has(target.internet_facing)", false),
+            (
+                "has(target.internet_facing) && target.internet_facing",
+                false,
+            ),
+            ("system.personal", false),
+            ("has(self.missing)", false),
+        ] {
+            assert_eq!(run(condition, &subject), Ok(expected), "{condition}");
+        }
+    }
+
+    #[test]
+    fn errors_propagate_unless_the_other_side_decides() {
+        let subject = [("replicas", Value::Int(3))];
+        // `target` declares no `internet_facing`: reading it is an error...
+        let error = run("target.internet_facing", &subject).expect_err("an error");
+        assert!(
+            error.contains("has no property `internet_facing`"),
+            "{error}"
+        );
+        // ...that `&&`/`||` absorb when the other side decides, on either side (CEL).
+        assert_eq!(run("target.internet_facing && false", &subject), Ok(false));
+        assert_eq!(run("false && target.internet_facing", &subject), Ok(false));
+        assert_eq!(run("target.internet_facing || true", &subject), Ok(true));
+        assert!(run("target.internet_facing || false", &subject).is_err());
+        assert!(run("true && target.internet_facing", &subject).is_err());
+        // Arithmetic errors are errors, not false.
+        assert!(run("self.replicas / 0 == 1", &subject).is_err());
+        assert!(run("9223372036854775807 + self.replicas > 0", &subject).is_err());
+        assert!(run("[1][self.replicas] == 1", &subject).is_err());
+        // A non-bool condition is an error.
+        let error = run("self.replicas", &subject).expect_err("not a bool");
+        assert!(error.contains("not a bool"), "{error}");
+    }
+}
