@@ -1,0 +1,750 @@
+//! The HTTP API under `/api/v1` (registry/API.md). Handlers authenticate, check the request,
+//! then call one `Store` method on a blocking thread. Every error is the envelope
+//! `{"errors":[{"detail":"…"}]}` with a precise status.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use ct_codecs::{Base64, Decoder};
+use serde::Deserialize;
+use serde_json::json;
+use threatpack::bundle::{ReadLimits, read_bundle};
+use threatpack::signing::{VerifyError, parse_public_keys, verify_bundle};
+
+use crate::store::{NewVersion, PublishOutcome, Store, StoreError, TokenRecord};
+use crate::tokens::{Scope, hash_token, pattern_matches};
+
+/// The request header carrying the detached minisign signature, base64-encoded (the `.minisig`
+/// text has newlines, which a header cannot).
+pub const SIGNATURE_HEADER: &str = "x-threatpack-signature";
+
+/// The largest bundle a publish accepts, unless configured otherwise.
+pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest JSON body of any other request.
+const MAX_JSON_BYTES: usize = 64 * 1024;
+
+const MAX_PER_PAGE: u64 = 100;
+
+#[derive(Clone)]
+pub struct ApiOptions {
+    pub max_bundle_bytes: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> ApiOptions {
+        ApiOptions {
+            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    store: Arc<dyn Store>,
+    options: ApiOptions,
+}
+
+/// An error response: a status and one detail.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "errors": [{ "detail": self.detail }] })),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(detail) => ApiError::new(StatusCode::NOT_FOUND, detail),
+            StoreError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            StoreError::Internal(detail) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: {detail}"),
+            ),
+        }
+    }
+}
+
+fn rejected(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, format!("the request body is too large: {text}"));
+    }
+    ApiError::new(status, text)
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> ApiError {
+        rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// Runs a store call on a blocking thread.
+async fn blocking<T, F>(state: &AppState, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: {error}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// The router of the whole API.
+pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
+    let max_bundle_bytes = options.max_bundle_bytes;
+    let state = AppState { store, options };
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/namespaces", post(create_namespace))
+        .route("/api/v1/namespaces/{namespace}", get(show_namespace))
+        .route(
+            "/api/v1/namespaces/{namespace}/keys",
+            get(list_keys).post(add_key),
+        )
+        .route("/api/v1/packs", get(search))
+        .route("/api/v1/packs/{namespace}/{name}", get(index))
+        .route(
+            "/api/v1/packs/{namespace}/{name}/{version}",
+            // The limit is enforced while the body streams in (and from Content-Length
+            // before), never after reading it whole.
+            put(publish).layer(DefaultBodyLimit::max(max_bundle_bytes)),
+        )
+        .route("/api/v1/packs/{namespace}/{name}/{version}/yank", put(yank))
+        .route(
+            "/api/v1/packs/{namespace}/{name}/{version}/unyank",
+            put(unyank),
+        )
+        .route("/api/v1/blobs/sha256/{digest}", get(download))
+        .route("/api/v1/blobs/sha256/{digest}/signature", get(signature))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+// ------------------------------------------------------------------------------------------
+// Authentication
+
+/// Who is asking: a valid, unexpired token. Missing, unknown or expired is 401.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, ApiError> {
+    let unauthorized = |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, detail);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("this needs a token: `Authorization: Bearer TOKEN`"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("the `Authorization` header is not `Bearer TOKEN`"))?;
+    let hash = hash_token(token);
+    let record = blocking(state, move |store| store.token_by_hash(&hash))
+        .await?
+        .ok_or_else(|| unauthorized("the token is not valid"))?;
+    if record
+        .expires_at
+        .is_some_and(|expires_at| expires_at <= crate::time::now())
+    {
+        return Err(unauthorized(
+            "the token has expired: create a new one with `threatpack-registry token create`",
+        ));
+    }
+    Ok(record)
+}
+
+/// The token may use `scope` on `target` (a pack `ns/name`, or `ns/*` for the namespace
+/// itself); `admin` may do anything anywhere. Otherwise 403.
+fn authorize(token: &TokenRecord, scope: Scope, target: &str) -> Result<(), ApiError> {
+    if token.scopes.contains(&Scope::Admin) {
+        return Ok(());
+    }
+    if !token.scopes.contains(&scope) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the token lacks the `{}` scope", scope.as_str()),
+        ));
+    }
+    if !token
+        .namespaces
+        .iter()
+        .any(|pattern| pattern_matches(pattern, target))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the token may not touch `{target}` (it covers: {})",
+                token.namespaces.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn actor(token: &TokenRecord) -> String {
+    format!("token:{}", token.id)
+}
+
+// ------------------------------------------------------------------------------------------
+// Names
+
+/// Checks `namespace` (and `name`) as they appear in pack names; returns `namespace/name`.
+fn pack_name(namespace: &str, name: &str) -> Result<String, ApiError> {
+    let pack = format!("{namespace}/{name}");
+    threatpack::names::check_pack_name(&pack).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{pack}` is not a pack name: {error}"),
+        )
+    })?;
+    Ok(pack)
+}
+
+fn check_namespace(namespace: &str) -> Result<(), ApiError> {
+    pack_name(namespace, "x").map(|_| ()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{namespace}` is not a namespace name (lower-case letters, digits and `-`)"),
+        )
+    })
+}
+
+fn check_version(version: &str) -> Result<(), ApiError> {
+    threatpack::names::parse_version(version)
+        .map(|_| ())
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{version}` is not a version: {error}"),
+            )
+        })
+}
+
+// ------------------------------------------------------------------------------------------
+// Namespaces and keys
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNamespace {
+    name: String,
+    #[serde(default)]
+    owners: Vec<String>,
+}
+
+async fn create_namespace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewNamespace>, JsonRejection>,
+) -> ApiResult {
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Admin, "*")?;
+    let Json(request) = body?;
+    check_namespace(&request.name)?;
+    let actor = actor(&token);
+    let name = request.name.clone();
+    blocking(&state, move |store| {
+        store.create_namespace(&request.name, &request.owners, &actor)?;
+        store.namespace(&request.name)
+    })
+    .await
+    .map(|namespace| (StatusCode::CREATED, Json(json!({ "namespace": namespace }))).into_response())
+    .map_err(|error| {
+        if error.status == StatusCode::CONFLICT {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                format!("namespace `{name}` already exists"),
+            )
+        } else {
+            error
+        }
+    })
+}
+
+async fn show_namespace(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
+    let found = blocking(&state, move |store| {
+        let Some(found) = store.namespace(&namespace)? else {
+            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
+        };
+        Ok(found)
+    })
+    .await?;
+    Ok(Json(json!({ "namespace": found })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    /// A minisign public key: the `.pub` file's text, or its base64 line.
+    public_key: String,
+}
+
+async fn add_key(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<NewKey>, JsonRejection>,
+) -> ApiResult {
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::ManageKeys, &format!("{namespace}/*"))?;
+    let Json(request) = body?;
+    let keys = parse_public_keys(&request.public_key).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`public_key`: {error}"),
+        )
+    })?;
+    let [key] = &keys[..] else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`public_key` must hold exactly one key",
+        ));
+    };
+    let key_id = key.key_id.clone();
+    // Stored as the bare base64 line, which is all `parse_public_keys` needs back.
+    let line = request
+        .public_key
+        .lines()
+        .map(str::trim)
+        .find(|line| {
+            !line.is_empty() && !line.starts_with('#') && !line.starts_with("untrusted comment:")
+        })
+        .unwrap_or_default()
+        .to_string();
+    let actor = actor(&token);
+    let stored_id = key_id.clone();
+    let added = blocking(&state, move |store| {
+        if store.namespace(&namespace)?.is_none() {
+            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
+        }
+        store.add_key(&namespace, &stored_id, &line, &actor)
+    })
+    .await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({ "key_id": key_id }))).into_response())
+}
+
+/// Public keys are public: consumers read them to decide whom to trust.
+async fn list_keys(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
+    let keys = blocking(&state, move |store| {
+        if store.namespace(&namespace)?.is_none() {
+            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
+        }
+        store.keys(&namespace)
+    })
+    .await?;
+    Ok(Json(json!({ "keys": keys })).into_response())
+}
+
+// ------------------------------------------------------------------------------------------
+// Publish
+
+fn unprocessable(detail: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+}
+
+/// The tags of `source/pack.toml`, if the bundle has one that says.
+fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        pack: Pack,
+    }
+    #[derive(Deserialize)]
+    struct Pack {
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+    files
+        .get("source/pack.toml")
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| toml::from_str::<Manifest>(text).ok())
+        .map(|manifest| manifest.pack.tags)
+        .unwrap_or_default()
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let pack = pack_name(&namespace, &name)?;
+    check_version(&version)?;
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Publish, &pack)?;
+    let bundle = body?;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the signature is missing: send the `.minisig` text base64-encoded in `{SIGNATURE_HEADER}`"),
+            )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|encoded| Base64::decode_to_vec(encoded.trim(), None).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{SIGNATURE_HEADER}` is not base64 of UTF-8 text"),
+            )
+        })?;
+    let lookup = namespace.clone();
+    let (known, keys) = blocking(&state, move |store| {
+        Ok((store.namespace(&lookup)?.is_some(), store.keys(&lookup)?))
+    })
+    .await?;
+    if !known {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no namespace `{namespace}`: an admin creates it first"),
+        ));
+    }
+    if keys.is_empty() {
+        return Err(unprocessable(format!(
+            "namespace `{namespace}` has no publisher key: register one with `POST /api/v1/namespaces/{namespace}/keys`"
+        )));
+    }
+    let max_bundle_bytes = state.options.max_bundle_bytes;
+    // Reading and verifying cost CPU: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        check_bundle(
+            &bundle,
+            &signature,
+            &keys,
+            &pack,
+            &namespace,
+            &version,
+            max_bundle_bytes,
+        )
+        .map(|new_version| (new_version, bundle))
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: {error}"),
+        )
+    })?;
+    let (new_version, bundle) = checked?;
+    let actor = actor(&token);
+    let record = new_version.clone();
+    let outcome = blocking(&state, move |store| store.publish(&record, &bundle, &actor)).await?;
+    let status = match outcome {
+        PublishOutcome::Created => StatusCode::CREATED,
+        PublishOutcome::AlreadyPublished => StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(json!({
+            "name": new_version.pack,
+            "version": new_version.version,
+            "digest": format!("sha256:{}", new_version.sha256),
+            "signer_key_id": new_version.signer_key_id,
+            "created": outcome == PublishOutcome::Created,
+        })),
+    )
+        .into_response())
+}
+
+/// Every check a bundle passes before anything is stored: the hostile-input reader (caps,
+/// entries, every file against the manifest), the pack and version against the URL, and the
+/// signature against the namespace's publisher keys.
+fn check_bundle(
+    bundle: &[u8],
+    signature: &str,
+    keys: &[crate::store::PublisherKey],
+    pack: &str,
+    namespace: &str,
+    version: &str,
+    max_bundle_bytes: usize,
+) -> Result<NewVersion, ApiError> {
+    let limits = ReadLimits {
+        max_bundle_bytes: u64::try_from(max_bundle_bytes).unwrap_or(u64::MAX),
+        ..ReadLimits::default()
+    };
+    let read = read_bundle(bundle, &limits)
+        .map_err(|error| unprocessable(format!("not a valid bundle: {error}")))?;
+    let manifest = &read.manifest;
+    if manifest.pack != pack || manifest.version != version {
+        return Err(unprocessable(format!(
+            "the bundle is `{}` {}, not `{pack}` {version} as the URL says",
+            manifest.pack, manifest.version
+        )));
+    }
+    let keyring: String = keys
+        .iter()
+        .map(|key| format!("{}\n", key.public_key))
+        .collect();
+    let trusted = parse_public_keys(&keyring).map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: a stored key of `{namespace}`: {error}"),
+        )
+    })?;
+    let verified =
+        verify_bundle(bundle, Some(manifest), signature, &trusted).map_err(|error| match error {
+            VerifyError::UntrustedKey { key_id, .. } => unprocessable(format!(
+                "the bundle is signed by key {key_id}, which is not a publisher key of `{namespace}`"
+            )),
+            other => unprocessable(format!("the signature is rejected: {other}")),
+        })?;
+    let dependencies = serde_json::to_value(&manifest.dependencies)
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    let sha256 = read
+        .digest
+        .strip_prefix("sha256:")
+        .unwrap_or(&read.digest)
+        .to_string();
+    Ok(NewVersion {
+        namespace: namespace.to_string(),
+        pack: pack.to_string(),
+        version: version.to_string(),
+        sha256,
+        description: manifest.description.clone(),
+        tags: tags(&read.files),
+        dependencies,
+        tier: manifest.tier.clone(),
+        signer_key_id: verified.key_id,
+        signature: signature.to_string(),
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// Index, downloads, yanking, search
+
+async fn index(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let pack = pack_name(&namespace, &name)?;
+    let lookup = pack.clone();
+    let versions = blocking(&state, move |store| store.index(&lookup))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no pack `{pack}`")))?;
+    let body = serde_json::to_vec(&json!({ "name": pack, "versions": versions }))
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    // Strong: the digest of the exact bytes served.
+    let etag = format!("\"{}\"", threatpack::digest::sha256_hex(&body));
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|candidate| candidate == etag || candidate == "*");
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+    }
+    Ok((
+        [
+            (header::ETAG, etag_value),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn check_digest(digest: &str) -> Result<(), ApiError> {
+    if crate::store::is_sha256_hex(digest) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{digest}` is not a sha256 in lower-case hex"),
+        ))
+    }
+}
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+async fn download(State(state): State<AppState>, Path(digest): Path<String>) -> ApiResult {
+    check_digest(&digest)?;
+    let lookup = digest.clone();
+    let bytes = blocking(&state, move |store| store.blob(&lookup))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no blob sha256:{digest}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_string()),
+            (header::CACHE_CONTROL, IMMUTABLE.to_string()),
+            (header::ETAG, format!("\"{digest}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn signature(State(state): State<AppState>, Path(digest): Path<String>) -> ApiResult {
+    check_digest(&digest)?;
+    let lookup = digest.clone();
+    let text = blocking(&state, move |store| store.signature(&lookup))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no blob sha256:{digest}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YankRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn set_yanked(
+    state: AppState,
+    (namespace, name, version): (String, String, String),
+    headers: HeaderMap,
+    body: Result<Json<YankRequest>, JsonRejection>,
+    yanked: bool,
+) -> ApiResult {
+    let pack = pack_name(&namespace, &name)?;
+    check_version(&version)?;
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Yank, &pack)?;
+    let Json(request) = body?;
+    let reason = request.reason.filter(|reason| !reason.trim().is_empty());
+    if yanked && reason.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a yank needs a `reason`: consumers see it",
+        ));
+    }
+    let actor = actor(&token);
+    let target = pack.clone();
+    let stored_version = version.clone();
+    let stored_reason = reason.clone();
+    blocking(&state, move |store| {
+        store.set_yanked(
+            &target,
+            &stored_version,
+            yanked,
+            stored_reason.as_deref(),
+            &actor,
+        )
+    })
+    .await?;
+    Ok(Json(json!({
+        "name": pack,
+        "version": version,
+        "yanked": yanked,
+        "reason": reason,
+    }))
+    .into_response())
+}
+
+async fn yank(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<YankRequest>, JsonRejection>,
+) -> ApiResult {
+    set_yanked(state, path, headers, body, true).await
+}
+
+async fn unyank(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<YankRequest>, JsonRejection>,
+) -> ApiResult {
+    set_yanked(state, path, headers, body, false).await
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query?;
+    let page = query.page.unwrap_or(1).max(1);
+    let per_page = query.per_page.unwrap_or(20).clamp(1, MAX_PER_PAGE);
+    let offset = (page - 1).saturating_mul(per_page);
+    let text = query.q.clone();
+    let (total, packs) =
+        blocking(&state, move |store| store.search(&text, offset, per_page)).await?;
+    Ok(Json(json!({
+        "packs": packs,
+        "meta": { "total": total, "page": page, "per_page": per_page },
+    }))
+    .into_response())
+}

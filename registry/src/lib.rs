@@ -1,0 +1,11 @@
+//! The threatpack registry: signed bundles published into namespaces, served by digest, with an
+//! index per pack, yanking, search and scoped API tokens.
+//!
+//! `store` keeps the data (the `Store` trait; SQLite plus a blob directory), `tokens` says who
+//! may do what, `api` is the HTTP interface and `server` opens the store and serves it.
+
+pub mod api;
+pub mod server;
+pub mod store;
+pub mod time;
+pub mod tokens;

@@ -1,0 +1,180 @@
+//! Where the registry keeps what it knows, behind the `Store` trait so that a PostgreSQL
+//! backend can follow the embedded one (`SqliteStore`: SQLite metadata plus a blob directory).
+//!
+//! Every mutation records an audit entry in the same transaction as the change itself.
+
+mod blobs;
+mod sqlite;
+
+use serde::Serialize;
+
+pub use blobs::{BlobDir, is_sha256_hex};
+pub use sqlite::SqliteStore;
+
+use crate::tokens::Scope;
+
+/// A version about to be published, checked by the caller (bundle, signature, names).
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub namespace: String,
+    /// `namespace/name`.
+    pub pack: String,
+    pub version: String,
+    /// Lower-case hex sha256 of the bundle.
+    pub sha256: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// The manifest's resolved dependencies, as JSON.
+    pub dependencies: serde_json::Value,
+    pub tier: Option<String>,
+    pub signer_key_id: String,
+    /// The detached minisign signature, as published.
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    Created,
+    /// The identical bytes were already published under this version.
+    AlreadyPublished,
+}
+
+/// One version of a pack as the index shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionRecord {
+    pub version: String,
+    /// `sha256:HEX` of the bundle.
+    pub digest: String,
+    pub size: u64,
+    pub dependencies: serde_json::Value,
+    pub tier: Option<String>,
+    pub signer_key_id: String,
+    pub yanked: bool,
+    pub yank_reason: Option<String>,
+    pub published_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublisherKey {
+    pub key_id: String,
+    pub public_key: String,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Namespace {
+    pub name: String,
+    pub owners: Vec<String>,
+    pub created_at: String,
+}
+
+/// A token as the store knows it (never the secret).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub scopes: Vec<Scope>,
+    pub namespaces: Vec<String>,
+    /// Unix seconds; `None` never expires.
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: String,
+    pub description: String,
+    pub scopes: Vec<Scope>,
+    pub namespaces: Vec<String>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// The newest version that is not yanked, if any.
+    pub latest_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    NotFound(String),
+    Conflict(String),
+    /// The store itself failed (disk, database): not the caller's fault.
+    Internal(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotFound(detail)
+            | StoreError::Conflict(detail)
+            | StoreError::Internal(detail) => f.write_str(detail),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The registry's storage. Methods block (disk, database): async callers run them on a
+/// blocking thread. `actor` names who asks, for the audit log (`token:ID`, `cli`, `server`).
+pub trait Store: Send + Sync {
+    fn create_namespace(
+        &self,
+        name: &str,
+        owners: &[String],
+        actor: &str,
+    ) -> Result<(), StoreError>;
+    fn namespace(&self, name: &str) -> Result<Option<Namespace>, StoreError>;
+    /// Registers a publisher key; `false` if the namespace already had it.
+    fn add_key(
+        &self,
+        namespace: &str,
+        key_id: &str,
+        public_key: &str,
+        actor: &str,
+    ) -> Result<bool, StoreError>;
+    fn keys(&self, namespace: &str) -> Result<Vec<PublisherKey>, StoreError>;
+    /// Stores the bundle and its version, all or nothing. A version is immutable: other bytes
+    /// under a published version are a `Conflict`.
+    fn publish(
+        &self,
+        version: &NewVersion,
+        bundle: &[u8],
+        actor: &str,
+    ) -> Result<PublishOutcome, StoreError>;
+    /// Every version of a pack, oldest first (semver order); `None` for an unknown pack.
+    fn index(&self, pack: &str) -> Result<Option<Vec<VersionRecord>>, StoreError>;
+    fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn signature(&self, sha256: &str) -> Result<Option<String>, StoreError>;
+    /// Yanks (the index shows `reason`) or unyanks (`reason` only goes to the audit log).
+    fn set_yanked(
+        &self,
+        pack: &str,
+        version: &str,
+        yanked: bool,
+        reason: Option<&str>,
+        actor: &str,
+    ) -> Result<(), StoreError>;
+    /// Packs whose name, description or tags contain `query`, by name; and the total.
+    fn search(
+        &self,
+        query: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<SearchHit>), StoreError>;
+    fn create_token(&self, token: &NewToken, actor: &str) -> Result<i64, StoreError>;
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    fn token_count(&self) -> Result<u64, StoreError>;
+    /// The newest audit entries first.
+    fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
+}

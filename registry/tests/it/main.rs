@@ -1,0 +1,6 @@
+//! The registry's integration tests: the real server on `127.0.0.1:0` with a temporary data
+//! directory, in-process, talked to over HTTP; bundles built and signed by the threatpack
+//! library.
+
+mod api;
+mod support;

@@ -1,0 +1,266 @@
+//! A running registry, bundles to publish, and a client.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ct_codecs::{Base64, Encoder};
+use threatpack::build::{BuildOptions, build};
+use threatpack::bundle::BundleManifest;
+use threatpack::signing::{SigningKey, generate_key, load_secret_key, sign_bundle};
+use threatpack::workspace::load_graph;
+use threatpack_registry::api::{ApiOptions, SIGNATURE_HEADER};
+use threatpack_registry::server::{TokenOptions, create_token, open, serve};
+use threatpack_registry::store::SqliteStore;
+use threatpack_registry::tokens::Scope;
+
+pub struct Registry {
+    pub url: String,
+    pub admin: String,
+    pub store: Arc<SqliteStore>,
+    pub data: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+impl Registry {
+    /// Starts a registry on the current runtime.
+    pub async fn start() -> Registry {
+        Registry::start_with(ApiOptions::default()).await
+    }
+
+    pub async fn start_with(options: ApiOptions) -> Registry {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let opened = open(data.path()).expect("the registry opens");
+        let admin = opened
+            .admin_token
+            .expect("first start makes an admin token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let address = listener.local_addr().expect("bound address");
+        tokio::spawn(serve(listener, opened.store.clone(), options));
+        Registry {
+            url: format!("http://{address}/api/v1"),
+            admin,
+            store: opened.store,
+            data,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn token(&self, scopes: &[Scope], namespaces: &[&str], expires: Option<i64>) -> String {
+        let (token, _) = create_token(
+            self.store.as_ref(),
+            &TokenOptions {
+                description: "test".to_string(),
+                scopes: scopes.to_vec(),
+                namespaces: namespaces
+                    .iter()
+                    .map(|pattern| pattern.to_string())
+                    .collect(),
+                expires_in_seconds: expires,
+            },
+            "test",
+        )
+        .expect("a token");
+        token
+    }
+
+    /// Creates a namespace and registers `key`'s public half in it.
+    pub async fn namespace_with_key(&self, namespace: &str, key: &Key) {
+        let response = self
+            .client
+            .post(format!("{}/namespaces", self.url))
+            .bearer_auth(&self.admin)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "name": namespace, "owners": ["alice"] }).to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "{}", text(response).await);
+        let response = self
+            .client
+            .post(format!("{}/namespaces/{namespace}/keys", self.url))
+            .bearer_auth(&self.admin)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "public_key": key.public }).to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "{}", text(response).await);
+    }
+
+    pub async fn publish(&self, token: &str, bundle: &Bundle) -> reqwest::Response {
+        self.publish_at(token, &bundle.pack, &bundle.version, bundle)
+            .await
+    }
+
+    pub async fn publish_at(
+        &self,
+        token: &str,
+        pack: &str,
+        version: &str,
+        bundle: &Bundle,
+    ) -> reqwest::Response {
+        let signature =
+            Base64::encode_to_string(bundle.signature.as_bytes()).expect("base64 of a signature");
+        self.client
+            .put(format!("{}/packs/{pack}/{version}", self.url))
+            .bearer_auth(token)
+            .header(SIGNATURE_HEADER, signature)
+            .body(bundle.bytes.clone())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The files of the blob directory.
+    pub fn blob_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.data.path().join("blobs/sha256"))
+            .expect("the blob directory")
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+pub async fn text(response: reqwest::Response) -> String {
+    response.text().await.expect("a body")
+}
+
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_str(&text(response).await).expect("JSON")
+}
+
+/// The detail of an error envelope.
+pub async fn detail(response: reqwest::Response) -> String {
+    let body = json(response).await;
+    body["errors"][0]["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error envelope: {body}"))
+        .to_string()
+}
+
+pub struct Key {
+    pub public: String,
+    pub signing: SigningKey,
+}
+
+pub fn key() -> Key {
+    let generated = generate_key(None).expect("a key");
+    let signing =
+        load_secret_key(&generated.secret, || Err("unencrypted".to_string())).expect("the key");
+    Key {
+        public: generated.public,
+        signing,
+    }
+}
+
+pub struct Bundle {
+    pub pack: String,
+    pub version: String,
+    pub bytes: Vec<u8>,
+    pub manifest: BundleManifest,
+    pub signature: String,
+}
+
+fn write(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create directory");
+    std::fs::write(path, text).expect("write");
+}
+
+/// Builds a small real pack (`description` varies its bytes) and signs the bundle with `key`.
+pub fn bundle(pack: &str, version: &str, description: &str, key: &Key) -> Bundle {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let root = directory.path();
+    write(
+        root,
+        "pack.toml",
+        &format!(
+            r#"[pack]
+format = 1
+name = "{pack}"
+version = "{version}"
+description = "{description}"
+license = "MIT"
+tags = ["web", "stride"]
+tiers = ["top", "standard"]
+"#
+        ),
+    );
+    write(
+        root,
+        "entities/service.toml",
+        r#"[[entity]]
+id = "service"
+name = "Service"
+description = "A network service."
+kind = "process"
+
+[entity.properties.public]
+type = "bool"
+default = false
+description = "Reachable from the internet."
+question = "Can the internet reach it?"
+rationale = "Public services face anonymous attackers."
+"#,
+    );
+    write(
+        root,
+        "attack-patterns/spoofing.toml",
+        r#"[[attack-pattern]]
+id = "spoofing"
+name = "Spoofing"
+description = "Someone pretends to be someone else."
+categories = ["spoofing"]
+applies-to = ["service"]
+condition = "self.public"
+severity = "high"
+"#,
+    );
+    write(
+        root,
+        "mitigations/authentication.toml",
+        r#"[[mitigation]]
+id = "authentication"
+name = "Authentication"
+description = "Callers prove who they are."
+control = "preventive"
+cost = "low"
+implementation = "Verify a token on every request."
+verification = "Call without a token and expect 401."
+
+[[mitigation.addresses]]
+attack-pattern = "spoofing"
+strength = "strong"
+"#,
+    );
+    let graph = load_graph(root, "pack").expect("the pack loads");
+    let report = build(&graph, &BuildOptions::default());
+    let built = report
+        .built
+        .unwrap_or_else(|| panic!("the pack builds: {:#?}", report.diagnostics));
+    let signature = sign_bundle(&built.bytes, &built.manifest, &key.signing).expect("signed");
+    Bundle {
+        pack: pack.to_string(),
+        version: version.to_string(),
+        bytes: built.bytes,
+        manifest: built.manifest,
+        signature,
+    }
+}
