@@ -62,9 +62,59 @@ impl Sink for Collector {
     }
 }
 
+/// Evaluates the model on every core, each thread a contiguous share of the elements, and
+/// joins the shares in element order: the result is the same as one thread's.
+fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) -> Collector {
+    let elements = model.elements.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(elements / 1000 + 1);
+    if threads <= 1 {
+        let mut collector = Collector::default();
+        engine.evaluate(rules, model, &mut collector);
+        return collector;
+    }
+    let share = elements.div_ceil(threads);
+    let shares: Vec<Collector> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let range = (thread * share).min(elements)..((thread + 1) * share).min(elements);
+                scope.spawn(move || {
+                    let mut collector = Collector::default();
+                    engine.evaluate_range(rules, model, range, &mut collector);
+                    collector
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // A panic is a bug: re-raise it rather than lose a share of the findings.
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut joined = Collector::default();
+    for share in shares {
+        let offset = joined.links.len() as u32;
+        joined.links.extend(share.links);
+        joined
+            .findings
+            .extend(share.findings.into_iter().map(|finding| Finding {
+                links: (finding.links.0 + offset, finding.links.1 + offset),
+                ..finding
+            }));
+        joined.problems.extend(share.problems);
+    }
+    joined
+}
+
 /// The recorded status of mitigations: entries naming an element win over global ones.
 struct Statuses<'m> {
     at: HashMap<(usize, usize), usize>,
+    /// By mitigation index: the entry without `at`, if any.
     everywhere: HashMap<usize, usize>,
     model: &'m BoundModel,
 }
@@ -89,10 +139,19 @@ impl<'m> Statuses<'m> {
     }
 
     fn get(&self, mitigation: usize, element: usize) -> (ImplementationStatus, Option<&'m str>) {
-        let entry = self
-            .at
-            .get(&(mitigation, element))
-            .or_else(|| self.everywhere.get(&mitigation));
+        // Most models record few statuses: skip the lookups when there is nothing to find.
+        let entry = if self.at.is_empty() {
+            None
+        } else {
+            self.at.get(&(mitigation, element))
+        }
+        .or_else(|| {
+            if self.everywhere.is_empty() {
+                None
+            } else {
+                self.everywhere.get(&mitigation)
+            }
+        });
         match entry.and_then(|index| self.model.statuses.get(*index)) {
             Some(entry) => (entry.status, entry.note.as_deref()),
             None => (ImplementationStatus::Missing, None),
@@ -115,20 +174,28 @@ pub fn analyse(
     header: Header,
     detail: Detail,
 ) -> Report {
-    let mut collector = Collector::default();
-    engine.evaluate(rules, model, &mut collector);
+    let collector = evaluate_in_parallel(engine, rules, model);
     Builder {
         engine,
         model,
         statuses: Statuses::new(model),
         collector: &collector,
-        mitigation_index: engine
-            .kb
-            .mitigations
-            .iter()
-            .enumerate()
-            .map(|(index, mitigation)| (mitigation.id.as_str(), index))
-            .collect(),
+        link_mitigations: {
+            let index: HashMap<&str, usize> = engine
+                .kb
+                .mitigations
+                .iter()
+                .enumerate()
+                .map(|(position, mitigation)| (mitigation.id.as_str(), position))
+                .collect();
+            engine
+                .kb
+                .links
+                .iter()
+                .map(|link| index.get(link.mitigation.as_str()).copied())
+                .collect()
+        },
+        _kb: std::marker::PhantomData,
     }
     .build(rules, header, detail)
 }
@@ -144,7 +211,9 @@ struct Builder<'a, 'kb> {
     model: &'a BoundModel,
     statuses: Statuses<'a>,
     collector: &'a Collector,
-    mitigation_index: HashMap<&'kb str, usize>,
+    /// The mitigation of each link (index into `kb.mitigations`).
+    link_mitigations: Vec<Option<usize>>,
+    _kb: std::marker::PhantomData<&'kb ()>,
 }
 
 /// `PREFIX-` and 12 hex digits of the sha256 of `key`.
@@ -154,8 +223,7 @@ fn stable_id(prefix: &str, key: &str) -> String {
 
 impl Builder<'_, '_> {
     fn link_mitigation(&self, link: u32) -> Option<usize> {
-        let link = self.engine.kb.links.get(link as usize)?;
-        self.mitigation_index.get(link.mitigation.as_str()).copied()
+        self.link_mitigations.get(link as usize).copied().flatten()
     }
 
     fn assess(&self, finding: &Finding) -> Assessment {
@@ -227,27 +295,15 @@ impl Builder<'_, '_> {
             totals.by_residual.insert(severity.as_str().to_string(), 0);
         }
         totals.by_residual.insert("none".to_string(), 0);
+        // Counted by index first (millions of findings), named once at the end.
+        let mut per_pattern = vec![[0usize; 5]; kb.attack_patterns.len()];
+        let mut by_residual = [0usize; 6];
+        let mut by_state = [0usize; 5];
         for (finding, assessment) in findings.iter().zip(&assessments) {
-            let pattern = &kb.attack_patterns[finding.attack_pattern as usize];
-            for category in &pattern.categories {
-                *totals.by_category.entry(category.clone()).or_default() += 1;
-                *totals
-                    .by_category_and_severity
-                    .entry(category.clone())
-                    .or_default()
-                    .entry(assessment.severity.as_str().to_string())
-                    .or_default() += 1;
-            }
-            *totals
-                .by_severity
-                .entry(assessment.severity.as_str().to_string())
-                .or_default() += 1;
-            let residual = Severity::of_score(assessment.residual).map_or("none", Severity::as_str);
-            *totals.by_residual.entry(residual.to_string()).or_default() += 1;
-            *totals
-                .by_state
-                .entry(state_name(assessment.state).to_string())
-                .or_default() += 1;
+            per_pattern[finding.attack_pattern as usize][assessment.severity as usize] += 1;
+            by_residual
+                [Severity::of_score(assessment.residual).map_or(5, |level| level as usize)] += 1;
+            by_state[assessment.state as usize] += 1;
             if !matches!(
                 assessment.state,
                 ThreatState::Mitigated | ThreatState::PartiallyMitigated
@@ -255,18 +311,57 @@ impl Builder<'_, '_> {
                 totals.unmitigated += 1;
             }
         }
+        for (pattern, counts) in kb.attack_patterns.iter().zip(&per_pattern) {
+            let total: usize = counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            for (severity, count) in Severity::ALL.iter().zip(counts) {
+                *totals
+                    .by_severity
+                    .entry(severity.as_str().to_string())
+                    .or_default() += count;
+            }
+            for category in &pattern.categories {
+                *totals.by_category.entry(category.clone()).or_default() += total;
+                let cell = totals
+                    .by_category_and_severity
+                    .entry(category.clone())
+                    .or_default();
+                for (severity, count) in Severity::ALL.iter().zip(counts) {
+                    if *count > 0 {
+                        *cell.entry(severity.as_str().to_string()).or_default() += count;
+                    }
+                }
+            }
+        }
+        for (level, count) in Severity::ALL
+            .iter()
+            .map(|severity| severity.as_str())
+            .chain(["none"])
+            .zip(by_residual)
+        {
+            *totals.by_residual.entry(level.to_string()).or_default() += count;
+        }
+        for (state, count) in ThreatState::ALL.iter().zip(by_state) {
+            if count > 0 {
+                *totals
+                    .by_state
+                    .entry(state_name(*state).to_string())
+                    .or_default() += count;
+            }
+        }
 
         // Threat instances, worst first.
         let mut order: Vec<usize> = (0..findings.len()).collect();
         let key = |index: &usize| {
             let finding = &findings[*index];
+            // Ties in model order, then by attack pattern id (the knowledge base is sorted).
             (
                 std::cmp::Reverse(assessments[*index].residual),
                 std::cmp::Reverse(assessments[*index].severity),
-                model.elements[finding.element as usize].id.as_str(),
-                kb.attack_patterns[finding.attack_pattern as usize]
-                    .id
-                    .as_str(),
+                finding.element,
+                finding.attack_pattern,
             )
         };
         let keep = match detail {
@@ -275,11 +370,11 @@ impl Builder<'_, '_> {
         };
         if keep < order.len() {
             if keep > 0 {
-                order.select_nth_unstable_by(keep - 1, |a, b| key(a).cmp(&key(b)));
+                order.select_nth_unstable_by_key(keep - 1, key);
             }
             order.truncate(keep);
         }
-        order.sort_by(|a, b| key(a).cmp(&key(b)));
+        order.sort_by_key(key);
         let threats: Vec<ThreatInstance> = order
             .iter()
             .map(|index| self.instance(&findings[*index], &assessments[*index]))
@@ -388,14 +483,21 @@ impl Builder<'_, '_> {
         detail: Detail,
     ) -> Vec<BacklogItem> {
         let kb = self.engine.kb;
+        let full = detail == Detail::Full;
         struct Work {
+            /// Distinct places: findings arrive element by element, so counting changes of
+            /// element counts them without a set.
+            place_count: usize,
+            last_place: Option<usize>,
+            /// With `Detail::Full` only: the places and the findings.
             places: BTreeSet<usize>,
             findings: Vec<usize>,
+            attack_patterns: BTreeSet<usize>,
             severity: Severity,
             /// The strongest of its links to the threats it addresses here.
             strength: Strength,
         }
-        let mut work: BTreeMap<usize, Work> = BTreeMap::new();
+        let mut work: Vec<Option<Work>> = (0..kb.mitigations.len()).map(|_| None).collect();
         for (index, finding) in self.collector.findings.iter().enumerate() {
             let element = finding.element as usize;
             for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
@@ -411,26 +513,42 @@ impl Builder<'_, '_> {
                 ) {
                     continue;
                 }
-                let entry = work.entry(mitigation).or_insert_with(|| Work {
+                let entry = work[mitigation].get_or_insert_with(|| Work {
+                    place_count: 0,
+                    last_place: None,
                     places: BTreeSet::new(),
                     findings: Vec::new(),
+                    attack_patterns: BTreeSet::new(),
                     severity: Severity::Info,
                     strength: Strength::Negligible,
                 });
-                entry.places.insert(element);
-                entry.findings.push(index);
+                if entry.last_place != Some(element) {
+                    entry.last_place = Some(element);
+                    entry.place_count += 1;
+                }
+                if full {
+                    entry.places.insert(element);
+                    entry.findings.push(index);
+                }
+                entry
+                    .attack_patterns
+                    .insert(finding.attack_pattern as usize);
                 entry.severity = entry.severity.max(assessments[index].severity);
                 entry.strength = entry.strength.max(kb.links[*link as usize].strength);
             }
         }
+        let work: Vec<(usize, Work)> = work
+            .into_iter()
+            .enumerate()
+            .filter_map(|(mitigation, work)| Some((mitigation, work?)))
+            .collect();
         totals.backlog_items = work.len();
-        totals.backlog_places = work.values().map(|work| work.places.len()).sum();
+        totals.backlog_places = work.iter().map(|(_, work)| work.place_count).sum();
         let mut items: Vec<(BacklogItem, Strength, usize)> = work
             .into_iter()
             .map(|(mitigation_index, work)| {
-                let (strength, place_count) = (work.strength, work.places.len());
+                let (strength, place_count) = (work.strength, work.place_count);
                 let mitigation = &kb.mitigations[mitigation_index];
-                let full = detail == Detail::Full;
                 let places = if full {
                     work.places
                         .iter()
@@ -459,13 +577,9 @@ impl Builder<'_, '_> {
                 threats.sort();
                 threats.dedup();
                 let attack_patterns: BTreeSet<&str> = work
-                    .findings
+                    .attack_patterns
                     .iter()
-                    .map(|index| {
-                        kb.attack_patterns[self.collector.findings[*index].attack_pattern as usize]
-                            .id
-                            .as_str()
-                    })
+                    .map(|pattern| kb.attack_patterns[*pattern].id.as_str())
                     .collect();
                 let references = mitigation
                     .references

@@ -133,6 +133,16 @@ pub enum ThreatState {
     Mitigated,
 }
 
+impl ThreatState {
+    pub const ALL: [ThreatState; 5] = [
+        ThreatState::Unmitigated,
+        ThreatState::Planned,
+        ThreatState::Accepted,
+        ThreatState::PartiallyMitigated,
+        ThreatState::Mitigated,
+    ];
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Totals {

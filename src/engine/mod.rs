@@ -297,8 +297,21 @@ impl<'kb> Engine<'kb> {
 
     /// Evaluates every rule on every element of the model, reporting to `sink`.
     pub fn evaluate(&self, rules: &Rules, model: &BoundModel, sink: &mut impl Sink) {
+        self.evaluate_range(rules, model, 0..model.elements.len(), sink);
+    }
+
+    /// Evaluates every rule on the elements in `range`, in order (one share of a parallel run).
+    pub fn evaluate_range(
+        &self,
+        rules: &Rules,
+        model: &BoundModel,
+        range: std::ops::Range<usize>,
+        sink: &mut impl Sink,
+    ) {
         let mut applicable = Vec::new();
-        for (element_index, element) in model.elements.iter().enumerate() {
+        let start = range.start;
+        for (offset, element) in model.elements[range].iter().enumerate() {
+            let element_index = start + offset;
             let Some(candidates) = rules.by_entity.get(element.entity) else {
                 continue;
             };

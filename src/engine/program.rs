@@ -227,12 +227,26 @@ impl Compiler<'_, '_> {
             Cel::Literal(literal) => Op::Const(self.literal(id, literal)?),
             Cel::Ident(name) => self.identifier(id, name)?,
             Cel::Select(select) => self.select(id, &select.operand, &select.field, select.test)?,
-            Cel::List(list) => Op::List(
-                list.elements
+            Cel::List(list) => {
+                let items: Vec<Expr> = list
+                    .elements
                     .iter()
                     .map(|element| self.expr(element, depth))
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<_, _>>()?;
+                // `x in ["a", "b"]`: a list of literals is built once, not at every evaluation.
+                if items.iter().all(|item| matches!(item.op, Op::Const(_))) {
+                    let values: Vec<Value> = items
+                        .into_iter()
+                        .filter_map(|item| match item.op {
+                            Op::Const(value) => Some(value),
+                            _ => None,
+                        })
+                        .collect();
+                    Op::Const(Value::List(values.into()))
+                } else {
+                    Op::List(items)
+                }
+            }
             Cel::Call(call) => self.call(
                 id,
                 &call.func_name,
