@@ -12,7 +12,7 @@
 # default: a temporary directory removed at the end):
 #   full/   COMPONENTS components and FLOWS flows (default 10,000 and 20,000): the target size;
 #   small/  PYTM_COMPONENTS and PYTM_FLOWS (default 1,000 and 2,000): a size at which pytm runs in
-#           about 25 s, so that it can run in every round.
+#           15 to 25 s, so that it can run in every round.
 #
 # Before timing anything, the script checks that both tools find the same findings (threat and
 # element, one by one) on the small model: `threatpack apply --format json`, from model.json and
@@ -35,10 +35,10 @@
 #                  which model.py prints with --timings.
 # Wall time is taken around each process with a nanosecond clock; peak memory is GNU time's %M.
 #
-# After the rounds, PYTM_FULL_RUNS runs (default 1) of pytm at the full size (about 4 minutes and
-# 4 GB each). With PYTM_FULL_RUNS=0 the full-size ratio is extrapolated from pytm's per-pair cost
+# After the rounds, PYTM_FULL_RUNS runs (default 1) of pytm at the full size (3 to 4 minutes and
+# 4.8 GB each). With PYTM_FULL_RUNS=0 the full-size ratio is extrapolated from pytm's per-pair cost
 # at the small size, and the script says so. PYTM_JSON_RUNS runs (default 0) of pytm's own CLI
-# writing its JSON report (`model.py --json FILE`, tm.process()) at the small size, about 100 s
+# writing its JSON report (`model.py --json FILE`, tm.process()) at the small size, about 40 s
 # each, for comparison with `apply --format json`.
 #
 # Per-pair cost: wall time divided by elements x threats, where elements are the components,
