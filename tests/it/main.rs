@@ -9,6 +9,7 @@ mod check_cli;
 mod diagnostics;
 mod hostile;
 mod otm;
+mod registry_client;
 mod report_outputs;
 mod shipped_packs;
 mod signing;

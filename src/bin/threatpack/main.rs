@@ -44,6 +44,18 @@ enum Command {
     Test(commands::test::TestArgs),
     /// List the questions a system model has not answered yet, per element and STRIDE category
     Questions(commands::questions::QuestionsArgs),
+    /// Store a registry token (from stdin, or asked on the terminal)
+    Login(commands::login::LoginArgs),
+    /// Upload a signed bundle (BUNDLE and BUNDLE.minisig) to the registry
+    Publish(commands::publish::PublishArgs),
+    /// Mark a published version as yanked (still downloadable, no longer chosen)
+    Yank(commands::yank::YankArgs),
+    /// Undo a yank
+    Unyank(commands::yank::UnyankArgs),
+    /// Show a pack's versions on the registry: digest, tier, signer, yanked
+    Info(commands::info::InfoArgs),
+    /// Search the registry's packs by name, description and tags
+    Search(commands::search::SearchArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -69,6 +81,12 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(*args),
             Command::Test(args) => commands::test::run(args),
             Command::Questions(args) => commands::questions::run(args),
+            Command::Login(args) => commands::login::run(args),
+            Command::Publish(args) => commands::publish::run(args),
+            Command::Yank(args) => commands::yank::run_yank(args),
+            Command::Unyank(args) => commands::yank::run_unyank(args),
+            Command::Info(args) => commands::info::run(args),
+            Command::Search(args) => commands::search::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

@@ -4,16 +4,22 @@
 pub mod apply;
 pub mod build;
 pub mod check;
+pub mod info;
 pub mod inspect;
 pub mod key;
 pub mod knowledge;
+pub mod login;
 pub mod new;
 pub mod overrides;
+pub mod publish;
 pub mod questions;
+pub mod registry;
 pub mod schema;
+pub mod search;
 pub mod sign;
 pub mod test;
 pub mod verify;
+pub mod yank;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
