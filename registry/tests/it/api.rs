@@ -144,10 +144,7 @@ async fn an_expired_or_missing_or_unknown_token_is_unauthorized() {
     assert!(detail(response).await.contains("expired"));
 
     let response = registry
-        .publish(
-            &format!("{}0", &registry.admin[..registry.admin.len() - 1]),
-            &bundle,
-        )
+        .publish(&unknown_token(&registry.admin), &bundle)
         .await;
     assert_eq!(response.status(), 401);
 
@@ -458,4 +455,11 @@ async fn errors_use_one_envelope_and_keys_are_listed_publicly() {
     let keys = json(registry.get("/namespaces/acme/keys").await).await;
     assert_eq!(keys["keys"][0]["key_id"], signer.signing.key_id.as_str());
     assert_eq!(json(registry.get("/health").await).await["status"], "ok");
+}
+
+/// A token that differs from `token` in its last character (never the same character).
+fn unknown_token(token: &str) -> String {
+    let (head, last) = token.split_at(token.len() - 1);
+    let other = if last == "0" { '1' } else { '0' };
+    format!("{head}{other}")
 }
