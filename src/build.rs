@@ -213,14 +213,14 @@ fn unresolved_dependencies(graph: &PackGraph) -> Vec<Diagnostic> {
             problems.push(
                 Diagnostic::new(
                     Code::DependencyUnavailable,
-                    format!("cannot build without `{name}`: it has no `path`, and registry dependencies are not fetched yet"),
+                    format!("cannot build without `{name}`: it has no `path` and was not fetched from a registry"),
                 )
                 .at(
                     parsed.display_path(&manifest.origin),
                     parsed.locate_key(&manifest.origin, &["dependencies", name]),
                     "no local copy",
                 )
-                .help(format!("add `path = \"…\"` pointing at a copy of `{name}`")),
+                .help(format!("run `threatpack lock` and `threatpack fetch` (or drop --offline), or add `path = \"…\"` pointing at a copy of `{name}`")),
             );
         }
     }
@@ -260,8 +260,15 @@ fn resolved_dependencies(
             None => (String::new(), String::new()),
         };
         let key = format!("{name}@{version}");
-        let digest = match digests.get(&key) {
-            Some(digest) => digest.clone(),
+        // A registry pack is pinned by the sha256 of its published bundle.
+        let (source, registry_digest) = match &graph.locations[pack] {
+            crate::resolve::PackLocation::Registry {
+                registry, checksum, ..
+            } => (format!("registry:{registry}"), Some(checksum.clone())),
+            crate::resolve::PackLocation::Directory { .. } => (source, None),
+        };
+        let digest = match registry_digest.or_else(|| digests.get(&key).cloned()) {
+            Some(digest) => digest,
             None => {
                 let own = build_checked(&graph.subgraph(pack), None, digests);
                 let Some(built) = own.built else {

@@ -1,8 +1,9 @@
 //! Dependency resolution: which pack, at which version, answers each `[dependencies]` entry of a
 //! pack and, transitively, of its dependencies.
 //!
-//! The algorithm is pure; packs come from a `PackSource`. Today that is the disk (`path`
-//! dependencies, `workspace::PathSource`); a registry source plugs in behind the same trait.
+//! The algorithm is pure; packs come from a `PackSource`: the disk (`path` dependencies,
+//! `workspace::PathSource`), or bundles fetched from a registry as `threatpack.lock` pins them
+//! (`client::LockedSource`, which falls back to the disk for `path` dependencies).
 //!
 //! One version of each pack name is in a graph (as in npm's peer dependencies, unlike Cargo):
 //! overrides and qualified ids name a pack, not a pack at a version, so two versions of one
@@ -30,12 +31,23 @@ pub enum PackLocation {
         canonical: std::path::PathBuf,
         display: String,
     },
+    /// A bundle fetched from a registry, pinned by `threatpack.lock`.
+    Registry {
+        name: String,
+        version: String,
+        registry: String,
+        /// `sha256:HEX` of the bundle.
+        checksum: String,
+        display: String,
+    },
 }
 
 impl PackLocation {
     pub fn describe(&self) -> &str {
         match self {
-            PackLocation::Directory { display, .. } => display,
+            PackLocation::Directory { display, .. } | PackLocation::Registry { display, .. } => {
+                display
+            }
         }
     }
 }

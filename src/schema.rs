@@ -97,11 +97,15 @@ pub enum SchemaKind {
     Report,
     /// `threatpack apply --format backlog-json`.
     Backlog,
+    /// `threatpack.toml`: a consuming project.
+    Project,
+    /// `threatpack.lock`.
+    Lockfile,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 13] = [
+    pub const ALL: [SchemaKind; 15] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -114,6 +118,8 @@ impl SchemaKind {
         SchemaKind::KnowledgeBase,
         SchemaKind::Report,
         SchemaKind::Backlog,
+        SchemaKind::Project,
+        SchemaKind::Lockfile,
         SchemaKind::Common,
     ];
 
@@ -132,6 +138,8 @@ impl SchemaKind {
             SchemaKind::KnowledgeBase => "kb",
             SchemaKind::Report => "report",
             SchemaKind::Backlog => "backlog",
+            SchemaKind::Project => "project",
+            SchemaKind::Lockfile => "lockfile",
             SchemaKind::Common => "common",
         }
     }
@@ -154,6 +162,8 @@ impl SchemaKind {
             SchemaKind::KnowledgeBase => "kb.schema.json",
             SchemaKind::Report => "report.schema.json",
             SchemaKind::Backlog => "backlog.schema.json",
+            SchemaKind::Project => "project.schema.json",
+            SchemaKind::Lockfile => "lockfile.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -173,6 +183,8 @@ impl SchemaKind {
             SchemaKind::KnowledgeBase => include_str!("../schema/kb.schema.json"),
             SchemaKind::Report => include_str!("../schema/report.schema.json"),
             SchemaKind::Backlog => include_str!("../schema/backlog.schema.json"),
+            SchemaKind::Project => include_str!("../schema/project.schema.json"),
+            SchemaKind::Lockfile => include_str!("../schema/lockfile.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

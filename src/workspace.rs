@@ -174,12 +174,22 @@ fn read_bytes(path: &Path, display_path: &str) -> Result<Vec<u8>, Box<Diagnostic
 
 /// Loads the pack at `root` and, transitively, every dependency that has a `path`.
 pub fn load_graph(root: &Path, display_root: &str) -> Result<PackGraph, LoadError> {
+    load_graph_with(root, display_root, &mut PathSource)
+}
+
+/// Loads the pack at `root` and its dependencies from `source` (e.g. registry packs pinned by
+/// `threatpack.lock`, with `path` dependencies from the disk).
+pub fn load_graph_with(
+    root: &Path,
+    display_root: &str,
+    source: &mut dyn PackSource,
+) -> Result<PackGraph, LoadError> {
     let sources = read_pack_dir(root, display_root)?;
     let location = PackLocation::Directory {
         canonical: canonical(root),
         display: display_root.to_string(),
     };
-    Ok(resolve(location, sources, &mut PathSource))
+    Ok(resolve(location, sources, source))
 }
 
 /// Packs from `path` dependencies: the directory a dependency's `path` names, relative to the
@@ -191,14 +201,20 @@ impl PackSource for PathSource {
     fn candidates(&mut self, request: &Request<'_>) -> Result<Vec<Candidate>, String> {
         let Some(path) = request.spec.path() else {
             return Err(format!(
-                "`{}` has no `path`, and packs cannot be fetched from a registry yet",
+                "`{}` has no `path` and is not in threatpack.lock: run `threatpack lock` to take it from a registry",
                 request.name
             ));
         };
         let PackLocation::Directory {
             canonical: base,
             display,
-        } = request.declared_at;
+        } = request.declared_at
+        else {
+            return Err(format!(
+                "`{}` is declared by a pack from a registry, whose dependencies come from the registry",
+                request.name
+            ));
+        };
         let directory = base.join(path);
         let display = normalize_display(&join_display(display, path));
         if let Err(error) = fs::metadata(&directory) {
@@ -219,7 +235,12 @@ impl PackSource for PathSource {
     }
 
     fn load(&mut self, candidate: &Candidate) -> Result<PackSources, String> {
-        let PackLocation::Directory { canonical, display } = &candidate.location;
+        let PackLocation::Directory { canonical, display } = &candidate.location else {
+            return Err(format!(
+                "`{}` comes from a registry, not from a directory",
+                candidate.location.describe()
+            ));
+        };
         read_pack_dir(canonical, display).map_err(|error| error.0)
     }
 }

@@ -52,9 +52,11 @@ pub struct ResolvedDependency {
     pub version: String,
     /// The requirement that chose it (from the pack that declared it first).
     pub requirement: String,
-    /// Where it came from: `path:DIR` as declared, relative to the declaring pack.
+    /// Where it came from: `path:DIR` as declared, relative to the declaring pack, or
+    /// `registry:URL`.
     pub source: String,
-    /// The sha256 of the dependency's own whole bundle, as this builder makes it.
+    /// The sha256 of the dependency's own whole bundle: as this builder makes it for a `path`
+    /// dependency, as published for a registry one.
     pub digest: String,
 }
 

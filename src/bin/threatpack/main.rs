@@ -56,6 +56,12 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Search the registry's packs by name, description and tags
     Search(commands::search::SearchArgs),
+    /// Pin a pack's or project's registry dependencies in threatpack.lock
+    Lock(commands::lock::LockArgs),
+    /// Move locked registry dependencies to the newest matching versions
+    Update(commands::lock::UpdateArgs),
+    /// Download the locked packs into the cache, verifying sha256 and signatures
+    Fetch(commands::lock::FetchArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -87,6 +93,9 @@ fn main() -> ExitCode {
             Command::Unyank(args) => commands::yank::run_unyank(args),
             Command::Info(args) => commands::info::run(args),
             Command::Search(args) => commands::search::run(args),
+            Command::Lock(args) => commands::lock::run_lock(args),
+            Command::Update(args) => commands::lock::run_update(args),
+            Command::Fetch(args) => commands::lock::run_fetch(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

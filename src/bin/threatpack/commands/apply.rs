@@ -1,4 +1,4 @@
-//! `threatpack apply --model MODEL (--pack DIR | --bundle FILE) [--tier NAME|auto|all]
+//! `threatpack apply [--model MODEL] [--pack DIR | --bundle FILE | --project DIR] [--tier NAME|auto|all]
 //! [--format ...] [--out FILE] [--explain AP@ELEMENT]`.
 
 use std::io::Write;
@@ -20,9 +20,10 @@ use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, 
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The system model: threatpack TOML/JSON, or an Open Threat Model file (JSON/YAML)
+    /// The system model: threatpack TOML/JSON, or an Open Threat Model file (JSON/YAML).
+    /// Default: the project's `model`
     #[arg(long, value_name = "FILE")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
     #[command(flatten)]
@@ -63,11 +64,13 @@ pub enum ApplyFormat {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
-    let kb = match load(&args.knowledge, &args.trust)? {
-        Ok(kb) => kb,
+    let loaded = match load(&args.knowledge, &args.trust)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let file = match read_model(&args.model, args.mapping.as_deref())? {
+    let model_path = loaded.model(args.model.as_deref())?;
+    let kb = loaded.kb;
+    let file = match read_model(&model_path, args.mapping.as_deref())? {
         Ok(file) => file,
         Err(code) => return Ok(code),
     };

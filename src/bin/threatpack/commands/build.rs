@@ -7,7 +7,7 @@ use clap::Args;
 use threatpack::build::{BuildOptions, build};
 use threatpack::check::CheckOptions;
 use threatpack::diagnostic::Severity;
-use threatpack::workspace::{load_graph, write_atomically};
+use threatpack::workspace::write_atomically;
 
 use super::{Format, display_root, plural, print_diagnostics, validate_deny};
 
@@ -16,6 +16,10 @@ pub struct BuildArgs {
     /// The pack directory (holding `pack.toml`)
     #[arg(default_value = ".")]
     path: PathBuf,
+    #[command(flatten)]
+    dependencies: super::dependencies::DependencyArgs,
+    #[command(flatten)]
+    registry: super::registry::RegistryArgs,
     /// Keep only the items and links of this tier or smaller (default: everything, each item
     /// with its tier)
     #[arg(long, value_name = "NAME")]
@@ -42,7 +46,12 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let display_root = display_root(&args.path);
-    let graph = load_graph(&args.path, &display_root).map_err(|error| error.to_string())?;
+    let graph = super::dependencies::load_pack_graph(
+        &args.path,
+        &display_root,
+        &args.registry,
+        &args.dependencies,
+    )?;
     let options = BuildOptions {
         tier: args.tier.clone(),
         check: CheckOptions { deny: args.deny },

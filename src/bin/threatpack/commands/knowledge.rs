@@ -9,17 +9,23 @@ use clap::Args;
 use threatpack::build::check_and_compile;
 use threatpack::bundle::{ReadLimits, read_bundle};
 use threatpack::check::CheckOptions;
+use threatpack::client::fetch::read_fetched;
+use threatpack::client::resolve::Unlock;
 use threatpack::compile::KnowledgeBase;
 use threatpack::diagnostic::{Diagnostic, Severity};
+use threatpack::project::PROJECT_FILE;
 use threatpack::render::{SourceMap, render_human};
+use threatpack::resolve::PackGraph;
 use threatpack::signing::verify_bundle;
 use threatpack::system::{MAX_MODEL_BYTES, ModelFile};
-use threatpack::workspace::{load_graph, read_capped};
+use threatpack::workspace::read_capped;
 
+use super::dependencies::{DependencyArgs, Root, fetch, load_pack_graph, lock};
+use super::registry::RegistryArgs;
 use super::{display_root, plural, print_diagnostics};
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "knowledge")]
+#[group(required = false, multiple = false, id = "knowledge")]
 pub struct KnowledgeArgs {
     /// A built bundle (`threatpack build`) to apply
     #[arg(long, value_name = "FILE", group = "knowledge")]
@@ -27,6 +33,32 @@ pub struct KnowledgeArgs {
     /// A pack directory to check, compile and apply
     #[arg(long, value_name = "DIR", group = "knowledge")]
     pub pack: Option<PathBuf>,
+    /// A project directory (holding threatpack.toml): its locked registry packs, and its
+    /// model unless --model says otherwise. The default when neither --bundle nor --pack is given
+    #[arg(long, value_name = "DIR", group = "knowledge")]
+    pub project: Option<PathBuf>,
+    #[command(flatten)]
+    pub dependencies: DependencyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The knowledge base, and the model a project names.
+pub struct Loaded {
+    pub kb: KnowledgeBase,
+    pub project_model: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// `--model`, else the project's `model`.
+    pub fn model(&self, model: Option<&std::path::Path>) -> Result<PathBuf, String> {
+        model
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| self.project_model.clone())
+            .ok_or_else(|| {
+                "give the system model with --model FILE (or set `model` under [project] in threatpack.toml)".to_string()
+            })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -41,7 +73,23 @@ pub struct TrustArgs {
 pub fn load(
     knowledge: &KnowledgeArgs,
     trust: &TrustArgs,
-) -> Result<Result<KnowledgeBase, ExitCode>, String> {
+) -> Result<Result<Loaded, ExitCode>, String> {
+    let loaded = |kb| {
+        Ok(Ok(Loaded {
+            kb,
+            project_model: None,
+        }))
+    };
+    if knowledge.bundle.is_none() && knowledge.pack.is_none() {
+        if !trust.key.is_empty() {
+            return Err("--key checks a --bundle's signature; a project's packs are checked against its [trust] and threatpack.lock".to_string());
+        }
+        let directory = knowledge
+            .project
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        return load_project(&directory, knowledge);
+    }
     if let Some(path) = &knowledge.bundle {
         let limits = ReadLimits::default();
         let bytes = read_capped(path, limits.max_bundle_bytes)?;
@@ -61,25 +109,34 @@ pub fn load(
             )
             .map_err(|error| format!("refusing `{}`: {error}", path.display()))?;
         }
-        return Ok(Ok(bundle.kb));
+        return loaded(bundle.kb);
     }
     let Some(path) = &knowledge.pack else {
-        return Err("give --pack DIR or --bundle FILE".to_string());
+        return Err("give --pack DIR, --bundle FILE or --project DIR".to_string());
     };
     if !trust.key.is_empty() {
         return Err("--key checks a bundle's signature; it cannot be used with --pack".to_string());
     }
     let display = display_root(path);
-    let graph = load_graph(path, &display).map_err(|error| error.to_string())?;
-    let (diagnostics, kb) = check_and_compile(&graph, &CheckOptions::default());
+    let graph = load_pack_graph(path, &display, &knowledge.registry, &knowledge.dependencies)?;
+    compile_graph(&graph, &display, loaded)
+}
+
+/// Checks and compiles a graph; prints the errors if any.
+fn compile_graph(
+    graph: &PackGraph,
+    display: &str,
+    loaded: impl Fn(KnowledgeBase) -> Result<Result<Loaded, ExitCode>, String>,
+) -> Result<Result<Loaded, ExitCode>, String> {
+    let (diagnostics, kb) = check_and_compile(graph, &CheckOptions::default());
     let errors: Vec<Diagnostic> = diagnostics
         .into_iter()
         .filter(|diagnostic| diagnostic.severity == Severity::Error)
         .collect();
     match kb {
-        Some(kb) if errors.is_empty() => Ok(Ok(kb)),
+        Some(kb) if errors.is_empty() => loaded(kb),
         _ => {
-            print_diagnostics(&errors, &graph, super::Format::Human)?;
+            print_diagnostics(&errors, graph, super::Format::Human)?;
             eprintln!(
                 "error: `{display}` has {}; `threatpack check {display}` shows them all",
                 plural(errors.len().max(1), "error")
@@ -87,6 +144,124 @@ pub fn load(
             Ok(Err(ExitCode::from(1)))
         }
     }
+}
+
+/// A project's knowledge: its one pack's signed `kb.json` as fetched, or — when it uses
+/// several packs — those packs compiled together (one version each, overrides applied).
+fn load_project(
+    directory: &std::path::Path,
+    knowledge: &KnowledgeArgs,
+) -> Result<Result<Loaded, ExitCode>, String> {
+    let root = Root::at(directory).map_err(|error| {
+        format!("{error}: give --pack DIR, --bundle FILE, or run where {PROJECT_FILE} is (or --project DIR)")
+    })?;
+    let Root::Project(project) = &root else {
+        return Err(format!(
+            "`{}` is a pack: use --pack {0}",
+            display_root(directory)
+        ));
+    };
+    let project_model = project
+        .manifest
+        .project
+        .model
+        .as_ref()
+        .map(|model| project.root.join(model));
+    let direct: Vec<&String> = project.manifest.dependencies.keys().collect();
+    if direct.is_empty() {
+        return Err(format!(
+            "`{}` declares no [dependencies]: add the packs the project uses, e.g. \"acme/appsec-policy\" = \"^1.0\"",
+            directory.join(PROJECT_FILE).display()
+        ));
+    }
+    let Some(locked) = lock(
+        &root,
+        &knowledge.registry,
+        &knowledge.dependencies,
+        &Unlock::Nothing,
+    )?
+    else {
+        return Err("the project has no registry dependencies".to_string());
+    };
+    let fetched = fetch(&root, &locked.lock, &knowledge.dependencies)?;
+    if let [only] = direct.as_slice() {
+        let pack = fetched
+            .iter()
+            .find(|fetched| &&fetched.pack.name == only)
+            .ok_or_else(|| format!("`{only}` was not fetched"))?;
+        let bundle = read_fetched(pack)?;
+        return Ok(Ok(Loaded {
+            kb: bundle.kb,
+            project_model,
+        }));
+    }
+    let (display, sources) = project_root_pack(project, &fetched)?;
+    let location = threatpack::resolve::PackLocation::Directory {
+        canonical: project.root.clone(),
+        display: display.clone(),
+    };
+    let graph = threatpack::resolve::resolve(
+        location,
+        sources,
+        &mut threatpack::client::source::LockedSource::new(fetched),
+    );
+    compile_graph(&graph, &display, |kb| {
+        Ok(Ok(Loaded {
+            kb,
+            project_model: project_model.clone(),
+        }))
+    })
+}
+
+/// A project that uses several packs is compiled as a pack of its own with no items of its
+/// own: `project/NAME` 0.0.0, depending on the project's packs, with the tiers of the first.
+fn project_root_pack(
+    project: &threatpack::project::Project,
+    fetched: &[threatpack::client::fetch::Fetched],
+) -> Result<(String, threatpack::source::PackSources), String> {
+    let slug: String = project
+        .manifest
+        .project
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug.trim_matches('-');
+    let slug = if slug.is_empty() { "project" } else { slug };
+    let first = project
+        .manifest
+        .dependencies
+        .keys()
+        .next()
+        .and_then(|name| fetched.iter().find(|pack| &pack.pack.name == name))
+        .ok_or("no pack was fetched")?;
+    let tiers = read_fetched(first)?.kb.tiers;
+    let mut text = format!(
+        "[pack]\nformat = 1\nname = \"project/{slug}\"\nversion = \"0.0.0\"\ndescription = \"The packs of the project {}\"\nlicense = \"CC0-1.0\"\n",
+        project.manifest.project.name.escape_default()
+    );
+    if !tiers.is_empty() {
+        let quoted: Vec<String> = tiers.iter().map(|tier| format!("\"{tier}\"")).collect();
+        text.push_str(&format!("tiers = [{}]\n", quoted.join(", ")));
+    }
+    text.push_str("\n[dependencies]\n");
+    for (name, spec) in &project.manifest.dependencies {
+        text.push_str(&format!("\"{name}\" = \"{}\"\n", spec.requirement()));
+    }
+    let display = project.root.join(PROJECT_FILE).display().to_string();
+    Ok((
+        display.clone(),
+        threatpack::source::PackSources::from_memory(
+            &display,
+            vec![("pack.toml".to_string(), text)],
+        ),
+    ))
 }
 
 /// Reads a model file (native TOML/JSON/YAML or Open Threat Model).

@@ -4,10 +4,12 @@
 pub mod apply;
 pub mod build;
 pub mod check;
+pub mod dependencies;
 pub mod info;
 pub mod inspect;
 pub mod key;
 pub mod knowledge;
+pub mod lock;
 pub mod login;
 pub mod new;
 pub mod overrides;

@@ -14,9 +14,9 @@ use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, 
 
 #[derive(Debug, Args)]
 pub struct QuestionsArgs {
-    /// The system model
+    /// The system model (default: the project's `model`)
     #[arg(long, value_name = "FILE")]
-    model: PathBuf,
+    model: Option<PathBuf>,
     #[command(flatten)]
     knowledge: KnowledgeArgs,
     #[command(flatten)]
@@ -33,11 +33,13 @@ pub struct QuestionsArgs {
 }
 
 pub fn run(args: QuestionsArgs) -> Result<ExitCode, String> {
-    let kb = match load(&args.knowledge, &args.trust)? {
-        Ok(kb) => kb,
+    let loaded = match load(&args.knowledge, &args.trust)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let file = match read_model(&args.model, args.mapping.as_deref())? {
+    let model_path = loaded.model(args.model.as_deref())?;
+    let kb = loaded.kb;
+    let file = match read_model(&model_path, args.mapping.as_deref())? {
         Ok(file) => file,
         Err(code) => return Ok(code),
     };

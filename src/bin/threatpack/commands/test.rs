@@ -9,7 +9,6 @@ use threatpack::check::CheckOptions;
 use threatpack::diagnostic::{Diagnostic, Severity};
 use threatpack::render::visible;
 use threatpack::testing::run_pack_tests;
-use threatpack::workspace::load_graph;
 
 use super::{display_root, plural, print_diagnostics};
 
@@ -18,6 +17,10 @@ pub struct TestArgs {
     /// The pack directory (holding `pack.toml` and `tests/`)
     #[arg(default_value = ".")]
     path: PathBuf,
+    #[command(flatten)]
+    dependencies: super::dependencies::DependencyArgs,
+    #[command(flatten)]
+    registry: super::registry::RegistryArgs,
     /// Run only the tests whose file name contains this text
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
@@ -25,7 +28,12 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<ExitCode, String> {
     let display = display_root(&args.path);
-    let graph = load_graph(&args.path, &display).map_err(|error| error.to_string())?;
+    let graph = super::dependencies::load_pack_graph(
+        &args.path,
+        &display,
+        &args.registry,
+        &args.dependencies,
+    )?;
     let (diagnostics, kb) = check_and_compile(&graph, &CheckOptions::default());
     let errors: Vec<Diagnostic> = diagnostics
         .into_iter()

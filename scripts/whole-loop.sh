@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole loop on embedded defaults, nothing to set up by hand:
+#   check, test, build and sign the shipped packs → start a registry on loopback (SQLite and a
+#   blob directory in a temporary directory) → publish → lock and fetch as a consuming project
+#   (examples/online-shop/threatpack.toml) → apply to the project's model.
+# Everything it writes goes to a temporary directory, removed at the end (KEEP=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --quiet --workspace --bins
+bin="$PWD/target/release"
+work="$(mktemp -d)"
+registry_pid=""
+cleanup() {
+    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; fi
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+export THREATPACK_CONFIG_DIR="$work/config" THREATPACK_CACHE_DIR="$work/cache"
+step() { printf '\n== %s\n' "$*"; }
+
+step "check and test the shipped packs"
+for pack in packs/stride-core packs/example-org; do
+    "$bin/threatpack" check "$pack"
+    "$bin/threatpack" test "$pack"
+done
+
+step "build and sign them (a throwaway publisher key)"
+"$bin/threatpack" key generate --unencrypted --out "$work/publisher" >/dev/null
+for pack in packs/stride-core packs/example-org; do
+    "$bin/threatpack" build "$pack" --sign "$work/publisher.key" --out "$work/dist"
+done
+
+step "start a registry on loopback"
+"$bin/threatpack-registry" --data "$work/registry" --listen 127.0.0.1:0 >"$work/registry.out" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do
+    grep -q '^listening on' "$work/registry.out" 2>/dev/null && break
+    sleep 0.1
+done
+url="$(sed -n 's/^listening on //p' "$work/registry.out")"
+admin="$(sed -n 's/^admin token (shown once, store it now): //p' "$work/registry.out")"
+[ -n "$url" ] && [ -n "$admin" ] || { cat "$work/registry.out"; exit 1; }
+export THREATPACK_REGISTRY="$url" THREATPACK_TOKEN="$admin"
+echo "registry at $url"
+
+step "create the namespaces, register the publisher key, publish"
+public_key="$(tail -n 1 "$work/publisher.pub")"
+for namespace in threatpack acme; do
+    curl -sf -X POST "$url/api/v1/namespaces" -H "Authorization: Bearer $admin" \
+        -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$namespace\",\"owners\":[\"security@$namespace.example\"]}" >/dev/null
+    curl -sf -X POST "$url/api/v1/namespaces/$namespace/keys" -H "Authorization: Bearer $admin" \
+        -H 'Content-Type: application/json' -d "{\"public_key\":\"$public_key\"}" >/dev/null
+done
+"$bin/threatpack" publish "$work/dist/threatpack_stride-core-1.0.0-all.tar.gz"
+"$bin/threatpack" publish "$work/dist/acme_appsec-policy-1.0.0-all.tar.gz"
+"$bin/threatpack" info acme/appsec-policy
+
+step "lock and fetch as a consuming project"
+cp -r examples/online-shop "$work/project"
+unset THREATPACK_TOKEN # consumers read without a token
+"$bin/threatpack" lock "$work/project"
+cat "$work/project/threatpack.lock"
+"$bin/threatpack" fetch "$work/project"
+"$bin/threatpack" fetch "$work/project" --locked --offline # the second time from the cache alone
+
+step "apply the locked packs to the project's model"
+(cd "$work/project" && "$bin/threatpack" apply --locked)

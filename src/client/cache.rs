@@ -1,0 +1,131 @@
+//! The local cache: bundles and signatures by sha256 (shared by every registry and project),
+//! and the last index read of each pack (for `--offline` and `If-None-Match`).
+
+use std::path::{Path, PathBuf};
+
+use crate::workspace::{read_capped, write_atomically};
+
+pub const CACHE_DIR_ENV: &str = "THREATPACK_CACHE_DIR";
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// `THREATPACK_CACHE_DIR`, else `$XDG_CACHE_HOME/threatpack`, else `~/.cache/threatpack`.
+    pub fn from_env() -> Result<Cache, String> {
+        let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        let root = if let Some(directory) = non_empty(CACHE_DIR_ENV) {
+            PathBuf::from(directory)
+        } else if let Some(directory) = non_empty("XDG_CACHE_HOME") {
+            PathBuf::from(directory).join("threatpack")
+        } else if let Some(home) = non_empty("HOME") {
+            PathBuf::from(home).join(".cache/threatpack")
+        } else {
+            return Err(format!(
+                "cannot find a cache directory: set {CACHE_DIR_ENV}, XDG_CACHE_HOME or HOME"
+            ));
+        };
+        Ok(Cache { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the bundle with `checksum` (`sha256:HEX`) is kept.
+    pub fn bundle_path(&self, checksum: &str) -> Result<PathBuf, String> {
+        let hex = checksum_hex(checksum)?;
+        Ok(self.root.join("bundles").join(format!("{hex}.tar.gz")))
+    }
+
+    pub fn signature_path(&self, checksum: &str) -> Result<PathBuf, String> {
+        let hex = checksum_hex(checksum)?;
+        Ok(self
+            .root
+            .join("bundles")
+            .join(format!("{hex}.tar.gz.minisig")))
+    }
+
+    fn index_path(&self, registry: &str, name: &str) -> PathBuf {
+        let registry: String = registry
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        // Pack names are checked (`namespace/name`, ASCII letters, digits, `-`, `_`).
+        self.root
+            .join("index")
+            .join(registry)
+            .join(format!("{name}.json"))
+    }
+
+    /// The cached index of a pack and its `ETag`, if any.
+    pub fn read_index(&self, registry: &str, name: &str) -> Option<(Vec<u8>, Option<String>)> {
+        let path = self.index_path(registry, name);
+        let body = read_capped(&path, 64 * 1024 * 1024).ok()?;
+        let etag = std::fs::read_to_string(path.with_extension("etag")).ok();
+        Some((body, etag))
+    }
+
+    pub fn write_index(
+        &self,
+        registry: &str,
+        name: &str,
+        body: &[u8],
+        etag: Option<&str>,
+    ) -> Result<(), String> {
+        let path = self.index_path(registry, name);
+        write_atomically(&path, body, 0o644)?;
+        let etag_path = path.with_extension("etag");
+        match etag {
+            Some(etag) => write_atomically(&etag_path, etag.as_bytes(), 0o644),
+            None => {
+                let _ = std::fs::remove_file(etag_path);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The hex of `sha256:HEX`, refused unless it is exactly 64 lowercase hex digits (it becomes a
+/// file name).
+pub fn checksum_hex(checksum: &str) -> Result<&str, String> {
+    checksum
+        .strip_prefix("sha256:")
+        .filter(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+        })
+        .ok_or_else(|| {
+            format!(
+                "`{checksum}` is not a checksum: expected `sha256:` and 64 lowercase hex digits"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_checksums_become_file_names() {
+        let cache = Cache::new(PathBuf::from("/cache"));
+        let good = format!("sha256:{}", "0a".repeat(32));
+        assert!(cache.bundle_path(&good).is_ok());
+        for bad in [
+            "sha256:../../etc/passwd".to_string(),
+            format!("sha256:{}", "0A".repeat(32)),
+            format!("sha512:{}", "0a".repeat(32)),
+            "0a".repeat(32),
+        ] {
+            assert!(cache.bundle_path(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Talking to a registry: one blocking HTTP client (reqwest, rustls with the `ring` provider)
+//! with timeouts, a cap on what it reads, and retries with backoff for transient failures.
+
+use std::io::Read;
+use std::time::Duration;
+
+/// The largest response body read. Bundles are capped far below this by the bundle reader.
+pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Attempts per request when the failure is transient (connection refused or reset, timeout,
+/// 429, 502, 503, 504).
+const ATTEMPTS: u32 = 4;
+/// The first wait before a retry; each later one is four times longer (0.2 s, 0.8 s, 3.2 s).
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// A request to the registry's API.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path under `/api/v1`, with its query.
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub headers: Vec<(&'a str, String)>,
+    /// Content type and bytes.
+    pub body: Option<(&'a str, &'a [u8])>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: &'a str, path: &'a str) -> Request<'a> {
+        Request {
+            method,
+            path,
+            token: None,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+}
+
+/// What the registry answered.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// The `ETag` header, when there is one.
+    pub etag: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            format!(
+                "the registry answered {} with a body that is not JSON: {error}",
+                self.status
+            )
+        })
+    }
+
+    /// The `detail` of the API's error envelope, or the body as text.
+    pub fn detail(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|body| body["errors"][0]["detail"].as_str().map(str::to_string))
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(&self.body);
+                let text = text.trim();
+                if text.is_empty() {
+                    format!("status {}", self.status)
+                } else {
+                    text.chars().take(500).collect()
+                }
+            })
+    }
+}
+
+/// A blocking client for one registry.
+#[derive(Clone)]
+pub struct Client {
+    /// `scheme://host[:port][/prefix]`, without `/api/v1` or a trailing `/`.
+    registry: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Client {
+    /// A client for `registry` (`http://` or `https://`).
+    pub fn new(registry: &str) -> Result<Client, String> {
+        let registry = normalize_registry(registry)?;
+        // rustls needs one process-wide crypto provider; a second install is refused, harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .user_agent(concat!("threatpack/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
+        Ok(Client { registry, http })
+    }
+
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// Sends a request; transient failures of idempotent requests (GET, PUT, DELETE) are
+    /// retried with backoff.
+    pub fn send(&self, request: &Request) -> Result<Response, String> {
+        let idempotent = matches!(request.method, "GET" | "HEAD" | "PUT" | "DELETE");
+        let attempts = if idempotent { ATTEMPTS } else { 1 };
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let result = self.send_once(request);
+            let transient = match &result {
+                Ok(response) => matches!(response.status, 429 | 502 | 503 | 504),
+                Err((_, transient)) => *transient,
+            };
+            if !transient || attempt >= attempts {
+                return result.map_err(|(message, _)| message);
+            }
+            std::thread::sleep(backoff);
+            backoff *= 4;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt; an error says whether trying again could help.
+    fn send_once(&self, request: &Request) -> Result<Response, (String, bool)> {
+        let url = format!("{}/api/v1{}", self.registry, request.path);
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| (format!("`{}` is not an HTTP method", request.method), false))?;
+        let mut builder = self
+            .http
+            .request(method, &url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = request.token {
+            builder = builder.bearer_auth(token);
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some((content_type, body)) = request.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.to_vec());
+        }
+        let unreachable = |error: &dyn std::fmt::Display| {
+            format!("cannot reach the registry {}: {error}", self.registry)
+        };
+        let response = builder.send().map_err(|error| {
+            let transient = error.is_connect() || error.is_timeout() || error.is_request();
+            (unreachable(&source_chain(&error)), transient)
+        })?;
+        let status = response.status().as_u16();
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        response
+            .take(MAX_RESPONSE_BYTES)
+            .read_to_end(&mut body)
+            .map_err(|error| (unreachable(&error), true))?;
+        Ok(Response { status, etag, body })
+    }
+}
+
+/// The registry URL without a trailing `/` or `/api/v1`; only `http://` and `https://`.
+pub fn normalize_registry(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix("/api/v1").unwrap_or(url);
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
+        return Err(format!(
+            "`{url}` is not a registry URL: expected `https://HOST[:PORT]` or `http://HOST[:PORT]`"
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// An error with its causes ("error sending request: connection refused").
+fn source_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Percent-encodes a query value or path segment.
+pub fn encode(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_urls_are_normalized_and_other_schemes_refused() {
+        assert_eq!(
+            normalize_registry("http://127.0.0.1:8080/api/v1/").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            normalize_registry(" https://registry.example/ ").as_deref(),
+            Ok("https://registry.example")
+        );
+        assert!(normalize_registry("ftp://registry.example").is_err());
+        assert!(normalize_registry("registry.example").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! The registry client: HTTP (`http`), the local cache (`cache`), indexes and keys
+//! (`index`), choosing what `threatpack.lock` pins (`resolve`), downloading and verifying
+//! (`fetch`), and fetched packs as a `PackSource` for builds (`source`).
+//!
+//! Data flow: requirements (a pack's or a project's `[dependencies]`) → `resolve_lock` (indexes
+//! through the cache) → `Lockfile` → `fetch_locked` (sha256 + signature against trusted keys) →
+//! cache → `LockedSource` → `resolve::resolve` → compile, or the bundle's `kb.json` directly.
+
+pub mod cache;
+pub mod fetch;
+pub mod http;
+pub mod index;
+pub mod resolve;
+pub mod source;

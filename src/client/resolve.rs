@@ -1,0 +1,341 @@
+//! Choosing the registry packs of a lockfile: for every requirement, transitively, the
+//! highest non-yanked version that matches (semver's rules: a pre-release only matches a
+//! requirement that names a pre-release of the same version); a version already locked is
+//! kept while it still matches, even when yanked since. One version of each pack, as in a
+//! build. Then the signer of each chosen version must be trusted: by the project's `[trust]`,
+//! else by the keys the lockfile recorded, else — first use — by the registry's key list,
+//! recorded in the lockfile from then on.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use semver::{Version, VersionReq};
+
+use super::index::{IndexSource, IndexVersion};
+use crate::lockfile::{LockedKey, LockedPack, Lockfile, namespace_of};
+use crate::project::ConfiguredKey;
+
+/// A requirement of the pack or project being locked (or of a pack on disk it depends on).
+#[derive(Debug, Clone)]
+pub struct RootRequirement {
+    pub name: String,
+    pub requirement: String,
+    /// Who declares it, for messages: "`acme/web` 1.0.0 (packs/web)".
+    pub declared_by: String,
+}
+
+/// Which locked versions may change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    /// Keep every locked version that still matches (`lock`).
+    Nothing,
+    /// Choose everything again (`update`).
+    All,
+    /// Choose these packs again (`update NAME…`).
+    Packs(BTreeSet<String>),
+}
+
+pub struct LockRequest<'a> {
+    pub registry: &'a str,
+    pub requirements: &'a [RootRequirement],
+    pub previous: Option<&'a Lockfile>,
+    pub unlock: &'a Unlock,
+    pub configured: &'a [ConfiguredKey],
+}
+
+/// A new lockfile, and what the user should know about it.
+#[derive(Debug)]
+pub struct Resolution {
+    pub lock: Lockfile,
+    pub notes: Vec<String>,
+}
+
+struct Chosen {
+    version: Version,
+    entry: IndexVersion,
+    chain: String,
+}
+
+pub fn resolve_lock(
+    request: &LockRequest<'_>,
+    indexes: &mut dyn IndexSource,
+) -> Result<Resolution, String> {
+    let mut notes = Vec::new();
+    let mut chosen: BTreeMap<String, Chosen> = BTreeMap::new();
+    let mut queue: VecDeque<(String, String, String)> = request
+        .requirements
+        .iter()
+        .map(|root| {
+            (
+                root.name.clone(),
+                root.requirement.clone(),
+                root.declared_by.clone(),
+            )
+        })
+        .collect();
+    while let Some((name, requirement_text, declared_by)) = queue.pop_front() {
+        let requirement = VersionReq::parse(&requirement_text).map_err(|error| {
+            format!("{declared_by} requires `{name}` \"{requirement_text}\", which is not a version requirement: {error}")
+        })?;
+        let chain = format!("{declared_by} requires `{name}` {requirement_text}");
+        if let Some(choice) = chosen.get(&name) {
+            if !requirement.matches(&choice.version) {
+                return Err(format!(
+                    "{chain}, but {}, which chose {}: one version of each pack is used; make the requirements agree",
+                    choice.chain, choice.version
+                ));
+            }
+            continue;
+        }
+        let index = indexes.index(request.registry, &name)?;
+        let locked = request
+            .previous
+            .and_then(|lock| lock.pack(&name))
+            .filter(|_| match request.unlock {
+                Unlock::Nothing => true,
+                Unlock::All => false,
+                Unlock::Packs(names) => !names.contains(&name),
+            })
+            .filter(|locked| locked.registry == request.registry);
+        let mut candidates: Vec<(Version, &IndexVersion)> = index
+            .versions
+            .iter()
+            .filter_map(|entry| Some((Version::parse(&entry.version).ok()?, entry)))
+            .filter(|(version, _)| requirement.matches(version))
+            .collect();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0));
+        let kept = locked.and_then(|locked| {
+            candidates
+                .iter()
+                .find(|(version, _)| version.to_string() == locked.version)
+                .map(|candidate| (locked, candidate))
+        });
+        let (version, entry) = match kept {
+            Some((locked, (version, entry))) => {
+                if entry.digest != locked.checksum {
+                    return Err(format!(
+                        "{} lists `{name}` {version} with sha256 {}, but threatpack.lock records {}: a published version never changes, so the registry (or the lockfile) was altered; find out which before going on",
+                        request.registry, entry.digest, locked.checksum
+                    ));
+                }
+                if entry.yanked {
+                    notes.push(format!(
+                        "`{name}` {version} is yanked ({}); it stays locked: run `threatpack update {name}` to move off it",
+                        entry.yank_reason.as_deref().unwrap_or("no reason given")
+                    ));
+                }
+                (version.clone(), (*entry).clone())
+            }
+            None => match candidates.iter().find(|(_, entry)| !entry.yanked) {
+                Some((version, entry)) => (version.clone(), (*entry).clone()),
+                None => {
+                    return Err(no_match(
+                        &chain,
+                        &name,
+                        request.registry,
+                        &candidates,
+                        &index.versions,
+                    ));
+                }
+            },
+        };
+        for dependency in &entry.dependencies {
+            queue.push_back((
+                dependency.name.clone(),
+                dependency.requirement.clone(),
+                format!("`{name}` {version}"),
+            ));
+        }
+        chosen.insert(
+            name,
+            Chosen {
+                version,
+                entry,
+                chain,
+            },
+        );
+    }
+
+    let mut lock = Lockfile::new();
+    for (name, choice) in &chosen {
+        let namespace = namespace_of(name);
+        let signer = &choice.entry.signer_key_id;
+        let key = trusted_key(request, indexes, namespace, name, choice, &mut notes)?;
+        if !lock.keys.contains(&key) {
+            lock.keys.push(key);
+        }
+        lock.packs.push(LockedPack {
+            name: name.clone(),
+            version: choice.version.to_string(),
+            registry: request.registry.to_string(),
+            checksum: choice.entry.digest.clone(),
+            signer: signer.clone(),
+            dependencies: choice
+                .entry
+                .dependencies
+                .iter()
+                .filter_map(|dependency| {
+                    chosen
+                        .get(&dependency.name)
+                        .map(|dep| format!("{} {}", dependency.name, dep.version))
+                })
+                .collect(),
+        });
+    }
+    // Keys recorded earlier for namespaces still in use stay (a rotation keeps working).
+    if let Some(previous) = request.previous {
+        for key in &previous.keys {
+            let in_use = chosen
+                .keys()
+                .any(|name| namespace_of(name) == key.namespace);
+            if in_use && key.trusted == "first-use" && !lock.keys.contains(key) {
+                lock.keys.push(key.clone());
+            }
+        }
+    }
+    // Normalize the order the way `render` writes it, so equal locks compare equal.
+    lock.keys
+        .sort_by(|a, b| (&a.namespace, &a.id).cmp(&(&b.namespace, &b.id)));
+    Ok(Resolution { lock, notes })
+}
+
+/// The key that makes the signer of `choice` trusted, or why it is not.
+fn trusted_key(
+    request: &LockRequest<'_>,
+    indexes: &mut dyn IndexSource,
+    namespace: &str,
+    name: &str,
+    choice: &Chosen,
+    notes: &mut Vec<String>,
+) -> Result<LockedKey, String> {
+    let signer = &choice.entry.signer_key_id;
+    let configured: Vec<&ConfiguredKey> = request
+        .configured
+        .iter()
+        .filter(|key| key.namespace == namespace)
+        .collect();
+    if !configured.is_empty() {
+        return configured
+            .iter()
+            .find(|key| &key.id == signer)
+            .map(|key| LockedKey {
+                namespace: namespace.to_string(),
+                id: key.id.clone(),
+                public_key: key.public_key.clone(),
+                trusted: "configured".to_string(),
+            })
+            .ok_or_else(|| {
+                format!(
+                    "`{name}` {} is signed by key {signer}, but [trust] lists only {} for `{namespace}`: if the publisher really uses {signer}, verify it with them and add it to [trust]",
+                    choice.version,
+                    ids(configured.iter().map(|key| key.id.as_str()))
+                )
+            });
+    }
+    let recorded: Vec<&LockedKey> = request
+        .previous
+        .map(|lock| lock.keys_of(namespace).collect())
+        .unwrap_or_default();
+    if !recorded.is_empty() {
+        return recorded
+            .iter()
+            .find(|key| &key.id == signer)
+            .map(|key| (*key).clone())
+            .ok_or_else(|| {
+                format!(
+                    "`{name}` {} is signed by key {signer}, but threatpack.lock trusts only {} for `{namespace}`: a new publisher key may be a rotation or an attack; verify {signer} with the publisher, then add it to [trust] in threatpack.toml (or delete the `{namespace}` [[key]] entries of threatpack.lock to trust the registry's keys again)",
+                    choice.version,
+                    ids(recorded.iter().map(|key| key.id.as_str()))
+                )
+            });
+    }
+    let listed = indexes.keys(request.registry, namespace)?;
+    let key = listed
+        .into_iter()
+        .find(|key| &key.key_id == signer)
+        .ok_or_else(|| {
+            format!(
+                "`{name}` {} is signed by key {signer}, which {} does not list as a publisher key of `{namespace}`: refusing it",
+                choice.version, request.registry
+            )
+        })?;
+    notes.push(format!(
+        "trusting key {signer} for `{namespace}` on first use (as listed by {}); it is recorded in threatpack.lock",
+        request.registry
+    ));
+    Ok(LockedKey {
+        namespace: namespace.to_string(),
+        id: key.key_id,
+        public_key: key.public_key,
+        trusted: "first-use".to_string(),
+    })
+}
+
+fn ids<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    ids.collect::<Vec<_>>().join(", ")
+}
+
+fn no_match(
+    chain: &str,
+    name: &str,
+    registry: &str,
+    matching: &[(Version, &IndexVersion)],
+    all: &[IndexVersion],
+) -> String {
+    if !matching.is_empty() {
+        let yanked: Vec<String> = matching
+            .iter()
+            .map(|(version, _)| version.to_string())
+            .collect();
+        return format!(
+            "{chain}, but every matching version is yanked ({}): a yanked version is only used when already locked; ask the publisher, or change the requirement",
+            yanked.join(", ")
+        );
+    }
+    let available: Vec<&str> = all
+        .iter()
+        .filter(|entry| !entry.yanked)
+        .map(|entry| entry.version.as_str())
+        .collect();
+    if available.is_empty() {
+        format!("{chain}, but {registry} has no usable version of `{name}`")
+    } else {
+        format!(
+            "{chain}, but no version on {registry} matches (available: {}); change the requirement",
+            available.join(", ")
+        )
+    }
+}
+
+/// Whether `lock` already answers every requirement, transitively, with nothing to ask the
+/// registry: then commands use it as it is, offline.
+pub fn lock_satisfies(lock: &Lockfile, registry: &str, requirements: &[RootRequirement]) -> bool {
+    let mut needed: Vec<(String, Option<String>)> = requirements
+        .iter()
+        .map(|root| (root.name.clone(), Some(root.requirement.clone())))
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some((name, requirement)) = needed.pop() {
+        let Some(locked) = lock.pack(&name) else {
+            return false;
+        };
+        if locked.registry != registry {
+            return false;
+        }
+        if let Some(requirement) = requirement {
+            let matches = VersionReq::parse(&requirement)
+                .ok()
+                .zip(Version::parse(&locked.version).ok())
+                .is_some_and(|(requirement, version)| requirement.matches(&version));
+            if !matches {
+                return false;
+            }
+        }
+        if seen.insert(name.clone()) {
+            for dependency in &locked.dependencies {
+                let dependency_name = dependency.split(' ').next().unwrap_or_default();
+                needed.push((dependency_name.to_string(), None));
+            }
+        }
+    }
+    lock.packs.iter().all(|pack| seen.contains(&pack.name))
+}

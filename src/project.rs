@@ -1,0 +1,154 @@
+//! `threatpack.toml`: a consuming project — a team's threat model and the packs it uses.
+//! Schema: schema/project.schema.json.
+//!
+//! ```toml
+//! [project]
+//! name = "online-shop"
+//! model = "model.toml"                  # what `threatpack apply` reads by default
+//! registry = "http://127.0.0.1:8080"    # where dependencies come from
+//!
+//! [dependencies]                        # the same syntax as a pack's
+//! "acme/appsec-policy" = "^1.0"
+//!
+//! [trust]                               # publisher keys, per namespace
+//! acme = ["keys/acme.pub"]              # a .pub file (relative to this file) or the base64 key
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::DependencySpec;
+use crate::signing::parse_public_keys;
+
+pub const PROJECT_FILE: &str = "threatpack.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ProjectManifest {
+    pub project: ProjectSection,
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, DependencySpec>,
+    /// Namespace → public keys (file paths relative to the manifest, or base64 keys).
+    #[serde(default)]
+    pub trust: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ProjectSection {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The system model, relative to the manifest.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The registry dependencies come from.
+    #[serde(default)]
+    pub registry: Option<String>,
+}
+
+/// A publisher key a project trusts for a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredKey {
+    pub namespace: String,
+    pub id: String,
+    /// The base64 key line.
+    pub public_key: String,
+}
+
+/// A project read from disk.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `threatpack.toml`.
+    pub root: PathBuf,
+    pub manifest: ProjectManifest,
+    pub trusted: Vec<ConfiguredKey>,
+}
+
+impl Project {
+    /// Reads `DIR/threatpack.toml`; errors name the file and line and say what to do.
+    pub fn read(root: &Path) -> Result<Project, String> {
+        let path = root.join(PROJECT_FILE);
+        let display = path.display().to_string();
+        let bytes = crate::workspace::read_capped(&path, 1024 * 1024)?;
+        let text = String::from_utf8(bytes).map_err(|_| format!("`{display}` is not UTF-8"))?;
+        let manifest: ProjectManifest = toml::from_str(&text).map_err(|error| {
+            let at = error
+                .span()
+                .map(|span| {
+                    format!(
+                        " line {}",
+                        crate::source::line_column(&text, span.start).line
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "`{display}`{at}: {} (see `threatpack schema project`)",
+                error.message().trim()
+            )
+        })?;
+        for (name, spec) in &manifest.dependencies {
+            crate::names::check_pack_name(name)
+                .map_err(|error| format!("`{display}`: dependency `{name}`: {error}"))?;
+            if spec.path().is_some() {
+                return Err(format!(
+                    "`{display}`: dependency `{name}` has a `path`; a project takes its packs from a registry (build a local pack with `threatpack build` and use `apply --bundle`)"
+                ));
+            }
+            semver::VersionReq::parse(spec.requirement()).map_err(|error| {
+                format!(
+                    "`{display}`: dependency `{name}` = \"{}\" is not a version requirement: {error}",
+                    spec.requirement()
+                )
+            })?;
+        }
+        let mut trusted = Vec::new();
+        for (namespace, entries) in &manifest.trust {
+            for entry in entries {
+                let text = if entry.ends_with(".pub") || entry.contains('/') {
+                    let key_path = root.join(entry);
+                    std::fs::read_to_string(&key_path).map_err(|error| {
+                        format!(
+                            "`{display}`: [trust] `{namespace}`: cannot read `{}`: {error}",
+                            key_path.display()
+                        )
+                    })?
+                } else {
+                    entry.clone()
+                };
+                let keys = parse_public_keys(&text).map_err(|error| {
+                    format!("`{display}`: [trust] `{namespace}`: `{entry}`: {error}")
+                })?;
+                for key in keys {
+                    trusted.push(ConfiguredKey {
+                        namespace: namespace.clone(),
+                        id: key.key_id.clone(),
+                        public_key: base64_line(&text, &key.key_id).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            manifest,
+            trusted,
+        })
+    }
+}
+
+/// The base64 line of the key with `key_id` in a public key text.
+fn base64_line(text: &str, key_id: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty() && !line.starts_with('#') && !line.starts_with("untrusted comment:")
+        })
+        .find(|line| {
+            parse_public_keys(line)
+                .ok()
+                .is_some_and(|keys| keys.iter().any(|key| key.key_id == key_id))
+        })
+        .map(str::to_string)
+}
