@@ -3,4 +3,5 @@
 //! library.
 
 mod api;
+mod config;
 mod support;

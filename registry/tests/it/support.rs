@@ -264,3 +264,124 @@ strength = "strong"
         signature,
     }
 }
+
+/// The `threatpack-registry` binary running as a child process; killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: std::net::SocketAddr,
+    /// `http://ADDRESS/api/v1`.
+    pub url: String,
+    /// The admin token, printed on the data directory's first start only.
+    pub admin: Option<String>,
+    stderr: Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long a start may take before the test gives up on it.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The variables that configure the server: removed from every child, so the test's own
+/// environment cannot change what a test means.
+const SERVER_ENV: [&str; 3] = [
+    threatpack_registry::config::DATA_ENV,
+    threatpack_registry::config::LISTEN_ENV,
+    threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
+];
+
+/// `threatpack-registry` with `args` and only the `env` of the server's own variables.
+pub fn server_command(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_threatpack-registry"));
+    command.args(args);
+    for name in SERVER_ENV {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+impl ServerProcess {
+    /// Starts the binary and waits for its `listening on http://ADDRESS` line (the last line
+    /// it prints before serving; the admin token comes before it). An `Err` holds what the
+    /// process said when it ended or stalled instead.
+    pub fn start(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Result<ServerProcess, String> {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
+
+        let mut child = server_command(args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the threatpack-registry binary runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer) {
+                if let Ok(mut text) = collected.lock() {
+                    text.push_str(&String::from_utf8_lossy(&buffer[..read]));
+                }
+            }
+        });
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            address: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            url: String::new(),
+            admin: None,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        };
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = match received.recv_timeout(left) {
+                Ok(line) => line,
+                Err(error) => {
+                    // Ended (the pipe closed) or stalled: report what it said.
+                    let _ = server.child.kill();
+                    let status = server.child.wait().expect("the server ends");
+                    if let Some(reader) = server.stderr_reader.take() {
+                        let _ = reader.join();
+                    }
+                    return Err(format!(
+                        "the server did not start ({error}, {status}); stderr:\n{}",
+                        server.stderr()
+                    ));
+                }
+            };
+            if let Some(token) = line.strip_prefix("admin token (shown once, store it now): ") {
+                server.admin = Some(token.to_string());
+            } else if let Some(address) = line.strip_prefix("listening on http://") {
+                server.address = address.parse().expect("an address after `listening on`");
+                server.url = format!("http://{address}/api/v1");
+                return Ok(server);
+            }
+        }
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|text| text.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
