@@ -4,4 +4,5 @@
 
 mod api;
 mod config;
+mod owners;
 mod support;
