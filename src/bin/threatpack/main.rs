@@ -30,7 +30,7 @@ enum Command {
     Build(commands::build::BuildArgs),
     /// Show a bundle: manifest, contents, signature, and where each field came from
     Inspect(commands::inspect::InspectArgs),
-    /// Manage signing keys
+    /// Manage signing keys, and register public keys with the registry
     Key(commands::key::KeyArgs),
     /// Sign a bundle (minisign format: BUNDLE.minisig)
     Sign(commands::sign::SignArgs),
@@ -56,6 +56,8 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Search the registry's packs by name, description and tags
     Search(commands::search::SearchArgs),
+    /// List, add and remove the owners of a namespace on the registry
+    Owner(commands::owner::OwnerArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
             Command::Unyank(args) => commands::yank::run_unyank(args),
             Command::Info(args) => commands::info::run(args),
             Command::Search(args) => commands::search::run(args),
+            Command::Owner(args) => commands::owner::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod login;
 pub mod new;
 pub mod overrides;
+pub mod owner;
 pub mod publish;
 pub mod questions;
 pub mod registry;
