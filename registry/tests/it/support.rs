@@ -67,26 +67,7 @@ impl Registry {
 
     /// Creates a namespace and registers `key`'s public half in it.
     pub async fn namespace_with_key(&self, namespace: &str, key: &Key) {
-        let response = self
-            .client
-            .post(format!("{}/namespaces", self.url))
-            .bearer_auth(&self.admin)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "name": namespace, "owners": ["alice"] }).to_string())
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 201, "{}", text(response).await);
-        let response = self
-            .client
-            .post(format!("{}/namespaces/{namespace}/keys", self.url))
-            .bearer_auth(&self.admin)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "public_key": key.public }).to_string())
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 201, "{}", text(response).await);
+        create_namespace_with_key(&self.client, &self.url, &self.admin, namespace, key).await;
     }
 
     pub async fn publish(&self, token: &str, bundle: &Bundle) -> reqwest::Response {
@@ -101,14 +82,7 @@ impl Registry {
         version: &str,
         bundle: &Bundle,
     ) -> reqwest::Response {
-        let signature =
-            Base64::encode_to_string(bundle.signature.as_bytes()).expect("base64 of a signature");
-        self.client
-            .put(format!("{}/packs/{pack}/{version}", self.url))
-            .bearer_auth(token)
-            .header(SIGNATURE_HEADER, signature)
-            .body(bundle.bytes.clone())
-            .send()
+        send_publish(&self.client, &self.url, token, pack, version, bundle)
             .await
             .expect("request")
     }
@@ -123,19 +97,73 @@ impl Registry {
 
     /// The files of the blob directory.
     pub fn blob_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.data.path().join("blobs/sha256"))
-            .expect("the blob directory")
-            .map(|entry| {
-                entry
-                    .expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
+        file_names(&self.data.path().join("blobs/sha256"))
     }
+}
+
+/// The names of the files in `directory`, sorted.
+pub fn file_names(directory: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(directory)
+        .unwrap_or_else(|error| panic!("cannot list `{}`: {error}", directory.display()))
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Creates a namespace (owner `alice`) on the registry at `url` (`…/api/v1`) and registers
+/// `key`'s public half in it.
+pub async fn create_namespace_with_key(
+    client: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    namespace: &str,
+    key: &Key,
+) {
+    let response = client
+        .post(format!("{url}/namespaces"))
+        .bearer_auth(admin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "name": namespace, "owners": ["alice"] }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{}", text(response).await);
+    let response = client
+        .post(format!("{url}/namespaces/{namespace}/keys"))
+        .bearer_auth(admin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "public_key": key.public }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{}", text(response).await);
+}
+
+/// `PUT …/packs/{pack}/{version}` with `bundle` and its signature.
+pub async fn send_publish(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    pack: &str,
+    version: &str,
+    bundle: &Bundle,
+) -> reqwest::Result<reqwest::Response> {
+    let signature =
+        Base64::encode_to_string(bundle.signature.as_bytes()).expect("base64 of a signature");
+    client
+        .put(format!("{url}/packs/{pack}/{version}"))
+        .bearer_auth(token)
+        .header(SIGNATURE_HEADER, signature)
+        .body(bundle.bytes.clone())
+        .send()
+        .await
 }
 
 pub async fn text(response: reqwest::Response) -> String {
@@ -170,6 +198,7 @@ pub fn key() -> Key {
     }
 }
 
+#[derive(Clone)]
 pub struct Bundle {
     pub pack: String,
     pub version: String,
@@ -368,6 +397,12 @@ impl ServerProcess {
                 return Ok(server);
             }
         }
+    }
+
+    /// SIGKILL on Unix: no handler runs, nothing is flushed or cleaned up.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("the killed server is reaped");
     }
 
     /// What the server wrote on stderr so far.
