@@ -9,7 +9,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use ct_codecs::{Base64, Decoder};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use serde_json::json;
 use threatpack::bundle::{ReadLimits, read_bundle};
 use threatpack::signing::{VerifyError, parse_public_keys, verify_bundle};
 
-use crate::store::{NewVersion, PublishOutcome, Store, StoreError, TokenRecord};
+use crate::store::{Namespace, NewVersion, PublishOutcome, Store, StoreError, TokenRecord};
 use crate::tokens::{Scope, hash_token, pattern_matches};
 
 /// The request header carrying the detached minisign signature, base64-encoded (the `.minisig`
@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
 const MAX_PER_PAGE: u64 = 100;
+
+/// The longest owner name (a user name or an e-mail address).
+const MAX_OWNER_CHARS: usize = 100;
 
 #[derive(Clone)]
 pub struct ApiOptions {
@@ -143,6 +146,14 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         .route("/api/v1/health", get(health))
         .route("/api/v1/namespaces", post(create_namespace))
         .route("/api/v1/namespaces/{namespace}", get(show_namespace))
+        .route(
+            "/api/v1/namespaces/{namespace}/owners",
+            get(list_owners).post(add_owner),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/owners/{owner}",
+            delete(remove_owner),
+        )
         .route(
             "/api/v1/namespaces/{namespace}/keys",
             get(list_keys).post(add_key),
@@ -261,6 +272,27 @@ fn check_namespace(namespace: &str) -> Result<(), ApiError> {
     })
 }
 
+/// An owner is a user name or an e-mail address: 1 to 100 ASCII letters, digits and `.` `_` `-`
+/// `+` `@`, so that it needs no escaping in a URL, a log line or a terminal.
+fn check_owner(owner: &str) -> Result<(), ApiError> {
+    let valid = !owner.is_empty()
+        && owner.chars().count() <= MAX_OWNER_CHARS
+        && owner
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || ".-_+@".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "`{}` is not an owner: a user name or an e-mail address, 1 to {MAX_OWNER_CHARS} ASCII letters, digits and `.` `_` `-` `+` `@`",
+                owner.escape_debug()
+            ),
+        ))
+    }
+}
+
 fn check_version(version: &str) -> Result<(), ApiError> {
     threatpack::names::parse_version(version)
         .map(|_| ())
@@ -292,6 +324,9 @@ async fn create_namespace(
     authorize(&token, Scope::Admin, "*")?;
     let Json(request) = body?;
     check_namespace(&request.name)?;
+    for owner in &request.owners {
+        check_owner(owner)?;
+    }
     let actor = actor(&token);
     let name = request.name.clone();
     blocking(&state, move |store| {
@@ -312,15 +347,83 @@ async fn create_namespace(
     })
 }
 
+/// The namespace, or `NotFound`.
+fn existing_namespace(store: &dyn Store, name: &str) -> Result<Namespace, StoreError> {
+    store
+        .namespace(name)?
+        .ok_or_else(|| StoreError::NotFound(format!("no namespace `{name}`")))
+}
+
 async fn show_namespace(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
-    let found = blocking(&state, move |store| {
-        let Some(found) = store.namespace(&namespace)? else {
-            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
-        };
-        Ok(found)
+    let found = blocking(&state, move |store| existing_namespace(store, &namespace)).await?;
+    Ok(Json(json!({ "namespace": found })).into_response())
+}
+
+/// `{"namespace":…,"owners":[…]}` with `status`.
+fn owners_response(status: StatusCode, namespace: &Namespace) -> Response {
+    (
+        status,
+        Json(json!({ "namespace": namespace.name, "owners": namespace.owners })),
+    )
+        .into_response()
+}
+
+/// Owners are public, as the namespace itself is.
+async fn list_owners(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
+    check_namespace(&namespace)?;
+    let found = blocking(&state, move |store| existing_namespace(store, &namespace)).await?;
+    Ok(owners_response(StatusCode::OK, &found))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOwner {
+    owner: String,
+}
+
+/// Owners are set by admins, as when the namespace is created. 201 added, 200 already one.
+async fn add_owner(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<NewOwner>, JsonRejection>,
+) -> ApiResult {
+    check_namespace(&namespace)?;
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Admin, "*")?;
+    let Json(request) = body?;
+    check_owner(&request.owner)?;
+    let actor = actor(&token);
+    let (added, found) = blocking(&state, move |store| {
+        let added = store.add_owner(&namespace, &request.owner, &actor)?;
+        Ok((added, existing_namespace(store, &namespace)?))
     })
     .await?;
-    Ok(Json(json!({ "namespace": found })).into_response())
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(owners_response(status, &found))
+}
+
+/// 404 for an owner the namespace does not have; 409 for its last owner.
+async fn remove_owner(
+    State(state): State<AppState>,
+    Path((namespace, owner)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    check_namespace(&namespace)?;
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Admin, "*")?;
+    check_owner(&owner)?;
+    let actor = actor(&token);
+    let found = blocking(&state, move |store| {
+        store.remove_owner(&namespace, &owner, &actor)?;
+        existing_namespace(store, &namespace)
+    })
+    .await?;
+    Ok(owners_response(StatusCode::OK, &found))
 }
 
 #[derive(Deserialize)]
@@ -365,9 +468,7 @@ async fn add_key(
     let actor = actor(&token);
     let stored_id = key_id.clone();
     let added = blocking(&state, move |store| {
-        if store.namespace(&namespace)?.is_none() {
-            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
-        }
+        existing_namespace(store, &namespace)?;
         store.add_key(&namespace, &stored_id, &line, &actor)
     })
     .await?;
@@ -382,9 +483,7 @@ async fn add_key(
 /// Public keys are public: consumers read them to decide whom to trust.
 async fn list_keys(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
     let keys = blocking(&state, move |store| {
-        if store.namespace(&namespace)?.is_none() {
-            return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
-        }
+        existing_namespace(store, &namespace)?;
         store.keys(&namespace)
     })
     .await?;

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use threatpack_registry::api::{ApiOptions, DEFAULT_MAX_BUNDLE_BYTES};
+use threatpack_registry::api::ApiOptions;
+use threatpack_registry::config::{
+    DATA_ENV, LISTEN_ENV, MAX_BUNDLE_BYTES_ENV, PartialSettings, ServerSettings, read_config_file,
+};
 use threatpack_registry::server::{TokenOptions, create_token, open, serve};
 use threatpack_registry::store::SqliteStore;
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
@@ -24,17 +27,40 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Each setting comes from its flag, else its environment variable, else the `--config` file,
+/// else its default.
 #[derive(Debug, Args)]
 struct ServeArgs {
+    /// A TOML file with any of `data`, `listen`, `max-bundle-bytes` (flags and environment
+    /// variables take precedence over it)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The data directory (SQLite database and blobs); created if missing
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = DATA_ENV)]
     data: Option<PathBuf>,
-    /// The address to listen on (port 0: any free port)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// The largest bundle a publish accepts, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUNDLE_BYTES)]
-    max_bundle_bytes: usize,
+    /// The address to listen on; port 0 is any free port [default: 127.0.0.1:0]
+    #[arg(long, value_name = "ADDR", env = LISTEN_ENV)]
+    listen: Option<SocketAddr>,
+    /// The largest bundle a publish accepts, in bytes [default: 67108864, 64 MiB]
+    #[arg(long, value_name = "BYTES", env = MAX_BUNDLE_BYTES_ENV)]
+    max_bundle_bytes: Option<usize>,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> Result<ServerSettings, String> {
+        let command_line = PartialSettings {
+            data: self.data.clone(),
+            listen: self.listen,
+            max_bundle_bytes: self.max_bundle_bytes,
+        };
+        command_line
+            .or(config_file(self.config.as_deref())?)
+            .resolve()
+    }
+}
+
+fn config_file(path: Option<&std::path::Path>) -> Result<PartialSettings, String> {
+    path.map_or(Ok(PartialSettings::default()), read_config_file)
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,8 +78,12 @@ enum TokenCommand {
 
 #[derive(Debug, Args)]
 struct TokenCreateArgs {
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    /// The registry's configuration file (for its `data`)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The registry's data directory
+    #[arg(long, value_name = "DIR", env = DATA_ENV)]
+    data: Option<PathBuf>,
     /// Comma-separated: publish, yank, manage-keys, admin
     #[arg(long)]
     scopes: String,
@@ -84,37 +114,36 @@ fn main() -> ExitCode {
 }
 
 fn run_server(args: &ServeArgs) -> Result<(), String> {
-    let data = args
-        .data
-        .as_ref()
-        .ok_or("`--data DIR` is required: where the registry keeps its database and blobs")?;
-    let opened = open(data)?;
+    let settings = args.settings()?;
+    let opened = open(&settings.data)?;
     if opened.orphans_removed > 0 {
         eprintln!(
             "collected {} orphan blob(s) left by an interrupted publish",
             opened.orphans_removed
         );
     }
+    // Before binding: a token already made must be shown even if the address is taken. The
+    // `listening on` line comes last, so a script that waits for it has everything.
+    if let Some(token) = &opened.admin_token {
+        println!("admin token (shown once, store it now): {token}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the runtime: {error}"))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
-            .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
+            .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
         let address = listener
             .local_addr()
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
         println!("listening on http://{address}");
-        if let Some(token) = &opened.admin_token {
-            println!("admin token (shown once, store it now): {token}");
-        }
         serve(
             listener,
             opened.store,
             ApiOptions {
-                max_bundle_bytes: args.max_bundle_bytes,
+                max_bundle_bytes: settings.max_bundle_bytes,
             },
         )
         .await
@@ -129,7 +158,13 @@ fn token_create(args: &TokenCreateArgs) -> Result<(), String> {
         namespaces: parse_patterns(&args.namespaces)?,
         expires_in_seconds: parse_expiry(&args.expires)?,
     };
-    let store = SqliteStore::open(&args.data)?;
+    let data = PartialSettings {
+        data: args.data.clone(),
+        ..PartialSettings::default()
+    }
+    .or(config_file(args.config.as_deref())?)
+    .data()?;
+    let store = SqliteStore::open(&data)?;
     let (token, id) = create_token(&store, &options, "cli")?;
     eprintln!("token {id} created (shown once, store it now):");
     println!("{token}");

@@ -15,14 +15,14 @@ use threatpack_registry::server::{open, serve};
 
 use crate::support::Run;
 
-struct Registry {
-    url: String,
-    admin: String,
+pub struct Registry {
+    pub url: String,
+    pub admin: String,
     _runtime: tokio::runtime::Runtime,
     _data: tempfile::TempDir,
 }
 
-fn start_registry() -> Registry {
+pub fn start_registry() -> Registry {
     let data = tempfile::tempdir().expect("a temporary directory");
     let opened = open(data.path()).expect("the registry opens");
     let admin = opened.admin_token.expect("an admin token on first start");
@@ -45,7 +45,7 @@ fn start_registry() -> Registry {
 }
 
 /// A raw HTTP request for the set-up the client has no command for yet; returns the status.
-fn http(registry: &Registry, method: &str, path: &str, body: &str) -> (u16, String) {
+pub fn http(registry: &Registry, method: &str, path: &str, body: &str) -> (u16, String) {
     let authority = registry.url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).expect("connect");
     write!(
@@ -73,7 +73,7 @@ fn write(root: &Path, path: &str, text: &str) {
 
 /// Builds a small pack into `directory/name` (`description` varies its bytes); returns the
 /// bundle's path, and signs it with `secret` when given.
-fn bundle(directory: &Path, name: &str, description: &str, secret: Option<&str>) -> String {
+pub fn bundle(directory: &Path, name: &str, description: &str, secret: Option<&str>) -> String {
     let root = tempfile::tempdir().expect("a temporary directory");
     let root = root.path();
     write(
@@ -146,7 +146,7 @@ strength = "strong"
 }
 
 /// Runs `threatpack` with a private configuration directory and `stdin` as its input.
-fn threatpack(config: &Path, registry: &Registry, args: &[&str], stdin: &str) -> Run {
+pub fn threatpack(config: &Path, registry: &Registry, args: &[&str], stdin: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_threatpack"))
         .args(args)
         .env("NO_COLOR", "1")
@@ -172,7 +172,7 @@ fn threatpack(config: &Path, registry: &Registry, args: &[&str], stdin: &str) ->
     }
 }
 
-fn ok(run: &Run) {
+pub fn ok(run: &Run) {
     assert_eq!(
         run.code, 0,
         "stdout:\n{}\nstderr:\n{}",

@@ -135,6 +135,11 @@ pub trait Store: Send + Sync {
         actor: &str,
     ) -> Result<(), StoreError>;
     fn namespace(&self, name: &str) -> Result<Option<Namespace>, StoreError>;
+    /// Adds an owner; `false` if it already was one. `NotFound` for an unknown namespace.
+    fn add_owner(&self, namespace: &str, owner: &str, actor: &str) -> Result<bool, StoreError>;
+    /// Removes an owner. `NotFound` for an unknown namespace or an owner it does not have;
+    /// `Conflict` for its last owner (a namespace that has owners keeps at least one).
+    fn remove_owner(&self, namespace: &str, owner: &str, actor: &str) -> Result<(), StoreError>;
     /// Registers a publisher key; `false` if the namespace already had it.
     fn add_key(
         &self,

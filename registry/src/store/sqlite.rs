@@ -102,6 +102,29 @@ fn audit(
     Ok(())
 }
 
+/// The owners of `namespace`, sorted; `NotFound` if there is no such namespace.
+fn owners_of(connection: &Connection, namespace: &str) -> Result<Vec<String>, StoreError> {
+    let known: Option<i64> = connection
+        .query_row(
+            "SELECT 1 FROM namespaces WHERE name = ?1",
+            [namespace],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(internal)?;
+    if known.is_none() {
+        return Err(StoreError::NotFound(format!("no namespace `{namespace}`")));
+    }
+    let mut statement = connection
+        .prepare("SELECT owner FROM namespace_owners WHERE namespace = ?1 ORDER BY owner")
+        .map_err(internal)?;
+    statement
+        .query_map([namespace], |row| row.get(0))
+        .map_err(internal)?
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(internal)
+}
+
 /// `%text%` for LIKE, with the wildcards of `text` itself escaped (by `\`).
 fn like_pattern(text: &str) -> String {
     let mut pattern = String::from("%");
@@ -246,19 +269,57 @@ impl Store for SqliteStore {
         let Some(created_at) = created_at else {
             return Ok(None);
         };
-        let mut statement = connection
-            .prepare("SELECT owner FROM namespace_owners WHERE namespace = ?1 ORDER BY owner")
-            .map_err(internal)?;
-        let owners = statement
-            .query_map([name], |row| row.get(0))
-            .map_err(internal)?
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(internal)?;
+        let owners = owners_of(&connection, name)?;
         Ok(Some(Namespace {
             name: name.to_string(),
             owners,
             created_at: rfc3339(created_at),
         }))
+    }
+
+    fn add_owner(&self, namespace: &str, owner: &str, actor: &str) -> Result<bool, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        owners_of(&transaction, namespace)?;
+        let inserted = transaction
+            .execute(
+                "INSERT OR IGNORE INTO namespace_owners (namespace, owner) VALUES (?1, ?2)",
+                params![namespace, owner],
+            )
+            .map_err(internal)?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        audit(&transaction, actor, "owner.add", namespace, owner)?;
+        transaction.commit().map_err(internal)?;
+        Ok(true)
+    }
+
+    fn remove_owner(&self, namespace: &str, owner: &str, actor: &str) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        // Counted and deleted in one transaction: two removals at once cannot both pass the
+        // "not the last owner" check.
+        let transaction = connection.transaction().map_err(internal)?;
+        let owners = owners_of(&transaction, namespace)?;
+        if !owners.iter().any(|known| known == owner) {
+            return Err(StoreError::NotFound(format!(
+                "`{owner}` is not an owner of namespace `{namespace}` (owners: {})",
+                owners.join(", ")
+            )));
+        }
+        if owners.len() == 1 {
+            return Err(StoreError::Conflict(format!(
+                "`{owner}` is the last owner of namespace `{namespace}`, and a namespace keeps at least one: add another owner first"
+            )));
+        }
+        transaction
+            .execute(
+                "DELETE FROM namespace_owners WHERE namespace = ?1 AND owner = ?2",
+                params![namespace, owner],
+            )
+            .map_err(internal)?;
+        audit(&transaction, actor, "owner.remove", namespace, owner)?;
+        transaction.commit().map_err(internal)
     }
 
     fn add_key(

@@ -1,6 +1,10 @@
 //! The registry's integration tests: the real server on `127.0.0.1:0` with a temporary data
 //! directory, in-process, talked to over HTTP; bundles built and signed by the threatpack
-//! library.
+//! library. `config` and `crash` run the `threatpack-registry` binary as a child process (its
+//! settings; SIGKILL during publishes).
 
 mod api;
+mod config;
+mod crash;
+mod owners;
 mod support;

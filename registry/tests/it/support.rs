@@ -67,26 +67,7 @@ impl Registry {
 
     /// Creates a namespace and registers `key`'s public half in it.
     pub async fn namespace_with_key(&self, namespace: &str, key: &Key) {
-        let response = self
-            .client
-            .post(format!("{}/namespaces", self.url))
-            .bearer_auth(&self.admin)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "name": namespace, "owners": ["alice"] }).to_string())
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 201, "{}", text(response).await);
-        let response = self
-            .client
-            .post(format!("{}/namespaces/{namespace}/keys", self.url))
-            .bearer_auth(&self.admin)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "public_key": key.public }).to_string())
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 201, "{}", text(response).await);
+        create_namespace_with_key(&self.client, &self.url, &self.admin, namespace, key).await;
     }
 
     pub async fn publish(&self, token: &str, bundle: &Bundle) -> reqwest::Response {
@@ -101,14 +82,7 @@ impl Registry {
         version: &str,
         bundle: &Bundle,
     ) -> reqwest::Response {
-        let signature =
-            Base64::encode_to_string(bundle.signature.as_bytes()).expect("base64 of a signature");
-        self.client
-            .put(format!("{}/packs/{pack}/{version}", self.url))
-            .bearer_auth(token)
-            .header(SIGNATURE_HEADER, signature)
-            .body(bundle.bytes.clone())
-            .send()
+        send_publish(&self.client, &self.url, token, pack, version, bundle)
             .await
             .expect("request")
     }
@@ -123,19 +97,73 @@ impl Registry {
 
     /// The files of the blob directory.
     pub fn blob_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.data.path().join("blobs/sha256"))
-            .expect("the blob directory")
-            .map(|entry| {
-                entry
-                    .expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
+        file_names(&self.data.path().join("blobs/sha256"))
     }
+}
+
+/// The names of the files in `directory`, sorted.
+pub fn file_names(directory: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(directory)
+        .unwrap_or_else(|error| panic!("cannot list `{}`: {error}", directory.display()))
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Creates a namespace (owner `alice`) on the registry at `url` (`…/api/v1`) and registers
+/// `key`'s public half in it.
+pub async fn create_namespace_with_key(
+    client: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    namespace: &str,
+    key: &Key,
+) {
+    let response = client
+        .post(format!("{url}/namespaces"))
+        .bearer_auth(admin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "name": namespace, "owners": ["alice"] }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{}", text(response).await);
+    let response = client
+        .post(format!("{url}/namespaces/{namespace}/keys"))
+        .bearer_auth(admin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "public_key": key.public }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "{}", text(response).await);
+}
+
+/// `PUT …/packs/{pack}/{version}` with `bundle` and its signature.
+pub async fn send_publish(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    pack: &str,
+    version: &str,
+    bundle: &Bundle,
+) -> reqwest::Result<reqwest::Response> {
+    let signature =
+        Base64::encode_to_string(bundle.signature.as_bytes()).expect("base64 of a signature");
+    client
+        .put(format!("{url}/packs/{pack}/{version}"))
+        .bearer_auth(token)
+        .header(SIGNATURE_HEADER, signature)
+        .body(bundle.bytes.clone())
+        .send()
+        .await
 }
 
 pub async fn text(response: reqwest::Response) -> String {
@@ -170,6 +198,7 @@ pub fn key() -> Key {
     }
 }
 
+#[derive(Clone)]
 pub struct Bundle {
     pub pack: String,
     pub version: String,
@@ -262,5 +291,132 @@ strength = "strong"
         bytes: built.bytes,
         manifest: built.manifest,
         signature,
+    }
+}
+
+/// The `threatpack-registry` binary running as a child process; killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: std::net::SocketAddr,
+    /// `http://ADDRESS/api/v1`.
+    pub url: String,
+    /// The admin token, printed on the data directory's first start only.
+    pub admin: Option<String>,
+    stderr: Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long a start may take before the test gives up on it.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The variables that configure the server: removed from every child, so the test's own
+/// environment cannot change what a test means.
+const SERVER_ENV: [&str; 3] = [
+    threatpack_registry::config::DATA_ENV,
+    threatpack_registry::config::LISTEN_ENV,
+    threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
+];
+
+/// `threatpack-registry` with `args` and only the `env` of the server's own variables.
+pub fn server_command(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_threatpack-registry"));
+    command.args(args);
+    for name in SERVER_ENV {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+impl ServerProcess {
+    /// Starts the binary and waits for its `listening on http://ADDRESS` line (the last line
+    /// it prints before serving; the admin token comes before it). An `Err` holds what the
+    /// process said when it ended or stalled instead.
+    pub fn start(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Result<ServerProcess, String> {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
+
+        let mut child = server_command(args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the threatpack-registry binary runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer) {
+                if let Ok(mut text) = collected.lock() {
+                    text.push_str(&String::from_utf8_lossy(&buffer[..read]));
+                }
+            }
+        });
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            address: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            url: String::new(),
+            admin: None,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        };
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = match received.recv_timeout(left) {
+                Ok(line) => line,
+                Err(error) => {
+                    // Ended (the pipe closed) or stalled: report what it said.
+                    let _ = server.child.kill();
+                    let status = server.child.wait().expect("the server ends");
+                    if let Some(reader) = server.stderr_reader.take() {
+                        let _ = reader.join();
+                    }
+                    return Err(format!(
+                        "the server did not start ({error}, {status}); stderr:\n{}",
+                        server.stderr()
+                    ));
+                }
+            };
+            if let Some(token) = line.strip_prefix("admin token (shown once, store it now): ") {
+                server.admin = Some(token.to_string());
+            } else if let Some(address) = line.strip_prefix("listening on http://") {
+                server.address = address.parse().expect("an address after `listening on`");
+                server.url = format!("http://{address}/api/v1");
+                return Ok(server);
+            }
+        }
+    }
+
+    /// SIGKILL on Unix: no handler runs, nothing is flushed or cleaned up.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("the killed server is reaped");
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|text| text.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -30,7 +30,7 @@ enum Command {
     Build(commands::build::BuildArgs),
     /// Show a bundle: manifest, contents, signature, and where each field came from
     Inspect(commands::inspect::InspectArgs),
-    /// Manage signing keys
+    /// Manage signing keys, and register public keys with the registry
     Key(commands::key::KeyArgs),
     /// Sign a bundle (minisign format: BUNDLE.minisig)
     Sign(commands::sign::SignArgs),
@@ -62,6 +62,8 @@ enum Command {
     Update(commands::lock::UpdateArgs),
     /// Download the locked packs into the cache, verifying sha256 and signatures
     Fetch(commands::lock::FetchArgs),
+    /// List, add and remove the owners of a namespace on the registry
+    Owner(commands::owner::OwnerArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             Command::Lock(args) => commands::lock::run_lock(args),
             Command::Update(args) => commands::lock::run_update(args),
             Command::Fetch(args) => commands::lock::run_fetch(args),
+            Command::Owner(args) => commands::owner::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

@@ -1,11 +1,15 @@
-//! `threatpack key generate [--out PREFIX] [--unencrypted] [--force]`.
+//! `threatpack key generate [--out PREFIX] [--unencrypted] [--force]` and
+//! `threatpack key add NAMESPACE PUBFILE`, which registers a public key as a publisher key of a
+//! namespace on the registry.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use threatpack::signing::generate_key;
-use threatpack::workspace::write_new_file;
+use threatpack::signing::{generate_key, parse_public_keys};
+use threatpack::workspace::{read_capped, write_new_file};
+
+use super::registry::{RegistryArgs, Request, common_error, encode, send, token};
 
 #[derive(Debug, Args)]
 pub struct KeyArgs {
@@ -17,6 +21,20 @@ pub struct KeyArgs {
 enum KeyCommand {
     /// Generate a minisign key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub
     Generate(GenerateArgs),
+    /// Register a public key (PREFIX.pub) as a publisher key of a namespace on the registry
+    /// (needs the `manage-keys` scope on the namespace)
+    Add(AddArgs),
+}
+
+#[derive(Debug, Args)]
+struct AddArgs {
+    /// The namespace whose bundles the key signs, e.g. `acme`
+    namespace: String,
+    /// The public key file (`threatpack key generate` writes PREFIX.pub)
+    #[arg(value_name = "PUBFILE")]
+    public_key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -34,7 +52,13 @@ struct GenerateArgs {
 }
 
 pub fn run(args: KeyArgs) -> Result<ExitCode, String> {
-    let KeyCommand::Generate(args) = args.command;
+    match args.command {
+        KeyCommand::Generate(args) => generate(args),
+        KeyCommand::Add(args) => add(&args),
+    }
+}
+
+fn generate(args: GenerateArgs) -> Result<ExitCode, String> {
     let secret_path = with_extension(&args.out, "key");
     let public_path = with_extension(&args.out, "pub");
     if !args.force {
@@ -84,6 +108,61 @@ pub fn run(args: KeyArgs) -> Result<ExitCode, String> {
         }
     );
     eprintln!("  public: {}", public_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A public key file is a few lines; anything larger is not one.
+const MAX_PUBLIC_KEY_BYTES: u64 = 64 * 1024;
+
+fn add(args: &AddArgs) -> Result<ExitCode, String> {
+    let registry = args.registry.url()?;
+    let shown = args.public_key.display();
+    // Read and checked here, so that nothing but one public key ever leaves the machine (not a
+    // secret key given by mistake).
+    let text = String::from_utf8(read_capped(&args.public_key, MAX_PUBLIC_KEY_BYTES)?)
+        .map_err(|_| format!("`{shown}` is not a minisign public key (not UTF-8)"))?;
+    let keys = parse_public_keys(&text).map_err(|error| {
+        format!("`{shown}` is not a minisign public key ({error})\nhelp: pass the `.pub` file `threatpack key generate` wrote, never the `.key` file")
+    })?;
+    let [key] = &keys[..] else {
+        return Err(format!(
+            "`{shown}` holds {} public keys: register them one at a time, one file each",
+            keys.len()
+        ));
+    };
+    let token = token(&registry)?;
+    let namespace = &args.namespace;
+    let path = format!("/namespaces/{}/keys", encode(namespace));
+    let body = serde_json::json!({ "public_key": text }).to_string();
+    let mut request = Request::new("POST", &path);
+    request.token = Some(&token);
+    request.body = Some(("application/json", body.as_bytes()));
+    let response = send(&registry, &request)?;
+    match response.status {
+        201 => println!("key {} registered for `{namespace}`", key.key_id),
+        200 => println!(
+            "key {} was already registered for `{namespace}`",
+            key.key_id
+        ),
+        404 => {
+            return Err(format!(
+                "no namespace `{namespace}` on {registry}: ask the registry's administrator to create it"
+            ));
+        }
+        422 => {
+            return Err(format!(
+                "the registry refused the key: {}",
+                response.detail()
+            ));
+        }
+        _ => {
+            return Err(common_error(
+                &registry,
+                &response,
+                &format!("the `manage-keys` scope covering `{namespace}/*`"),
+            ));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod login;
 pub mod new;
 pub mod overrides;
+pub mod owner;
 pub mod publish;
 pub mod questions;
 pub mod registry;

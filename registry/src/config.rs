@@ -1,0 +1,314 @@
+//! The server's settings and where they come from. Precedence: a flag, then its environment
+//! variable (`THREATPACK_REGISTRY_*`; clap reads both), then the TOML file given with
+//! `--config`, then the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use threatpack::document::{Node, NodeValue};
+use threatpack::schema::suggest;
+use threatpack::source::line_column;
+
+use crate::api::DEFAULT_MAX_BUNDLE_BYTES;
+
+pub const DATA_ENV: &str = "THREATPACK_REGISTRY_DATA";
+pub const LISTEN_ENV: &str = "THREATPACK_REGISTRY_LISTEN";
+pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
+
+/// Where the server listens unless told otherwise: loopback, any free port.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    0,
+));
+
+/// Every key a configuration file may hold, named as the flags are.
+pub const KEYS: [&str; 3] = ["data", "listen", "max-bundle-bytes"];
+
+/// A configuration file is a few lines; anything larger is not one.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// The settings one source gives; `None` where it says nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartialSettings {
+    pub data: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub max_bundle_bytes: Option<usize>,
+}
+
+/// The settings the server runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub max_bundle_bytes: usize,
+}
+
+impl PartialSettings {
+    /// What `self` says, and `lower` where `self` says nothing.
+    pub fn or(self, lower: PartialSettings) -> PartialSettings {
+        PartialSettings {
+            data: self.data.or(lower.data),
+            listen: self.listen.or(lower.listen),
+            max_bundle_bytes: self.max_bundle_bytes.or(lower.max_bundle_bytes),
+        }
+    }
+
+    /// The data directory: there is no default, since a registry's data must not land
+    /// somewhere by surprise.
+    pub fn data(&self) -> Result<PathBuf, String> {
+        self.data.clone().ok_or_else(|| {
+            format!(
+                "no data directory: pass `--data DIR`, set {DATA_ENV}, or set `data` in the `--config` file (where the registry keeps its database and blobs; created if missing)"
+            )
+        })
+    }
+
+    /// The settings to run with: the defaults where no source said anything.
+    pub fn resolve(self) -> Result<ServerSettings, String> {
+        let max_bundle_bytes = self.max_bundle_bytes.unwrap_or(DEFAULT_MAX_BUNDLE_BYTES);
+        if max_bundle_bytes == 0 {
+            return Err("`max-bundle-bytes` is 0: no bundle could be published; give a size in bytes, e.g. 67108864 (64 MiB)".to_string());
+        }
+        Ok(ServerSettings {
+            data: self.data()?,
+            listen: self.listen.unwrap_or(DEFAULT_LISTEN),
+            max_bundle_bytes,
+        })
+    }
+}
+
+/// Reads a configuration file (see `parse_config`).
+pub fn read_config_file(path: &Path) -> Result<PartialSettings, String> {
+    let bytes = threatpack::workspace::read_capped(path, MAX_CONFIG_BYTES)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("the configuration file `{}` is not UTF-8", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    parse_config(&text, &path.display().to_string(), base)
+}
+
+/// Parses a configuration file: top-level `data` (a path, relative to `base`, the file's
+/// directory, so that the file means the same from any working directory), `listen` (an
+/// address) and `max-bundle-bytes`. Every problem is reported at once, each with its line;
+/// `file` names the file in them.
+pub fn parse_config(text: &str, file: &str, base: &Path) -> Result<PartialSettings, String> {
+    let (root, syntax_errors) = threatpack::document::parse(text);
+    let mut problems: Vec<Problem> = syntax_errors
+        .into_iter()
+        .map(|error| Problem {
+            offset: error.span.start,
+            message: error.message.trim().to_string(),
+            help: None,
+        })
+        .collect();
+    let mut settings = PartialSettings::default();
+    if problems.is_empty()
+        && let NodeValue::Table(entries) = &root.value
+    {
+        for entry in entries {
+            let value = &entry.value;
+            let result = match entry.key.as_str() {
+                "data" => config_path(value).map(|path| settings.data = Some(base.join(path))),
+                "listen" => config_address(value).map(|address| settings.listen = Some(address)),
+                "max-bundle-bytes" => {
+                    config_size(value).map(|bytes| settings.max_bundle_bytes = Some(bytes))
+                }
+                unknown => Err(Problem {
+                    offset: entry.key_span.start,
+                    message: format!("unknown key `{unknown}`"),
+                    help: Some(match suggest(unknown, KEYS) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
+                            "the keys are {}",
+                            KEYS.map(|key| format!("`{key}`")).join(", ")
+                        ),
+                    }),
+                }),
+            };
+            problems.extend(result.err());
+        }
+    }
+    if problems.is_empty() {
+        return Ok(settings);
+    }
+    problems.sort_by_key(|problem| problem.offset);
+    let line = |problem: &Problem| line_column(text, problem.offset).line;
+    let rendered = if let [problem] = &problems[..] {
+        format!("`{file}` line {}: {}", line(problem), problem.render("  "))
+    } else {
+        let mut rendered = format!("`{file}` has {} problems:", problems.len());
+        for problem in &problems {
+            rendered.push_str(&format!(
+                "\n  line {}: {}",
+                line(problem),
+                problem.render("    ")
+            ));
+        }
+        rendered
+    };
+    Err(rendered)
+}
+
+/// A problem of a configuration file, at a byte offset.
+struct Problem {
+    offset: usize,
+    message: String,
+    help: Option<String>,
+}
+
+impl Problem {
+    fn at(node: &Node, message: String) -> Problem {
+        Problem {
+            offset: node.span.start,
+            message,
+            help: None,
+        }
+    }
+
+    fn render(&self, indent: &str) -> String {
+        match &self.help {
+            Some(help) => format!("{}\n{indent}help: {help}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+fn config_path(value: &Node) -> Result<PathBuf, Problem> {
+    match &value.value {
+        NodeValue::String(text) if !text.is_empty() => Ok(PathBuf::from(text)),
+        _ => Err(Problem::at(
+            value,
+            "`data` must be a directory path, e.g. `data = \"/var/lib/threatpack-registry\"`"
+                .to_string(),
+        )),
+    }
+}
+
+fn config_address(value: &Node) -> Result<SocketAddr, Problem> {
+    let text = value.as_str().ok_or_else(|| {
+        Problem::at(
+            value,
+            "`listen` must be an address in quotes, e.g. `listen = \"127.0.0.1:8080\"`".to_string(),
+        )
+    })?;
+    text.parse().map_err(|error| {
+        Problem::at(
+            value,
+            format!(
+                "`listen = \"{text}\"` is not an address ({error}): give an IP address and a port, e.g. `127.0.0.1:8080`"
+            ),
+        )
+    })
+}
+
+fn config_size(value: &Node) -> Result<usize, Problem> {
+    match &value.value {
+        NodeValue::Integer(number) if *number > 0 => usize::try_from(*number)
+            .map_err(|_| Problem::at(value, format!("`max-bundle-bytes = {number}` is too large"))),
+        _ => Err(Problem::at(
+            value,
+            "`max-bundle-bytes` must be a positive number of bytes, e.g. `max-bundle-bytes = 67108864` (64 MiB)"
+                .to_string(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PartialSettings, String> {
+        parse_config(text, "registry.toml", Path::new("/etc/threatpack"))
+    }
+
+    #[test]
+    fn every_key_is_read_and_a_relative_data_path_is_relative_to_the_file() {
+        let settings =
+            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\n")
+                .expect("a valid file");
+        assert_eq!(
+            settings,
+            PartialSettings {
+                data: Some(PathBuf::from("/etc/threatpack/registry-data")),
+                listen: Some("0.0.0.0:8080".parse().expect("an address")),
+                max_bundle_bytes: Some(1024),
+            }
+        );
+        let absolute = parse("data = \"/srv/registry\"\n").expect("a valid file");
+        assert_eq!(absolute.data, Some(PathBuf::from("/srv/registry")));
+        assert_eq!(
+            parse("").expect("an empty file"),
+            PartialSettings::default()
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_line_and_the_key_with_a_suggestion() {
+        let error = parse("data = \"d\"\n\nmax-bundle-byte = 10\n").expect_err("unknown key");
+        assert_eq!(
+            error,
+            "`registry.toml` line 3: unknown key `max-bundle-byte`\n  help: did you mean `max-bundle-bytes`?"
+        );
+        let error = parse("[server]\nport = 1\n").expect_err("unknown table");
+        assert_eq!(
+            error,
+            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let error =
+            parse("lisen = \"127.0.0.1:1\"\nmax-bundle-bytes = -1\nlisten = \"localhost\"\n")
+                .expect_err("three problems");
+        assert!(
+            error.starts_with("`registry.toml` has 3 problems:\n  line 1: unknown key `lisen`\n    help: did you mean `listen`?\n  line 2: `max-bundle-bytes` must be a positive number"),
+            "{error}"
+        );
+        assert!(
+            error.contains("\n  line 3: `listen = \"localhost\"` is not an address"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_wrong_types_have_lines() {
+        let error = parse("data = \"d\"\nlisten = \n").expect_err("a syntax error");
+        assert!(error.starts_with("`registry.toml` line 2: "), "{error}");
+        let error = parse("data = 3\n").expect_err("a number for a path");
+        assert!(
+            error.starts_with("`registry.toml` line 1: `data` must be a directory path"),
+            "{error}"
+        );
+        let error = parse("data = \"a\"\ndata = \"b\"\n").expect_err("a duplicate key");
+        assert!(error.starts_with("`registry.toml` line 2: "), "{error}");
+    }
+
+    #[test]
+    fn a_higher_source_wins_key_by_key_and_defaults_fill_the_rest() {
+        let flags = PartialSettings {
+            max_bundle_bytes: Some(3),
+            ..PartialSettings::default()
+        };
+        let file = PartialSettings {
+            data: Some(PathBuf::from("from-file")),
+            max_bundle_bytes: Some(1),
+            ..PartialSettings::default()
+        };
+        let settings = flags.or(file).resolve().expect("settings");
+        assert_eq!(
+            settings,
+            ServerSettings {
+                data: PathBuf::from("from-file"),
+                listen: DEFAULT_LISTEN,
+                max_bundle_bytes: 3,
+            }
+        );
+        let error = PartialSettings::default()
+            .resolve()
+            .expect_err("no data directory");
+        assert!(
+            error.contains("--data DIR") && error.contains(DATA_ENV),
+            "{error}"
+        );
+    }
+}
