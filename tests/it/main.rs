@@ -10,6 +10,7 @@ mod diagnostics;
 mod hostile;
 mod otm;
 mod registry_client;
+mod registry_lock;
 mod registry_owner;
 mod report_outputs;
 mod shipped_packs;

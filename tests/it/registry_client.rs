@@ -19,7 +19,8 @@ pub struct Registry {
     pub url: String,
     pub admin: String,
     _runtime: tokio::runtime::Runtime,
-    _data: tempfile::TempDir,
+    /// The registry's data directory (SQLite database and blobs).
+    pub data: tempfile::TempDir,
 }
 
 pub fn start_registry() -> Registry {
@@ -40,7 +41,7 @@ pub fn start_registry() -> Registry {
         url: format!("http://{address}"),
         admin,
         _runtime: runtime,
-        _data: data,
+        data,
     }
 }
 
@@ -75,12 +76,36 @@ fn write(root: &Path, path: &str, text: &str) {
 /// bundle's path, and signs it with `secret` when given.
 pub fn bundle(directory: &Path, name: &str, description: &str, secret: Option<&str>) -> String {
     let root = tempfile::tempdir().expect("a temporary directory");
-    let root = root.path();
+    write_small_pack(root.path(), "acme/web", "1.0.0", description, "");
+    let graph = load_graph(root.path(), "pack").expect("the pack loads");
+    let report = build(&graph, &BuildOptions::default());
+    let built = report
+        .built
+        .unwrap_or_else(|| panic!("the pack builds: {:#?}", report.diagnostics));
+    let path = directory.join(name);
+    std::fs::write(&path, &built.bytes).expect("write the bundle");
+    if let Some(secret) = secret {
+        let key = load_secret_key(secret, || Err("unencrypted".to_string())).expect("the key");
+        let signature = sign_bundle(&built.bytes, &built.manifest, &key).expect("signed");
+        std::fs::write(directory.join(format!("{name}.minisig")), signature).expect("write");
+    }
+    path.to_string_lossy().into_owned()
+}
+
+/// Writes a small pack (one entity `service` with a `public` flag, one attack pattern, one
+/// mitigation) to `root`; `dependencies` is the text of its `[dependencies]` table.
+pub fn write_small_pack(
+    root: &Path,
+    name: &str,
+    version: &str,
+    description: &str,
+    dependencies: &str,
+) {
     write(
         root,
         "pack.toml",
         &format!(
-            "[pack]\nformat = 1\nname = \"acme/web\"\nversion = \"1.0.0\"\ndescription = \"{description}\"\nlicense = \"MIT\"\ntags = [\"web\", \"stride\"]\ntiers = [\"top\", \"standard\"]\n"
+            "[pack]\nformat = 1\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"{description}\"\nlicense = \"MIT\"\ntags = [\"web\", \"stride\"]\ntiers = [\"top\", \"standard\"]\n\n[dependencies]\n{dependencies}"
         ),
     );
     write(
@@ -130,19 +155,6 @@ attack-pattern = "spoofing"
 strength = "strong"
 "#,
     );
-    let graph = load_graph(root, "pack").expect("the pack loads");
-    let report = build(&graph, &BuildOptions::default());
-    let built = report
-        .built
-        .unwrap_or_else(|| panic!("the pack builds: {:#?}", report.diagnostics));
-    let path = directory.join(name);
-    std::fs::write(&path, &built.bytes).expect("write the bundle");
-    if let Some(secret) = secret {
-        let key = load_secret_key(secret, || Err("unencrypted".to_string())).expect("the key");
-        let signature = sign_bundle(&built.bytes, &built.manifest, &key).expect("signed");
-        std::fs::write(directory.join(format!("{name}.minisig")), signature).expect("write");
-    }
-    path.to_string_lossy().into_owned()
 }
 
 /// Runs `threatpack` with a private configuration directory and `stdin` as its input.

@@ -1,0 +1,445 @@
+//! Registry dependencies end to end: the real binary builds, signs and publishes packs to the
+//! real registry (in this process, on `127.0.0.1:0`), then a project and a pack lock, fetch,
+//! verify and use them — and refuse altered bytes, untrusted keys and unlocked changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use threatpack::lockfile::Lockfile;
+use threatpack::signing::{GeneratedKey, generate_key};
+
+use crate::registry_client::{Registry, http, start_registry, write_small_pack};
+use crate::support::Run;
+
+struct Setup {
+    registry: Registry,
+    work: tempfile::TempDir,
+    key: GeneratedKey,
+    secret_path: PathBuf,
+}
+
+impl Setup {
+    /// A registry with the namespaces `vendor` and `acme`, both trusting one publisher key.
+    fn new() -> Setup {
+        let registry = start_registry();
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let key = generate_key(None).expect("a key");
+        for namespace in ["vendor", "acme"] {
+            register(&registry, namespace, &key.public);
+        }
+        let secret_path = work.path().join("publisher.key");
+        std::fs::write(&secret_path, &key.secret).expect("write the key");
+        Setup {
+            registry,
+            work,
+            key,
+            secret_path,
+        }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.work.path().join(relative)
+    }
+
+    /// Runs the binary in `directory` with this setup's registry, cache and configuration.
+    fn run(&self, directory: &Path, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
+            .args(args)
+            .current_dir(directory)
+            .env("NO_COLOR", "1")
+            .env("THREATPACK_REGISTRY", &self.registry.url)
+            .env("THREATPACK_TOKEN", &self.registry.admin)
+            .env("THREATPACK_CONFIG_DIR", self.path("config"))
+            .env("THREATPACK_CACHE_DIR", self.path("cache"))
+            .output()
+            .expect("the threatpack binary runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Writes, builds (resolving its registry dependencies), signs and publishes a small pack;
+    /// returns the published bundle's `sha256:` digest.
+    fn publish(&self, name: &str, version: &str, dependencies: &str) -> String {
+        let directory = self.path(&format!("src/{}-{version}", name.replace('/', "_")));
+        write_small_pack(&directory, name, version, "A small pack.", dependencies);
+        let out = self.path("dist");
+        let run = self.run(
+            self.work.path(),
+            &[
+                "build",
+                &directory.to_string_lossy(),
+                "--sign",
+                &self.secret_path.to_string_lossy(),
+                "--out",
+                &out.to_string_lossy(),
+            ],
+        );
+        succeeded(&run);
+        let file = format!("{}-{version}-all.tar.gz", name.replace('/', "_"));
+        let bundle = out.join(file);
+        let run = self.run(self.work.path(), &["publish", &bundle.to_string_lossy()]);
+        succeeded(&run);
+        let bytes = std::fs::read(&bundle).expect("the bundle");
+        threatpack::digest::sha256(&bytes)
+    }
+
+    /// A project using `dependencies`, with a model of one public service.
+    fn project(&self, name: &str, dependencies: &str, trust: &str) -> PathBuf {
+        let directory = self.path(name);
+        std::fs::create_dir_all(&directory).expect("create the project");
+        std::fs::write(
+            directory.join("threatpack.toml"),
+            format!(
+                "[project]\nname = \"{name}\"\nmodel = \"model.toml\"\n\n[dependencies]\n{dependencies}\n[trust]\n{trust}"
+            ),
+        )
+        .expect("write threatpack.toml");
+        std::fs::write(
+            directory.join("model.toml"),
+            "[model]\nname = \"Tiny\"\n\n[[component]]\nid = \"api\"\nkind = \"service\"\nproperties = { public = true }\n",
+        )
+        .expect("write the model");
+        directory
+    }
+}
+
+fn register(registry: &Registry, namespace: &str, public_key: &str) {
+    let (status, answer) = http(
+        registry,
+        "POST",
+        "/namespaces",
+        &format!(r#"{{"name":"{namespace}","owners":["security@{namespace}.example"]}}"#),
+    );
+    assert_eq!(status, 201, "{answer}");
+    add_key(registry, namespace, public_key);
+}
+
+fn add_key(registry: &Registry, namespace: &str, public_key: &str) {
+    let (status, answer) = http(
+        registry,
+        "POST",
+        &format!("/namespaces/{namespace}/keys"),
+        &serde_json::json!({ "public_key": public_key }).to_string(),
+    );
+    assert!(status == 201 || status == 200, "{answer}");
+}
+
+fn succeeded(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+fn failed(run: &Run, message: &str) {
+    assert_ne!(run.code, 0, "expected a failure:\n{}", run.stdout);
+    assert!(
+        run.stderr.contains(message),
+        "expected `{message}` in:\n{}",
+        run.stderr
+    );
+}
+
+fn read_lock(directory: &Path) -> Lockfile {
+    let text = std::fs::read_to_string(directory.join("threatpack.lock")).expect("the lockfile");
+    Lockfile::parse("threatpack.lock", &text).expect("a valid lockfile")
+}
+
+fn blob_on_disk(registry: &Registry, checksum: &str) -> PathBuf {
+    let hex = checksum.trim_start_matches("sha256:");
+    let mut pending = vec![registry.data.path().to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("read the data directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().is_some_and(|name| name == hex) {
+                return path;
+            }
+        }
+    }
+    panic!("no blob {hex} under the registry's data directory");
+}
+
+#[test]
+fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry_pack() {
+    let setup = Setup::new();
+    let base = setup.publish("vendor/base", "1.0.0", "");
+    // A pack with a registry dependency builds from the fetched bundle and records its digest.
+    let policy = setup.publish("acme/policy", "1.0.0", "\"vendor/base\" = \"^1.0\"\n");
+    let policy_source = setup.path("src/acme_policy-1.0.0");
+    let pack_lock = read_lock(&policy_source);
+    assert_eq!(
+        pack_lock.pack("vendor/base").map(|pack| &pack.checksum),
+        Some(&base)
+    );
+    let run = setup.run(
+        setup.work.path(),
+        &[
+            "inspect",
+            &setup
+                .path("dist/acme_policy-1.0.0-all.tar.gz")
+                .to_string_lossy(),
+            "--format",
+            "json",
+        ],
+    );
+    succeeded(&run);
+    let inspected: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let dependency = &inspected["manifest"]["dependencies"][0];
+    assert_eq!(dependency["name"], "vendor/base");
+    assert_eq!(dependency["digest"], base.as_str());
+    assert_eq!(
+        dependency["source"],
+        format!("registry:{}", setup.registry.url).as_str()
+    );
+
+    // A project locks the pack and, transitively, its dependency; the first key is trusted on
+    // first use and recorded.
+    let project = setup.project("shop", "\"acme/policy\" = \"^1.0\"\n", "");
+    let run = setup.run(&project, &["lock"]);
+    succeeded(&run);
+    assert!(run.stderr.contains("on first use"), "{}", run.stderr);
+    let lock = read_lock(&project);
+    let locked: Vec<(&str, &str)> = lock
+        .packs
+        .iter()
+        .map(|pack| (pack.name.as_str(), pack.version.as_str()))
+        .collect();
+    assert_eq!(locked, [("acme/policy", "1.0.0"), ("vendor/base", "1.0.0")]);
+    assert_eq!(
+        lock.pack("acme/policy").map(|pack| &pack.checksum),
+        Some(&policy)
+    );
+    assert!(
+        lock.packs
+            .iter()
+            .all(|pack| pack.signer == setup.key.key_id)
+    );
+    assert_eq!(lock.keys.len(), 2, "{lock:?}");
+    assert!(lock.keys.iter().all(|key| key.trusted == "first-use"));
+
+    // Locking again changes nothing: the file is not rewritten.
+    let before = std::fs::read(project.join("threatpack.lock")).expect("the lockfile");
+    let modified = std::fs::metadata(project.join("threatpack.lock"))
+        .and_then(|metadata| metadata.modified())
+        .expect("mtime");
+    let run = setup.run(&project, &["lock", "--locked"]);
+    succeeded(&run);
+    assert!(run.stderr.contains("up to date"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(project.join("threatpack.lock")).expect("lock"),
+        before
+    );
+    assert_eq!(
+        std::fs::metadata(project.join("threatpack.lock"))
+            .and_then(|metadata| metadata.modified())
+            .expect("mtime"),
+        modified
+    );
+
+    // Fetch downloads and verifies (`vendor/base` is in the cache since the build of
+    // `acme/policy`: the cache is shared); a second fetch comes from the cache, even offline.
+    let run = setup.run(&project, &["fetch"]);
+    succeeded(&run);
+    assert!(
+        run.stderr.contains("1 downloaded, 1 from the cache"),
+        "{}",
+        run.stderr
+    );
+    let run = setup.run(&project, &["fetch", "--offline", "--locked"]);
+    succeeded(&run);
+    assert!(run.stderr.contains("2 from the cache"), "{}", run.stderr);
+
+    // Apply in the project: the locked pack's knowledge on the project's model.
+    let run = setup.run(
+        &project,
+        &["apply", "--locked", "--offline", "--format", "json"],
+    );
+    succeeded(&run);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["pack"]["name"], "acme/policy", "{}", run.stdout);
+    let threats = report["threats"].as_array().expect("threats");
+    assert!(
+        threats.iter().any(|threat| threat["element"] == "api"
+            && threat["attack-pattern"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("spoofing"))),
+        "{}",
+        run.stdout
+    );
+
+    // The same bytes, altered in the cache, are refused offline and replaced online.
+    let cached = setup
+        .path("cache/bundles")
+        .join(format!("{}.tar.gz", policy.trim_start_matches("sha256:")));
+    let mut bytes = std::fs::read(&cached).expect("the cached bundle");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&cached, &bytes).expect("alter the cache");
+    let run = setup.run(&project, &["fetch", "--offline"]);
+    failed(&run, "threatpack.lock records");
+    let run = setup.run(&project, &["fetch"]);
+    succeeded(&run);
+    assert!(run.stderr.contains("1 downloaded"), "{}", run.stderr);
+}
+
+#[test]
+fn a_blob_altered_on_the_registry_is_refused_and_nothing_is_cached() {
+    let setup = Setup::new();
+    let base = setup.publish("vendor/base", "1.0.0", "");
+    let project = setup.project("shop", "\"vendor/base\" = \"1\"\n", "");
+    succeeded(&setup.run(&project, &["lock"]));
+    let blob = blob_on_disk(&setup.registry, &base);
+    let mut bytes = std::fs::read(&blob).expect("the blob");
+    bytes[100] ^= 0x01;
+    std::fs::write(&blob, &bytes).expect("alter the blob");
+    let run = setup.run(&project, &["fetch"]);
+    failed(&run, "refusing `vendor/base` 1.0.0");
+    failed(&run, &format!("threatpack.lock records {base}"));
+    assert!(
+        !setup
+            .path("cache/bundles")
+            .join(format!("{}.tar.gz", base.trim_start_matches("sha256:")))
+            .exists(),
+        "an altered bundle must not reach the cache"
+    );
+    let run = setup.run(&project, &["apply"]);
+    failed(&run, "refusing");
+}
+
+#[test]
+fn a_yanked_version_is_not_chosen_afresh_but_stays_usable_under_a_lockfile() {
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    let project = setup.project("shop", "\"vendor/base\" = \"^1.0\"\n", "");
+    succeeded(&setup.run(&project, &["lock"]));
+    setup.publish("vendor/base", "1.1.0", "");
+    // A pre-release is not chosen by `^1.0`.
+    setup.publish("vendor/base", "1.2.0-rc.1", "");
+    let run = setup.run(
+        &project,
+        &[
+            "yank",
+            "vendor/base@1.0.0",
+            "--reason",
+            "wrong severity for spoofing",
+        ],
+    );
+    succeeded(&run);
+
+    // The locked, now yanked, version stays: lock keeps it and fetch gets it.
+    let run = setup.run(&project, &["fetch"]);
+    succeeded(&run);
+    assert_eq!(
+        read_lock(&project)
+            .pack("vendor/base")
+            .map(|pack| pack.version.as_str()),
+        Some("1.0.0")
+    );
+    // A fresh resolution picks the newest non-yanked release.
+    let fresh = setup.project("fresh", "\"vendor/base\" = \"^1.0\"\n", "");
+    succeeded(&setup.run(&fresh, &["lock"]));
+    assert_eq!(
+        read_lock(&fresh)
+            .pack("vendor/base")
+            .map(|pack| pack.version.as_str()),
+        Some("1.1.0")
+    );
+    // `update` says it is yanked... and moves off it; with --locked it refuses to.
+    let run = setup.run(&project, &["update", "--locked"]);
+    failed(&run, "--locked forbids");
+    failed(&run, "updating vendor/base 1.0.0 -> 1.1.0");
+    let run = setup.run(&project, &["update", "vendor/base"]);
+    succeeded(&run);
+    assert_eq!(
+        read_lock(&project)
+            .pack("vendor/base")
+            .map(|pack| pack.version.as_str()),
+        Some("1.1.0")
+    );
+    // Only yanked versions match: a clear error.
+    let pinned = setup.project("pinned", "\"vendor/base\" = \"=1.0.0\"\n", "");
+    let run = setup.run(&pinned, &["lock"]);
+    failed(&run, "every matching version is yanked (1.0.0)");
+    assert!(!pinned.join("threatpack.lock").exists());
+}
+
+#[test]
+fn only_trusted_keys_are_accepted_and_a_new_key_is_not_trusted_silently() {
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    // [trust] names another key: the registry's own key list does not matter.
+    let other = generate_key(None).expect("a key");
+    let other_path = setup.path("other.pub");
+    std::fs::write(&other_path, &other.public).expect("write");
+    let strict = setup.project(
+        "strict",
+        "\"vendor/base\" = \"1\"\n",
+        &format!("vendor = [\"{}\"]\n", other_path.display()),
+    );
+    let run = setup.run(&strict, &["lock"]);
+    failed(&run, &format!("signed by key {}", setup.key.key_id));
+    failed(&run, "[trust] lists only");
+    // The right key in [trust]: locked as configured.
+    let trusted_path = setup.path("publisher.pub");
+    std::fs::write(&trusted_path, &setup.key.public).expect("write");
+    let configured = setup.project(
+        "configured",
+        "\"vendor/base\" = \"1\"\n",
+        &format!("vendor = [\"{}\"]\n", trusted_path.display()),
+    );
+    succeeded(&setup.run(&configured, &["fetch"]));
+    assert_eq!(read_lock(&configured).keys[0].trusted, "configured");
+
+    // Trusted on first use, then the publisher signs with a new key: refused until verified.
+    let project = setup.project("shop", "\"vendor/base\" = \"^1.0\"\n", "");
+    succeeded(&setup.run(&project, &["lock"]));
+    let rotated = generate_key(None).expect("a key");
+    add_key(&setup.registry, "vendor", &rotated.public);
+    std::fs::write(&setup.secret_path, &rotated.secret).expect("switch keys");
+    setup.publish("vendor/base", "1.1.0", "");
+    let run = setup.run(&project, &["update"]);
+    failed(&run, &format!("signed by key {}", rotated.key_id));
+    failed(&run, "threatpack.lock trusts only");
+    assert_eq!(
+        read_lock(&project)
+            .pack("vendor/base")
+            .map(|pack| pack.version.as_str()),
+        Some("1.0.0")
+    );
+}
+
+#[test]
+fn locked_and_offline_fail_clearly_when_they_cannot_be_honoured() {
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    let project = setup.project("shop", "\"vendor/base\" = \"1\"\n", "");
+    let run = setup.run(&project, &["fetch", "--locked"]);
+    failed(&run, "is missing and --locked forbids writing it");
+    let run = setup.run(&project, &["lock", "--offline"]);
+    failed(&run, "--offline forbids");
+    assert!(!project.join("threatpack.lock").exists());
+    succeeded(&setup.run(&project, &["lock"]));
+    // A new requirement the lockfile does not answer.
+    std::fs::write(
+        project.join("threatpack.toml"),
+        "[project]\nname = \"shop\"\n\n[dependencies]\n\"vendor/base\" = \"1\"\n\"acme/other\" = \"1\"\n",
+    )
+    .expect("rewrite");
+    let run = setup.run(&project, &["lock", "--locked"]);
+    failed(&run, "no pack `acme/other`");
+    // A broken lockfile names itself, the line and what to do.
+    std::fs::write(
+        project.join("threatpack.lock"),
+        "version = 1\n[[pack]]\nname = 3\n",
+    )
+    .expect("write");
+    let run = setup.run(&project, &["fetch"]);
+    failed(&run, "threatpack.lock` line 3");
+    failed(&run, "run `threatpack lock`");
+}
