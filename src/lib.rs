@@ -3,8 +3,9 @@
 //! The pipeline, in module order: `workspace` (read a pack and its path dependencies from disk)
 //! → `source` (files in memory) → `document` (TOML with spans) → `schema` (JSON Schema
 //! validation) → `parse` (typed model) → `check` (semantic checks, with `condition` for CEL)
-//! → `lints` → `diagnostic`/`render` (what the user sees). Only `workspace` and
-//! `scaffold::write` touch the file system.
+//! → `lints` → `diagnostic`/`render` (what the user sees). Registry packs come in through
+//! `client` (lock, fetch, cache) as `threatpack.lock` (`lockfile`) pins them for a pack or a
+//! project (`project`). Only `workspace`, `scaffold::write` and `client` touch the file system.
 
 pub mod analysis;
 pub mod build;

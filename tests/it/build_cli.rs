@@ -504,7 +504,7 @@ fn upstream_drift_warns_with_the_change_until_refreshed() {
 }
 
 #[test]
-fn a_dependency_without_a_path_cannot_be_built() {
+fn a_registry_dependency_that_cannot_be_fetched_says_how_to_get_it() {
     let directory = write_fixture(
         r#"
 --- pack/pack.toml
@@ -520,13 +520,20 @@ tiers = ["top"]
 "test/vendor" = "^1"
 "#,
     );
-    let run = threatpack(directory.path(), &["build", "pack", "--out", "out"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_threatpack"))
+        .args(["build", "pack", "--out", "out", "--offline"])
+        .current_dir(directory.path())
+        .env("THREATPACK_CACHE_DIR", directory.path().join("cache"))
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        run.stderr.contains("cannot build without `test/vendor`"),
-        "{}",
-        run.stderr
+        stderr.contains("`test/vendor` is not in the cache and --offline forbids asking"),
+        "{stderr}"
     );
+    assert!(!directory.path().join("out").exists());
+    assert!(!directory.path().join("pack/threatpack.lock").exists());
 }
 
 #[test]
