@@ -84,8 +84,7 @@ impl Client {
     /// A client for `registry` (`http://` or `https://`).
     pub fn new(registry: &str) -> Result<Client, String> {
         let registry = normalize_registry(registry)?;
-        // rustls needs one process-wide crypto provider; a second install is refused, harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .user_agent(concat!("threatpack/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -161,6 +160,12 @@ impl Client {
             .map_err(|error| (unreachable(&error), true))?;
         Ok(Response { status, etag, body })
     }
+}
+
+/// Installs rustls's process-wide crypto provider (`ring`), which every reqwest client of the
+/// process needs (reqwest is built without a default provider). Installing twice is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The registry URL without a trailing `/` or `/api/v1`; only `http://` and `https://`.

@@ -45,7 +45,7 @@ fn a_registry_killed_during_publishes_restarts_with_whole_versions_only() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let client = reqwest::Client::builder()
+    let client = crate::support::http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("a client");

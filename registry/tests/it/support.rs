@@ -13,6 +13,17 @@ use threatpack_registry::server::{TokenOptions, create_token, open, serve};
 use threatpack_registry::store::SqliteStore;
 use threatpack_registry::tokens::Scope;
 
+/// A plain-HTTP client for the tests. reqwest is compiled with rustls but no default crypto
+/// provider (the `threatpack` crate installs `ring`), so one must be installed first.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    threatpack::client::http::install_crypto_provider();
+    reqwest::Client::builder()
+}
+
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("a client")
+}
+
 pub struct Registry {
     pub url: String,
     pub admin: String,
@@ -43,7 +54,7 @@ impl Registry {
             admin,
             store: opened.store,
             data,
-            client: reqwest::Client::new(),
+            client: http_client(),
         }
     }
 
