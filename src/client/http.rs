@@ -145,7 +145,13 @@ impl Client {
         };
         let response = builder.send().map_err(|error| {
             let transient = error.is_connect() || error.is_timeout() || error.is_request();
-            (unreachable(&source_chain(&error)), transient)
+            let mut message = unreachable(&source_chain(&error));
+            if error.is_connect() {
+                message.push_str(
+                    " (is it running? the registry is --registry, else THREATPACK_REGISTRY)",
+                );
+            }
+            (message, transient)
         })?;
         let status = response.status().as_u16();
         let etag = response

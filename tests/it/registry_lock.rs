@@ -198,6 +198,18 @@ fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry
         format!("registry:{}", setup.registry.url).as_str()
     );
 
+    // `check` reads the locked dependency from the cache, so references into it are checked.
+    std::fs::create_dir_all(policy_source.join("overrides")).expect("create overrides/");
+    std::fs::write(
+        policy_source.join("overrides/base.toml"),
+        "[[override]]\ntarget = \"vendor/base:attack-pattern/spoofin\"\nreason = \"Our gateway authenticates every call.\"\nseverity = \"low\"\n",
+    )
+    .expect("write an override");
+    let run = setup.run(&policy_source, &["check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("spoofin"), "{}", run.stderr);
+    std::fs::remove_file(policy_source.join("overrides/base.toml")).expect("remove it");
+
     // A project locks the pack and, transitively, its dependency; the first key is trusted on
     // first use and recorded.
     let project = setup.project("shop", "\"acme/policy\" = \"^1.0\"\n", "");

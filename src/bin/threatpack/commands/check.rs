@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::check::{CheckOptions, check_dir};
+use threatpack::check::{CheckOptions, CheckedPack, check_graph};
 use threatpack::diagnostic::Severity;
 
 use super::{Format, display_root, plural, print_diagnostics, validate_deny};
@@ -26,8 +26,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     validate_deny(&args.deny)?;
     let display_root = display_root(&args.path);
     let options = CheckOptions { deny: args.deny };
-    let checked =
-        check_dir(&args.path, &display_root, &options).map_err(|error| error.to_string())?;
+    let graph = super::dependencies::cached_pack_graph(&args.path, &display_root)?;
+    let checked = CheckedPack {
+        report: check_graph(&graph, &options),
+        graph,
+    };
     let report = &checked.report;
     let name = checked.graph.packs[0]
         .name()
