@@ -217,6 +217,58 @@ pub fn encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A real HTTP peer on loopback that answers each connection with the next of `statuses`,
+    /// and reports how many requests it saw.
+    fn peer(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let handle = std::thread::spawn(move || {
+            let mut served = 0;
+            for status in statuses {
+                let Ok((stream, _)) = listener.accept() else {
+                    break;
+                };
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                // The request head ends with an empty line; these requests have no body.
+                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                    line.clear();
+                }
+                let body = format!("{{\"status\":{status}}}");
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                served += 1;
+            }
+            served
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn transient_failures_of_a_get_are_retried_and_a_post_is_not() {
+        let (url, handle) = peer(vec![503, 502, 200]);
+        let client = Client::new(&url).expect("a client");
+        let response = client
+            .send(&Request::new("GET", "/health"))
+            .expect("answered");
+        assert_eq!(response.status, 200);
+        assert_eq!(handle.join().expect("the peer"), 3);
+
+        let (url, handle) = peer(vec![503]);
+        let client = Client::new(&url).expect("a client");
+        let response = client
+            .send(&Request::new("POST", "/namespaces"))
+            .expect("answered");
+        assert_eq!(response.status, 503);
+        assert_eq!(handle.join().expect("the peer"), 1);
+    }
 
     #[test]
     fn registry_urls_are_normalized_and_other_schemes_refused() {

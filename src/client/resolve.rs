@@ -339,3 +339,121 @@ pub fn lock_satisfies(lock: &Lockfile, registry: &str, requirements: &[RootRequi
     }
     lock.packs.iter().all(|pack| seen.contains(&pack.name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::index::{Index, IndexDependency, ListedKey};
+
+    /// Indexes given as data: the resolver is a pure function of what the registry lists.
+    struct Listed(Vec<Index>);
+
+    impl IndexSource for Listed {
+        fn index(&mut self, _: &str, name: &str) -> Result<Index, String> {
+            self.0
+                .iter()
+                .find(|index| index.name == name)
+                .cloned()
+                .ok_or_else(|| format!("no pack `{name}`"))
+        }
+        fn keys(&mut self, _: &str, _: &str) -> Result<Vec<ListedKey>, String> {
+            Ok(vec![ListedKey {
+                key_id: "KEY".into(),
+                public_key: "RWQ".into(),
+            }])
+        }
+    }
+
+    fn version(version: &str, digest: char, dependencies: &[(&str, &str)]) -> IndexVersion {
+        IndexVersion {
+            version: version.into(),
+            digest: format!("sha256:{}", digest.to_string().repeat(64)),
+            dependencies: dependencies
+                .iter()
+                .map(|(name, requirement)| IndexDependency {
+                    name: (*name).into(),
+                    requirement: (*requirement).into(),
+                })
+                .collect(),
+            tier: None,
+            signer_key_id: "KEY".into(),
+            yanked: false,
+            yank_reason: None,
+        }
+    }
+
+    fn registry() -> Listed {
+        Listed(vec![
+            Index {
+                name: "a/policy".into(),
+                versions: vec![version("1.0.0", 'a', &[("v/base", "^1.0")])],
+            },
+            Index {
+                name: "v/base".into(),
+                versions: vec![
+                    version("1.4.0", 'b', &[]),
+                    version("2.0.0", 'c', &[]),
+                    version("2.1.0-rc.1", 'd', &[]),
+                ],
+            },
+        ])
+    }
+
+    fn requirement(name: &str, requirement: &str) -> RootRequirement {
+        RootRequirement {
+            name: name.into(),
+            requirement: requirement.into(),
+            declared_by: "the project `shop`".into(),
+        }
+    }
+
+    fn lock(
+        requirements: &[RootRequirement],
+        previous: Option<&Lockfile>,
+    ) -> Result<Resolution, String> {
+        resolve_lock(
+            &LockRequest {
+                registry: "http://r",
+                requirements,
+                previous,
+                unlock: &Unlock::Nothing,
+                configured: &[],
+            },
+            &mut registry(),
+        )
+    }
+
+    #[test]
+    fn requirements_that_disagree_name_both_chains() {
+        let error = lock(
+            &[requirement("v/base", "^2"), requirement("a/policy", "1")],
+            None,
+        )
+        .expect_err("conflict");
+        assert!(
+            error.contains("`a/policy` 1.0.0 requires `v/base` ^1.0")
+                && error.contains("the project `shop` requires `v/base` ^2, which chose 2.0.0"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pre_releases_are_chosen_only_when_asked_for() {
+        let chosen = |text: &str| {
+            let resolution = lock(&[requirement("v/base", text)], None).expect("resolves");
+            resolution.lock.packs[0].version.clone()
+        };
+        assert_eq!(chosen(">=2"), "2.0.0");
+        assert_eq!(chosen(">=2.1.0-rc.1"), "2.1.0-rc.1");
+    }
+
+    #[test]
+    fn a_locked_version_whose_digest_changed_on_the_registry_stops_resolution() {
+        let mut previous = lock(&[requirement("v/base", "^1")], None)
+            .expect("resolves")
+            .lock;
+        previous.packs[0].checksum = format!("sha256:{}", "e".repeat(64));
+        let error = lock(&[requirement("v/base", "^1")], Some(&previous)).expect_err("altered");
+        assert!(error.contains("was altered"), "{error}");
+    }
+}
