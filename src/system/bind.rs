@@ -651,7 +651,14 @@ pub fn resolve_id(
             help: suggestion(ids, reference),
         }),
         several => Err(Unresolved {
-            message: format!("`{reference}` names {} {kind}s", several.len()),
+            message: format!(
+                "`{reference}` names {} {}",
+                several.len(),
+                match kind.strip_suffix('y') {
+                    Some(stem) => format!("{stem}ies"),
+                    None => format!("{kind}s"),
+                }
+            ),
             help: format!(
                 "qualify it: {}",
                 several

@@ -285,6 +285,37 @@ fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry
         run.stdout
     );
 
+    // A project using several packs compiles them together, one version of each.
+    let both = setup.project(
+        "both",
+        "\"acme/policy\" = \"^1.0\"\n\"vendor/base\" = \"^1.0\"\n",
+        "",
+    );
+    // Both packs declare an entity `service`: the model must say which.
+    let run = setup.run(&both, &["apply"]);
+    failed(&run, "`service` names 2 entities");
+    std::fs::write(
+        both.join("model.toml"),
+        "[model]\nname = \"Tiny\"\n\n[[component]]\nid = \"api\"\nkind = \"vendor/base:entity/service\"\nproperties = { public = true }\n",
+    )
+    .expect("write the model");
+    let run = setup.run(&both, &["apply", "--format", "json"]);
+    succeeded(&run);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["pack"]["name"], "project/both", "{}", run.stdout);
+    let attack_patterns: std::collections::BTreeSet<&str> = report["threats"]
+        .as_array()
+        .expect("threats")
+        .iter()
+        .filter_map(|threat| threat["attack-pattern"].as_str())
+        .collect();
+    assert_eq!(
+        attack_patterns.into_iter().collect::<Vec<_>>(),
+        ["vendor/base:attack-pattern/spoofing"],
+        "{}",
+        run.stdout
+    );
+
     // The same bytes, altered in the cache, are refused offline and replaced online.
     let cached = setup
         .path("cache/bundles")
