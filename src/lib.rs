@@ -33,4 +33,5 @@ pub mod source;
 pub mod system;
 pub mod testing;
 pub mod upstream;
+pub mod versioning;
 pub mod workspace;
