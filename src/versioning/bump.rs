@@ -200,7 +200,7 @@ pub fn required_bump(diff: &Diff) -> BumpReport {
     }
     reasons.links(diff);
     for change in &diff.system_properties {
-        reasons.property(SubjectKind::SystemProperty, &change.name, "", change);
+        reasons.property(SubjectKind::SystemProperty, "", "", change);
     }
     reasons.tier_rules(diff);
     let mut list = reasons.list;
@@ -498,6 +498,10 @@ impl Reasons<'_> {
             .filter(|field| matches!(field.field.as_str(), "condition" | "applies-to"))
             .map(|field| field_message_within(field, 240))
             .collect();
+        // Only `matches` changed, by entities that are new: nothing an old model holds.
+        if parts.is_empty() && applicability.direction == Direction::Unchanged {
+            return;
+        }
         parts.push(applicability_message(applicability));
         let message = parts.join("; ");
         let rule = if kind == SubjectKind::Link {

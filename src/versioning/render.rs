@@ -165,11 +165,11 @@ pub fn diff_markdown(diff: &Diff, bump: &BumpReport) -> String {
         for entry in section.entries {
             out.push_str(&format!("- {}\n", entry_heading(&entry)));
             for (level, line) in &entry.lines {
-                out.push_str(&format!(
-                    "  - **{}** {}\n",
-                    level_tag(*level),
-                    line_start(text(line))
-                ));
+                let tag = match level {
+                    Bump::None => String::new(),
+                    level => format!("**{}** ", level.as_str()),
+                };
+                out.push_str(&format!("  - {tag}{}\n", line_start(text(line))));
             }
         }
     }
@@ -266,8 +266,12 @@ pub fn reason_line(reason: &Reason) -> String {
     )
 }
 
+/// The level a line needs; nothing for a line that needs none (said for information).
 fn level_tag(level: Bump) -> &'static str {
-    level.as_str()
+    match level {
+        Bump::None => "",
+        level => level.as_str(),
+    }
 }
 
 /// "acme/web 1.0.0 → 1.1.0: minor bump required".
@@ -353,6 +357,49 @@ fn reasons_by_item(bump: &BumpReport) -> BTreeMap<(SubjectKind, String), Lines> 
     by_item
 }
 
+/// What to say of a changed item none of whose changes needs a bump of its own.
+fn without_reason(change: &ItemChange) -> String {
+    let Change::Modified(modification) = &change.change else {
+        return String::new();
+    };
+    let mut declaring: Vec<&str> = modification
+        .properties
+        .iter()
+        .map(|property| property.declared_by.as_str())
+        .filter(|declared_by| *declared_by != change.id)
+        .collect();
+    declaring.dedup();
+    if !declaring.is_empty() {
+        let declaring: Vec<String> = declaring.iter().map(|id| format!("`{id}`")).collect();
+        return format!("inherits the changes of {}", declaring.join(", "));
+    }
+    let matches = modification
+        .fields
+        .iter()
+        .find(|field| field.field == "matches");
+    if let Some(matches) = matches {
+        let old: Vec<&str> = strings(&matches.old);
+        let added: Vec<String> = strings(&matches.new)
+            .into_iter()
+            .filter(|entity| !old.contains(entity))
+            .map(|entity| format!("`{entity}`"))
+            .collect();
+        match added.as_slice() {
+            [] => {}
+            [entity] => return format!("applies to the new entity {entity} too"),
+            entities => return format!("applies to the new entities {} too", entities.join(", ")),
+        }
+    }
+    "no change of its own".to_string()
+}
+
+fn strings(value: &serde_json::Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(|item| item.as_str()).collect())
+        .unwrap_or_default()
+}
+
 fn sigil(change: &Change) -> char {
     match change {
         Change::Added => '+',
@@ -381,11 +428,7 @@ fn sections(diff: &Diff, bump: &BumpReport) -> Vec<Section> {
                 kind,
                 item: change.id.clone(),
                 name: Some(change.name.clone()),
-                lines: take(
-                    kind,
-                    &change.id,
-                    "only inherited changes, listed on the entities that declare them",
-                ),
+                lines: take(kind, &change.id, &without_reason(change)),
             })
             .collect::<Vec<_>>()
     };

@@ -88,11 +88,18 @@ pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
     print_report(&report, args.format);
     let shown = display_root(&args.path);
     if report.ok {
-        eprintln!(
-            "`{}` {declared}: the version is bumped enough ({} required since {baseline_version})",
-            new.pack,
-            report.required.as_str()
-        );
+        if report.required == Bump::None {
+            eprintln!(
+                "`{}` {declared}: no changes since {baseline_version}",
+                new.pack
+            );
+        } else {
+            eprintln!(
+                "`{}` {declared}: the version is bumped enough (the changes since {baseline_version} need a {} bump)",
+                new.pack,
+                report.required.as_str()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let minimum = report.minimum.clone().unwrap_or_default();
