@@ -702,6 +702,195 @@ fn closes_at_end(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::versioning::test_support::kb;
+
+    /// A pack whose entity `service` has `properties` (TOML tables under
+    /// `[entity.properties]`) and whose attack pattern `x` applies to it under `condition`.
+    fn pack(properties: &str, condition: &str) -> KnowledgeBase {
+        let entities = format!(
+            "[[entity]]\nid = \"service\"\nname = \"Service\"\ndescription = \"A service.\"\nkind = \"process\"\n{properties}\n[[entity]]\nid = \"store\"\nname = \"Store\"\ndescription = \"A store.\"\nkind = \"data-store\"\n"
+        );
+        let attack_patterns = format!(
+            "[[attack-pattern]]\nid = \"x\"\nname = \"X\"\ndescription = \"An attack.\"\ncategories = [\"tampering\"]\napplies-to = [\"service\"]\ncondition = '{condition}'\nseverity = \"low\"\n"
+        );
+        kb(&[
+            ("entities/e.toml", &entities),
+            ("attack-patterns/a.toml", &attack_patterns),
+        ])
+    }
+
+    fn property(name: &str, definition: &str) -> String {
+        format!(
+            "[entity.properties.{name}]\n{definition}\ndescription = \"D.\"\nquestion = \"Q?\"\nrationale = \"R.\"\n"
+        )
+    }
+
+    fn bool_property(name: &str) -> String {
+        property(name, "type = \"bool\"\ndefault = false")
+    }
+
+    /// How `x` changes between two packs.
+    fn compare(old: &KnowledgeBase, new: &KnowledgeBase) -> Applicability {
+        let pattern = |kb: &KnowledgeBase| {
+            kb.attack_patterns
+                .iter()
+                .find(|pattern| pattern.id == "test/pack:attack-pattern/x")
+                .cloned()
+                .expect("the attack pattern")
+        };
+        let (old_pattern, new_pattern) = (pattern(old), pattern(new));
+        Comparer::new(old, new).applicability(
+            old_pattern.condition.as_deref(),
+            new_pattern.condition.as_deref(),
+            &old_pattern.matches,
+            &new_pattern.matches,
+        )
+    }
+
+    #[test]
+    fn bool_conditions_are_decided_exhaustively_with_a_witness() {
+        let properties = format!("{}{}", bool_property("a"), bool_property("b"));
+        let cases = [
+            ("self.a", "self.a || self.b", Direction::Wider),
+            ("self.a || self.b", "self.b || self.a", Direction::Unchanged),
+            ("self.a", "self.a && self.b", Direction::Narrower),
+            ("self.a", "!self.a", Direction::WiderAndNarrower),
+            (
+                "self.a && !self.b",
+                "self.a != self.b && self.a",
+                Direction::Unchanged,
+            ),
+        ];
+        for (old, new, direction) in cases {
+            let found = compare(&pack(&properties, old), &pack(&properties, new));
+            assert_eq!(found.direction, direction, "{old} → {new}");
+            assert_eq!(found.proof, Proof::Exhaustive, "{old} → {new}");
+            assert_eq!(
+                found.witness.is_some(),
+                direction.may_grow(),
+                "{old} → {new}"
+            );
+        }
+        let widened = compare(
+            &pack(&properties, "self.a"),
+            &pack(&properties, "self.a || self.b"),
+        );
+        assert_eq!(
+            widened.witness.as_deref(),
+            Some("`test/pack:entity/service` with `self.a = false`, `self.b = true`")
+        );
+    }
+
+    #[test]
+    fn only_values_valid_in_both_versions_count() {
+        let old_enum = property(
+            "auth",
+            "type = \"enum\"\nvalues = [\"none\", \"password\"]\ndefault = \"password\"",
+        );
+        let new_enum = property(
+            "auth",
+            "type = \"enum\"\nvalues = [\"none\", \"password\", \"sso\"]\ndefault = \"password\"",
+        );
+        // `sso` is new: no existing element has it.
+        let found = compare(
+            &pack(&old_enum, r#"self.auth == "none""#),
+            &pack(&new_enum, r#"self.auth in ["none", "sso"]"#),
+        );
+        assert_eq!(found.direction, Direction::Unchanged);
+        // A property only the new version has is at its default in every existing model.
+        let base = bool_property("a");
+        for (default, direction) in [
+            ("false", Direction::Unchanged),
+            ("true", Direction::Narrower),
+        ] {
+            let new = format!(
+                "{base}{}",
+                property("mfa", &format!("type = \"bool\"\ndefault = {default}"))
+            );
+            let found = compare(&pack(&base, "self.a"), &pack(&new, "self.a && !self.mfa"));
+            assert_eq!(found.direction, direction, "mfa defaults to {default}");
+        }
+    }
+
+    #[test]
+    fn other_types_are_compared_structurally_or_taken_as_wider() {
+        let properties = format!(
+            "{}{}",
+            bool_property("a"),
+            property("port", "type = \"int\"\ndefault = 443")
+        );
+        let found = compare(
+            &pack(&properties, "self.port > 1024 && self.a"),
+            &pack(&properties, "self.port > 1024"),
+        );
+        assert_eq!(
+            (found.direction, found.proof),
+            (Direction::Wider, Proof::Structural)
+        );
+        let found = compare(
+            &pack(&properties, "self.port > 1024"),
+            &pack(&properties, "self.port > 2048"),
+        );
+        assert_eq!(
+            (found.direction, found.proof),
+            (Direction::WiderAndNarrower, Proof::Unproven)
+        );
+    }
+
+    #[test]
+    fn too_many_combinations_fall_back_to_the_structure() {
+        let names: Vec<String> = (0..13).map(|at| format!("p{at}")).collect();
+        let properties: String = names.iter().map(|name| bool_property(name)).collect();
+        let properties = format!("{properties}{}", bool_property("extra"));
+        let all = names
+            .iter()
+            .map(|name| format!("self.{name}"))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let found = compare(
+            &pack(&properties, &all),
+            &pack(&properties, &format!("{all} && self.extra")),
+        );
+        assert_eq!(
+            (found.direction, found.proof),
+            (Direction::Narrower, Proof::Structural)
+        );
+    }
+
+    #[test]
+    fn entities_count_when_both_versions_have_them() {
+        let old = pack(&bool_property("a"), "self.a");
+        // A new child of `service`: `x` applies to it, but no existing model holds one.
+        let mut entities = String::from(
+            "[[entity]]\nid = \"service\"\nname = \"Service\"\ndescription = \"A service.\"\nkind = \"process\"\n",
+        );
+        entities.push_str(&bool_property("a"));
+        entities.push_str("\n[[entity]]\nid = \"store\"\nname = \"Store\"\ndescription = \"A store.\"\nkind = \"data-store\"\n");
+        entities.push_str("\n[[entity]]\nid = \"api\"\nname = \"API\"\ndescription = \"An API.\"\nparent = \"service\"\n");
+        let attack_pattern = |applies_to: &str| {
+            format!(
+                "[[attack-pattern]]\nid = \"x\"\nname = \"X\"\ndescription = \"An attack.\"\ncategories = [\"tampering\"]\napplies-to = [{applies_to}]\ncondition = 'self.a'\nseverity = \"low\"\n"
+            )
+        };
+        let with_child = kb(&[
+            ("entities/e.toml", &entities),
+            ("attack-patterns/a.toml", &attack_pattern("\"service\"")),
+        ]);
+        let found = compare(&old, &with_child);
+        assert_eq!(found.direction, Direction::Unchanged);
+        assert!(found.entities_added.is_empty());
+        // `store` exists in both: applying to it too is wider, exactly.
+        let wider = kb(&[
+            ("entities/e.toml", &entities),
+            (
+                "attack-patterns/a.toml",
+                &attack_pattern("\"service\", \"store\"").replace("condition = 'self.a'\n", ""),
+            ),
+        ]);
+        let found = compare(&old, &wider);
+        assert!(found.direction.may_grow());
+        assert_eq!(found.entities_added, ["test/pack:entity/store"]);
+    }
 
     #[test]
     fn normalize_removes_layout_but_not_string_contents() {

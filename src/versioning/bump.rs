@@ -458,15 +458,12 @@ impl Reasons<'_> {
                     );
                 }
                 for field in fields {
-                    let rule = match field.field.as_str() {
-                        "type" => Rule::PropertyTypeChanged,
-                        "default" => Rule::PropertyDefaultChanged,
-                        "min" | "max" => range_rule(field),
-                        "declared-by" => Rule::PropertyDeclarationMoved,
-                        "description" | "question" | "rationale" => Rule::DocumentationChanged,
-                        _ => Rule::UnclassifiedChange,
-                    };
-                    self.push(rule, kind, item, format!("{label}{}", field_message(field)));
+                    self.push(
+                        property_field_rule(field),
+                        kind,
+                        item,
+                        format!("{label}{}", field_message(field)),
+                    );
                 }
             }
         }
@@ -626,6 +623,18 @@ pub fn field_rule(kind: SubjectKind, field: &str) -> Option<Rule> {
         (Mitigation, "control" | "cost") => Some(Rule::ControlOrCostChanged),
         (Link, "strength") => Some(Rule::StrengthChanged),
         _ => Some(Rule::UnclassifiedChange),
+    }
+}
+
+/// The rule for a changed field of a property definition (`values` are compared apart).
+fn property_field_rule(field: &FieldChange) -> Rule {
+    match field.field.as_str() {
+        "type" => Rule::PropertyTypeChanged,
+        "default" => Rule::PropertyDefaultChanged,
+        "min" | "max" => range_rule(field),
+        "declared-by" => Rule::PropertyDeclarationMoved,
+        "description" | "question" | "rationale" => Rule::DocumentationChanged,
+        _ => Rule::UnclassifiedChange,
     }
 }
 
@@ -908,6 +917,148 @@ mod tests {
             baseline_version(&only_pre, &version("1.0.0")).map(|found| found.to_string()),
             Some("1.0.0-rc.1".to_string())
         );
+    }
+
+    /// Every field of the compiled items is classified: a field added to `kb.json` without a
+    /// rule here would be judged `unclassified-change` (major) in every diff.
+    #[test]
+    fn every_field_of_the_compiled_items_has_a_rule() {
+        use crate::versioning::diff::{
+            ATTACK_PATTERN_SKIP, ENTITY_SKIP, LINK_SKIP, MITIGATION_SKIP,
+        };
+        let kb = crate::versioning::test_support::kb(&[
+            (
+                "entities/e.toml",
+                r#"[[entity]]
+id = "service"
+name = "Service"
+description = "A service."
+kind = "process"
+
+[entity.properties.port]
+type = "int"
+default = 443
+min = 1
+max = 65535
+description = "D."
+question = "Q?"
+rationale = "R."
+
+[[entity]]
+id = "api"
+name = "API"
+description = "An API."
+parent = "service"
+"#,
+            ),
+            (
+                "attack-patterns/a.toml",
+                r#"[[attack-pattern]]
+id = "x"
+name = "X"
+description = "An attack."
+categories = ["tampering"]
+applies-to = ["service"]
+condition = "self.port > 1024"
+severity = "low"
+likelihood = "high"
+impact = "low"
+tier = "top"
+status = "deprecated"
+replaced-by = "y"
+
+[attack-pattern.references]
+cwe = [20]
+
+[[attack-pattern]]
+id = "y"
+name = "Y"
+description = "An attack."
+categories = ["tampering"]
+applies-to = ["service"]
+severity = "low"
+"#,
+            ),
+            (
+                "mitigations/m.toml",
+                r#"[[mitigation]]
+id = "m"
+name = "M"
+description = "A control."
+control = "preventive"
+cost = "low"
+implementation = "Do it."
+verification = "Check it."
+events = [{ id = "m.done", description = "Done." }]
+tier = "top"
+
+[mitigation.references]
+cwe = [20]
+
+[[mitigation.addresses]]
+attack-pattern = "y"
+strength = "strong"
+tier = "standard"
+condition = "self.port > 1"
+"#,
+            ),
+        ]);
+        let keys = |value: Json, skip: &[&str]| -> Vec<String> {
+            value
+                .as_object()
+                .expect("an object")
+                .keys()
+                .filter(|key| !skip.contains(&key.as_str()))
+                .cloned()
+                .collect()
+        };
+        fn to_json<T: Serialize>(value: &T) -> Json {
+            serde_json::to_value(value).expect("items serialize")
+        }
+        let samples = [
+            (SubjectKind::Entity, to_json(&kb.entities[0]), ENTITY_SKIP),
+            (
+                SubjectKind::AttackPattern,
+                to_json(&kb.attack_patterns[0]),
+                ATTACK_PATTERN_SKIP,
+            ),
+            (
+                SubjectKind::Mitigation,
+                to_json(&kb.mitigations[0]),
+                MITIGATION_SKIP,
+            ),
+            (SubjectKind::Link, to_json(&kb.links[0]), LINK_SKIP),
+        ];
+        for (kind, json, skip) in samples {
+            for key in keys(json, skip) {
+                assert_ne!(
+                    field_rule(kind, &key),
+                    Some(Rule::UnclassifiedChange),
+                    "{kind:?} `{key}` has no rule"
+                );
+            }
+        }
+        let service = kb
+            .entities
+            .iter()
+            .find(|entity| entity.id.ends_with("/service"))
+            .expect("the service");
+        let definition = to_json(&service.properties["port"].definition);
+        for key in keys(definition, &["values"])
+            .into_iter()
+            .chain(["declared-by".to_string()])
+        {
+            let change = FieldChange {
+                field: key.clone(),
+                old: Json::Null,
+                new: Json::Null,
+            };
+            assert_ne!(
+                property_field_rule(&change),
+                Rule::UnclassifiedChange,
+                "property `{key}` has no rule"
+            );
+        }
     }
 
     #[test]

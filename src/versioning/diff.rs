@@ -403,10 +403,10 @@ fn item_changes<'a, T>(
 }
 
 /// Fields that are the item's identity, derived, or listed apart.
-const ENTITY_SKIP: &[&str] = &["id", "pack", "ancestors", "properties", "provenance"];
-const ATTACK_PATTERN_SKIP: &[&str] = &["id", "pack", "provenance"];
-const MITIGATION_SKIP: &[&str] = &["id", "pack", "events", "provenance"];
-const LINK_SKIP: &[&str] = &["mitigation", "attack-pattern", "provenance"];
+pub(super) const ENTITY_SKIP: &[&str] = &["id", "pack", "ancestors", "properties", "provenance"];
+pub(super) const ATTACK_PATTERN_SKIP: &[&str] = &["id", "pack", "provenance"];
+pub(super) const MITIGATION_SKIP: &[&str] = &["id", "pack", "events", "provenance"];
+pub(super) const LINK_SKIP: &[&str] = &["mitigation", "attack-pattern", "provenance"];
 
 fn entity_changes(old: &KnowledgeBase, new: &KnowledgeBase) -> Vec<ItemChange> {
     item_changes(

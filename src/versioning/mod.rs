@@ -32,3 +32,57 @@ pub use diff::{
     PackChange, PropertyChange, PropertyChangeKind, Side, TierChanges, TierRuleChanges,
     TierRuleReason, TierRuleText, diff,
 };
+
+/// Knowledge bases compiled from files in memory, for the tests of this module.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::build::check_and_compile;
+    use crate::check::CheckOptions;
+    use crate::compile::KnowledgeBase;
+    use crate::diagnostic::Severity;
+    use crate::resolve::{Candidate, PackLocation, PackSource, Request, resolve};
+    use crate::source::PackSources;
+
+    struct NoDependencies;
+
+    impl PackSource for NoDependencies {
+        fn candidates(&mut self, _: &Request<'_>) -> Result<Vec<Candidate>, String> {
+            Err("test packs have no dependencies".to_string())
+        }
+
+        fn load(&mut self, _: &Candidate) -> Result<PackSources, String> {
+            Err("test packs have no dependencies".to_string())
+        }
+    }
+
+    /// `pack.toml` of `test/pack` with the tiers `top` and `standard`, then `files`; checked
+    /// (an error fails the test) and compiled.
+    pub fn kb(files: &[(&str, &str)]) -> KnowledgeBase {
+        let mut all = vec![(
+            "pack.toml".to_string(),
+            "[pack]\nformat = 1\nname = \"test/pack\"\nversion = \"1.0.0\"\ndescription = \"A pack.\"\nlicense = \"MIT\"\ntiers = [\"top\", \"standard\"]\n".to_string(),
+        )];
+        all.extend(
+            files
+                .iter()
+                .map(|(path, text)| (path.to_string(), text.to_string())),
+        );
+        let graph = resolve(
+            PackLocation::Directory {
+                canonical: "/test/pack".into(),
+                display: "pack".to_string(),
+            },
+            PackSources::from_memory("pack", all),
+            &mut NoDependencies,
+        );
+        let (diagnostics, kb) = check_and_compile(&graph, &CheckOptions::default());
+        let errors: Vec<_> = diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .collect();
+        match kb {
+            Some(kb) if errors.is_empty() => kb,
+            _ => panic!("the test pack has errors: {errors:#?}"),
+        }
+    }
+}
