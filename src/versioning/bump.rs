@@ -518,11 +518,13 @@ impl Reasons<'_> {
     }
 
     fn links(&mut self, diff: &Diff) {
-        let removed = |changes: &[ItemChange], id: &str| {
-            changes
-                .iter()
-                .any(|change| change.id == id && matches!(change.change, Change::Removed { .. }))
-        };
+        let removed: std::collections::BTreeSet<&str> = diff
+            .mitigations
+            .iter()
+            .chain(&diff.attack_patterns)
+            .filter(|change| matches!(change.change, Change::Removed { .. }))
+            .map(|change| change.id.as_str())
+            .collect();
         for link in &diff.links {
             let item = format!("{} → {}", link.mitigation, link.attack_pattern);
             match &link.change {
@@ -535,8 +537,8 @@ impl Reasons<'_> {
                     );
                 }
                 Change::Removed { .. } => {
-                    if !removed(&diff.mitigations, &link.mitigation)
-                        && !removed(&diff.attack_patterns, &link.attack_pattern)
+                    if !removed.contains(link.mitigation.as_str())
+                        && !removed.contains(link.attack_pattern.as_str())
                     {
                         self.push(
                             Rule::LinkRemoved,

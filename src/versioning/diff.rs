@@ -512,12 +512,15 @@ fn link_changes(
     let paired = pair_by(&old.links, &new.links, |link: &CompiledLink| {
         (link.mitigation.clone(), link.attack_pattern.clone())
     });
-    let matches = |kb: &'_ KnowledgeBase, id: &str| -> Vec<String> {
+    let matches_by_id = |kb: &'_ KnowledgeBase| -> BTreeMap<String, Vec<String>> {
         kb.attack_patterns
             .iter()
-            .find(|pattern| pattern.id == id)
-            .map(|pattern| pattern.matches.clone())
-            .unwrap_or_default()
+            .map(|pattern| (pattern.id.clone(), pattern.matches.clone()))
+            .collect()
+    };
+    let (old_matches_by_id, new_matches_by_id) = (matches_by_id(old), matches_by_id(new));
+    let matches = |by_id: &BTreeMap<String, Vec<String>>, id: &str| -> Vec<String> {
+        by_id.get(id).cloned().unwrap_or_default()
     };
     let mut changes = Vec::new();
     for ((mitigation, attack_pattern), pair) in paired {
@@ -535,8 +538,8 @@ fn link_changes(
                 // A link's condition is evaluated where its attack pattern applies in both
                 // versions; where the attack pattern's own reach changes is reported on it.
                 let applicability = (old_link.condition != new_link.condition).then(|| {
-                    let old_matches = matches(old, &attack_pattern);
-                    let new_matches = matches(new, &attack_pattern);
+                    let old_matches = matches(&old_matches_by_id, &attack_pattern);
+                    let new_matches = matches(&new_matches_by_id, &attack_pattern);
                     let common: Vec<String> = old_matches
                         .iter()
                         .filter(|entity| new_matches.contains(entity))

@@ -466,6 +466,35 @@ fn bundles_compare_like_pack_directories() {
         "{}",
         run.stdout
     );
+    // semver-check compares a pack with a baseline built for one tier at that tier.
+    let top_1_0_0 = threatpack(
+        work.path(),
+        &[
+            "build",
+            &versions().join("1.0.0").to_string_lossy(),
+            "--tier",
+            "top",
+            "--out",
+            &work.path().join("top").to_string_lossy(),
+        ],
+    );
+    assert_eq!(top_1_0_0.code, 0, "{}", shown(&top_1_0_0));
+    let run = threatpack(
+        work.path(),
+        &[
+            "semver-check",
+            &versions().join("1.0.1").to_string_lossy(),
+            "--baseline",
+            &work.path().join("top/test_web-1.0.0-top.tar.gz").to_string_lossy(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", shown(&run));
+    assert!(
+        run.stdout.contains("required bump: patch (at least 1.0.1)")
+            && !run.stdout.contains("added"),
+        "{}",
+        run.stdout
+    );
     let missing = threatpack(work.path(), &["diff", "nowhere", &bundle("1.1.0")]);
     assert_eq!(missing.code, 2);
     assert!(

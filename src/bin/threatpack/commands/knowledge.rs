@@ -100,7 +100,7 @@ pub fn load(
         return Err("--key checks a bundle's signature; it cannot be used with --pack".to_string());
     }
     Ok(
-        load_pack(path, &knowledge.registry, &knowledge.dependencies)?.map(|kb| Loaded {
+        load_pack(path, &knowledge.registry, &knowledge.dependencies, None)?.map(|kb| Loaded {
             kb,
             project_model: None,
         }),
@@ -131,22 +131,40 @@ pub fn load_bundle(path: &std::path::Path, keys: &[PathBuf]) -> Result<Knowledge
     Ok(bundle.kb)
 }
 
-/// A pack directory checked and compiled whole (registry dependencies locked and fetched
-/// first); its errors printed, and the exit code returned, when it has any.
+/// A pack directory checked and compiled (registry dependencies locked and fetched first):
+/// whole, or only `tier`; its errors printed, and the exit code returned, when it has any.
 pub fn load_pack(
     path: &std::path::Path,
     registry: &RegistryArgs,
     dependencies: &DependencyArgs,
+    tier: Option<&str>,
 ) -> Result<Result<KnowledgeBase, ExitCode>, String> {
     let display = display_root(path);
     let graph = load_pack_graph(path, &display, registry, dependencies)?;
-    Ok(compile_graph(&graph, &display, |kb| {
+    let whole = compile_graph(&graph, &display, |kb| {
         Ok(Ok(Loaded {
             kb,
             project_model: None,
         }))
-    })?
-    .map(|loaded| loaded.kb))
+    })?;
+    // Checked and compiled whole first, so that its errors are reported as `check` does.
+    let (Ok(_), Some(tier)) = (&whole, tier) else {
+        return Ok(whole.map(|loaded| loaded.kb));
+    };
+    let compiled = threatpack::compile::compile(
+        &graph,
+        &threatpack::compile::CompileOptions {
+            tier: Some(tier.to_string()),
+        },
+    );
+    match compiled.kb {
+        Some(kb) => Ok(Ok(kb)),
+        None => {
+            print_diagnostics(&compiled.diagnostics, &graph, super::Format::Human)?;
+            eprintln!("error: `{display}` does not compile for tier `{tier}`");
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
 }
 
 /// Checks and compiles a graph; prints the errors if any.

@@ -33,7 +33,12 @@ pub struct SemverCheckArgs {
 }
 
 pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
-    let new = match load_pack(&args.path, &args.source.registry, &args.source.dependencies)? {
+    let mut new = match load_pack(
+        &args.path,
+        &args.source.registry,
+        &args.source.dependencies,
+        None,
+    )? {
         Ok(kb) => kb,
         Err(code) => return Ok(code),
     };
@@ -79,6 +84,19 @@ pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
             "the baseline `{source}` is the pack `{}`, not `{}`: give a version of the same pack",
             baseline.pack, new.pack
         ));
+    }
+    // A baseline built for one tier is compared with the same tier of the pack: otherwise
+    // every item outside the tier would count as added.
+    if let Some(tier) = &baseline.tier {
+        new = match load_pack(
+            &args.path,
+            &args.source.registry,
+            &args.source.dependencies,
+            Some(tier),
+        )? {
+            Ok(kb) => kb,
+            Err(code) => return Ok(code),
+        };
     }
     let baseline_version = parse_version(&baseline.version, &source)?;
     let diff = diff(&baseline, &new);

@@ -38,7 +38,7 @@ pub struct SourceArgs {
 pub fn load(spec: &str, source: &SourceArgs) -> Result<Result<KnowledgeBase, ExitCode>, String> {
     let path = Path::new(spec);
     if path.is_dir() {
-        return load_pack(path, &source.registry, &source.dependencies);
+        return load_pack(path, &source.registry, &source.dependencies, None);
     }
     if path.is_file() {
         return load_bundle(path, &[]).map(Ok);
