@@ -217,6 +217,9 @@ impl<'kb> Comparer<'kb> {
         new: Option<&str>,
         entities: &[String],
     ) -> Option<ConditionChange> {
+        if !old.into_iter().chain(new).all(shallow) {
+            return None;
+        }
         let old_parsed = old.map(parse).transpose().ok()?;
         let new_parsed = new.map(parse).transpose().ok()?;
         let mut change = ConditionChange {
@@ -315,6 +318,33 @@ impl<'kb> Comparer<'kb> {
         }
         Some((grows, shrinks, witness))
     }
+}
+
+/// Whether a condition is certainly shallow enough to parse on any thread: the CEL parser
+/// recurses on brackets and on prefix and conditional operators before any depth limit
+/// applies, and a hostile bundle (a registry comparing an upload) may nest them thousands
+/// deep. Counting them outside string literals bounds that recursion without parsing.
+fn shallow(text: &str) -> bool {
+    let mut depth: usize = 0;
+    let mut deepest: usize = 0;
+    let mut operators: usize = 0;
+    for (piece, literal) in pieces(text) {
+        if literal {
+            continue;
+        }
+        for character in piece.chars() {
+            match character {
+                '(' | '[' | '{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                '!' | '-' | '?' => operators += 1,
+                _ => {}
+            }
+        }
+    }
+    deepest + operators <= crate::condition::MAX_CONDITION_DEPTH
 }
 
 /// What a condition reads that the enumeration must vary.
@@ -901,6 +931,21 @@ mod tests {
         assert_eq!(normalize("(self.a) && (self.b)"), "(self.a)&&(self.b)");
         assert_eq!(normalize("r'a\\' == x"), "r'a\\'==x");
         assert_eq!(normalize("'''a ' b''' == x"), "'''a ' b'''==x");
+    }
+
+    #[test]
+    fn deeply_nested_conditions_are_not_parsed() {
+        assert!(shallow(
+            "!self.a && (self.b || self.c) && self.d != \"x-y\""
+        ));
+        assert!(!shallow(&format!(
+            "{}self.a{}",
+            "(".repeat(65),
+            ")".repeat(65)
+        )));
+        assert!(!shallow(&format!("{}self.a", "!".repeat(65))));
+        // Brackets inside a string are text.
+        assert!(shallow(&format!("self.name == \"{}\"", "(".repeat(100))));
     }
 
     #[test]

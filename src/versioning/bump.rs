@@ -6,7 +6,7 @@
 //! major change needs `0.(y+1).0` and anything else `0.y.(z+1)`; in `0.0.z` every release may
 //! break.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use semver::Version;
 use serde::Serialize;
@@ -169,18 +169,9 @@ pub struct BumpReport {
     pub reasons: Vec<Reason>,
 }
 
-impl BumpReport {
-    /// The reasons that need `level`.
-    pub fn at(&self, level: Bump) -> impl Iterator<Item = &Reason> {
-        self.reasons
-            .iter()
-            .filter(move |reason| reason.level == level)
-    }
-}
-
-/// The bump `diff` requires, with a reason per change (a link removed with its attack pattern
-/// or mitigation, and a property removed with the entity declaring it, are covered by that
-/// removal's reason).
+/// The bump `diff` requires, with a reason per change. A link removed with its attack pattern
+/// or mitigation is covered by that removal's reason, and a property change an entity only
+/// inherits by the reason on the entity declaring the property.
 pub fn required_bump(diff: &Diff) -> BumpReport {
     let mut reasons = Reasons {
         list: Vec::new(),
@@ -218,7 +209,7 @@ pub fn required_bump(diff: &Diff) -> BumpReport {
 
 /// For each entity, the property changes it only inherits: the declaring entity (itself
 /// changed the same way) carries the reason.
-fn inherited_property_changes(diff: &Diff) -> BTreeMap<(&str, &str), ()> {
+fn inherited_property_changes(diff: &Diff) -> BTreeSet<(&str, &str)> {
     let by_entity: BTreeMap<&str, &[PropertyChange]> = diff
         .entities
         .iter()
@@ -229,7 +220,7 @@ fn inherited_property_changes(diff: &Diff) -> BTreeMap<(&str, &str), ()> {
             _ => None,
         })
         .collect();
-    let mut inherited = BTreeMap::new();
+    let mut inherited = BTreeSet::new();
     for (entity, properties) in &by_entity {
         for property in *properties {
             let declared_by = property.declared_by.as_str();
@@ -238,7 +229,7 @@ fn inherited_property_changes(diff: &Diff) -> BTreeMap<(&str, &str), ()> {
                     .get(declared_by)
                     .is_some_and(|declaring| declaring.iter().any(|other| other == property))
             {
-                inherited.insert((*entity, property.name.as_str()), ());
+                inherited.insert((*entity, property.name.as_str()));
             }
         }
     }
@@ -327,12 +318,7 @@ impl Reasons<'_> {
         }
     }
 
-    fn item(
-        &mut self,
-        kind: SubjectKind,
-        change: &ItemChange,
-        inherited: &BTreeMap<(&str, &str), ()>,
-    ) {
+    fn item(&mut self, kind: SubjectKind, change: &ItemChange, inherited: &BTreeSet<(&str, &str)>) {
         let id = change.id.as_str();
         match &change.change {
             Change::Added => self.push(Rule::ItemAdded, kind, id, "added".to_string()),
@@ -374,7 +360,7 @@ impl Reasons<'_> {
                     self.deprecation(kind, id, deprecation);
                 }
                 for property in &modification.properties {
-                    if !inherited.contains_key(&(id, property.name.as_str())) {
+                    if !inherited.contains(&(id, property.name.as_str())) {
                         self.property(kind, id, "property ", property);
                     }
                 }
@@ -518,7 +504,7 @@ impl Reasons<'_> {
     }
 
     fn links(&mut self, diff: &Diff) {
-        let removed: std::collections::BTreeSet<&str> = diff
+        let removed: BTreeSet<&str> = diff
             .mitigations
             .iter()
             .chain(&diff.attack_patterns)

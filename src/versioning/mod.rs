@@ -14,6 +14,10 @@
 //!   `bump::baseline_version` to choose the baseline among published versions;
 //! - `changelog::changelog` (Markdown, grouped ATT&CK-style) and `render` (terminal, Markdown
 //!   and JSON of a diff and of a version check).
+//!
+//! Knowledge bases from bundles are hostile input: nothing here recurses on them beyond the
+//! JSON depth serde already bounds, and a condition is only parsed when counting its brackets
+//! and prefix operators proves it shallow, so a registry may run this on any thread.
 
 pub mod applicability;
 pub mod bump;
