@@ -485,7 +485,10 @@ fn bundles_compare_like_pack_directories() {
             "semver-check",
             &versions().join("1.0.1").to_string_lossy(),
             "--baseline",
-            &work.path().join("top/test_web-1.0.0-top.tar.gz").to_string_lossy(),
+            &work
+                .path()
+                .join("top/test_web-1.0.0-top.tar.gz")
+                .to_string_lossy(),
         ],
     );
     assert_eq!(run.code, 0, "{}", shown(&run));
