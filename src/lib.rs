@@ -5,7 +5,9 @@
 //! validation) → `parse` (typed model) → `check` (semantic checks, with `condition` for CEL)
 //! → `lints` → `diagnostic`/`render` (what the user sees). Registry packs come in through
 //! `client` (lock, fetch, cache) as `threatpack.lock` (`lockfile`) pins them for a pack or a
-//! project (`project`). Only `workspace`, `scaffold::write` and `client` touch the file system.
+//! project (`project`). `versioning` compares two compiled knowledge bases and computes the
+//! semver bump between them. Only `workspace`, `scaffold::write` and `client` touch the file
+//! system.
 
 pub mod analysis;
 pub mod build;
@@ -33,4 +35,5 @@ pub mod source;
 pub mod system;
 pub mod testing;
 pub mod upstream;
+pub mod versioning;
 pub mod workspace;

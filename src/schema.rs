@@ -101,11 +101,15 @@ pub enum SchemaKind {
     Project,
     /// `threatpack.lock`.
     Lockfile,
+    /// `threatpack diff --format json`.
+    Diff,
+    /// `threatpack semver-check --format json`.
+    SemverCheck,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 15] = [
+    pub const ALL: [SchemaKind; 17] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -120,6 +124,8 @@ impl SchemaKind {
         SchemaKind::Backlog,
         SchemaKind::Project,
         SchemaKind::Lockfile,
+        SchemaKind::Diff,
+        SchemaKind::SemverCheck,
         SchemaKind::Common,
     ];
 
@@ -140,6 +146,8 @@ impl SchemaKind {
             SchemaKind::Backlog => "backlog",
             SchemaKind::Project => "project",
             SchemaKind::Lockfile => "lockfile",
+            SchemaKind::Diff => "diff",
+            SchemaKind::SemverCheck => "semver-check",
             SchemaKind::Common => "common",
         }
     }
@@ -164,6 +172,8 @@ impl SchemaKind {
             SchemaKind::Backlog => "backlog.schema.json",
             SchemaKind::Project => "project.schema.json",
             SchemaKind::Lockfile => "lockfile.schema.json",
+            SchemaKind::Diff => "diff.schema.json",
+            SchemaKind::SemverCheck => "semver-check.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -185,6 +195,8 @@ impl SchemaKind {
             SchemaKind::Backlog => include_str!("../schema/backlog.schema.json"),
             SchemaKind::Project => include_str!("../schema/project.schema.json"),
             SchemaKind::Lockfile => include_str!("../schema/lockfile.schema.json"),
+            SchemaKind::Diff => include_str!("../schema/diff.schema.json"),
+            SchemaKind::SemverCheck => include_str!("../schema/semver-check.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

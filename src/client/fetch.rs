@@ -150,7 +150,7 @@ fn fetch_one(
     })
 }
 
-fn download(client: &Client, path: &str, label: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn download(client: &Client, path: &str, label: &str) -> Result<Vec<u8>, String> {
     let response = client.send(&Request::new("GET", path))?;
     match response.status {
         200 => Ok(response.body),

@@ -522,21 +522,21 @@ pub enum Read {
 }
 
 impl Program {
-    /// Every property the program reads.
-    pub fn reads(&self) -> Vec<Read> {
-        let mut reads = Vec::new();
+    /// Every operation of the program, each once (an explicit stack: no recursion).
+    pub fn operations(&self) -> Vec<&Op> {
+        let mut operations = Vec::new();
         let mut pending = vec![&self.root];
         while let Some(expr) = pending.pop() {
+            operations.push(&expr.op);
             match &expr.op {
-                Op::Subject { name, .. } => reads.push(Read::Subject(name.to_string())),
-                Op::Missing { variable, name } => reads.push(match *variable {
-                    "self" => Read::Subject(name.to_string()),
-                    "system" => Read::System(name.to_string()),
-                    _ => Read::Endpoint(name.to_string()),
-                }),
-                Op::Endpoint { name, .. } => reads.push(Read::Endpoint(name.to_string())),
-                Op::System { name, .. } => reads.push(Read::System(name.to_string())),
-                Op::Const(_) | Op::Local(_) | Op::EndpointHas { .. } | Op::CrossesBoundary => {}
+                Op::Const(_)
+                | Op::Subject { .. }
+                | Op::Missing { .. }
+                | Op::Endpoint { .. }
+                | Op::EndpointHas { .. }
+                | Op::System { .. }
+                | Op::CrossesBoundary
+                | Op::Local(_) => {}
                 Op::And(pair) | Op::Or(pair) | Op::Binary(_, pair) => {
                     pending.push(&pair.0);
                     pending.push(&pair.1);
@@ -555,6 +555,26 @@ impl Program {
                 ]),
             }
         }
+        operations
+    }
+
+    /// Every property the program reads.
+    pub fn reads(&self) -> Vec<Read> {
+        let mut reads: Vec<Read> = self
+            .operations()
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Subject { name, .. } => Some(Read::Subject(name.to_string())),
+                Op::Missing { variable, name } => Some(match *variable {
+                    "self" => Read::Subject(name.to_string()),
+                    "system" => Read::System(name.to_string()),
+                    _ => Read::Endpoint(name.to_string()),
+                }),
+                Op::Endpoint { name, .. } => Some(Read::Endpoint(name.to_string())),
+                Op::System { name, .. } => Some(Read::System(name.to_string())),
+                _ => None,
+            })
+            .collect();
         reads.sort();
         reads.dedup();
         reads

@@ -16,3 +16,4 @@ mod report_outputs;
 mod shipped_packs;
 mod signing;
 mod support;
+mod versioning;

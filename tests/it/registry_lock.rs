@@ -11,16 +11,16 @@ use threatpack::signing::{GeneratedKey, generate_key};
 use crate::registry_client::{Registry, http, start_registry, write_small_pack};
 use crate::support::Run;
 
-struct Setup {
-    registry: Registry,
-    work: tempfile::TempDir,
-    key: GeneratedKey,
-    secret_path: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) registry: Registry,
+    pub(crate) work: tempfile::TempDir,
+    pub(crate) key: GeneratedKey,
+    pub(crate) secret_path: PathBuf,
 }
 
 impl Setup {
     /// A registry with the namespaces `vendor` and `acme`, both trusting one publisher key.
-    fn new() -> Setup {
+    pub(crate) fn new() -> Setup {
         let registry = start_registry();
         let work = tempfile::tempdir().expect("a temporary directory");
         let key = generate_key(None).expect("a key");
@@ -37,12 +37,12 @@ impl Setup {
         }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.work.path().join(relative)
     }
 
     /// Runs the binary in `directory` with this setup's registry, cache and configuration.
-    fn run(&self, directory: &Path, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, directory: &Path, args: &[&str]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
             .args(args)
             .current_dir(directory)
@@ -106,7 +106,7 @@ impl Setup {
     }
 }
 
-fn register(registry: &Registry, namespace: &str, public_key: &str) {
+pub(crate) fn register(registry: &Registry, namespace: &str, public_key: &str) {
     let (status, answer) = http(
         registry,
         "POST",
@@ -127,7 +127,7 @@ fn add_key(registry: &Registry, namespace: &str, public_key: &str) {
     assert!(status == 201 || status == 200, "{answer}");
 }
 
-fn succeeded(run: &Run) {
+pub(crate) fn succeeded(run: &Run) {
     assert_eq!(
         run.code, 0,
         "stdout:\n{}\nstderr:\n{}",
@@ -149,7 +149,7 @@ fn read_lock(directory: &Path) -> Lockfile {
     Lockfile::parse("threatpack.lock", &text).expect("a valid lockfile")
 }
 
-fn blob_on_disk(registry: &Registry, checksum: &str) -> PathBuf {
+pub(crate) fn blob_on_disk(registry: &Registry, checksum: &str) -> PathBuf {
     let hex = checksum.trim_start_matches("sha256:");
     let mut pending = vec![registry.data.path().to_path_buf()];
     while let Some(directory) = pending.pop() {

@@ -64,6 +64,12 @@ enum Command {
     Fetch(commands::lock::FetchArgs),
     /// List, add and remove the owners of a namespace on the registry
     Owner(commands::owner::OwnerArgs),
+    /// Show what changed between two versions of a pack and the semver bump it requires
+    Diff(commands::diff::DiffArgs),
+    /// Check that pack.toml's version is bumped enough over a baseline (the registry's, by default)
+    SemverCheck(commands::semver_check::SemverCheckArgs),
+    /// Write the changes between two versions of a pack as a Markdown changelog
+    Changelog(commands::changelog::ChangelogArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -99,6 +105,9 @@ fn main() -> ExitCode {
             Command::Update(args) => commands::lock::run_update(args),
             Command::Fetch(args) => commands::lock::run_fetch(args),
             Command::Owner(args) => commands::owner::run(args),
+            Command::Diff(args) => commands::diff::run(args),
+            Command::SemverCheck(args) => commands::semver_check::run(args),
+            Command::Changelog(args) => commands::changelog::run(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

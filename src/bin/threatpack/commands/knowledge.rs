@@ -91,25 +91,7 @@ pub fn load(
         return load_project(&directory, knowledge);
     }
     if let Some(path) = &knowledge.bundle {
-        let limits = ReadLimits::default();
-        let bytes = read_capped(path, limits.max_bundle_bytes)?;
-        let bundle = read_bundle(&bytes, &limits)
-            .map_err(|error| format!("`{}` is not a valid bundle: {error}", path.display()))?;
-        if !trust.key.is_empty() {
-            let signature_path = super::sign::signature_path(path);
-            let signature = read_capped(&signature_path, 1024 * 1024).map_err(|error| {
-                format!("cannot read the signature of `{}`: {error}", path.display())
-            })?;
-            let trusted = super::verify::trusted_keys(&trust.key, None)?;
-            verify_bundle(
-                &bytes,
-                Some(&bundle.manifest),
-                &String::from_utf8_lossy(&signature),
-                &trusted,
-            )
-            .map_err(|error| format!("refusing `{}`: {error}", path.display()))?;
-        }
-        return loaded(bundle.kb);
+        return loaded(load_bundle(path, &trust.key)?);
     }
     let Some(path) = &knowledge.pack else {
         return Err("give --pack DIR, --bundle FILE or --project DIR".to_string());
@@ -117,9 +99,72 @@ pub fn load(
     if !trust.key.is_empty() {
         return Err("--key checks a bundle's signature; it cannot be used with --pack".to_string());
     }
+    Ok(
+        load_pack(path, &knowledge.registry, &knowledge.dependencies, None)?.map(|kb| Loaded {
+            kb,
+            project_model: None,
+        }),
+    )
+}
+
+/// A bundle's knowledge base, read as hostile input; with `keys`, only if its signature
+/// (BUNDLE.minisig) verifies against one of them.
+pub fn load_bundle(path: &std::path::Path, keys: &[PathBuf]) -> Result<KnowledgeBase, String> {
+    let limits = ReadLimits::default();
+    let bytes = read_capped(path, limits.max_bundle_bytes)?;
+    let bundle = read_bundle(&bytes, &limits)
+        .map_err(|error| format!("`{}` is not a valid bundle: {error}", path.display()))?;
+    if !keys.is_empty() {
+        let signature_path = super::sign::signature_path(path);
+        let signature = read_capped(&signature_path, 1024 * 1024).map_err(|error| {
+            format!("cannot read the signature of `{}`: {error}", path.display())
+        })?;
+        let trusted = super::verify::trusted_keys(keys, None)?;
+        verify_bundle(
+            &bytes,
+            Some(&bundle.manifest),
+            &String::from_utf8_lossy(&signature),
+            &trusted,
+        )
+        .map_err(|error| format!("refusing `{}`: {error}", path.display()))?;
+    }
+    Ok(bundle.kb)
+}
+
+/// A pack directory checked and compiled (registry dependencies locked and fetched first):
+/// whole, or only `tier`; its errors printed, and the exit code returned, when it has any.
+pub fn load_pack(
+    path: &std::path::Path,
+    registry: &RegistryArgs,
+    dependencies: &DependencyArgs,
+    tier: Option<&str>,
+) -> Result<Result<KnowledgeBase, ExitCode>, String> {
     let display = display_root(path);
-    let graph = load_pack_graph(path, &display, &knowledge.registry, &knowledge.dependencies)?;
-    compile_graph(&graph, &display, loaded)
+    let graph = load_pack_graph(path, &display, registry, dependencies)?;
+    let whole = compile_graph(&graph, &display, |kb| {
+        Ok(Ok(Loaded {
+            kb,
+            project_model: None,
+        }))
+    })?;
+    // Checked and compiled whole first, so that its errors are reported as `check` does.
+    let (Ok(_), Some(tier)) = (&whole, tier) else {
+        return Ok(whole.map(|loaded| loaded.kb));
+    };
+    let compiled = threatpack::compile::compile(
+        &graph,
+        &threatpack::compile::CompileOptions {
+            tier: Some(tier.to_string()),
+        },
+    );
+    match compiled.kb {
+        Some(kb) => Ok(Ok(kb)),
+        None => {
+            print_diagnostics(&compiled.diagnostics, &graph, super::Format::Human)?;
+            eprintln!("error: `{display}` does not compile for tier `{tier}`");
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
 }
 
 /// Checks and compiles a graph; prints the errors if any.

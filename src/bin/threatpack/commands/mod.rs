@@ -3,8 +3,10 @@
 
 pub mod apply;
 pub mod build;
+pub mod changelog;
 pub mod check;
 pub mod dependencies;
+pub mod diff;
 pub mod info;
 pub mod inspect;
 pub mod key;
@@ -19,9 +21,11 @@ pub mod questions;
 pub mod registry;
 pub mod schema;
 pub mod search;
+pub mod semver_check;
 pub mod sign;
 pub mod test;
 pub mod verify;
+pub mod versions;
 pub mod yank;
 
 use std::io::{IsTerminal, Write};

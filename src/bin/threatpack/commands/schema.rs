@@ -9,7 +9,7 @@ use threatpack::schema::SchemaKind;
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// pack, entities, attack-patterns, mitigations, overrides, pack-test, model, otm-mapping,
-    /// manifest, kb or common
+    /// manifest, kb, report, backlog, project, lockfile, diff, semver-check or common
     kind: Option<String>,
     /// Write every schema into this directory instead of printing one
     #[arg(long, value_name = "DIR", conflicts_with = "kind")]

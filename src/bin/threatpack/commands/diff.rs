@@ -1,0 +1,45 @@
+//! `threatpack diff OLD NEW [--format human|markdown|json]`: what changed between two versions
+//! of a pack, item by item, and the bump it requires.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use threatpack::versioning::render::{diff_human, diff_json, diff_markdown};
+use threatpack::versioning::{diff, required_bump};
+
+use super::versions::{ReportFormat, SourceArgs, load};
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old version: a pack directory, a bundle file, or `namespace/name@version` on the
+    /// registry
+    old: String,
+    /// The new version, in the same forms
+    new: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+pub fn run(args: DiffArgs) -> Result<ExitCode, String> {
+    let old = match load(&args.old, &args.source)? {
+        Ok(kb) => kb,
+        Err(code) => return Ok(code),
+    };
+    let new = match load(&args.new, &args.source)? {
+        Ok(kb) => kb,
+        Err(code) => return Ok(code),
+    };
+    let diff = diff(&old, &new);
+    let bump = required_bump(&diff);
+    print!(
+        "{}",
+        match args.format {
+            ReportFormat::Human => diff_human(&diff, &bump),
+            ReportFormat::Markdown => diff_markdown(&diff, &bump),
+            ReportFormat::Json => diff_json(&diff, &bump),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
