@@ -63,8 +63,20 @@ impl Setup {
     /// Writes, builds (resolving its registry dependencies), signs and publishes a small pack;
     /// returns the published bundle's `sha256:` digest.
     fn publish(&self, name: &str, version: &str, dependencies: &str) -> String {
+        self.publish_edited(name, version, dependencies, |_| {})
+    }
+
+    /// `publish`, with `edit` changing the pack's files before the build.
+    fn publish_edited(
+        &self,
+        name: &str,
+        version: &str,
+        dependencies: &str,
+        edit: impl Fn(&Path),
+    ) -> String {
         let directory = self.path(&format!("src/{}-{version}", name.replace('/', "_")));
         write_small_pack(&directory, name, version, "A small pack.", dependencies);
+        edit(&directory);
         let out = self.path("dist");
         let run = self.run(
             self.work.path(),
@@ -485,4 +497,61 @@ fn locked_and_offline_fail_clearly_when_they_cannot_be_honoured() {
     let run = setup.run(&project, &["fetch"]);
     failed(&run, "threatpack.lock` line 3");
     failed(&run, "run `threatpack lock`");
+}
+
+#[test]
+fn update_lists_what_changed_upstream_in_each_overridden_item() {
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    let policy = setup.path("policy");
+    write_small_pack(
+        &policy,
+        "acme/policy",
+        "1.0.0",
+        "Policy.",
+        "\"vendor/base\" = \"^1.0\"\n",
+    );
+    std::fs::create_dir_all(policy.join("overrides")).expect("create overrides/");
+    std::fs::write(
+        policy.join("overrides/base.toml"),
+        "[[override]]\ntarget = \"vendor/base:attack-pattern/spoofing\"\nreason = \"Our gateway authenticates every call.\"\nseverity = \"low\"\n\n[[override]]\ntarget = \"vendor/base:mitigation/authentication\"\nreason = \"Acme SSO.\"\nimplementation = \"Use Acme SSO.\"\n",
+    )
+    .expect("write the overrides");
+    succeeded(&setup.run(&policy, &["lock"]));
+    // Upstream raises the severity and widens the condition of the overridden attack pattern.
+    setup.publish_edited("vendor/base", "1.1.0", "", |directory| {
+        let file = directory.join("attack-patterns/spoofing.toml");
+        let text = std::fs::read_to_string(&file).expect("read");
+        let text = text
+            .replace("severity = \"high\"", "severity = \"critical\"")
+            .replace("condition = \"self.public\"", "condition = \"true\"");
+        std::fs::write(&file, text).expect("write");
+    });
+    let run = setup.run(&policy, &["update"]);
+    succeeded(&run);
+    assert!(
+        run.stdout.contains(
+            "vendor/base 1.0.0 -> 1.1.0: upstream changes to the 2 items this pack overrides"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("vendor/base:attack-pattern/spoofing (overridden at "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("`severity`: \"high\" → \"critical\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("`condition`"), "{}", run.stdout);
+    let mitigation = run
+        .stdout
+        .split("vendor/base:mitigation/authentication")
+        .nth(1)
+        .expect("the mitigation override is listed");
+    assert!(mitigation.contains("unchanged upstream"), "{}", run.stdout);
 }

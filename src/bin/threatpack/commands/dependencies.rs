@@ -134,6 +134,8 @@ fn registry_requirements(graph: &PackGraph) -> Vec<RootRequirement> {
 /// The outcome of bringing the lockfile up to date.
 pub struct Locked {
     pub lock: Lockfile,
+    /// The lockfile as it was before, if there was one.
+    pub previous: Option<Lockfile>,
     /// Whether the file was written.
     pub written: bool,
     pub path: PathBuf,
@@ -172,6 +174,7 @@ pub fn lock(
     {
         return Ok(Some(Locked {
             lock: lock.clone(),
+            previous: existing.clone(),
             written: false,
             path,
         }));
@@ -200,6 +203,7 @@ pub fn lock(
     if existing_text.as_deref() == Some(text.as_str()) {
         return Ok(Some(Locked {
             lock: resolution.lock,
+            previous: existing,
             written: false,
             path,
         }));
@@ -216,6 +220,7 @@ pub fn lock(
     }
     Ok(Some(Locked {
         lock: resolution.lock,
+        previous: existing,
         written: true,
         path,
     }))
