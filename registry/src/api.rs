@@ -582,7 +582,12 @@ async fn publish(
             format!("the registry failed: {error}"),
         )
     })?;
-    let (new_version, bundle) = checked?;
+    let ((mut new_version, kb), bundle) = checked?;
+    let allow = headers
+        .get(crate::semver::ALLOW_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
+    check_semver(&state, &mut new_version, kb, allow).await?;
     let actor = actor(&token);
     let record = new_version.clone();
     let outcome = blocking(&state, move |store| store.publish(&record, &bundle, &actor)).await?;
@@ -598,6 +603,7 @@ async fn publish(
             "digest": format!("sha256:{}", new_version.sha256),
             "signer_key_id": new_version.signer_key_id,
             "created": outcome == PublishOutcome::Created,
+            "semver": new_version.semver,
         })),
     )
         .into_response())
@@ -614,7 +620,7 @@ fn check_bundle(
     namespace: &str,
     version: &str,
     max_bundle_bytes: usize,
-) -> Result<NewVersion, ApiError> {
+) -> Result<(NewVersion, threatpack::compile::KnowledgeBase), ApiError> {
     let limits = ReadLimits {
         max_bundle_bytes: u64::try_from(max_bundle_bytes).unwrap_or(u64::MAX),
         ..ReadLimits::default()
@@ -652,7 +658,7 @@ fn check_bundle(
         .strip_prefix("sha256:")
         .unwrap_or(&read.digest)
         .to_string();
-    Ok(NewVersion {
+    let new_version = NewVersion {
         namespace: namespace.to_string(),
         pack: pack.to_string(),
         version: version.to_string(),
@@ -663,7 +669,84 @@ fn check_bundle(
         tier: manifest.tier.clone(),
         signer_key_id: verified.key_id,
         signature: signature.to_string(),
+        semver: serde_json::Value::Null,
+    };
+    Ok((new_version, read.kb))
+}
+
+/// The semantic-versioning gate (`semver::gate`) against the highest published version below
+/// this one. A version already published skips it: the store answers a republish (identical
+/// bytes 200, other bytes 409).
+async fn check_semver(
+    state: &AppState,
+    new_version: &mut NewVersion,
+    kb: threatpack::compile::KnowledgeBase,
+    allow: Option<String>,
+) -> Result<(), ApiError> {
+    let lookup = new_version.pack.clone();
+    let published = blocking(state, move |store| store.index(&lookup))
+        .await?
+        .unwrap_or_default();
+    if published
+        .iter()
+        .any(|record| record.version == new_version.version)
+    {
+        return Ok(());
+    }
+    let declared = semver::Version::parse(&new_version.version)
+        .map_err(|error| unprocessable(format!("`{}`: {error}", new_version.version)))?;
+    let versions: Vec<semver::Version> = published
+        .iter()
+        .filter_map(|record| semver::Version::parse(&record.version).ok())
+        .collect();
+    let Some(baseline_version) = threatpack::versioning::baseline_version(&versions, &declared)
+    else {
+        return Ok(());
+    };
+    let Some(record) = published
+        .iter()
+        .find(|record| record.version == baseline_version.to_string())
+    else {
+        return Ok(());
+    };
+    let sha256 = record.digest.trim_start_matches("sha256:").to_string();
+    let bytes = blocking(state, move |store| store.blob(&sha256))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: the blob of {baseline_version} is missing"),
+            )
+        })?;
+    let pack = new_version.pack.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let baseline = read_bundle(&bytes, &ReadLimits::default()).map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: the stored bundle of {baseline_version} cannot be read: {error}"),
+            )
+        })?;
+        crate::semver::gate(
+            &pack,
+            &kb,
+            &declared,
+            &crate::semver::Baseline {
+                version: baseline_version,
+                kb: baseline.kb,
+            },
+            allow.as_deref(),
+        )
+        .map_err(unprocessable)
     })
+    .await
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: {error}"),
+        )
+    })??;
+    new_version.semver = decided;
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ pub struct Registry {
     _runtime: tokio::runtime::Runtime,
     /// The registry's data directory (SQLite database and blobs).
     pub data: tempfile::TempDir,
+    /// The registry's store, to read what the API does not show (the audit log).
+    pub store: std::sync::Arc<threatpack_registry::store::SqliteStore>,
 }
 
 pub fn start_registry() -> Registry {
@@ -36,12 +38,14 @@ pub fn start_registry() -> Registry {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind loopback");
     let address = listener.local_addr().expect("bound address");
+    let store = opened.store.clone();
     runtime.spawn(serve(listener, opened.store.clone(), ApiOptions::default()));
     Registry {
         url: format!("http://{address}"),
         admin,
         _runtime: runtime,
         data,
+        store,
     }
 }
 

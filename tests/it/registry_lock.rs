@@ -555,3 +555,91 @@ fn update_lists_what_changed_upstream_in_each_overridden_item() {
         .expect("the mitigation override is listed");
     assert!(mitigation.contains("unchanged upstream"), "{}", run.stdout);
 }
+
+#[test]
+fn an_under_bumped_version_is_refused_at_publish_unless_the_violation_is_stated() {
+    use threatpack_registry::store::Store;
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    let widen = |directory: &Path| {
+        let file = directory.join("attack-patterns/spoofing.toml");
+        let text = std::fs::read_to_string(&file).expect("read");
+        std::fs::write(
+            &file,
+            text.replace("condition = \"self.public\"", "condition = \"true\""),
+        )
+        .expect("write");
+    };
+    // 1.0.1 widens a condition: a major change. Built and signed, but refused, and not stored.
+    let directory = setup.path("src/widened");
+    write_small_pack(&directory, "vendor/base", "1.0.1", "A small pack.", "");
+    widen(&directory);
+    let out = setup.path("dist");
+    let (directory_text, secret, out_text) = (
+        directory.to_string_lossy().into_owned(),
+        setup.secret_path.to_string_lossy().into_owned(),
+        out.to_string_lossy().into_owned(),
+    );
+    succeeded(&setup.run(
+        setup.work.path(),
+        &[
+            "build",
+            &directory_text,
+            "--sign",
+            &secret,
+            "--out",
+            &out_text,
+        ],
+    ));
+    let bundle = out.join("vendor_base-1.0.1-all.tar.gz");
+    let bundle_text = bundle.to_string_lossy().into_owned();
+    let run = setup.run(setup.work.path(), &["publish", &bundle_text]);
+    failed(&run, "`vendor/base` 1.0.1 is under-bumped");
+    failed(&run, "need a major bump (at least 2.0.0)");
+    failed(&run, "vendor/base:attack-pattern/spoofing");
+    let (status, index) = http(&setup.registry, "GET", "/packs/vendor/base", "");
+    assert_eq!(status, 200);
+    assert!(!index.contains("\"1.0.1\""), "{index}");
+
+    // Stated with a reason: published, recorded in the index and the audit log.
+    let run = setup.run(
+        setup.work.path(),
+        &[
+            "publish",
+            &bundle_text,
+            "--allow-semver-violation",
+            "emergency fix agreed with consumers",
+        ],
+    );
+    succeeded(&run);
+    assert!(
+        run.stdout
+            .contains("the changes need a major bump; declared patch"),
+        "{}",
+        run.stdout
+    );
+    let (_, index) = http(&setup.registry, "GET", "/packs/vendor/base", "");
+    let body = &index[index.find('{').expect("a JSON body")..];
+    let index: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let semver = &index["versions"][1]["semver"];
+    assert_eq!(semver["baseline"], "1.0.0", "{index}");
+    assert_eq!(semver["required"], "major");
+    assert_eq!(semver["declared"], "patch");
+    assert_eq!(
+        semver["allowed-violation"],
+        "emergency fix agreed with consumers"
+    );
+    assert!(
+        index["versions"][0]["semver"].is_null(),
+        "a first version has no baseline"
+    );
+    let audit = setup.registry.store.audit_log(5).expect("the audit log");
+    assert!(
+        audit.iter().any(|entry| entry.target == "vendor/base@1.0.1"
+            && entry.detail.contains("semver violation allowed (required major, declared patch): emergency fix agreed with consumers")),
+        "{audit:?}"
+    );
+
+    // A version bumped enough needs no statement.
+    setup.publish_edited("vendor/base", "2.0.0", "", widen);
+}

@@ -30,6 +30,8 @@ pub struct NewVersion {
     pub signer_key_id: String,
     /// The detached minisign signature, as published.
     pub signature: String,
+    /// The semantic-versioning check against the baseline (`api::semver`), or null.
+    pub semver: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,9 @@ pub struct VersionRecord {
     pub yanked: bool,
     pub yank_reason: Option<String>,
     pub published_at: String,
+    /// The bump the changes since the baseline required and the one the version declares
+    /// (null for a first version).
+    pub semver: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

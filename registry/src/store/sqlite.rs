@@ -19,7 +19,8 @@ use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE namespaces (
     name TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL
@@ -75,7 +76,13 @@ CREATE TABLE audit_log (
     target TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-"#];
+"#,
+    // 2: the semantic-versioning check of each version against its baseline (JSON; NULL for
+    // versions published before it existed).
+    r#"
+ALTER TABLE versions ADD COLUMN semver TEXT;
+"#,
+];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -422,8 +429,8 @@ impl Store for SqliteStore {
         transaction
             .execute(
                 "INSERT INTO versions (pack, version, sha256, size, dependencies, tier,
-                     signer_key_id, signature, published_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     signer_key_id, signature, published_at, semver)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     version.pack,
                     version.version,
@@ -433,7 +440,8 @@ impl Store for SqliteStore {
                     version.tier,
                     version.signer_key_id,
                     version.signature,
-                    published_at
+                    published_at,
+                    (!version.semver.is_null()).then(|| version.semver.to_string())
                 ],
             )
             .map_err(internal)?;
@@ -442,10 +450,23 @@ impl Store for SqliteStore {
             actor,
             "version.publish",
             &format!("{}@{}", version.pack, version.version),
-            &format!(
-                "sha256:{} signed by {}",
-                version.sha256, version.signer_key_id
-            ),
+            &match version
+                .semver
+                .get("allowed-violation")
+                .and_then(|reason| reason.as_str())
+            {
+                None => format!(
+                    "sha256:{} signed by {}",
+                    version.sha256, version.signer_key_id
+                ),
+                Some(reason) => format!(
+                    "sha256:{} signed by {}; semver violation allowed (required {}, declared {}): {reason}",
+                    version.sha256,
+                    version.signer_key_id,
+                    version.semver["required"].as_str().unwrap_or("?"),
+                    version.semver["declared"].as_str().unwrap_or("?"),
+                ),
+            },
         )?;
         transaction.commit().map_err(internal)?;
         Ok(PublishOutcome::Created)
@@ -465,7 +486,7 @@ impl Store for SqliteStore {
         let mut statement = connection
             .prepare(
                 "SELECT version, sha256, size, dependencies, tier, signer_key_id, yanked,
-                     yank_reason, published_at
+                     yank_reason, published_at, semver
                  FROM versions WHERE pack = ?1",
             )
             .map_err(internal)?;
@@ -485,6 +506,10 @@ impl Store for SqliteStore {
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
+                    semver: row
+                        .get::<_, Option<String>>(9)?
+                        .and_then(|text| serde_json::from_str(&text).ok())
+                        .unwrap_or(serde_json::Value::Null),
                 })
             })
             .map_err(internal)?

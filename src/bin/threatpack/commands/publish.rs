@@ -17,6 +17,10 @@ use super::registry::{RegistryArgs, Request, common_error, send, split_pack, tok
 pub struct PublishArgs {
     /// The bundle (`threatpack build`), signed with `threatpack sign` (BUNDLE.minisig)
     bundle: PathBuf,
+    /// Publish even though the version is bumped less than its changes require (the registry
+    /// refuses it otherwise); the reason is recorded in the registry's audit log
+    #[arg(long, value_name = "REASON")]
+    allow_semver_violation: Option<String>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -91,6 +95,17 @@ pub fn run(args: PublishArgs) -> Result<ExitCode, String> {
     let mut request = Request::new("PUT", &path);
     request.token = Some(&token);
     request.headers.push(("X-Threatpack-Signature", encoded));
+    if let Some(reason) = &args.allow_semver_violation {
+        if reason.trim().is_empty() || !reason.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+            return Err(
+                "--allow-semver-violation needs a reason in printable ASCII on one line"
+                    .to_string(),
+            );
+        }
+        request
+            .headers
+            .push(("X-Threatpack-Allow-Semver-Violation", reason.clone()));
+    }
     request.body = Some(("application/gzip", &bytes));
     let response = send(&registry, &request)?;
     match response.status {
@@ -99,6 +114,18 @@ pub fn run(args: PublishArgs) -> Result<ExitCode, String> {
             let digest = body["digest"].as_str().unwrap_or("?");
             if response.status == 201 {
                 println!("published {name}@{version}: {digest}");
+                let semver = &body["semver"];
+                if let (Some(baseline), Some(required)) =
+                    (semver["baseline"].as_str(), semver["required"].as_str())
+                {
+                    println!(
+                        "  against {baseline}: the changes need a {required} bump; declared {}",
+                        semver["declared"].as_str().unwrap_or("none")
+                    );
+                }
+                if let Some(reason) = semver["allowed-violation"].as_str() {
+                    println!("  semver violation accepted (recorded in the audit log): {reason}");
+                }
             } else {
                 println!("{name}@{version} was already published with these bytes: {digest}");
             }
