@@ -2,9 +2,11 @@
 //! index per pack, yanking, search and scoped API tokens.
 //!
 //! `store` keeps the data (the `Store` trait; SQLite plus a blob directory), `tokens` says who
-//! may do what, `api` is the HTTP interface and `server` opens the store and serves it.
+//! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
+//! memory) and `server` opens the store and serves it.
 
 pub mod api;
+mod index_cache;
 pub mod server;
 pub mod store;
 pub mod time;
