@@ -17,6 +17,7 @@ use serde_json::json;
 use threatpack::bundle::{ReadLimits, read_bundle};
 use threatpack::signing::{VerifyError, parse_public_keys, verify_bundle};
 
+use crate::index_cache::{IndexBody, IndexCache};
 use crate::store::{Namespace, NewVersion, PublishOutcome, Store, StoreError, TokenRecord};
 use crate::tokens::{Scope, hash_token, pattern_matches};
 
@@ -52,6 +53,8 @@ impl Default for ApiOptions {
 struct AppState {
     store: Arc<dyn Store>,
     options: ApiOptions,
+    /// Every handler that changes a pack's versions does it through `changing_versions`.
+    index_cache: Arc<IndexCache>,
 }
 
 /// An error response: a status and one detail.
@@ -138,10 +141,32 @@ where
         .map_err(ApiError::from)
 }
 
+/// Runs a store call that changes `pack`'s versions, then drops the pack's cached index, both
+/// on the blocking thread: it runs to the end even when the client goes away and the handler is
+/// dropped, so no committed change can leave a stale index in the cache (index_cache.rs).
+async fn changing_versions<T, F>(state: &AppState, pack: &str, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let index_cache = state.index_cache.clone();
+    let pack = pack.to_string();
+    blocking(state, move |store| {
+        let result = call(store);
+        index_cache.invalidate(&pack);
+        result
+    })
+    .await
+}
+
 /// The router of the whole API.
 pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
     let max_bundle_bytes = options.max_bundle_bytes;
-    let state = AppState { store, options };
+    let state = AppState {
+        store,
+        options,
+        index_cache: Arc::default(),
+    };
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/namespaces", post(create_namespace))
@@ -590,7 +615,10 @@ async fn publish(
     check_semver(&state, &mut new_version, kb, allow).await?;
     let actor = actor(&token);
     let record = new_version.clone();
-    let outcome = blocking(&state, move |store| store.publish(&record, &bundle, &actor)).await?;
+    let outcome = changing_versions(&state, &new_version.pack, move |store| {
+        store.publish(&record, &bundle, &actor)
+    })
+    .await?;
     let status = match outcome {
         PublishOutcome::Created => StatusCode::CREATED,
         PublishOutcome::AlreadyPublished => StatusCode::OK,
@@ -752,44 +780,74 @@ async fn check_semver(
 // ------------------------------------------------------------------------------------------
 // Index, downloads, yanking, search
 
+/// Answered from the in-memory cache when it holds the pack; otherwise the store is read, and the
+/// body serialized and hashed, on a blocking thread.
 async fn index(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult {
     let pack = pack_name(&namespace, &name)?;
-    let lookup = pack.clone();
-    let versions = blocking(&state, move |store| store.index(&lookup))
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no pack `{pack}`")))?;
-    let body = serde_json::to_vec(&json!({ "name": pack, "versions": versions }))
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
-    // Strong: the digest of the exact bytes served.
-    let etag = format!("\"{}\"", threatpack::digest::sha256_hex(&body));
-    let etag_value = HeaderValue::from_str(&etag)
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    let served = match state.index_cache.get(&pack) {
+        Some(served) => served,
+        None => {
+            let generation = state.index_cache.generation();
+            let lookup = pack.clone();
+            let served = blocking(&state, move |store| {
+                store
+                    .index(&lookup)?
+                    .map(|versions| index_body(&lookup, &versions))
+                    .transpose()
+            })
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no pack `{pack}`")))?;
+            let served = Arc::new(served);
+            state.index_cache.insert(&pack, generation, served.clone());
+            served
+        }
+    };
+    let etag = served.etag.as_bytes();
     let matches = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|candidate| candidate == etag || candidate == "*");
+        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|candidate| candidate == etag || candidate == b"*");
     if matches {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, served.etag.clone())],
+        )
+            .into_response());
     }
     Ok((
         [
-            (header::ETAG, etag_value),
+            (header::ETAG, served.etag.clone()),
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        body,
+        served.body.clone(),
     )
         .into_response())
+}
+
+/// The index's JSON body and its strong ETag: the digest of the exact bytes served.
+fn index_body(
+    pack: &str,
+    versions: &[crate::store::VersionRecord],
+) -> Result<IndexBody, StoreError> {
+    let internal = |error: &dyn std::fmt::Display| StoreError::Internal(error.to_string());
+    let body = serde_json::to_vec(&json!({ "name": pack, "versions": versions }))
+        .map_err(|error| internal(&error))?;
+    let etag = HeaderValue::from_str(&format!("\"{}\"", threatpack::digest::sha256_hex(&body)))
+        .map_err(|error| internal(&error))?;
+    Ok(IndexBody {
+        body: Bytes::from(body),
+        etag,
+    })
 }
 
 fn check_digest(digest: &str) -> Result<(), ApiError> {
@@ -868,7 +926,7 @@ async fn set_yanked(
     let target = pack.clone();
     let stored_version = version.clone();
     let stored_reason = reason.clone();
-    blocking(&state, move |store| {
+    changing_versions(&state, &pack, move |store| {
         store.set_yanked(
             &target,
             &stored_version,

@@ -302,6 +302,64 @@ async fn the_index_answers_if_none_match_with_304_until_a_yank_changes_it() {
     assert_eq!(actions, ["version.unyank", "version.yank"]);
 }
 
+/// The index is served from memory (index_cache.rs): every acknowledged publish is in the next
+/// read, while other readers keep filling the cache at the same time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_index_shows_each_publish_once_acknowledged_while_others_keep_reading_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let registry = std::sync::Arc::new(Registry::start().await);
+    let signer = key();
+    registry.namespace_with_key("acme", &signer).await;
+    let token = registry.token(PUBLISHER, &["acme/*"], None);
+    let bundles: Vec<_> = (0..8)
+        .map(|minor| bundle("acme/web", &format!("1.{minor}.0"), "A web pack.", &signer))
+        .collect();
+    assert_eq!(registry.publish(&token, &bundles[0]).await.status(), 201);
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let registry = registry.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut reads = 0_u32;
+                while !done.load(Ordering::Relaxed) {
+                    assert_eq!(registry.get("/packs/acme/web").await.status(), 200);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let mut etags = Vec::new();
+    for (index, bundle) in bundles.iter().enumerate().skip(1) {
+        assert_eq!(registry.publish(&token, bundle).await.status(), 201);
+        let response = registry.get("/packs/acme/web").await;
+        etags.push(
+            response.headers()["etag"]
+                .to_str()
+                .expect("an ETag")
+                .to_string(),
+        );
+        let listed = json(response).await;
+        assert_eq!(
+            listed["versions"].as_array().map(Vec::len),
+            Some(index + 1),
+            "{listed}"
+        );
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.expect("a reader") > 0);
+    }
+    etags.dedup();
+    assert_eq!(
+        etags.len(),
+        bundles.len() - 1,
+        "a new ETag after each publish"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_413_with_the_error_envelope() {
     let registry = Registry::start_with(ApiOptions {
