@@ -22,7 +22,7 @@ PACKS="${PACKS:-50}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 cargo build --release --quiet --workspace --bins
-BIN="$REPO/target/release"
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/release"
 WORK="$(mktemp -d)"
 REGISTRY_PID=""
 cleanup() {
