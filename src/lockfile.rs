@@ -64,18 +64,9 @@ impl Lockfile {
     /// Parses a lockfile; `display` names it in errors.
     pub fn parse(display: &str, text: &str) -> Result<Lockfile, String> {
         let lock: Lockfile = toml::from_str(text).map_err(|error| {
-            let at = error
-                .span()
-                .map(|span| {
-                    format!(
-                        " line {}",
-                        crate::source::line_column(text, span.start).line
-                    )
-                })
-                .unwrap_or_default();
             format!(
-                "`{display}`{at}: {}; delete it and run `threatpack lock` to write it again",
-                error.message().trim()
+                "{}; delete it and run `threatpack lock` to write it again",
+                crate::source::toml_error(display, text, &error)
             )
         })?;
         if lock.version != LOCK_FORMAT {

@@ -75,18 +75,9 @@ impl Project {
         let bytes = crate::workspace::read_capped(&path, 1024 * 1024)?;
         let text = String::from_utf8(bytes).map_err(|_| format!("`{display}` is not UTF-8"))?;
         let manifest: ProjectManifest = toml::from_str(&text).map_err(|error| {
-            let at = error
-                .span()
-                .map(|span| {
-                    format!(
-                        " line {}",
-                        crate::source::line_column(&text, span.start).line
-                    )
-                })
-                .unwrap_or_default();
             format!(
-                "`{display}`{at}: {} (see `threatpack schema project`)",
-                error.message().trim()
+                "{} (see `threatpack schema project`)",
+                crate::source::toml_error(&display, &text, &error)
             )
         })?;
         for (name, spec) in &manifest.dependencies {

@@ -90,6 +90,15 @@ impl PackSources {
     }
 }
 
+/// A serde TOML error as `` `FILE` line N: MESSAGE `` (the line when the error has a span).
+pub fn toml_error(display: &str, text: &str, error: &toml::de::Error) -> String {
+    let at = error
+        .span()
+        .map(|span| format!(" line {}", line_column(text, span.start).line))
+        .unwrap_or_default();
+    format!("`{display}`{at}: {}", error.message().trim())
+}
+
 /// `root` + `/` + `path`, without a leading `./`.
 pub fn join_display(root: &str, path: &str) -> String {
     if root.is_empty() || root == "." {

@@ -112,53 +112,7 @@ pub fn write_small_pack(
             "[pack]\nformat = 1\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"{description}\"\nlicense = \"MIT\"\ntags = [\"web\", \"stride\"]\ntiers = [\"top\", \"standard\"]\n\n[dependencies]\n{dependencies}"
         ),
     );
-    write(
-        root,
-        "entities/service.toml",
-        r#"[[entity]]
-id = "service"
-name = "Service"
-description = "A network service."
-kind = "process"
-
-[entity.properties.public]
-type = "bool"
-default = false
-description = "Reachable from the internet."
-question = "Can the internet reach it?"
-rationale = "Public services face anonymous attackers."
-"#,
-    );
-    write(
-        root,
-        "attack-patterns/spoofing.toml",
-        r#"[[attack-pattern]]
-id = "spoofing"
-name = "Spoofing"
-description = "Someone pretends to be someone else."
-categories = ["spoofing"]
-applies-to = ["service"]
-condition = "self.public"
-severity = "high"
-"#,
-    );
-    write(
-        root,
-        "mitigations/authentication.toml",
-        r#"[[mitigation]]
-id = "authentication"
-name = "Authentication"
-description = "Callers prove who they are."
-control = "preventive"
-cost = "low"
-implementation = "Verify a token on every request."
-verification = "Call without a token and expect 401."
-
-[[mitigation.addresses]]
-attack-pattern = "spoofing"
-strength = "strong"
-"#,
-    );
+    copy_small_pack_items(root, &crate::support::repository());
 }
 
 /// Runs `threatpack` with a private configuration directory and `stdin` as its input.
@@ -374,4 +328,18 @@ fn login_publish_info_yank_unyank_and_search_against_a_real_registry() {
         .expect("read");
     assert_eq!(child.wait().expect("ends").code(), Some(2));
     assert!(stderr.contains("refused the token"), "{stderr}");
+}
+
+/// Copies the items of the small test pack (tests/fixtures/small-pack: one entity, one attack
+/// pattern, one mitigation) from the repository at `repository` into `root`.
+fn copy_small_pack_items(root: &Path, repository: &Path) {
+    for file in [
+        "entities/service.toml",
+        "attack-patterns/spoofing.toml",
+        "mitigations/authentication.toml",
+    ] {
+        let text = std::fs::read_to_string(repository.join("tests/fixtures/small-pack").join(file))
+            .expect("the small pack's fixture");
+        write(root, file, &text);
+    }
 }

@@ -150,7 +150,17 @@ pub fn lock(
     dependencies: &DependencyArgs,
     unlock: &Unlock,
 ) -> Result<Option<Locked>, String> {
-    let requirements = root.requirements()?;
+    lock_requirements(root, root.requirements()?, registry, dependencies, unlock)
+}
+
+/// `lock`, with the requirements already gathered.
+fn lock_requirements(
+    root: &Root,
+    requirements: Vec<RootRequirement>,
+    registry: &RegistryArgs,
+    dependencies: &DependencyArgs,
+    unlock: &Unlock,
+) -> Result<Option<Locked>, String> {
     let path = root.directory().join(LOCKFILE);
     let display = path.display().to_string();
     let existing_text = match read_capped(&path, 16 * 1024 * 1024) {
@@ -307,8 +317,19 @@ pub fn load_pack_graph(
         path: path.to_path_buf(),
         display: display.to_string(),
     };
-    let Some(locked) = lock(&root, registry, dependencies, &Unlock::Nothing)? else {
-        return load_graph(path, display).map_err(|error| error.to_string());
+    // The graph from the disk alone says which registry packs are needed; for a pack that needs
+    // none (and has no lockfile) it is the graph itself, read once.
+    let graph = load_graph(path, display).map_err(|error| error.to_string())?;
+    let requirements = registry_requirements(&graph);
+    let Some(locked) = lock_requirements(
+        &root,
+        requirements,
+        registry,
+        dependencies,
+        &Unlock::Nothing,
+    )?
+    else {
+        return Ok(graph);
     };
     let fetched = fetch(&root, &locked.lock, dependencies)?;
     load_graph_with(path, display, &mut LockedSource::new(fetched))
