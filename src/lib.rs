@@ -24,6 +24,7 @@ pub mod lints;
 pub mod lockfile;
 pub mod model;
 pub mod names;
+pub mod ops;
 pub mod parse;
 pub mod project;
 pub mod render;

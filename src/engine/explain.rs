@@ -252,9 +252,15 @@ impl Context<'_, '_> {
                     .and_then(|index| self.model.elements.get(index))
                     .map_or(String::new(), |end| format!(" (of `{}`)", end.id))
             }
-            Op::CrossesBoundary => {
-                " (the flow's ends are in different trust boundaries)".to_string()
-            }
+            Op::CrossesBoundary => match self.outcomes.get(&read.id) {
+                Some(Ok(Value::Bool(true))) => {
+                    " (the flow's ends are in different trust boundaries)".to_string()
+                }
+                Some(Ok(Value::Bool(false))) => {
+                    " (the flow's ends are in the same trust boundary)".to_string()
+                }
+                _ => String::new(),
+            },
             _ => String::new(),
         }
     }

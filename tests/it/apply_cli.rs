@@ -587,7 +587,27 @@ fn explain_names_the_deciding_sub_expression_and_values() {
     assert!(text.contains("`!self.tls` is false"), "{text}");
     // sniffing@front-api applies: both operands hold, and both are shown.
     assert!(text.contains("applies: the condition is true"), "{text}");
-    assert!(text.contains("`crosses_boundary` is true"), "{text}");
+    assert!(
+        text.contains(
+            "`crosses_boundary` is true (the flow's ends are in different trust boundaries)"
+        ),
+        "{text}"
+    );
+    // Without TLS on `api-db`, `crosses_boundary` decides, and its reason follows its value
+    // (issue 12: it once always said "different trust boundaries").
+    let model = directory.path().join("model.toml");
+    let text = fs::read_to_string(&model).expect("model");
+    fs::write(&model, text.replace("properties = { tls = true }", "")).expect("write");
+    let run = apply(directory.path(), &["--explain", "sniffing@api-db"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "`crosses_boundary` is false (the flow's ends are in the same trust boundary)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("different trust"), "{}", run.stdout);
     let unknown = apply(directory.path(), &["--explain", "weak-auth@nowhere"]);
     assert_eq!(unknown.code, 2);
     assert!(

@@ -1,5 +1,5 @@
 //! Open Threat Model files read as system models (`system::load_model`, `system::otm`): the
-//! public OTM samples in ../shared/data convert with the built-in mapping and bind to
+//! public OTM samples in tests/fixtures/otm convert with the built-in mapping and bind to
 //! threatpack/stride-core; problems point at the line of the OTM file; YAML and JSON give the
 //! same model; hostile YAML is refused, not crashed on.
 
@@ -19,15 +19,16 @@ use threatpack::workspace::load_graph;
 
 use crate::support::{repository, threatpack, write_fixture};
 
-/// The OTM samples of ../shared/data (IriusRisk StartLeft and OWASP Threat Dragon, Apache-2.0).
+/// The OTM samples of tests/fixtures/otm (IriusRisk StartLeft and OWASP Threat Dragon,
+/// Apache-2.0; SOURCE.md there).
 const SAMPLES: [&str; 3] = [
     "otm/manual_threat_model.otm.yaml",
-    "threat-dragon/models/example-open-threat-model.json",
-    "threat-dragon/models/mobile-cloud.otm.json",
+    "otm/example-open-threat-model.json",
+    "otm/mobile-cloud.otm.json",
 ];
 
-fn shared_data(path: &str) -> (String, String) {
-    let full: PathBuf = repository().join("../shared/data").join(path);
+fn otm_fixture(path: &str) -> (String, String) {
+    let full: PathBuf = repository().join("tests/fixtures").join(path);
     let text = fs::read_to_string(&full)
         .unwrap_or_else(|error| panic!("read {}: {error}", full.display()));
     (path.to_string(), text)
@@ -70,7 +71,7 @@ fn model_json(file: &ModelFile) -> Json {
 fn every_otm_sample_converts_with_the_builtin_mapping_into_a_valid_model() {
     let validator = compile(SchemaKind::Model).expect("the model schema compiles");
     for sample in SAMPLES {
-        let (display, text) = shared_data(sample);
+        let (display, text) = otm_fixture(sample);
         let file = loaded(&display, &text);
         let json = model_json(&file);
         let errors: Vec<String> = validator
@@ -86,7 +87,7 @@ fn every_otm_sample_converts_with_the_builtin_mapping_into_a_valid_model() {
 
 #[test]
 fn the_manual_sample_converts_to_the_expected_model() {
-    let (display, text) = shared_data("otm/manual_threat_model.otm.yaml");
+    let (display, text) = otm_fixture("otm/manual_threat_model.otm.yaml");
     let file = loaded(&display, &text);
     let kind = |entity: &str| format!("threatpack/stride-core:entity/{entity}");
     let expected = serde_json::json!({
@@ -116,7 +117,7 @@ fn the_manual_sample_converts_to_the_expected_model() {
 
 #[test]
 fn converted_fields_point_at_the_otm_text_they_came_from() {
-    let (display, text) = shared_data("otm/manual_threat_model.otm.yaml");
+    let (display, text) = otm_fixture("otm/manual_threat_model.otm.yaml");
     let file = loaded(&display, &text);
     let at = |field: &[&str]| &text[file.locate(field)];
     assert_eq!(at(&["component", "2", "kind"]), "postgresql");
@@ -131,7 +132,7 @@ fn converted_fields_point_at_the_otm_text_they_came_from() {
     );
     assert_eq!(&text[file.locate_key(&["component", "2", "kind"])], "type");
     // In JSON the value's span includes its quotes.
-    let (display, text) = shared_data("threat-dragon/models/mobile-cloud.otm.json");
+    let (display, text) = otm_fixture("otm/mobile-cloud.otm.json");
     let file = loaded(&display, &text);
     let postgres = file
         .model
@@ -203,7 +204,7 @@ fn the_builtin_kinds_and_the_samples_bind_to_stride_core() {
     }
     otm.push_str("dataflows:\n  - {id: f, name: F, source: c0, destination: c1}\n");
     let mut models = vec![("all-types.otm.yaml".to_string(), otm)];
-    models.extend(SAMPLES.map(shared_data));
+    models.extend(SAMPLES.map(otm_fixture));
     for (display, text) in models {
         let file = loaded(&display, &text);
         let mut engine = Engine::new(&kb);
@@ -215,7 +216,7 @@ fn the_builtin_kinds_and_the_samples_bind_to_stride_core() {
 
 #[test]
 fn an_unmapped_type_is_an_error_at_the_line_of_its_type() {
-    let (display, text) = shared_data("otm/manual_threat_model.otm.yaml");
+    let (display, text) = otm_fixture("otm/manual_threat_model.otm.yaml");
     let text = text.replace("type:   postgresql", "type:   postgresqll");
     let found = problems(&display, &text);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -357,7 +358,7 @@ property = "runtime"
 #[test]
 fn yaml_and_json_forms_of_one_otm_file_give_the_same_model() {
     for sample in SAMPLES {
-        let (display, text) = shared_data(sample);
+        let (display, text) = otm_fixture(sample);
         let original = loaded(&display, &text);
         // The other syntax: JSON for the YAML sample, YAML (block style) for the JSON ones.
         let (other_display, other_text) = if display.ends_with(".yaml") {

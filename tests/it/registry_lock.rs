@@ -327,6 +327,25 @@ fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry
         "{}",
         run.stdout
     );
+    // A project name with quotes, a backslash and non-ASCII letters (issue 12: the root
+    // manifest was once written with Rust escapes that TOML does not have).
+    let manifest = std::fs::read_to_string(both.join("threatpack.toml")).expect("read");
+    std::fs::write(
+        both.join("threatpack.toml"),
+        manifest.replace(
+            "name = \"both\"",
+            r#"name = "Bob's \"Boutique\" Café \\ shop""#,
+        ),
+    )
+    .expect("rename the project");
+    let run = setup.run(&both, &["apply", "--format", "json"]);
+    succeeded(&run);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(
+        report["pack"]["name"], "project/bob-s-boutique-caf-shop",
+        "{}",
+        run.stdout
+    );
 
     // The same bytes, altered in the cache, are refused offline and replaced online.
     let cached = setup

@@ -258,27 +258,29 @@ fn load_project(
     })
 }
 
+/// A valid pack name part from any project name: its ASCII words, lowercased, joined by `-`,
+/// starting with a letter and at most 64 characters.
+fn project_slug(name: &str) -> String {
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mut slug = words.join("-");
+    if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        slug.insert_str(0, "project-");
+    }
+    slug.truncate(64);
+    slug.trim_end_matches('-').to_string()
+}
+
 /// A project that uses several packs is compiled as a pack of its own with no items of its
 /// own: `project/NAME` 0.0.0, depending on the project's packs, with the tiers of the first.
 fn project_root_pack(
     project: &threatpack::project::Project,
     fetched: &[threatpack::client::fetch::Fetched],
 ) -> Result<(String, threatpack::source::PackSources), String> {
-    let slug: String = project
-        .manifest
-        .project
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let slug = slug.trim_matches('-');
-    let slug = if slug.is_empty() { "project" } else { slug };
+    let slug = project_slug(&project.manifest.project.name);
     let first = project
         .manifest
         .dependencies
@@ -287,18 +289,34 @@ fn project_root_pack(
         .and_then(|name| fetched.iter().find(|pack| &pack.pack.name == name))
         .ok_or("no pack was fetched")?;
     let tiers = read_fetched(first)?.kb.tiers;
-    let mut text = format!(
-        "[pack]\nformat = 1\nname = \"project/{slug}\"\nversion = \"0.0.0\"\ndescription = \"The packs of the project {}\"\nlicense = \"CC0-1.0\"\n",
-        project.manifest.project.name.escape_default()
+    // Serialized, never formatted by hand: a project's name may hold quotes, backslashes or
+    // any Unicode, and only the TOML serializer escapes them as TOML requires.
+    let mut pack = toml::Table::new();
+    pack.insert("format".into(), toml::Value::Integer(1));
+    pack.insert("name".into(), format!("project/{slug}").into());
+    pack.insert("version".into(), "0.0.0".into());
+    pack.insert(
+        "description".into(),
+        format!("The packs of the project {}", project.manifest.project.name).into(),
     );
+    pack.insert("license".into(), "CC0-1.0".into());
     if !tiers.is_empty() {
-        let quoted: Vec<String> = tiers.iter().map(|tier| format!("\"{tier}\"")).collect();
-        text.push_str(&format!("tiers = [{}]\n", quoted.join(", ")));
+        pack.insert(
+            "tiers".into(),
+            toml::Value::Array(tiers.iter().map(|tier| tier.clone().into()).collect()),
+        );
     }
-    text.push_str("\n[dependencies]\n");
-    for (name, spec) in &project.manifest.dependencies {
-        text.push_str(&format!("\"{name}\" = \"{}\"\n", spec.requirement()));
-    }
+    let dependencies: toml::Table = project
+        .manifest
+        .dependencies
+        .iter()
+        .map(|(name, spec)| (name.clone(), spec.requirement().to_string().into()))
+        .collect();
+    let mut manifest = toml::Table::new();
+    manifest.insert("pack".into(), toml::Value::Table(pack));
+    manifest.insert("dependencies".into(), toml::Value::Table(dependencies));
+    let text = toml::to_string(&manifest)
+        .map_err(|error| format!("cannot write the project's root manifest: {error}"))?;
     let display = project.root.join(PROJECT_FILE).display().to_string();
     Ok((
         display.clone(),
