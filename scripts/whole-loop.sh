@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet --workspace --bins
+echo "== build threatpack and threatpack-registry (release; a first build takes about 5 minutes on 2 cores)"
+cargo build --release --locked --workspace --bins
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 work="$(mktemp -d)"
 registry_pid=""

@@ -15,10 +15,12 @@ pub const DATA_ENV: &str = "THREATPACK_REGISTRY_DATA";
 pub const LISTEN_ENV: &str = "THREATPACK_REGISTRY_LISTEN";
 pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
 
-/// Where the server listens unless told otherwise: loopback, any free port.
+/// Where the server listens unless told otherwise: loopback, port 8080, the address the
+/// `threatpack` client uses when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise,
+/// so that the two defaults meet.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
     std::net::Ipv4Addr::LOCALHOST,
-    0,
+    8080,
 ));
 
 /// Every key a configuration file may hold, named as the flags are.

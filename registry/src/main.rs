@@ -38,7 +38,7 @@ struct ServeArgs {
     /// The data directory (SQLite database and blobs); created if missing
     #[arg(long, value_name = "DIR", env = DATA_ENV)]
     data: Option<PathBuf>,
-    /// The address to listen on; port 0 is any free port [default: 127.0.0.1:0]
+    /// The address to listen on; port 0 is any free port [default: 127.0.0.1:8080, the client's default]
     #[arg(long, value_name = "ADDR", env = LISTEN_ENV)]
     listen: Option<SocketAddr>,
     /// The largest bundle a publish accepts, in bytes [default: 67108864, 64 MiB]
@@ -134,10 +134,17 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
-            .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
+            .map_err(|error| {
+                format!(
+                    "cannot listen on {}: {error}\n  help: choose another address with `--listen`, e.g. `--listen 127.0.0.1:0` for any free port",
+                    settings.listen
+                )
+            })?;
         let address = listener
             .local_addr()
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
+        // The client's way to reach this server, ready to paste (stderr: stdout is for scripts).
+        eprintln!("clients reach it with: export THREATPACK_REGISTRY=http://{address}");
         println!("listening on http://{address}");
         serve(
             listener,

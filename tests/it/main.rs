@@ -6,6 +6,7 @@ mod build_cli;
 mod bundle_schemas;
 mod bundles;
 mod check_cli;
+mod cli_conventions;
 mod diagnostics;
 mod hostile;
 mod otm;

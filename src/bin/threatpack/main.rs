@@ -2,18 +2,39 @@
 //! prints the result. Exit codes: 0 success, 1 the pack has errors, 2 usage or I/O failure.
 
 mod commands;
+mod output;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The environment variables the client reads, listed under `threatpack --help`.
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  THREATPACK_REGISTRY      the registry's URL (default http://127.0.0.1:8080)
+  THREATPACK_TOKEN         a registry token, instead of the one `threatpack login` stored
+  THREATPACK_CONFIG_DIR    where `login` stores credentials (default $XDG_CONFIG_HOME/threatpack)
+  THREATPACK_CACHE_DIR     the cache of fetched bundles and indexes (default $XDG_CACHE_HOME/threatpack)
+  THREATPACK_KEY_PASSWORD  the password of an encrypted secret key (else asked on the terminal)
+  NO_COLOR, CLICOLOR_FORCE turn colour off, or on even when stderr is not a terminal";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "threatpack",
     version,
-    about = "Author, check and distribute threat-modeling knowledge bases"
+    about = "Author, check and distribute threat-modeling knowledge bases",
+    after_help = ENVIRONMENT_HELP
 )]
-struct Cli {
+pub struct Cli {
+    /// When to colour messages
+    #[arg(long, global = true, value_enum, default_value_t = output::ColorChoice::Auto)]
+    color: output::ColorChoice,
+    /// Say only errors and warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say more about each step
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +91,10 @@ enum Command {
     SemverCheck(commands::semver_check::SemverCheckArgs),
     /// Write the changes between two versions of a pack as a Markdown changelog
     Changelog(commands::changelog::ChangelogArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(commands::completions::CompletionsArgs),
+    /// Write man pages for threatpack and each subcommand into a directory
+    Man(commands::completions::ManArgs),
 }
 
 /// The stack of the thread that runs a command. The checks bound every recursion (TOML and
@@ -79,6 +104,7 @@ const COMMAND_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::configure(cli.color, cli.quiet, cli.verbose);
     let command = std::thread::Builder::new()
         .name("threatpack".to_string())
         .stack_size(COMMAND_STACK_BYTES)
@@ -108,6 +134,8 @@ fn main() -> ExitCode {
             Command::Diff(args) => commands::diff::run(args),
             Command::SemverCheck(args) => commands::semver_check::run(args),
             Command::Changelog(args) => commands::changelog::run(args),
+            Command::Completions(args) => commands::completions::run_completions(args),
+            Command::Man(args) => commands::completions::run_man(args),
         });
     let result = match command.map(|handle| handle.join()) {
         Ok(Ok(result)) => result,

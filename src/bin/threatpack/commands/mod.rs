@@ -5,6 +5,7 @@ pub mod apply;
 pub mod build;
 pub mod changelog;
 pub mod check;
+pub mod completions;
 pub mod dependencies;
 pub mod diff;
 pub mod info;
@@ -85,7 +86,7 @@ pub fn print_diagnostics(
                 .map_err(|error| format!("cannot write to stdout: {error}"))?;
         }
         Format::Human => {
-            let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let styled = crate::output::styled();
             let mut stderr = std::io::stderr().lock();
             for diagnostic in diagnostics {
                 let _ = writeln!(stderr, "{}\n", render_human(diagnostic, &sources, styled));
