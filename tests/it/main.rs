@@ -8,6 +8,7 @@ mod bundles;
 mod check_cli;
 mod cli_conventions;
 mod diagnostics;
+mod docs_examples;
 mod hostile;
 mod otm;
 mod registry_client;
