@@ -38,7 +38,7 @@ pub fn run(args: ChangelogArgs) -> Result<ExitCode, String> {
     match &args.out {
         Some(path) => {
             write_atomically(path, text.as_bytes(), 0o644)?;
-            eprintln!("wrote the changelog to `{}`", path.display());
+            crate::output::status(&format!("wrote `{}`", path.display()));
         }
         None => print!("{text}"),
     }

@@ -48,7 +48,7 @@ pub fn run_man(args: ManArgs) -> Result<ExitCode, String> {
         .map(|entries| entries.filter_map(Result::ok).count())
         .unwrap_or(0);
     crate::output::status(&format!(
-        "wrote {} into {}",
+        "wrote {} into `{}`",
         super::plural(pages, "man page"),
         args.out.display()
     ));

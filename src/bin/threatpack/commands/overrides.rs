@@ -46,13 +46,17 @@ pub fn run(args: OverridesArgs) -> Result<ExitCode, String> {
     for target in &refreshed.unresolved {
         eprintln!("  not found     {target} (run `threatpack check`)");
     }
-    eprintln!(
-        "refreshed {} override(s): {} stamped, {} acknowledged, {} unchanged; wrote {UPSTREAM_LOCK}",
-        refreshed.stamped.len() + refreshed.acknowledged.len() + refreshed.unchanged,
+    crate::output::status(&format!(
+        "refreshed {}: {} stamped, {} acknowledged, {} unchanged; wrote `{}`",
+        super::plural(
+            refreshed.stamped.len() + refreshed.acknowledged.len() + refreshed.unchanged,
+            "override"
+        ),
         refreshed.stamped.len(),
         refreshed.acknowledged.len(),
-        refreshed.unchanged
-    );
+        refreshed.unchanged,
+        args.path.join(UPSTREAM_LOCK).display()
+    ));
     Ok(if refreshed.unresolved.is_empty() {
         ExitCode::SUCCESS
     } else {

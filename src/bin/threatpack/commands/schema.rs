@@ -32,11 +32,11 @@ pub fn run(args: SchemaArgs) -> Result<ExitCode, String> {
             std::fs::write(&path, kind.text())
                 .map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
         }
-        eprintln!(
-            "wrote {} schemas to `{}`",
+        crate::output::status(&format!(
+            "wrote {} schemas into `{}`",
             SchemaKind::ALL.len(),
             directory.display()
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = args.kind else {
