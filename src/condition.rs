@@ -61,6 +61,7 @@ pub struct ConditionScope<'s, 'a> {
 
 impl<'s, 'a> ConditionScope<'s, 'a> {
     /// The scope of a tier rule: the system's properties and nothing else.
+    #[cfg(test)]
     pub fn system_only(system: &'s PropertySet<'a>) -> Self {
         ConditionScope {
             subjects: Vec::new(),

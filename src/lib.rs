@@ -1,40 +1,50 @@
 //! threatpack: threat-modeling knowledge bases as software.
 //!
-//! The pipeline, in module order: `workspace` (read a pack and its path dependencies from disk)
-//! → `source` (files in memory) → `document` (TOML with spans) → `schema` (JSON Schema
-//! validation) → `parse` (typed model) → `check` (semantic checks, with `condition` for CEL)
-//! → `lints` → `diagnostic`/`render` (what the user sees). Registry packs come in through
-//! `client` (lock, fetch, cache) as `threatpack.lock` (`lockfile`) pins them for a pack or a
-//! project (`project`). `versioning` compares two compiled knowledge bases and computes the
-//! semver bump between them. Only `workspace`, `scaffold::write` and `client` touch the file
-//! system.
+//! A tool that consumes knowledge bases starts at [`ops`]: one function per thing a user does
+//! (load a project's locked and verified knowledge, lock, fetch, build, apply, publish, ...),
+//! each taking an options struct and a [`ops::Progress`] reporter and returning typed results.
+//! The modules below it are the pipeline those operations are made of, grouped by stage; they
+//! are public so that the registry service and tools with other needs can reuse a stage.
 
-pub mod analysis;
+// Operations: what the CLI and consuming tools call.
+pub mod ops;
+
+// Reading packs: the I/O edge, then pure functions over files in memory.
+pub mod document;
+pub mod names;
+pub mod resolve;
+pub mod source;
+pub mod workspace;
+
+// Checking: schemas, the typed model, semantic checks and lints, and what users see of them.
+pub mod check;
+pub(crate) mod condition;
+pub mod diagnostic;
+pub(crate) mod lints;
+pub mod model;
+pub(crate) mod parse;
+pub mod render;
+pub mod schema;
+pub mod upstream;
+
+// Compiling and distributing: the knowledge base, bundles, signatures.
 pub mod build;
 pub mod bundle;
-pub mod check;
-pub mod client;
 pub mod compile;
-pub mod condition;
-pub mod diagnostic;
 pub mod digest;
-pub mod document;
-pub mod engine;
-pub mod lints;
-pub mod lockfile;
-pub mod model;
-pub mod names;
-pub mod ops;
-pub mod parse;
-pub mod project;
-pub mod render;
-pub mod resolve;
 pub mod scaffold;
-pub mod schema;
 pub mod signing;
-pub mod source;
+
+// Consuming: registry client, projects and their lockfile.
+pub mod client;
+pub mod lockfile;
+pub mod project;
+
+// Applying: system models, the rule engine, and what a threat model reports.
+pub mod analysis;
+pub mod engine;
 pub mod system;
 pub mod testing;
-pub mod upstream;
+
+// Comparing versions of a knowledge base.
 pub mod versioning;
-pub mod workspace;
