@@ -1,10 +1,11 @@
 //! `threatpack.toml`: a consuming project — a team's threat model and the packs it uses.
-//! Schema: schema/project.schema.json.
+//! Schema: schema/project.schema.json. Only `[dependencies]` is needed: without `[project]`,
+//! the name is the directory's and the model is `model.toml` beside the manifest.
 //!
 //! ```toml
-//! [project]
-//! name = "online-shop"
-//! model = "model.toml"                  # what `threatpack apply` reads by default
+//! [project]                             # optional
+//! name = "online-shop"                  # default: the directory's name
+//! model = "model.toml"                  # what `threatpack apply` reads (default: model.toml)
 //! registry = "http://127.0.0.1:8080"    # where dependencies come from
 //!
 //! [dependencies]                        # the same syntax as a pack's
@@ -27,6 +28,8 @@ pub const PROJECT_FILE: &str = "threatpack.toml";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectManifest {
+    /// `[project]`, optional: every key in it has a default.
+    #[serde(default)]
     pub project: ProjectSection,
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
@@ -35,13 +38,19 @@ pub struct ProjectManifest {
     pub trust: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The model file a project uses when `[project]` names none.
+pub const DEFAULT_MODEL: &str = "model.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectSection {
-    pub name: String,
+    /// Default: the name of the directory holding `threatpack.toml` (see [`Project::name`]).
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// The system model, relative to the manifest.
+    /// The system model, relative to the manifest (default: `model.toml` if it exists; see
+    /// [`Project::model`]).
     #[serde(default)]
     pub model: Option<String>,
     /// The registry dependencies come from.
@@ -65,6 +74,10 @@ pub struct Project {
     pub root: PathBuf,
     pub manifest: ProjectManifest,
     pub trusted: Vec<ConfiguredKey>,
+    /// `name` under `[project]`, else the directory's name.
+    pub name: String,
+    /// The system model: `model` under `[project]`, else `model.toml` when it exists.
+    pub model: Option<PathBuf>,
 }
 
 impl Project {
@@ -121,12 +134,34 @@ impl Project {
                 }
             }
         }
+        let name = match &manifest.project.name {
+            Some(name) => name.clone(),
+            None => directory_name(root),
+        };
+        let model = match &manifest.project.model {
+            Some(model) => Some(root.join(model)),
+            None => Some(root.join(DEFAULT_MODEL)).filter(|path| path.is_file()),
+        };
         Ok(Project {
             root: root.to_path_buf(),
             manifest,
             trusted,
+            name,
+            model,
         })
     }
+}
+
+/// The name of a directory as the user knows it (`.` resolved), for a project without a name.
+fn directory_name(root: &Path) -> String {
+    std::fs::canonicalize(root)
+        .ok()
+        .as_deref()
+        .unwrap_or(root)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "project".to_string())
 }
 
 /// The base64 line of the key with `key_id` in a public key text.
