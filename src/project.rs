@@ -23,14 +23,17 @@ use serde::Deserialize;
 use crate::model::DependencySpec;
 use crate::signing::parse_public_keys;
 
+/// The manifest of a project.
 pub const PROJECT_FILE: &str = "threatpack.toml";
 
+/// `threatpack.toml` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectManifest {
     /// `[project]`, optional: every key in it has a default.
     #[serde(default)]
     pub project: ProjectSection,
+    /// The registry packs the project uses: name → version requirement.
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
     /// Namespace → public keys (file paths relative to the manifest, or base64 keys).
@@ -41,12 +44,14 @@ pub struct ProjectManifest {
 /// The model file a project uses when `[project]` names none.
 pub const DEFAULT_MODEL: &str = "model.toml";
 
+/// `[project]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectSection {
     /// Default: the name of the directory holding `threatpack.toml` (see [`Project::name`]).
     #[serde(default)]
     pub name: Option<String>,
+    /// What the project is, for people.
     #[serde(default)]
     pub description: Option<String>,
     /// The system model, relative to the manifest (default: `model.toml` if it exists; see
@@ -61,7 +66,9 @@ pub struct ProjectSection {
 /// A publisher key a project trusts for a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfiguredKey {
+    /// The namespace whose packs it may sign.
     pub namespace: String,
+    /// The key id (16 hex digits).
     pub id: String,
     /// The base64 key line.
     pub public_key: String,
@@ -72,7 +79,9 @@ pub struct ConfiguredKey {
 pub struct Project {
     /// The directory holding `threatpack.toml`.
     pub root: PathBuf,
+    /// The manifest as written.
     pub manifest: ProjectManifest,
+    /// The keys `[trust]` lists, read.
     pub trusted: Vec<ConfiguredKey>,
     /// `name` under `[project]`, else the directory's name.
     pub name: String,

@@ -101,7 +101,7 @@ pub fn build(
     })
 }
 
-/// Options of [`test`].
+/// Options of [`test()`].
 #[derive(Debug, Clone, Default)]
 pub struct TestOptions {
     /// How registry dependencies are locked and fetched.
