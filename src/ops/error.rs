@@ -110,17 +110,11 @@ pub enum Error {
         /// The problems.
         diagnostics: Vec<Diagnostic>,
     },
-    /// No system model was given and the project has none.
-    #[error(
-        "no system model: give one (`--model FILE`), create `{}`, or set `model = \"FILE\"` under [project] in `{}`",
-        default.display(),
-        manifest.display()
-    )]
+    /// No system model was given, and the knowledge came from no project that has one.
+    #[error("{}", no_model_message(project.as_deref()))]
     NoModel {
-        /// The model file a project uses by default.
-        default: PathBuf,
-        /// The project's `threatpack.toml`.
-        manifest: PathBuf,
+        /// The project's directory, when the knowledge came from a project.
+        project: Option<PathBuf>,
     },
     /// The pack has no tests (matching the filter).
     #[error(
@@ -157,5 +151,16 @@ pub(crate) fn plural(count: usize, noun: &str) -> String {
         (1, _) => format!("1 {noun}"),
         (_, Some(stem)) => format!("{count} {stem}ies"),
         _ => format!("{count} {noun}s"),
+    }
+}
+
+fn no_model_message(project: Option<&std::path::Path>) -> String {
+    match project {
+        Some(directory) => format!(
+            "no system model: give one with --model FILE, create `{}`, or set `model = \"FILE\"` under [project] in `{}`",
+            directory.join(crate::project::DEFAULT_MODEL).display(),
+            directory.join(crate::project::PROJECT_FILE).display()
+        ),
+        None => "no system model: give one with --model FILE".to_string(),
     }
 }

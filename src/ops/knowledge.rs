@@ -13,7 +13,7 @@ use crate::client::fetch::{Fetched, read_fetched};
 use crate::client::source::LockedSource;
 use crate::compile::{CompileOptions, KnowledgeBase, compile};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::project::{DEFAULT_MODEL, PROJECT_FILE, Project};
+use crate::project::{PROJECT_FILE, Project};
 use crate::resolve::{PackGraph, PackLocation, resolve};
 use crate::signing::{TrustedKey, parse_public_keys, verify_bundle};
 use crate::source::PackSources;
@@ -79,16 +79,11 @@ impl Knowledge {
         if let Some(path) = explicit {
             return Ok(path.to_path_buf());
         }
-        let directory = self
-            .project
-            .as_ref()
-            .map_or_else(|| PathBuf::from("."), |project| project.root.clone());
         self.project
             .as_ref()
             .and_then(|project| project.model.clone())
             .ok_or_else(|| Error::NoModel {
-                default: directory.join(DEFAULT_MODEL),
-                manifest: directory.join(PROJECT_FILE),
+                project: self.project.as_ref().map(|project| project.root.clone()),
             })
     }
 }

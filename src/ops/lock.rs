@@ -100,18 +100,17 @@ impl Root {
 
     /// The registry: the options', else the project's, else the environment's or the default.
     fn registry(&self, options: &DependencyOptions) -> Result<String, Error> {
-        let url = match (&options.registry, self) {
-            (Some(url), _) => url.clone(),
-            (None, Root::Project(project)) if project.manifest.project.registry.is_some() => {
-                project
-                    .manifest
-                    .project
-                    .registry
-                    .clone()
-                    .unwrap_or_default()
-            }
-            _ => std::env::var(REGISTRY_ENV).unwrap_or_else(|_| DEFAULT_REGISTRY.to_string()),
+        let project_registry = match self {
+            Root::Project(project) => project.manifest.project.registry.clone(),
+            Root::Pack { .. } => None,
         };
+        let url = options
+            .registry
+            .clone()
+            .or(project_registry)
+            .unwrap_or_else(|| {
+                std::env::var(REGISTRY_ENV).unwrap_or_else(|_| DEFAULT_REGISTRY.to_string())
+            });
         Ok(crate::client::http::normalize_registry(&url)?)
     }
 

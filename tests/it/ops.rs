@@ -339,3 +339,16 @@ fn test_and_verify_print_one_json_document() {
             .as_str()
     );
 }
+
+#[test]
+fn apply_without_a_model_outside_a_project_asks_for_one() {
+    let repository = crate::support::repository();
+    let run = crate::support::threatpack(&repository, &["apply", "--pack", "packs/stride-core"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: no system model: give one with --model FILE\n"),
+        "{}",
+        run.stderr
+    );
+}
