@@ -2,13 +2,14 @@
 # The whole loop on embedded defaults, nothing to set up by hand:
 #   check, test, build and sign the shipped packs → start a registry on loopback (SQLite and a
 #   blob directory in a temporary directory) → publish → lock and fetch as a consuming project
-#   (examples/online-shop/threatpack.toml) → apply to the project's model.
+#   (examples/online-shop/threatpack.toml) → apply to the project's model → the same from a
+#   program embedding the library (examples/consuming_tool.rs).
 # Everything it writes goes to a temporary directory, removed at the end (KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== build threatpack and threatpack-registry (release; a first build takes about 5 minutes on 2 cores)"
-cargo build --release --locked --workspace --bins
+echo "== build threatpack, threatpack-registry and examples/consuming_tool (release; a first build takes about 5 minutes on 2 cores)"
+cargo build --release --locked --workspace --bins --example consuming_tool
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 work="$(mktemp -d)"
 registry_pid=""
@@ -68,3 +69,8 @@ cat "$work/project/threatpack.lock"
 
 step "apply the locked packs to the project's model"
 (cd "$work/project" && "$bin/threatpack" apply --locked)
+
+step "the same from a program: examples/consuming_tool.rs on the locked, fetched project"
+"$bin/examples/consuming_tool" "$work/project" >"$work/threats.txt"
+head -n 12 "$work/threats.txt"
+echo "... $(grep -c '^T-' "$work/threats.txt") threat instances in all"

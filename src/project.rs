@@ -1,10 +1,11 @@
 //! `threatpack.toml`: a consuming project — a team's threat model and the packs it uses.
-//! Schema: schema/project.schema.json.
+//! Schema: schema/project.schema.json. Only `[dependencies]` is needed: without `[project]`,
+//! the name is the directory's and the model is `model.toml` beside the manifest.
 //!
 //! ```toml
-//! [project]
-//! name = "online-shop"
-//! model = "model.toml"                  # what `threatpack apply` reads by default
+//! [project]                             # optional
+//! name = "online-shop"                  # default: the directory's name
+//! model = "model.toml"                  # what `threatpack apply` reads (default: model.toml)
 //! registry = "http://127.0.0.1:8080"    # where dependencies come from
 //!
 //! [dependencies]                        # the same syntax as a pack's
@@ -22,12 +23,17 @@ use serde::Deserialize;
 use crate::model::DependencySpec;
 use crate::signing::parse_public_keys;
 
+/// The manifest of a project.
 pub const PROJECT_FILE: &str = "threatpack.toml";
 
+/// `threatpack.toml` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectManifest {
+    /// `[project]`, optional: every key in it has a default.
+    #[serde(default)]
     pub project: ProjectSection,
+    /// The registry packs the project uses: name → version requirement.
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
     /// Namespace → public keys (file paths relative to the manifest, or base64 keys).
@@ -35,13 +41,21 @@ pub struct ProjectManifest {
     pub trust: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The model file a project uses when `[project]` names none.
+pub const DEFAULT_MODEL: &str = "model.toml";
+
+/// `[project]`.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ProjectSection {
-    pub name: String,
+    /// Default: the name of the directory holding `threatpack.toml` (see [`Project::name`]).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the project is, for people.
     #[serde(default)]
     pub description: Option<String>,
-    /// The system model, relative to the manifest.
+    /// The system model, relative to the manifest (default: `model.toml` if it exists; see
+    /// [`Project::model`]).
     #[serde(default)]
     pub model: Option<String>,
     /// The registry dependencies come from.
@@ -52,7 +66,9 @@ pub struct ProjectSection {
 /// A publisher key a project trusts for a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfiguredKey {
+    /// The namespace whose packs it may sign.
     pub namespace: String,
+    /// The key id (16 hex digits).
     pub id: String,
     /// The base64 key line.
     pub public_key: String,
@@ -63,8 +79,14 @@ pub struct ConfiguredKey {
 pub struct Project {
     /// The directory holding `threatpack.toml`.
     pub root: PathBuf,
+    /// The manifest as written.
     pub manifest: ProjectManifest,
+    /// The keys `[trust]` lists, read.
     pub trusted: Vec<ConfiguredKey>,
+    /// `name` under `[project]`, else the directory's name.
+    pub name: String,
+    /// The system model: `model` under `[project]`, else `model.toml` when it exists.
+    pub model: Option<PathBuf>,
 }
 
 impl Project {
@@ -121,12 +143,34 @@ impl Project {
                 }
             }
         }
+        let name = match &manifest.project.name {
+            Some(name) => name.clone(),
+            None => directory_name(root),
+        };
+        let model = match &manifest.project.model {
+            Some(model) => Some(root.join(model)),
+            None => Some(root.join(DEFAULT_MODEL)).filter(|path| path.is_file()),
+        };
         Ok(Project {
             root: root.to_path_buf(),
             manifest,
             trusted,
+            name,
+            model,
         })
     }
+}
+
+/// The name of a directory as the user knows it (`.` resolved), for a project without a name.
+fn directory_name(root: &Path) -> String {
+    std::fs::canonicalize(root)
+        .ok()
+        .as_deref()
+        .unwrap_or(root)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "project".to_string())
 }
 
 /// The base64 line of the key with `key_id` in a public key text.

@@ -2,6 +2,39 @@
 //! struct and a [`Progress`] reporter and returns typed results and typed errors; the CLI
 //! (`src/bin/threatpack`) parses flags into the options, makes one call and prints, and a
 //! consuming tool calls the same functions.
+//!
+//! The consuming side, as a tool embeds it (examples/consuming_tool.rs):
+//!
+//! ```no_run
+//! use threatpack::ops::{self, ApplyOptions, KnowledgeOptions, NoProgress};
+//!
+//! let options = KnowledgeOptions::locked_project(std::path::Path::new("examples/online-shop"));
+//! let knowledge = ops::load_knowledge(&options, &NoProgress)?;
+//! let report = ops::apply(&knowledge, &ApplyOptions::default())?;
+//! for threat in &report.threats {
+//!     println!("{} on {}", threat.name, threat.element);
+//! }
+//! # Ok::<(), ops::Error>(())
+//! ```
+
+mod apply;
+mod build;
+mod error;
+mod knowledge;
+mod lock;
+
+pub use apply::{ApplyOptions, apply, explain, questions, read_model};
+pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
+pub use error::Error;
+pub use knowledge::{
+    Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,
+    read_public_keys, signature_path,
+};
+pub use lock::{
+    DEFAULT_REGISTRY, DependencyOptions, FetchedPacks, LockChange, LockOptions, Locked,
+    OverriddenItem, REGISTRY_ENV, Root, Unlock, UpstreamChanges, cached_pack_graph,
+    describe_changes, fetch, lock,
+};
 
 /// What an operation tells its caller while it works. The CLI draws progress bars and status
 /// lines; a library caller may ignore everything ([`NoProgress`]) or log it.

@@ -10,6 +10,7 @@ mod cli_conventions;
 mod diagnostics;
 mod docs_examples;
 mod hostile;
+mod ops;
 mod otm;
 mod registry_client;
 mod registry_lock;

@@ -62,7 +62,7 @@ impl Setup {
 
     /// Writes, builds (resolving its registry dependencies), signs and publishes a small pack;
     /// returns the published bundle's `sha256:` digest.
-    fn publish(&self, name: &str, version: &str, dependencies: &str) -> String {
+    pub(crate) fn publish(&self, name: &str, version: &str, dependencies: &str) -> String {
         self.publish_edited(name, version, dependencies, |_| {})
     }
 
@@ -99,7 +99,7 @@ impl Setup {
     }
 
     /// A project using `dependencies`, with a model of one public service.
-    fn project(&self, name: &str, dependencies: &str, trust: &str) -> PathBuf {
+    pub(crate) fn project(&self, name: &str, dependencies: &str, trust: &str) -> PathBuf {
         let directory = self.path(name);
         std::fs::create_dir_all(&directory).expect("create the project");
         std::fs::write(
@@ -147,7 +147,7 @@ pub(crate) fn succeeded(run: &Run) {
     );
 }
 
-fn failed(run: &Run, message: &str) {
+pub(crate) fn failed(run: &Run, message: &str) {
     assert_ne!(run.code, 0, "expected a failure:\n{}", run.stdout);
     assert!(
         run.stderr.contains(message),
@@ -156,7 +156,7 @@ fn failed(run: &Run, message: &str) {
     );
 }
 
-fn read_lock(directory: &Path) -> Lockfile {
+pub(crate) fn read_lock(directory: &Path) -> Lockfile {
     let text = std::fs::read_to_string(directory.join("threatpack.lock")).expect("the lockfile");
     Lockfile::parse("threatpack.lock", &text).expect("a valid lockfile")
 }

@@ -6,17 +6,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use threatpack::analysis::Detail;
 use threatpack::analysis::backlog::{backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::summary::summary;
-use threatpack::analysis::{Detail, Header, analyse};
-use threatpack::engine::Engine;
-use threatpack::engine::explain::explain;
-use threatpack::engine::tiers::{TierRequest, choose_tier};
-use threatpack::system::bind::bind;
+use threatpack::ops::{self, ApplyOptions};
 use threatpack::workspace::write_atomically;
 
-use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};
+use super::dependencies::report_error;
+use super::knowledge::{KnowledgeArgs, TrustArgs, load};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -64,49 +62,33 @@ pub enum ApplyFormat {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
-    let loaded = match load(&args.knowledge, &args.trust)? {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
-    };
-    let model_path = loaded.model(args.model.as_deref())?;
-    let kb = loaded.kb;
-    let file = match read_model(&model_path, args.mapping.as_deref())? {
-        Ok(file) => file,
-        Err(code) => return Ok(code),
-    };
-    let mut engine = Engine::new(&kb);
-    let model = match bind(&mut engine, &file) {
-        Ok(model) => model,
-        Err(diagnostics) => {
-            print_model_diagnostics(&diagnostics, &file.display_path, &file.text);
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let (max_rank, tier) = choose_tier(
-        &mut engine,
-        &model,
-        TierRequest::parse(args.tier.as_deref()),
-    )?;
-    if !args.explain.is_empty() {
-        let mut out = String::new();
-        for question in &args.explain {
-            out.push_str(&explain(&mut engine, &model, max_rank, question)?);
-        }
-        emit(&args, &threatpack::render::visible(&out))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let rules = engine.rules(max_rank);
-    let detail = match args.format {
-        ApplyFormat::Summary => Detail::Summary {
-            limit: threatpack::analysis::summary::TOP_THREATS,
+    let options = ApplyOptions {
+        model: args.model.clone(),
+        mapping: args.mapping.clone(),
+        tier: args.tier.clone(),
+        detail: match args.format {
+            ApplyFormat::Summary => Detail::Summary {
+                limit: threatpack::analysis::summary::TOP_THREATS,
+            },
+            _ => Detail::Full,
         },
-        _ => Detail::Full,
     };
-    let header = Header {
-        model_file: file.display_path.clone(),
-        tier,
+    let knowledge = match load(&args.knowledge, &args.trust) {
+        Ok(knowledge) => knowledge,
+        Err(error) => return Ok(report_error(&error)),
     };
-    let report = analyse(&engine, &rules, &model, header, detail);
+    if !args.explain.is_empty() {
+        return match ops::explain(&knowledge, &options, &args.explain) {
+            Ok(text) => {
+                emit(&args, &threatpack::render::visible(&text)).map(|()| ExitCode::SUCCESS)
+            }
+            Err(error) => Ok(report_error(&error)),
+        };
+    }
+    let report = match ops::apply(&knowledge, &options) {
+        Ok(report) => report,
+        Err(error) => return Ok(report_error(&error)),
+    };
     let output = match args.format {
         ApplyFormat::Summary => summary(&report),
         ApplyFormat::Markdown => markdown(&report),

@@ -4,12 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::build::{BuildOptions, build};
-use threatpack::check::CheckOptions;
-use threatpack::diagnostic::Severity;
-use threatpack::workspace::write_atomically;
+use threatpack::ops::{self, BuildOptions, Error};
 
-use super::{Format, display_root, plural, print_diagnostics, validate_deny};
+use super::dependencies::{TerminalProgress, report_error};
+use super::{Format, plural, print_diagnostics, validate_deny};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -45,61 +43,47 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
         Some(path) => Some(super::sign::load_key(path)?),
         None => None,
     };
-    let display_root = display_root(&args.path);
-    let graph = super::dependencies::load_pack_graph(
-        &args.path,
-        &display_root,
-        &args.registry,
-        &args.dependencies,
-    )?;
     let options = BuildOptions {
+        dependencies: args.dependencies.options(&args.registry),
         tier: args.tier.clone(),
-        check: CheckOptions { deny: args.deny },
+        deny: args.deny.clone(),
+        out: args.out.clone(),
+        signing_key,
     };
-    let report = build(&graph, &options);
-    print_diagnostics(&report.diagnostics, &graph, args.format)?;
-    let errors = report
-        .diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == Severity::Error)
-        .count();
-    let warnings = report.diagnostics.len() - errors;
-    let Some(built) = report.built else {
-        let name = graph.packs[0].name().unwrap_or(&display_root).to_string();
-        eprintln!(
-            "error: could not build `{name}`: {}",
-            plural(errors.max(1), "error")
-        );
-        return Ok(ExitCode::from(1));
-    };
-    let bundle_path = args.out.join(&built.file_name);
-    write_atomically(&bundle_path, &built.bytes, 0o644)?;
-    let digest = threatpack::digest::sha256(&built.bytes);
-    let signature_path = match &signing_key {
-        Some(key) => {
-            let signature = threatpack::signing::sign_bundle(&built.bytes, &built.manifest, key)?;
-            let path = super::sign::signature_path(&bundle_path);
-            write_atomically(&path, signature.as_bytes(), 0o644)?;
-            Some((path, key.key_id.clone()))
+    let built = match ops::build(&args.path, options, &TerminalProgress::default()) {
+        Ok(built) => built,
+        Err(Error::PackHasErrors {
+            pack,
+            diagnostics,
+            graph,
+        }) => {
+            print_diagnostics(&diagnostics, &graph, args.format)?;
+            eprintln!(
+                "error: could not build `{pack}`: {}",
+                plural(diagnostics.len().max(1), "error")
+            );
+            return Ok(ExitCode::from(1));
         }
-        None => None,
+        Err(error) => return Ok(report_error(&error)),
     };
+    print_diagnostics(&built.warnings, &built.graph, args.format)?;
     let kb = &built.kb;
     match args.format {
         Format::Json => {
             let result = serde_json::json!({
-                "bundle": bundle_path.display().to_string(),
-                "sha256": digest,
-                "size": built.bytes.len(),
+                "bundle": built.path.display().to_string(),
+                "sha256": built.sha256,
+                "size": built.size,
                 "pack": kb.pack,
                 "version": kb.version,
                 "tier": kb.tier,
-                "signature": signature_path.as_ref().map(|(path, _)| path.display().to_string()),
-                "key-id": signature_path.as_ref().map(|(_, key_id)| key_id.clone()),
+                "signature": built.signature.as_ref().map(|(path, _)| path.display().to_string()),
+                "key-id": built.signature.as_ref().map(|(_, key_id)| key_id.clone()),
             });
             println!("{result}");
         }
         Format::Human => {
+            let warnings = built.warnings.len();
             eprintln!(
                 "built `{}` {} (tier {}): {}, {}, {}, {}, {}{}",
                 kb.pack,
@@ -117,11 +101,12 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
                 }
             );
             eprintln!(
-                "  {} ({} bytes, {digest})",
-                bundle_path.display(),
-                built.bytes.len()
+                "  {} ({} bytes, {})",
+                built.path.display(),
+                built.size,
+                built.sha256
             );
-            if let Some((path, key_id)) = &signature_path {
+            if let Some((path, key_id)) = &built.signature {
                 eprintln!("  {} (key {key_id})", path.display());
             }
         }

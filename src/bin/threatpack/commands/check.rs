@@ -26,7 +26,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     validate_deny(&args.deny)?;
     let display_root = display_root(&args.path);
     let options = CheckOptions { deny: args.deny };
-    let graph = super::dependencies::cached_pack_graph(&args.path, &display_root)?;
+    let graph = threatpack::ops::cached_pack_graph(&args.path, &display_root)
+        .map_err(|error| error.to_string())?;
     let checked = CheckedPack {
         report: check_graph(&graph, &options),
         graph,

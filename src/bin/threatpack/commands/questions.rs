@@ -4,13 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::analysis::questions::{questions, render};
-use threatpack::engine::Engine;
-use threatpack::engine::tiers::{TierRequest, choose_tier};
-use threatpack::system::bind::bind;
+use threatpack::analysis::questions::render;
+use threatpack::ops::{self, ApplyOptions};
 
 use super::Format;
-use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};
+use super::dependencies::report_error;
+use super::knowledge::{KnowledgeArgs, TrustArgs, load};
 
 #[derive(Debug, Args)]
 pub struct QuestionsArgs {
@@ -33,31 +32,18 @@ pub struct QuestionsArgs {
 }
 
 pub fn run(args: QuestionsArgs) -> Result<ExitCode, String> {
-    let loaded = match load(&args.knowledge, &args.trust)? {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
+    let options = ApplyOptions {
+        model: args.model.clone(),
+        mapping: args.mapping.clone(),
+        tier: args.tier.clone(),
+        ..ApplyOptions::default()
     };
-    let model_path = loaded.model(args.model.as_deref())?;
-    let kb = loaded.kb;
-    let file = match read_model(&model_path, args.mapping.as_deref())? {
-        Ok(file) => file,
-        Err(code) => return Ok(code),
+    let asked = match load(&args.knowledge, &args.trust)
+        .and_then(|knowledge| ops::questions(&knowledge, &options))
+    {
+        Ok(asked) => asked,
+        Err(error) => return Ok(report_error(&error)),
     };
-    let mut engine = Engine::new(&kb);
-    let model = match bind(&mut engine, &file) {
-        Ok(model) => model,
-        Err(diagnostics) => {
-            print_model_diagnostics(&diagnostics, &file.display_path, &file.text);
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let (max_rank, _) = choose_tier(
-        &mut engine,
-        &model,
-        TierRequest::parse(args.tier.as_deref()),
-    )?;
-    let rules = engine.rules(max_rank);
-    let asked = questions(&engine, &rules, &model);
     match args.format {
         Format::Json => println!(
             "{}",

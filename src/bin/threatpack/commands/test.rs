@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::build::check_and_compile;
-use threatpack::check::CheckOptions;
-use threatpack::diagnostic::{Diagnostic, Severity};
+use serde_json::json;
+use threatpack::ops::{self, Error, TestOptions};
 use threatpack::render::visible;
-use threatpack::testing::run_pack_tests;
+use threatpack::testing::TestOutcome;
 
-use super::{display_root, plural, print_diagnostics};
+use super::dependencies::{TerminalProgress, report_error};
+use super::{Format, plural, print_diagnostics};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -24,49 +24,92 @@ pub struct TestArgs {
     /// Run only the tests whose file name contains this text
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
+    /// `human`, or `json`: one document on stdout with the result of each test
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode, String> {
-    let display = display_root(&args.path);
-    let graph = super::dependencies::load_pack_graph(
-        &args.path,
-        &display,
-        &args.registry,
-        &args.dependencies,
-    )?;
-    let (diagnostics, kb) = check_and_compile(&graph, &CheckOptions::default());
-    let errors: Vec<Diagnostic> = diagnostics
-        .into_iter()
-        .filter(|diagnostic| diagnostic.severity == Severity::Error)
-        .collect();
-    let Some(kb) = kb.filter(|_| errors.is_empty()) else {
-        print_diagnostics(&errors, &graph, super::Format::Human)?;
-        eprintln!(
-            "error: `{display}` has {}; its tests cannot run",
-            plural(errors.len().max(1), "error")
-        );
-        return Ok(ExitCode::from(1));
+    let options = TestOptions {
+        dependencies: args.dependencies.options(&args.registry),
+        filter: args.filter.clone(),
     };
-    let mut outcomes = run_pack_tests(&graph, &kb);
-    if let Some(filter) = &args.filter {
-        outcomes.retain(|outcome| outcome.file.contains(filter.as_str()));
+    let outcomes = match ops::test(&args.path, &options, &TerminalProgress::default()) {
+        Ok(outcomes) => outcomes,
+        Err(Error::PackHasErrors {
+            pack,
+            diagnostics,
+            graph,
+        }) => {
+            print_diagnostics(&diagnostics, &graph, Format::Human)?;
+            eprintln!(
+                "error: `{pack}` has {}; its tests cannot run",
+                plural(diagnostics.len().max(1), "error")
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(error @ Error::NoTests { .. }) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(error) => return Ok(report_error(&error)),
+    };
+    let failed = outcomes.iter().filter(|outcome| !outcome.passed()).count();
+    match args.format {
+        Format::Json => println!("{}", outcomes_json(&outcomes)),
+        Format::Human => print_outcomes(&outcomes, failed),
     }
-    if outcomes.is_empty() {
-        eprintln!(
-            "error: `{display}` has no tests{}; add files under `{display}/tests/` (docs/pack-format.md#pack-tests)",
-            args.filter
-                .as_ref()
-                .map_or(String::new(), |filter| format!(" matching `{filter}`"))
-        );
-        return Ok(ExitCode::from(1));
-    }
-    let mut failed = 0;
-    for outcome in &outcomes {
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `{"passed": N, "failed": N, "tests": [{file, description, passed, missing, unexpected,
+/// wrong-tier, errors, model-problems}]}`.
+fn outcomes_json(outcomes: &[TestOutcome]) -> serde_json::Value {
+    let findings = |findings: &[(String, String)]| -> Vec<serde_json::Value> {
+        findings
+            .iter()
+            .map(|(finding, explanation)| json!({ "finding": finding, "explanation": explanation }))
+            .collect()
+    };
+    let tests: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|outcome| {
+            json!({
+                "file": outcome.file,
+                "description": outcome.description.trim(),
+                "passed": outcome.passed(),
+                "missing": findings(&outcome.missing),
+                "unexpected": findings(&outcome.unexpected),
+                "wrong-tier": outcome.wrong_tier.as_ref().map(|(expected, chosen)| {
+                    json!({ "expected": expected, "chosen": chosen })
+                }),
+                "errors": outcome.errors,
+                "model-problems": outcome
+                    .diagnostics
+                    .iter()
+                    .map(|diagnostic| diagnostic.message.clone())
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let failed = outcomes.iter().filter(|outcome| !outcome.passed()).count();
+    json!({
+        "passed": outcomes.len() - failed,
+        "failed": failed,
+        "tests": tests,
+    })
+}
+
+fn print_outcomes(outcomes: &[TestOutcome], failed: usize) {
+    for outcome in outcomes {
         if outcome.passed() {
             println!("ok    {}", visible(&outcome.file));
             continue;
         }
-        failed += 1;
         println!(
             "FAIL  {} — {}",
             visible(&outcome.file),
@@ -97,11 +140,6 @@ pub fn run(args: TestArgs) -> Result<ExitCode, String> {
         outcomes.len() - failed,
         failed
     );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn print_indented(text: &str) {

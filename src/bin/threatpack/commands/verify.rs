@@ -24,6 +24,10 @@ pub struct VerifyArgs {
     /// Also require the bundle to be this pack and version, e.g. `acme/web@1.2.0`
     #[arg(long, value_name = "NAME@VERSION")]
     expect: Option<String>,
+    /// `human`, or `json`: one document on stdout (pack, version, tier, sha256, key id and the
+    /// trusted comment) when the bundle verifies
+    #[arg(long, value_enum, default_value_t = super::Format::Human)]
+    format: super::Format,
 }
 
 const MAX_TEXT_BYTES: u64 = 1024 * 1024;
@@ -88,6 +92,22 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
             );
             return Ok(ExitCode::from(1));
         }
+    }
+    if args.format == super::Format::Json {
+        let binding = &verified.binding;
+        println!(
+            "{}",
+            serde_json::json!({
+                "verified": true,
+                "pack": binding.pack,
+                "version": binding.version,
+                "tier": binding.tier,
+                "sha256": binding.sha256,
+                "key-id": verified.key_id,
+                "trusted-comment": threatpack::signing::trusted_comment(&bundle.manifest, &binding.sha256),
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
         "verified: `{}` {} (tier {}), signed by key {}, sha256 {}",

@@ -1,0 +1,149 @@
+//! Applying a knowledge base to a system model: the threat model ([`apply`]), why an attack
+//! pattern applies to an element or not ([`explain`]), and what the model has not answered
+//! ([`questions`]).
+
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::knowledge::Knowledge;
+use crate::analysis::questions::Questions;
+use crate::analysis::report::{Report, TierChoice};
+use crate::analysis::{Detail, Header, analyse};
+use crate::engine::tiers::{TierRequest, choose_tier};
+use crate::engine::{Engine, Rules};
+use crate::system::bind::{BoundModel, bind};
+use crate::system::otm::Mapping;
+use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model};
+use crate::workspace::read_capped;
+
+/// Options of [`apply`], [`explain`] and [`questions`].
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The system model (threatpack TOML/JSON or Open Threat Model). `None`: the project's
+    /// ([`Knowledge::model`]).
+    pub model: Option<PathBuf>,
+    /// For Open Threat Model files: the table mapping OTM types to entity kinds.
+    pub mapping: Option<PathBuf>,
+    /// A tier name, `auto` (the pack's tier rules choose from the model's `[system]`) or
+    /// `all`. `None`: `auto` when the pack has tier rules, else `all`.
+    pub tier: Option<String>,
+    /// Every threat instance ([`Detail::Full`]) or the worst ones and totals.
+    pub detail: Detail,
+}
+
+impl Default for ApplyOptions {
+    /// The project's model, the default tier, the full report.
+    fn default() -> ApplyOptions {
+        ApplyOptions {
+            model: None,
+            mapping: None,
+            tier: None,
+            detail: Detail::Full,
+        }
+    }
+}
+
+/// The threat model of the system: every threat instance with its mitigations, residual risk
+/// and the backlog. Conditions that could not be evaluated are in [`Report::errors`] (never
+/// counted as absent). [`Error::ModelHasErrors`] when the model does not bind to the
+/// knowledge base.
+pub fn apply(knowledge: &Knowledge, options: &ApplyOptions) -> Result<Report, Error> {
+    with_model(knowledge, options, |engine, model, max_rank, tier, file| {
+        let rules = engine.rules(max_rank);
+        let header = Header {
+            model_file: file.display_path.clone(),
+            tier,
+        };
+        Ok(analyse(engine, &rules, model, header, options.detail))
+    })
+}
+
+/// Why each `ATTACK-PATTERN@ELEMENT` of `questions` applies, or not: one explanation each,
+/// concatenated.
+pub fn explain(
+    knowledge: &Knowledge,
+    options: &ApplyOptions,
+    questions: &[String],
+) -> Result<String, Error> {
+    with_model(knowledge, options, |engine, model, max_rank, _, _| {
+        let mut out = String::new();
+        for question in questions {
+            out.push_str(&crate::engine::explain::explain(
+                engine, model, max_rank, question,
+            )?);
+        }
+        Ok(out)
+    })
+}
+
+/// The questions the model has not answered yet, per element and STRIDE category.
+pub fn questions(knowledge: &Knowledge, options: &ApplyOptions) -> Result<Questions, Error> {
+    with_model(knowledge, options, |engine, model, max_rank, _, _| {
+        let rules: Rules = engine.rules(max_rank);
+        Ok(crate::analysis::questions::questions(engine, &rules, model))
+    })
+}
+
+/// Reads and binds the model, chooses the tier, then runs `then`.
+fn with_model<T>(
+    knowledge: &Knowledge,
+    options: &ApplyOptions,
+    then: impl FnOnce(
+        &mut Engine<'_>,
+        &BoundModel,
+        Option<usize>,
+        TierChoice,
+        &ModelFile,
+    ) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let model_path = knowledge.model(options.model.as_deref())?;
+    let file = read_model(&model_path, options.mapping.as_deref())?;
+    let mut engine = Engine::new(&knowledge.kb);
+    let model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
+        file: file.display_path.clone(),
+        text: file.text.clone(),
+        diagnostics,
+    })?;
+    let (max_rank, tier) = choose_tier(
+        &mut engine,
+        &model,
+        TierRequest::parse(options.tier.as_deref()),
+    )?;
+    then(&mut engine, &model, max_rank, tier, &file)
+}
+
+/// Reads a model file (native TOML/JSON/YAML or Open Threat Model, with its `mapping`).
+pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Error> {
+    let display = path.display().to_string();
+    let text = read_text(path)?;
+    let mapping = match mapping {
+        Some(mapping_path) => {
+            let mapping_display = mapping_path.display().to_string();
+            let mapping_text = read_text(mapping_path)?;
+            match Mapping::parse(&mapping_display, &mapping_text) {
+                Ok(mapping) => Some(mapping),
+                Err(diagnostics) => {
+                    return Err(Error::ModelHasErrors {
+                        file: mapping_display,
+                        text: mapping_text,
+                        diagnostics,
+                    });
+                }
+            }
+        }
+        None => None,
+    };
+    load_model(&display, text.clone(), mapping.as_ref()).map_err(|diagnostics| {
+        Error::ModelHasErrors {
+            file: display,
+            text,
+            diagnostics,
+        }
+    })
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    let bytes = read_capped(path, MAX_MODEL_BYTES)?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::Other(format!("`{}` is not UTF-8 text", path.display())))
+}
