@@ -6,13 +6,17 @@
 //! → `lints` → `diagnostic`/`render` (what the user sees). Registry packs come in through
 //! `client` (lock, fetch, cache) as `threatpack.lock` (`lockfile`) pins them for a pack or a
 //! project (`project`). `versioning` compares two compiled knowledge bases and computes the
-//! semver bump between them. Only `workspace`, `scaffold::write` and `client` touch the file
+//! semver bump between them. `wire` holds the registry API's JSON types, which the server and the
+//! client share; `ops` the operations a user does, one call each. The `client` feature (on by
+//! default) brings the registry client (`client`, `ops::registry`); the registry server builds
+//! without it. Only `workspace`, `scaffold::write` and `client` touch the file
 //! system.
 
 pub mod analysis;
 pub mod build;
 pub mod bundle;
 pub mod check;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod compile;
 pub mod condition;
@@ -37,4 +41,5 @@ pub mod system;
 pub mod testing;
 pub mod upstream;
 pub mod versioning;
+pub mod wire;
 pub mod workspace;

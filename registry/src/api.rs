@@ -13,17 +13,18 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use ct_codecs::{Base64, Decoder};
 use serde::Deserialize;
-use serde_json::json;
 use threatpack::bundle::{ReadLimits, read_bundle};
 use threatpack::signing::{VerifyError, parse_public_keys, verify_bundle};
+use threatpack::wire::{
+    ErrorEnvelope, Health, IndexDependency, KeyAdded, Keys, NamespaceAnswer, NewKey, NewNamespace,
+    NewOwner, Owners, PublishAnswer, SearchAnswer, SearchMeta, YankAnswer, YankRequest,
+};
 
 use crate::index_cache::{IndexBody, IndexCache};
 use crate::store::{Namespace, NewVersion, PublishOutcome, Store, StoreError, TokenRecord};
 use crate::tokens::{Scope, hash_token, pattern_matches};
 
-/// The request header carrying the detached minisign signature, base64-encoded (the `.minisig`
-/// text has newlines, which a header cannot).
-pub const SIGNATURE_HEADER: &str = "x-threatpack-signature";
+pub use threatpack::wire::SIGNATURE_HEADER;
 
 /// The largest bundle a publish accepts, unless configured otherwise.
 pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
@@ -50,7 +51,7 @@ impl Default for ApiOptions {
 }
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     store: Arc<dyn Store>,
     options: ApiOptions,
     /// Every handler that changes a pack's versions does it through `changing_versions`.
@@ -75,11 +76,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "errors": [{ "detail": self.detail }] })),
-        )
-            .into_response()
+        (self.status, Json(ErrorEnvelope::new(self.detail))).into_response()
     }
 }
 
@@ -122,6 +119,13 @@ impl From<QueryRejection> for ApiError {
 }
 
 type ApiResult = Result<Response, ApiError>;
+
+/// A bundle's bytes, as the OpenAPI description names them: a binary string.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct BundleBytes(
+    #[expect(dead_code, reason = "only its OpenAPI schema is used")] Vec<u8>,
+);
 
 /// Runs a store call on a blocking thread.
 async fn blocking<T, F>(state: &AppState, call: F) -> Result<T, ApiError>
@@ -207,8 +211,12 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses((status = 200, description = "The registry is up", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_string(),
+    })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -332,15 +340,18 @@ fn check_version(version: &str) -> Result<(), ApiError> {
 // ------------------------------------------------------------------------------------------
 // Namespaces and keys
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewNamespace {
-    name: String,
-    #[serde(default)]
-    owners: Vec<String>,
-}
-
-async fn create_namespace(
+#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces",
+    security(("token" = ["admin"])),
+    request_body = NewNamespace,
+    responses(
+        (status = 201, description = "Created", body = NamespaceAnswer),
+        (status = 400, description = "Not a namespace name", body = ErrorEnvelope),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin token", body = ErrorEnvelope),
+        (status = 409, description = "The namespace exists", body = ErrorEnvelope),
+        (status = 422, description = "Not an owner name", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn create_namespace(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<NewNamespace>, JsonRejection>,
@@ -359,7 +370,15 @@ async fn create_namespace(
         store.namespace(&request.name)
     })
     .await
-    .map(|namespace| (StatusCode::CREATED, Json(json!({ "namespace": namespace }))).into_response())
+    .and_then(|namespace| {
+        namespace.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the registry failed: the namespace it created is not there",
+            )
+        })
+    })
+    .map(|namespace| (StatusCode::CREATED, Json(NamespaceAnswer { namespace })).into_response())
     .map_err(|error| {
         if error.status == StatusCode::CONFLICT {
             ApiError::new(
@@ -379,35 +398,64 @@ fn existing_namespace(store: &dyn Store, name: &str) -> Result<Namespace, StoreE
         .ok_or_else(|| StoreError::NotFound(format!("no namespace `{name}`")))
 }
 
-async fn show_namespace(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
-    let found = blocking(&state, move |store| existing_namespace(store, &namespace)).await?;
-    Ok(Json(json!({ "namespace": found })).into_response())
+#[utoipa::path(get, path = "/api/v1/namespaces/{namespace}", tag = "namespaces",
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    responses(
+        (status = 200, description = "The namespace", body = NamespaceAnswer),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn show_namespace(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+) -> ApiResult {
+    let namespace = blocking(&state, move |store| existing_namespace(store, &namespace)).await?;
+    Ok(Json(NamespaceAnswer { namespace }).into_response())
 }
 
 /// `{"namespace":…,"owners":[…]}` with `status`.
 fn owners_response(status: StatusCode, namespace: &Namespace) -> Response {
     (
         status,
-        Json(json!({ "namespace": namespace.name, "owners": namespace.owners })),
+        Json(Owners {
+            namespace: namespace.name.clone(),
+            owners: namespace.owners.clone(),
+        }),
     )
         .into_response()
 }
 
 /// Owners are public, as the namespace itself is.
-async fn list_owners(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/namespaces/{namespace}/owners", tag = "owners",
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    responses(
+        (status = 200, description = "The owners", body = Owners),
+        (status = 400, description = "Not a namespace name", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn list_owners(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+) -> ApiResult {
     check_namespace(&namespace)?;
     let found = blocking(&state, move |store| existing_namespace(store, &namespace)).await?;
     Ok(owners_response(StatusCode::OK, &found))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewOwner {
-    owner: String,
-}
-
 /// Owners are set by admins, as when the namespace is created. 201 added, 200 already one.
-async fn add_owner(
+#[utoipa::path(post, path = "/api/v1/namespaces/{namespace}/owners", tag = "owners",
+    security(("token" = ["admin"])),
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    request_body = NewOwner,
+    responses(
+        (status = 201, description = "Added; the owners now", body = Owners),
+        (status = 200, description = "Already an owner; the owners", body = Owners),
+        (status = 400, description = "Not a namespace name", body = ErrorEnvelope),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin token", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+        (status = 422, description = "Not an owner name", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn add_owner(
     State(state): State<AppState>,
     Path(namespace): Path<String>,
     headers: HeaderMap,
@@ -433,7 +481,22 @@ async fn add_owner(
 }
 
 /// 404 for an owner the namespace does not have; 409 for its last owner.
-async fn remove_owner(
+#[utoipa::path(delete, path = "/api/v1/namespaces/{namespace}/owners/{owner}", tag = "owners",
+    security(("token" = ["admin"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("owner" = String, Path, description = "e.g. `alice@acme.example`"),
+    ),
+    responses(
+        (status = 200, description = "Removed; the owners left", body = Owners),
+        (status = 400, description = "Not a namespace name", body = ErrorEnvelope),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin token", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace, or not one of its owners", body = ErrorEnvelope),
+        (status = 409, description = "The last owner", body = ErrorEnvelope),
+        (status = 422, description = "Not an owner name", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn remove_owner(
     State(state): State<AppState>,
     Path((namespace, owner)): Path<(String, String)>,
     headers: HeaderMap,
@@ -451,14 +514,19 @@ async fn remove_owner(
     Ok(owners_response(StatusCode::OK, &found))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewKey {
-    /// A minisign public key: the `.pub` file's text, or its base64 line.
-    public_key: String,
-}
-
-async fn add_key(
+#[utoipa::path(post, path = "/api/v1/namespaces/{namespace}/keys", tag = "keys",
+    security(("token" = ["manage-keys"])),
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    request_body = NewKey,
+    responses(
+        (status = 201, description = "Registered", body = KeyAdded),
+        (status = 200, description = "Already registered", body = KeyAdded),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not manage the namespace's keys", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+        (status = 422, description = "Not exactly one minisign public key", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn add_key(
     State(state): State<AppState>,
     Path(namespace): Path<String>,
     headers: HeaderMap,
@@ -502,17 +570,26 @@ async fn add_key(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(json!({ "key_id": key_id }))).into_response())
+    Ok((status, Json(KeyAdded { key_id })).into_response())
 }
 
 /// Public keys are public: consumers read them to decide whom to trust.
-async fn list_keys(State(state): State<AppState>, Path(namespace): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/namespaces/{namespace}/keys", tag = "keys",
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    responses(
+        (status = 200, description = "The publisher keys", body = Keys),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn list_keys(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+) -> ApiResult {
     let keys = blocking(&state, move |store| {
         existing_namespace(store, &namespace)?;
         store.keys(&namespace)
     })
     .await?;
-    Ok(Json(json!({ "keys": keys })).into_response())
+    Ok(Json(Keys { keys }).into_response())
 }
 
 // ------------------------------------------------------------------------------------------
@@ -541,7 +618,28 @@ fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn publish(
+#[utoipa::path(put, path = "/api/v1/packs/{namespace}/{name}/{version}", tag = "packs",
+    security(("token" = ["publish"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `web`"),
+        ("version" = String, Path, description = "e.g. `1.0.0`"),
+        ("x-threatpack-signature" = String, Header, description = "The `.minisig` text, base64-encoded"),
+        ("x-threatpack-allow-semver-violation" = Option<String>, Header, description = "Publish an under-bumped version anyway, for this reason (printable ASCII)"),
+    ),
+    request_body(content = BundleBytes, content_type = "application/gzip", description = "The bundle"),
+    responses(
+        (status = 201, description = "Published", body = PublishAnswer),
+        (status = 200, description = "The identical bytes were already published", body = PublishAnswer),
+        (status = 400, description = "A malformed name, version or signature header", body = ErrorEnvelope),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not publish this pack", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+        (status = 409, description = "The version exists with other bytes", body = ErrorEnvelope),
+        (status = 413, description = "The bundle is over the size limit", body = ErrorEnvelope),
+        (status = 422, description = "The bundle, its signature or its version bump is refused", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn publish(
     State(state): State<AppState>,
     Path((namespace, name, version)): Path<(String, String, String)>,
     headers: HeaderMap,
@@ -625,14 +723,14 @@ async fn publish(
     };
     Ok((
         status,
-        Json(json!({
-            "name": new_version.pack,
-            "version": new_version.version,
-            "digest": format!("sha256:{}", new_version.sha256),
-            "signer_key_id": new_version.signer_key_id,
-            "created": outcome == PublishOutcome::Created,
-            "semver": new_version.semver,
-        })),
+        Json(PublishAnswer {
+            created: outcome == PublishOutcome::Created,
+            digest: format!("sha256:{}", new_version.sha256),
+            name: new_version.pack,
+            semver: new_version.semver,
+            signer_key_id: new_version.signer_key_id,
+            version: new_version.version,
+        }),
     )
         .into_response())
 }
@@ -679,8 +777,11 @@ fn check_bundle(
             )),
             other => unprocessable(format!("the signature is rejected: {other}")),
         })?;
-    let dependencies = serde_json::to_value(&manifest.dependencies)
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    let dependencies = manifest
+        .dependencies
+        .iter()
+        .map(IndexDependency::from)
+        .collect();
     let sha256 = read
         .digest
         .strip_prefix("sha256:")
@@ -697,7 +798,7 @@ fn check_bundle(
         tier: manifest.tier.clone(),
         signer_key_id: verified.key_id,
         signature: signature.to_string(),
-        semver: serde_json::Value::Null,
+        semver: None,
     };
     Ok((new_version, read.kb))
 }
@@ -773,7 +874,7 @@ async fn check_semver(
             format!("the registry failed: {error}"),
         )
     })??;
-    new_version.semver = decided;
+    new_version.semver = Some(decided);
     Ok(())
 }
 
@@ -782,7 +883,19 @@ async fn check_semver(
 
 /// Answered from the in-memory cache when it holds the pack; otherwise the store is read, and the
 /// body serialized and hashed, on a blocking thread.
-async fn index(
+#[utoipa::path(get, path = "/api/v1/packs/{namespace}/{name}", tag = "packs",
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `web`"),
+        ("if-none-match" = Option<String>, Header, description = "An ETag of an earlier answer"),
+    ),
+    responses(
+        (status = 200, description = "Every version, oldest first; a strong `ETag`", body = threatpack::wire::Index),
+        (status = 304, description = "Not modified since the ETag given"),
+        (status = 400, description = "Not a pack name", body = ErrorEnvelope),
+        (status = 404, description = "No such pack", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn index(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
@@ -796,7 +909,7 @@ async fn index(
             let served = blocking(&state, move |store| {
                 store
                     .index(&lookup)?
-                    .map(|versions| index_body(&lookup, &versions))
+                    .map(|versions| index_body(&lookup, versions))
                     .transpose()
             })
             .await?
@@ -837,11 +950,14 @@ async fn index(
 /// The index's JSON body and its strong ETag: the digest of the exact bytes served.
 fn index_body(
     pack: &str,
-    versions: &[crate::store::VersionRecord],
+    versions: Vec<crate::store::IndexVersion>,
 ) -> Result<IndexBody, StoreError> {
     let internal = |error: &dyn std::fmt::Display| StoreError::Internal(error.to_string());
-    let body = serde_json::to_vec(&json!({ "name": pack, "versions": versions }))
-        .map_err(|error| internal(&error))?;
+    let body = serde_json::to_vec(&threatpack::wire::Index {
+        name: pack.to_string(),
+        versions,
+    })
+    .map_err(|error| internal(&error))?;
     let etag = HeaderValue::from_str(&format!("\"{}\"", threatpack::digest::sha256_hex(&body)))
         .map_err(|error| internal(&error))?;
     Ok(IndexBody {
@@ -863,7 +979,17 @@ fn check_digest(digest: &str) -> Result<(), ApiError> {
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-async fn download(State(state): State<AppState>, Path(digest): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/blobs/sha256/{digest}", tag = "blobs",
+    params(("digest" = String, Path, description = "The bundle's sha256 in lower-case hex")),
+    responses(
+        (status = 200, description = "The bundle; immutable", content_type = "application/gzip", body = BundleBytes),
+        (status = 400, description = "Not a sha256", body = ErrorEnvelope),
+        (status = 404, description = "No such blob", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> ApiResult {
     check_digest(&digest)?;
     let lookup = digest.clone();
     let bytes = blocking(&state, move |store| store.blob(&lookup))
@@ -880,7 +1006,17 @@ async fn download(State(state): State<AppState>, Path(digest): Path<String>) -> 
         .into_response())
 }
 
-async fn signature(State(state): State<AppState>, Path(digest): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/api/v1/blobs/sha256/{digest}/signature", tag = "blobs",
+    params(("digest" = String, Path, description = "The bundle's sha256 in lower-case hex")),
+    responses(
+        (status = 200, description = "The `.minisig` text published with the bundle", content_type = "text/plain", body = String),
+        (status = 400, description = "Not a sha256", body = ErrorEnvelope),
+        (status = 404, description = "No such blob", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn signature(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> ApiResult {
     check_digest(&digest)?;
     let lookup = digest.clone();
     let text = blocking(&state, move |store| store.signature(&lookup))
@@ -894,13 +1030,6 @@ async fn signature(State(state): State<AppState>, Path(digest): Path<String>) ->
         text,
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct YankRequest {
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 async fn set_yanked(
@@ -936,16 +1065,31 @@ async fn set_yanked(
         )
     })
     .await?;
-    Ok(Json(json!({
-        "name": pack,
-        "version": version,
-        "yanked": yanked,
-        "reason": reason,
-    }))
+    Ok(Json(YankAnswer {
+        name: pack,
+        reason,
+        version,
+        yanked,
+    })
     .into_response())
 }
 
-async fn yank(
+#[utoipa::path(put, path = "/api/v1/packs/{namespace}/{name}/{version}/yank", tag = "packs",
+    security(("token" = ["yank"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `web`"),
+        ("version" = String, Path, description = "e.g. `1.0.0`"),
+    ),
+    request_body = YankRequest,
+    responses(
+        (status = 200, description = "Yanked", body = YankAnswer),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not yank this pack", body = ErrorEnvelope),
+        (status = 404, description = "No such version", body = ErrorEnvelope),
+        (status = 422, description = "No reason given", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn yank(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
     headers: HeaderMap,
@@ -954,7 +1098,21 @@ async fn yank(
     set_yanked(state, path, headers, body, true).await
 }
 
-async fn unyank(
+#[utoipa::path(put, path = "/api/v1/packs/{namespace}/{name}/{version}/unyank", tag = "packs",
+    security(("token" = ["yank"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `web`"),
+        ("version" = String, Path, description = "e.g. `1.0.0`"),
+    ),
+    request_body = YankRequest,
+    responses(
+        (status = 200, description = "No longer yanked", body = YankAnswer),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not yank this pack", body = ErrorEnvelope),
+        (status = 404, description = "No such version", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn unyank(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
     headers: HeaderMap,
@@ -963,15 +1121,26 @@ async fn unyank(
     set_yanked(state, path, headers, body, false).await
 }
 
-#[derive(Deserialize)]
-struct SearchQuery {
+/// The query of `GET /packs`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SearchQuery {
+    /// Text to find in pack names, descriptions and tags
     #[serde(default)]
     q: String,
+    /// The page, from 1 (default 1)
     page: Option<u64>,
+    /// Results per page, 1 to 100 (default 20)
     per_page: Option<u64>,
 }
 
-async fn search(
+#[utoipa::path(get, path = "/api/v1/packs", tag = "packs",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "The matching packs, by name", body = SearchAnswer),
+        (status = 400, description = "A malformed query", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn search(
     State(state): State<AppState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> ApiResult {
@@ -982,9 +1151,13 @@ async fn search(
     let text = query.q.clone();
     let (total, packs) =
         blocking(&state, move |store| store.search(&text, offset, per_page)).await?;
-    Ok(Json(json!({
-        "packs": packs,
-        "meta": { "total": total, "page": page, "per_page": per_page },
-    }))
+    Ok(Json(SearchAnswer {
+        meta: SearchMeta {
+            page,
+            per_page,
+            total,
+        },
+        packs,
+    })
     .into_response())
 }

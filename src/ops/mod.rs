@@ -3,6 +3,11 @@
 //! (`src/bin/threatpack`) parses flags into the options, makes one call and prints, and a
 //! consuming tool calls the same functions.
 
+/// Publishing, yanking, owners, keys, namespaces, search, info and login (the `client`
+/// feature).
+#[cfg(feature = "client")]
+pub mod registry;
+
 /// What an operation tells its caller while it works. The CLI draws progress bars and status
 /// lines; a library caller may ignore everything ([`NoProgress`]) or log it.
 pub trait Progress: Sync {

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use threatpack::ops::registry::{YankOptions, set_yanked};
 
-use super::registry::{RegistryArgs, Request, common_error, send, split_pack_version, token};
+use super::registry::{RegistryArgs, message, split_pack_version};
 
 #[derive(Debug, Args)]
 pub struct YankArgs {
@@ -31,55 +32,29 @@ pub struct UnyankArgs {
 }
 
 pub fn run_yank(args: YankArgs) -> Result<ExitCode, String> {
-    if args.reason.trim().is_empty() {
-        return Err("`--reason` is empty: say why the version is yanked".to_string());
-    }
-    change(&args.registry, &args.target, "yank", Some(&args.reason))
+    change(&args.registry, &args.target, true, Some(args.reason))
 }
 
 pub fn run_unyank(args: UnyankArgs) -> Result<ExitCode, String> {
-    change(
-        &args.registry,
-        &args.target,
-        "unyank",
-        args.reason.as_deref(),
-    )
+    change(&args.registry, &args.target, false, args.reason)
 }
 
 fn change(
     registry: &RegistryArgs,
     target: &str,
-    action: &str,
-    reason: Option<&str>,
+    yanked: bool,
+    reason: Option<String>,
 ) -> Result<ExitCode, String> {
-    let registry = registry.url()?;
-    let (name, version) = split_pack_version(target)?;
-    let token = token(&registry)?;
-    let path = format!("/packs/{name}/{version}/{action}");
-    let body = serde_json::json!({ "reason": reason }).to_string();
-    let mut request = Request::new("PUT", &path);
-    request.token = Some(&token);
-    request.body = Some(("application/json", body.as_bytes()));
-    let response = send(&registry, &request)?;
-    match response.status {
-        200 => {
-            let done = if action == "yank" {
-                "yanked"
-            } else {
-                "unyanked"
-            };
-            println!("{done} {name}@{version}");
-            Ok(ExitCode::SUCCESS)
-        }
-        404 => Err(format!(
-            "{name}@{version} is not on {registry} ({}): check the name and version with `threatpack info {name}`",
-            response.detail()
-        )),
-        422 => Err(format!("the registry refused: {}", response.detail())),
-        _ => Err(common_error(
-            &registry,
-            &response,
-            &format!("the `yank` scope covering `{name}`"),
-        )),
-    }
+    let (pack, version) = split_pack_version(target)?;
+    let options = YankOptions {
+        registry: registry.authenticated()?,
+        pack: pack.to_string(),
+        version: version.to_string(),
+        yanked,
+        reason,
+    };
+    set_yanked(&options).map_err(message)?;
+    let done = if yanked { "yanked" } else { "unyanked" };
+    println!("{done} {pack}@{version}");
+    Ok(ExitCode::SUCCESS)
 }
