@@ -11,6 +11,8 @@ mod hostile;
 mod otm;
 mod registry_client;
 mod registry_lock;
+mod registry_namespace;
+mod registry_ops;
 mod registry_owner;
 mod report_outputs;
 mod shipped_packs;
