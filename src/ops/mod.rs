@@ -3,8 +3,7 @@
 //! (`src/bin/threatpack`) parses flags into the options, makes one call and prints, and a
 //! consuming tool calls the same functions.
 
-/// Publishing, yanking, owners, keys, namespaces, search, info and login (the `client`
-/// feature).
+// Publishing, yanking, owners, keys, namespaces, search, info and login: the `client` feature.
 #[cfg(feature = "client")]
 pub mod registry;
 

@@ -5,7 +5,7 @@
 //! [`RegistryError`] a caller can match. The `threatpack` command prints what they return.
 //!
 //! Each call is one or two requests, so only `publish` (which reads, verifies and uploads a
-//! bundle) takes a [`Progress`](super::Progress) reporter.
+//! bundle) takes a [`Progress`](crate::ops::Progress) reporter.
 
 mod credentials;
 mod info;
