@@ -29,7 +29,7 @@ pub use owners::{
     AddOwnerOptions, ListOwnersOptions, OwnerChange, RemoveOwnerOptions, add_owner, list_owners,
     remove_owner,
 };
-pub use publish::{PublishOptions, Published, publish};
+pub use publish::{PublishOptions, publish};
 pub use search::{SearchOptions, search};
 pub use yank::{YankOptions, set_yanked};
 

@@ -29,16 +29,13 @@ pub struct PublishOptions {
     pub allow_semver_violation: Option<String>,
 }
 
-/// What the registry answered: `created` is false when the identical bytes were already
-/// published under this version.
-pub type Published = PublishAnswer;
-
 /// Reads the bundle and its signature, verifies the signature against the namespace's
-/// publisher keys, then uploads both (the `publish` scope).
+/// publisher keys, then uploads both (the `publish` scope). In the answer, `created` is false
+/// when the identical bytes were already published under this version.
 pub fn publish(
     options: &PublishOptions,
     progress: &dyn Progress,
-) -> Result<Published, RegistryError> {
+) -> Result<PublishAnswer, RegistryError> {
     let shown = options.bundle.display().to_string();
     let limits = ReadLimits::default();
     let bytes =
