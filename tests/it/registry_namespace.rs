@@ -1,6 +1,6 @@
 //! The registry walkthrough with the CLI alone — `namespace create|show`, `key add|list`,
-//! `publish`, `info`, `search`, `owner list` — and their `--format json` documents, run as the
-//! real binary against the real registry on loopback (set up as in `registry_client`).
+//! `publish`, `info`, `yank`, `search`, `owner list` — and their `--format json` documents, run
+//! as the real binary against the real registry on loopback (set up as in `registry_client`).
 
 use crate::registry_client::{bundle, ok, start_registry, threatpack};
 
@@ -111,6 +111,21 @@ fn the_registry_walkthrough_needs_nothing_but_the_cli() {
     assert_eq!(index.versions.len(), 1);
     assert_eq!(index.versions[0].digest, digest);
     assert!(!index.versions[0].yanked);
+
+    let yanked = run(&[
+        "yank",
+        "acme/web@1.0.0",
+        "--reason",
+        "a test",
+        "--format",
+        "json",
+    ]);
+    ok(&yanked);
+    assert_eq!(
+        json(&yanked.stdout),
+        serde_json::json!({ "name": "acme/web", "reason": "a test", "version": "1.0.0", "yanked": true })
+    );
+    ok(&run(&["unyank", "acme/web@1.0.0"]));
 
     let found = run(&["search", "web", "--format", "json"]);
     ok(&found);
