@@ -47,13 +47,9 @@ export THREATPACK_REGISTRY="$url" THREATPACK_TOKEN="$admin"
 echo "registry at $url"
 
 step "create the namespaces, register the publisher key, publish"
-public_key="$(tail -n 1 "$work/publisher.pub")"
 for namespace in threatpack acme; do
-    curl -sf -X POST "$url/api/v1/namespaces" -H "Authorization: Bearer $admin" \
-        -H 'Content-Type: application/json' \
-        -d "{\"name\":\"$namespace\",\"owners\":[\"security@$namespace.example\"]}" >/dev/null
-    curl -sf -X POST "$url/api/v1/namespaces/$namespace/keys" -H "Authorization: Bearer $admin" \
-        -H 'Content-Type: application/json' -d "{\"public_key\":\"$public_key\"}" >/dev/null
+    "$bin/threatpack" namespace create "$namespace" --owner "security@$namespace.example" >/dev/null
+    "$bin/threatpack" key add "$namespace" "$work/publisher.pub" >/dev/null
 done
 "$bin/threatpack" publish "$work/dist/threatpack_stride-core-1.0.0-all.tar.gz"
 "$bin/threatpack" publish "$work/dist/acme_appsec-policy-1.0.0-all.tar.gz"

@@ -35,10 +35,13 @@ pub mod digest;
 pub mod scaffold;
 pub mod signing;
 
-// Consuming: registry client, projects and their lockfile.
+// Consuming: the registry client (the `client` feature, on by default; the registry server
+// builds without it), the registry API's wire types, projects and their lockfile.
+#[cfg(feature = "client")]
 pub mod client;
 pub mod lockfile;
 pub mod project;
+pub mod wire;
 
 // Applying: system models, the rule engine, and what a threat model reports.
 pub mod analysis;

@@ -3,12 +3,14 @@
 //!
 //! `store` keeps the data (the `Store` trait; SQLite plus a blob directory), `tokens` says who
 //! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
-//! memory), `semver` the versioning gate of publish, `server` opens the store and serves it, and
+//! memory), `openapi` its OpenAPI description (generated from the handlers and `threatpack::wire`),
+//! `semver` the versioning gate of publish, `server` opens the store and serves it, and
 //! `config` gathers the server's settings (flags, environment, configuration file).
 
 pub mod api;
 pub mod config;
 mod index_cache;
+pub mod openapi;
 pub mod semver;
 pub mod server;
 pub mod store;

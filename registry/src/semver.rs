@@ -4,13 +4,13 @@
 //! What was decided is stored with the version and shown in the index.
 
 use semver::Version;
-use serde_json::{Value as Json, json};
 use threatpack::compile::KnowledgeBase;
 use threatpack::versioning::render::reason_line;
 use threatpack::versioning::{Bump, check_version, diff, required_bump};
+use threatpack::wire::SemverDecision;
 
 /// The header through which a publisher accepts an under-bumped version, with the reason.
-pub const ALLOW_HEADER: &str = "x-threatpack-allow-semver-violation";
+pub const ALLOW_HEADER: &str = threatpack::wire::ALLOW_SEMVER_VIOLATION_HEADER;
 
 /// How many reasons a refusal lists (the rest are counted).
 const LISTED_REASONS: usize = 20;
@@ -29,35 +29,38 @@ pub fn gate(
     declared: &Version,
     baseline: &Baseline,
     allow: Option<&str>,
-) -> Result<Json, String> {
+) -> Result<SemverDecision, String> {
     if baseline.kb.tier != new_kb.tier {
         // A bundle of one tier compared with one of another would list every item outside
         // the smaller one as a change: no decision is better than a wrong one.
-        return Ok(json!({
-            "baseline": baseline.version.to_string(),
-            "required": null,
-            "declared": null,
-            "note": format!(
+        return Ok(SemverDecision {
+            allowed_violation: None,
+            baseline: baseline.version.to_string(),
+            declared: None,
+            note: Some(format!(
                 "not compared: the baseline is built for tier {}, this version for tier {}",
                 baseline.kb.tier.as_deref().unwrap_or("all"),
                 new_kb.tier.as_deref().unwrap_or("all")
-            ),
-        }));
+            )),
+            required: None,
+        });
     }
     let changes = diff(&baseline.kb, new_kb);
     let bump = required_bump(&changes);
     let check = check_version(&baseline.version, declared, bump.required);
-    let mut record = json!({
-        "baseline": check.baseline,
-        "required": bump.required.as_str(),
-        "declared": check.permitted.map(|permitted| permitted.as_str()),
-    });
+    let mut decision = SemverDecision {
+        allowed_violation: None,
+        baseline: check.baseline.clone(),
+        declared: check.permitted.map(Into::into),
+        note: None,
+        required: Some(bump.required.into()),
+    };
     if check.ok {
-        return Ok(record);
+        return Ok(decision);
     }
     if let Some(reason) = allow.map(str::trim).filter(|reason| !reason.is_empty()) {
-        record["allowed-violation"] = json!(reason);
-        return Ok(record);
+        decision.allowed_violation = Some(reason.to_string());
+        return Ok(decision);
     }
     // The reasons the declared bump does not cover.
     let permitted = check.permitted.unwrap_or(Bump::None);

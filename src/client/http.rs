@@ -46,29 +46,35 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn json(&self) -> Result<serde_json::Value, String> {
+    /// The body read as the wire type `T` (`crate::wire`).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
         serde_json::from_slice(&self.body).map_err(|error| {
             format!(
-                "the registry answered {} with a body that is not JSON: {error}",
+                "the registry answered {} with a body that is not what the API describes: {error}",
                 self.status
             )
         })
     }
 
-    /// The `detail` of the API's error envelope, or the body as text.
-    pub fn detail(&self) -> String {
-        serde_json::from_slice::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|body| body["errors"][0]["detail"].as_str().map(str::to_string))
-            .unwrap_or_else(|| {
+    /// The details of the API's error envelope, or the body as text.
+    pub fn details(&self) -> Vec<String> {
+        match serde_json::from_slice::<crate::wire::ErrorEnvelope>(&self.body) {
+            Ok(envelope) if !envelope.errors.is_empty() => envelope.details(),
+            _ => {
                 let text = String::from_utf8_lossy(&self.body);
                 let text = text.trim();
-                if text.is_empty() {
+                vec![if text.is_empty() {
                     format!("status {}", self.status)
                 } else {
                     text.chars().take(500).collect()
-                }
-            })
+                }]
+            }
+        }
+    }
+
+    /// The details of the API's error envelope in one line.
+    pub fn detail(&self) -> String {
+        self.details().join("; ")
     }
 }
 

@@ -4,50 +4,15 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use super::cache::Cache;
 use super::http::{Client, Request};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Index {
-    pub name: String,
-    pub versions: Vec<IndexVersion>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct IndexVersion {
-    pub version: String,
-    /// `sha256:HEX` of the bundle.
-    pub digest: String,
-    #[serde(default)]
-    pub dependencies: Vec<IndexDependency>,
-    #[serde(default)]
-    pub tier: Option<String>,
-    pub signer_key_id: String,
-    #[serde(default)]
-    pub yanked: bool,
-    #[serde(default)]
-    pub yank_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct IndexDependency {
-    pub name: String,
-    pub requirement: String,
-}
-
-/// A publisher key as the registry lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ListedKey {
-    pub key_id: String,
-    pub public_key: String,
-}
+pub use crate::wire::{Index, IndexDependency, IndexVersion, PublisherKey};
 
 /// Where indexes and keys come from (the registry through the cache, in practice).
 pub trait IndexSource {
     fn index(&mut self, registry: &str, name: &str) -> Result<Index, String>;
-    fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<ListedKey>, String>;
+    fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<PublisherKey>, String>;
 }
 
 /// Indexes from registries, through the cache; each index is read once per run.
@@ -142,15 +107,11 @@ impl IndexSource for RegistryIndexes {
         Ok(index)
     }
 
-    fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<ListedKey>, String> {
+    fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<PublisherKey>, String> {
         if self.offline {
             return Err(format!(
                 "the publisher keys of `{namespace}` must be read from {registry} to trust them on first use, and --offline forbids it"
             ));
-        }
-        #[derive(Deserialize)]
-        struct Keys {
-            keys: Vec<ListedKey>,
         }
         let path = format!("/namespaces/{namespace}/keys");
         let response = self.client(registry)?.send(&Request::new("GET", &path))?;
@@ -161,7 +122,7 @@ impl IndexSource for RegistryIndexes {
                 response.detail()
             ));
         }
-        serde_json::from_slice::<Keys>(&response.body)
+        serde_json::from_slice::<crate::wire::Keys>(&response.body)
             .map(|keys| keys.keys)
             .map_err(|error| format!("the key list of `{namespace}` cannot be read: {error}"))
     }

@@ -343,7 +343,7 @@ pub fn lock_satisfies(lock: &Lockfile, registry: &str, requirements: &[RootRequi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::index::{Index, IndexDependency, ListedKey};
+    use crate::client::index::{Index, IndexDependency, PublisherKey};
 
     /// Indexes given as data: the resolver is a pure function of what the registry lists.
     struct Listed(Vec<Index>);
@@ -356,8 +356,9 @@ mod tests {
                 .cloned()
                 .ok_or_else(|| format!("no pack `{name}`"))
         }
-        fn keys(&mut self, _: &str, _: &str) -> Result<Vec<ListedKey>, String> {
-            Ok(vec![ListedKey {
+        fn keys(&mut self, _: &str, _: &str) -> Result<Vec<PublisherKey>, String> {
+            Ok(vec![PublisherKey {
+                added_at: "2026-05-01T12:00:00Z".into(),
                 key_id: "KEY".into(),
                 public_key: "RWQ".into(),
             }])
@@ -371,10 +372,16 @@ mod tests {
             dependencies: dependencies
                 .iter()
                 .map(|(name, requirement)| IndexDependency {
+                    digest: String::new(),
                     name: (*name).into(),
                     requirement: (*requirement).into(),
+                    source: String::new(),
+                    version: String::new(),
                 })
                 .collect(),
+            published_at: "2026-05-01T12:00:00Z".into(),
+            semver: None,
+            size: 0,
             tier: None,
             signer_key_id: "KEY".into(),
             yanked: false,

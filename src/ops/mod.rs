@@ -17,24 +17,39 @@
 //! # Ok::<(), ops::Error>(())
 //! ```
 
+// The consuming side reads registry packs through the client: the `client` feature.
+#[cfg(feature = "client")]
 mod apply;
+#[cfg(feature = "client")]
 mod build;
+#[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
 mod knowledge;
+#[cfg(feature = "client")]
 mod lock;
 
+#[cfg(feature = "client")]
 pub use apply::{ApplyOptions, apply, explain, questions, read_model};
+#[cfg(feature = "client")]
 pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
+#[cfg(feature = "client")]
 pub use error::Error;
+#[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,
     read_public_keys, signature_path,
 };
+#[cfg(feature = "client")]
 pub use lock::{
     DEFAULT_REGISTRY, DependencyOptions, FetchedPacks, LockChange, LockOptions, Locked,
     OverriddenItem, REGISTRY_ENV, Root, Unlock, UpstreamChanges, cached_pack_graph,
     describe_changes, fetch, lock,
 };
+
+// Publishing, yanking, owners, keys, namespaces, search, info and login: the `client` feature.
+#[cfg(feature = "client")]
+pub mod registry;
 
 /// What an operation tells its caller while it works. The CLI draws progress bars and status
 /// lines; a library caller may ignore everything ([`NoProgress`]) or log it.

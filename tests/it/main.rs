@@ -14,6 +14,8 @@ mod ops;
 mod otm;
 mod registry_client;
 mod registry_lock;
+mod registry_namespace;
+mod registry_ops;
 mod registry_owner;
 mod report_outputs;
 mod shipped_packs;

@@ -49,7 +49,7 @@ pub fn start_registry() -> Registry {
     }
 }
 
-/// A raw HTTP request for the set-up the client has no command for yet; returns the status.
+/// A raw HTTP request with the admin token (set-up without the CLI); returns the status.
 pub fn http(registry: &Registry, method: &str, path: &str, body: &str) -> (u16, String) {
     let authority = registry.url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).expect("connect");

@@ -10,6 +10,10 @@ use serde::Serialize;
 
 pub use blobs::{BlobDir, is_sha256_hex};
 pub use sqlite::SqliteStore;
+/// What the store reads back is what the API serves: the wire types themselves.
+pub use threatpack::wire::{IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit};
+
+use threatpack::wire::SemverDecision;
 
 use crate::tokens::Scope;
 
@@ -24,14 +28,15 @@ pub struct NewVersion {
     pub sha256: String,
     pub description: String,
     pub tags: Vec<String>,
-    /// The manifest's resolved dependencies, as JSON.
-    pub dependencies: serde_json::Value,
+    /// The manifest's resolved dependencies.
+    pub dependencies: Vec<IndexDependency>,
     pub tier: Option<String>,
     pub signer_key_id: String,
     /// The detached minisign signature, as published.
     pub signature: String,
-    /// The semantic-versioning check against the baseline (`api::semver`), or null.
-    pub semver: serde_json::Value,
+    /// The semantic-versioning check against the baseline (`crate::semver`); `None` for a
+    /// first version.
+    pub semver: Option<SemverDecision>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,38 +44,6 @@ pub enum PublishOutcome {
     Created,
     /// The identical bytes were already published under this version.
     AlreadyPublished,
-}
-
-/// One version of a pack as the index shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VersionRecord {
-    pub version: String,
-    /// `sha256:HEX` of the bundle.
-    pub digest: String,
-    pub size: u64,
-    pub dependencies: serde_json::Value,
-    pub tier: Option<String>,
-    pub signer_key_id: String,
-    pub yanked: bool,
-    pub yank_reason: Option<String>,
-    pub published_at: String,
-    /// The bump the changes since the baseline required and the one the version declares
-    /// (null for a first version).
-    pub semver: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PublisherKey {
-    pub key_id: String,
-    pub public_key: String,
-    pub added_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Namespace {
-    pub name: String,
-    pub owners: Vec<String>,
-    pub created_at: String,
 }
 
 /// A token as the store knows it (never the secret).
@@ -90,15 +63,6 @@ pub struct NewToken {
     pub scopes: Vec<Scope>,
     pub namespaces: Vec<String>,
     pub expires_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SearchHit {
-    pub name: String,
-    pub description: String,
-    pub tags: Vec<String>,
-    /// The newest version that is not yanked, if any.
-    pub latest_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,7 +127,7 @@ pub trait Store: Send + Sync {
         actor: &str,
     ) -> Result<PublishOutcome, StoreError>;
     /// Every version of a pack, oldest first (semver order); `None` for an unknown pack.
-    fn index(&self, pack: &str) -> Result<Option<Vec<VersionRecord>>, StoreError>;
+    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError>;
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn signature(&self, sha256: &str) -> Result<Option<String>, StoreError>;
     /// Yanks (the index shows `reason`) or unyanks (`reason` only goes to the audit log).

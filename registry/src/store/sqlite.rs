@@ -11,9 +11,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use threatpack::wire::{BumpLevel, SemverDecision};
+
 use super::{
-    AuditEntry, BlobDir, Namespace, NewToken, NewVersion, PublishOutcome, PublisherKey, SearchHit,
-    Store, StoreError, TokenRecord, VersionRecord,
+    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, PublishOutcome,
+    PublisherKey, SearchHit, Store, StoreError, TokenRecord,
 };
 use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
@@ -145,7 +147,21 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
-fn sort_versions(records: &mut [VersionRecord]) {
+/// A column that holds JSON the store wrote, read back as its wire type.
+fn from_json_column<T: serde::de::DeserializeOwned>(
+    column: usize,
+    text: &str,
+) -> Result<T, rusqlite::Error> {
+    serde_json::from_str(text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
+    })
+}
+
+fn sort_versions(records: &mut [IndexVersion]) {
     records.sort_by(|a, b| {
         match (
             semver::Version::parse(&a.version),
@@ -436,12 +452,17 @@ impl Store for SqliteStore {
                     version.version,
                     version.sha256,
                     size,
-                    version.dependencies.to_string(),
+                    serde_json::to_string(&version.dependencies).map_err(internal)?,
                     version.tier,
                     version.signer_key_id,
                     version.signature,
                     published_at,
-                    (!version.semver.is_null()).then(|| version.semver.to_string())
+                    version
+                        .semver
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(internal)?
                 ],
             )
             .map_err(internal)?;
@@ -450,21 +471,22 @@ impl Store for SqliteStore {
             actor,
             "version.publish",
             &format!("{}@{}", version.pack, version.version),
-            &match version
-                .semver
-                .get("allowed-violation")
-                .and_then(|reason| reason.as_str())
-            {
-                None => format!(
-                    "sha256:{} signed by {}",
-                    version.sha256, version.signer_key_id
-                ),
-                Some(reason) => format!(
+            &match &version.semver {
+                Some(SemverDecision {
+                    allowed_violation: Some(reason),
+                    required,
+                    declared,
+                    ..
+                }) => format!(
                     "sha256:{} signed by {}; semver violation allowed (required {}, declared {}): {reason}",
                     version.sha256,
                     version.signer_key_id,
-                    version.semver["required"].as_str().unwrap_or("?"),
-                    version.semver["declared"].as_str().unwrap_or("?"),
+                    required.map_or("?", BumpLevel::as_str),
+                    declared.map_or("?", BumpLevel::as_str),
+                ),
+                _ => format!(
+                    "sha256:{} signed by {}",
+                    version.sha256, version.signer_key_id
                 ),
             },
         )?;
@@ -472,7 +494,7 @@ impl Store for SqliteStore {
         Ok(PublishOutcome::Created)
     }
 
-    fn index(&self, pack: &str) -> Result<Option<Vec<VersionRecord>>, StoreError> {
+    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError> {
         let connection = self.lock()?;
         let known: Option<i64> = connection
             .query_row("SELECT 1 FROM packs WHERE name = ?1", [pack], |row| {
@@ -495,21 +517,18 @@ impl Store for SqliteStore {
                 let sha256: String = row.get(1)?;
                 let size: i64 = row.get(2)?;
                 let dependencies: String = row.get(3)?;
-                Ok(VersionRecord {
+                let semver: Option<String> = row.get(9)?;
+                Ok(IndexVersion {
                     version: row.get(0)?,
                     digest: format!("sha256:{sha256}"),
                     size: u64::try_from(size).unwrap_or(0),
-                    dependencies: serde_json::from_str(&dependencies)
-                        .unwrap_or(serde_json::Value::Null),
+                    dependencies: from_json_column(3, &dependencies)?,
                     tier: row.get(4)?,
                     signer_key_id: row.get(5)?,
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
-                    semver: row
-                        .get::<_, Option<String>>(9)?
-                        .and_then(|text| serde_json::from_str(&text).ok())
-                        .unwrap_or(serde_json::Value::Null),
+                    semver: semver.map(|text| from_json_column(9, &text)).transpose()?,
                 })
             })
             .map_err(internal)?

@@ -6,5 +6,6 @@
 mod api;
 mod config;
 mod crash;
+mod openapi;
 mod owners;
 mod support;

@@ -85,6 +85,8 @@ enum Command {
     Fetch(commands::lock::FetchArgs),
     /// List, add and remove the owners of a namespace on the registry
     Owner(commands::owner::OwnerArgs),
+    /// Create and show namespaces on the registry
+    Namespace(commands::namespace::NamespaceArgs),
     /// Show what changed between two versions of a pack and the semver bump it requires
     Diff(commands::diff::DiffArgs),
     /// Check that pack.toml's version is bumped enough over a baseline (the registry's, by default)
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
             Command::Update(args) => commands::lock::run_update(args),
             Command::Fetch(args) => commands::lock::run_fetch(args),
             Command::Owner(args) => commands::owner::run(args),
+            Command::Namespace(args) => commands::namespace::run(args),
             Command::Diff(args) => commands::diff::run(args),
             Command::SemverCheck(args) => commands::semver_check::run(args),
             Command::Changelog(args) => commands::changelog::run(args),

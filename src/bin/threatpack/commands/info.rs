@@ -4,53 +4,51 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use threatpack::ops::registry::{InfoOptions, info};
 
-use super::registry::{RegistryArgs, Request, common_error, send, split_pack};
+use super::Format;
+use super::registry::{RegistryArgs, message, print_json};
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// The pack, e.g. `acme/web`
     name: String,
+    /// `json`: the registry's index of the pack, as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
 
 pub fn run(args: InfoArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    split_pack(&args.name)?;
-    let path = format!("/packs/{}", args.name);
-    let response = send(&registry, &Request::new("GET", &path))?;
-    match response.status {
-        200 => {}
-        404 => {
-            return Err(format!(
-                "no pack `{}` on {registry}: check the name with `threatpack search`",
-                args.name
-            ));
-        }
-        _ => return Err(common_error(&registry, &response, "read access")),
+    let options = InfoOptions {
+        registry: args.registry.public()?,
+        pack: args.name,
+    };
+    let index = info(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&index)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let index = response.json()?;
-    let text = |value: &serde_json::Value| value.as_str().unwrap_or("-").to_string();
-    let versions = index["versions"].as_array().cloned().unwrap_or_default();
-    println!("{} ({registry})", args.name);
-    if versions.is_empty() {
+    println!("{} ({})", index.name, options.registry.url);
+    if index.versions.is_empty() {
         println!("  no versions");
     }
-    for version in &versions {
-        let tier = version["tier"].as_str().unwrap_or("all");
+    for version in &index.versions {
         println!(
-            "  {}  {}  tier {tier}  signer {}  published {}",
-            text(&version["version"]),
-            text(&version["digest"]),
-            text(&version["signer_key_id"]),
-            text(&version["published_at"]),
+            "  {}  {}  tier {}  signer {}  published {}",
+            version.version,
+            version.digest,
+            version.tier.as_deref().unwrap_or("all"),
+            version.signer_key_id,
+            version.published_at,
         );
-        if version["yanked"].as_bool() == Some(true) {
+        if version.yanked {
             println!(
                 "    yanked: {}",
-                version["yank_reason"]
-                    .as_str()
+                version
+                    .yank_reason
+                    .as_deref()
                     .unwrap_or("(no reason given)")
             );
         }

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use threatpack::signing::{generate_key, parse_public_keys};
-use threatpack::workspace::{read_capped, write_new_file};
+use threatpack::ops::registry::{AddKeyOptions, ListKeysOptions, add_key, list_keys};
+use threatpack::signing::generate_key;
+use threatpack::workspace::write_new_file;
 
-use super::registry::{RegistryArgs, Request, common_error, encode, send, token};
+use super::Format;
+use super::registry::{RegistryArgs, message, print_json};
 
 #[derive(Debug, Args)]
 pub struct KeyArgs {
@@ -24,6 +26,8 @@ enum KeyCommand {
     /// Register a public key (PREFIX.pub) as a publisher key of a namespace on the registry
     /// (needs the `manage-keys` scope on the namespace)
     Add(AddArgs),
+    /// List the publisher keys of a namespace on the registry
+    List(ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -33,6 +37,20 @@ struct AddArgs {
     /// The public key file (`threatpack key generate` writes PREFIX.pub)
     #[arg(value_name = "PUBFILE")]
     public_key: PathBuf,
+    /// `json`: the registry's answer (`key_id`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// The namespace, e.g. `acme`
+    namespace: String,
+    /// `json`: the registry's answer (`keys`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -54,7 +72,8 @@ struct GenerateArgs {
 pub fn run(args: KeyArgs) -> Result<ExitCode, String> {
     match args.command {
         KeyCommand::Generate(args) => generate(args),
-        KeyCommand::Add(args) => add(&args),
+        KeyCommand::Add(args) => add(args),
+        KeyCommand::List(args) => list(args),
     }
 }
 
@@ -111,57 +130,44 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A public key file is a few lines; anything larger is not one.
-const MAX_PUBLIC_KEY_BYTES: u64 = 64 * 1024;
-
-fn add(args: &AddArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    let shown = args.public_key.display();
-    // Read and checked here, so that nothing but one public key ever leaves the machine (not a
-    // secret key given by mistake).
-    let text = String::from_utf8(read_capped(&args.public_key, MAX_PUBLIC_KEY_BYTES)?)
-        .map_err(|_| format!("`{shown}` is not a minisign public key (not UTF-8)"))?;
-    let keys = parse_public_keys(&text).map_err(|error| {
-        format!("`{shown}` is not a minisign public key ({error})\nhelp: pass the `.pub` file `threatpack key generate` wrote, never the `.key` file")
-    })?;
-    let [key] = &keys[..] else {
-        return Err(format!(
-            "`{shown}` holds {} public keys: register them one at a time, one file each",
-            keys.len()
-        ));
+fn add(args: AddArgs) -> Result<ExitCode, String> {
+    let options = AddKeyOptions {
+        registry: args.registry.authenticated()?,
+        namespace: args.namespace,
+        public_key_file: args.public_key,
     };
-    let token = token(&registry)?;
-    let namespace = &args.namespace;
-    let path = format!("/namespaces/{}/keys", encode(namespace));
-    let body = serde_json::json!({ "public_key": text }).to_string();
-    let mut request = Request::new("POST", &path);
-    request.token = Some(&token);
-    request.body = Some(("application/json", body.as_bytes()));
-    let response = send(&registry, &request)?;
-    match response.status {
-        201 => println!("key {} registered for `{namespace}`", key.key_id),
-        200 => println!(
-            "key {} was already registered for `{namespace}`",
-            key.key_id
-        ),
-        404 => {
-            return Err(format!(
-                "no namespace `{namespace}` on {registry}: ask the registry's administrator to create it"
-            ));
-        }
-        422 => {
-            return Err(format!(
-                "the registry refused the key: {}",
-                response.detail()
-            ));
-        }
-        _ => {
-            return Err(common_error(
-                &registry,
-                &response,
-                &format!("the `manage-keys` scope covering `{namespace}/*`"),
-            ));
-        }
+    let addition = add_key(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&addition.answer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (key_id, namespace) = (&addition.answer.key_id, &options.namespace);
+    if addition.added {
+        println!("key {key_id} registered for `{namespace}`");
+    } else {
+        println!("key {key_id} was already registered for `{namespace}`");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(args: ListArgs) -> Result<ExitCode, String> {
+    let options = ListKeysOptions {
+        registry: args.registry.public()?,
+        namespace: args.namespace,
+    };
+    let keys = list_keys(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&keys)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for key in &keys.keys {
+        println!("{}  added {}", key.key_id, key.added_at);
+    }
+    if keys.keys.is_empty() {
+        eprintln!(
+            "`{}` has no publisher keys: register one with `threatpack key add {} PUBFILE`",
+            options.namespace, options.namespace
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,9 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::workspace::write_atomically;
+use threatpack::ops::registry::{LoginOptions, config_dir_from_environment, login};
 
-use super::registry::{RegistryArgs, credentials_path, read_credentials};
+use super::registry::{RegistryArgs, message};
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -28,26 +28,12 @@ pub fn run(args: LoginArgs) -> Result<ExitCode, String> {
             .map_err(|error| format!("cannot read the token from stdin: {error}"))?;
         text
     };
-    let token = token.trim();
-    if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(
-            "no token read: pass exactly one token (on stdin, or typed at the prompt)".to_string(),
-        );
-    }
-    let mut credentials = read_credentials()?;
-    let registries = credentials
-        .entry("registries")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let Some(registries) = registries.as_table_mut() else {
-        return Err("`registries` in the credentials file is not a table".to_string());
+    let options = LoginOptions {
+        registry: registry.clone(),
+        token,
+        config_dir: config_dir_from_environment().map_err(message)?,
     };
-    let mut entry = toml::Table::new();
-    entry.insert("token".to_string(), toml::Value::String(token.to_string()));
-    registries.insert(registry.clone(), toml::Value::Table(entry));
-    let text = toml::to_string(&credentials)
-        .map_err(|error| format!("cannot write the credentials: {error}"))?;
-    let path = credentials_path()?;
-    write_atomically(&path, text.as_bytes(), 0o600)?;
+    let path = login(&options).map_err(message)?;
     eprintln!("token for {registry} stored in `{}`", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ pub mod key;
 pub mod knowledge;
 pub mod lock;
 pub mod login;
+pub mod namespace;
 pub mod new;
 pub mod overrides;
 pub mod owner;

@@ -4,8 +4,12 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use threatpack::ops::registry::{
+    AddOwnerOptions, ListOwnersOptions, RemoveOwnerOptions, add_owner, list_owners, remove_owner,
+};
 
-use super::registry::{RegistryArgs, Request, Response, common_error, encode, send, token};
+use super::Format;
+use super::registry::{RegistryArgs, message, print_json};
 
 #[derive(Debug, Args)]
 pub struct OwnerArgs {
@@ -27,6 +31,9 @@ enum OwnerCommand {
 struct ListArgs {
     /// The namespace, e.g. `acme`
     namespace: String,
+    /// `json`: the registry's answer (`namespace`, `owners`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -37,95 +44,73 @@ struct ChangeArgs {
     namespace: String,
     /// A user name or an e-mail address, e.g. `alice@acme.example`
     owner: String,
+    /// `json`: the registry's answer (the owners after the change), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
 
 pub fn run(args: OwnerArgs) -> Result<ExitCode, String> {
     match args.command {
-        OwnerCommand::List(args) => list(&args),
-        OwnerCommand::Add(args) => add(&args),
-        OwnerCommand::Remove(args) => remove(&args),
+        OwnerCommand::List(args) => list(args),
+        OwnerCommand::Add(args) => add(args),
+        OwnerCommand::Remove(args) => remove(args),
     }
 }
 
-fn list(args: &ListArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    let path = format!("/namespaces/{}/owners", encode(&args.namespace));
-    let response = send(&registry, &Request::new("GET", &path))?;
-    if response.status != 200 {
-        return Err(error(&registry, &args.namespace, &response));
-    }
-    for owner in owners(&response)? {
-        println!("{owner}");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn add(args: &ChangeArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    let token = token(&registry)?;
-    let path = format!("/namespaces/{}/owners", encode(&args.namespace));
-    let body = serde_json::json!({ "owner": args.owner }).to_string();
-    let mut request = Request::new("POST", &path);
-    request.token = Some(&token);
-    request.body = Some(("application/json", body.as_bytes()));
-    let response = send(&registry, &request)?;
-    let (namespace, owner) = (&args.namespace, &args.owner);
-    match response.status {
-        201 => println!("added `{owner}` to the owners of `{namespace}`"),
-        200 => println!("`{owner}` already owns `{namespace}`"),
-        _ => return Err(error(&registry, namespace, &response)),
-    }
-    println!("owners: {}", owners(&response)?.join(", "));
-    Ok(ExitCode::SUCCESS)
-}
-
-fn remove(args: &ChangeArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    let token = token(&registry)?;
-    let (namespace, owner) = (&args.namespace, &args.owner);
-    let path = format!("/namespaces/{}/owners/{}", encode(namespace), encode(owner));
-    let mut request = Request::new("DELETE", &path);
-    request.token = Some(&token);
-    let response = send(&registry, &request)?;
-    match response.status {
-        200 => println!("removed `{owner}` from the owners of `{namespace}`"),
-        409 => {
-            return Err(format!(
-                "{}\nhelp: `threatpack owner add {namespace} OWNER`, then remove `{owner}`",
-                response.detail()
-            ));
+fn list(args: ListArgs) -> Result<ExitCode, String> {
+    let options = ListOwnersOptions {
+        registry: args.registry.public()?,
+        namespace: args.namespace,
+    };
+    let owners = list_owners(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&owners)?;
+    } else {
+        for owner in &owners.owners {
+            println!("{owner}");
         }
-        _ => return Err(error(&registry, namespace, &response)),
     }
-    println!("owners: {}", owners(&response)?.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `owners` of an answer.
-fn owners(response: &Response) -> Result<Vec<String>, String> {
-    let body = response.json()?;
-    Ok(body["owners"]
-        .as_array()
-        .map(|owners| {
-            owners
-                .iter()
-                .filter_map(|owner| owner.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default())
+fn add(args: ChangeArgs) -> Result<ExitCode, String> {
+    let options = AddOwnerOptions {
+        registry: args.registry.authenticated()?,
+        namespace: args.namespace,
+        owner: args.owner,
+    };
+    let change = add_owner(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&change.owners)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (namespace, owner) = (&options.namespace, &options.owner);
+    if change.added {
+        println!("added `{owner}` to the owners of `{namespace}`");
+    } else {
+        println!("`{owner}` already owns `{namespace}`");
+    }
+    println!("owners: {}", change.owners.owners.join(", "));
+    Ok(ExitCode::SUCCESS)
 }
 
-/// What an error status means for the owner commands.
-fn error(registry: &str, namespace: &str, response: &Response) -> String {
-    let detail = response.detail();
-    match response.status {
-        404 if detail.starts_with("no namespace") => format!(
-            "no namespace `{namespace}` on {registry}: check the name, or ask the registry's administrator to create it"
-        ),
-        404 => format!("{detail}\nhelp: see the owners with `threatpack owner list {namespace}`"),
-        400 | 422 => format!("the registry refused: {detail}"),
-        _ => common_error(registry, response, "the `admin` scope"),
+fn remove(args: ChangeArgs) -> Result<ExitCode, String> {
+    let options = RemoveOwnerOptions {
+        registry: args.registry.authenticated()?,
+        namespace: args.namespace,
+        owner: args.owner,
+    };
+    let owners = remove_owner(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&owners)?;
+        return Ok(ExitCode::SUCCESS);
     }
+    println!(
+        "removed `{}` from the owners of `{}`",
+        options.owner, options.namespace
+    );
+    println!("owners: {}", owners.owners.join(", "));
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,15 @@
-//! What the registry commands share: the registry URL, the stored tokens, the HTTP client
-//! (the library's, `threatpack::client::http`) and the API's error envelope.
-
-use std::path::PathBuf;
+//! What the registry commands share: the registry URL and token from flags, environment and
+//! stored credentials (`RegistryArgs`), pack names, `--format`, and printing answers as JSON.
+//! The requests themselves are the library's (`threatpack::ops::registry`).
 
 use clap::Args;
+use threatpack::ops::registry::{
+    RegistryError, RegistryOptions, TOKEN_ENV, config_dir_from_environment, stored_token,
+};
 
 /// The registry used when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise.
 pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
 pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
-pub const TOKEN_ENV: &str = "THREATPACK_TOKEN";
-pub const CONFIG_DIR_ENV: &str = "THREATPACK_CONFIG_DIR";
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
@@ -27,87 +27,46 @@ impl RegistryArgs {
         };
         threatpack::client::http::normalize_registry(&url)
     }
-}
 
-/// The configuration directory: `THREATPACK_CONFIG_DIR`, else `$XDG_CONFIG_HOME/threatpack`,
-/// else `~/.config/threatpack`.
-pub fn config_dir() -> Result<PathBuf, String> {
-    if let Some(directory) = std::env::var_os(CONFIG_DIR_ENV).filter(|value| !value.is_empty()) {
-        return Ok(PathBuf::from(directory));
-    }
-    if let Some(directory) = std::env::var_os("XDG_CONFIG_HOME").filter(|value| !value.is_empty()) {
-        return Ok(PathBuf::from(directory).join("threatpack"));
-    }
-    match std::env::var_os("HOME").filter(|value| !value.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".config/threatpack")),
-        None => Err(format!(
-            "cannot find the configuration directory: set {CONFIG_DIR_ENV}, XDG_CONFIG_HOME or HOME"
-        )),
-    }
-}
-
-pub fn credentials_path() -> Result<PathBuf, String> {
-    Ok(config_dir()?.join("credentials.toml"))
-}
-
-/// The stored credentials: `[registries."URL"] token = "..."`.
-pub fn read_credentials() -> Result<toml::Table, String> {
-    let path = credentials_path()?;
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(toml::Table::new());
-        }
-        Err(error) => return Err(format!("cannot read `{}`: {error}", path.display())),
-    };
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8", path.display()))?;
-    text.parse::<toml::Table>()
-        .map_err(|error| format!("`{}` is not valid TOML: {error}", path.display()))
-}
-
-/// The token for `registry`: `THREATPACK_TOKEN`, else the one `threatpack login` stored.
-pub fn token(registry: &str) -> Result<String, String> {
-    if let Ok(token) = std::env::var(TOKEN_ENV)
-        && !token.trim().is_empty()
-    {
-        return Ok(token.trim().to_string());
-    }
-    let credentials = read_credentials()?;
-    credentials
-        .get("registries")
-        .and_then(|registries| registries.get(registry))
-        .and_then(|entry| entry.get("token"))
-        .and_then(|token| token.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            format!(
-                "no token for {registry}: run `threatpack login --registry {registry}`, or set {TOKEN_ENV}"
-            )
+    /// The registry without a token, for the calls anyone may make.
+    pub fn public(&self) -> Result<RegistryOptions, String> {
+        Ok(RegistryOptions {
+            url: self.url()?,
+            token: None,
         })
+    }
+
+    /// The registry with the token: `THREATPACK_TOKEN`, else the one `threatpack login`
+    /// stored (none is an error only when a call needs it).
+    pub fn authenticated(&self) -> Result<RegistryOptions, String> {
+        let url = self.url()?;
+        let token = match std::env::var(TOKEN_ENV) {
+            Ok(token) if !token.trim().is_empty() => Some(token.trim().to_string()),
+            _ => {
+                let config_dir = config_dir_from_environment().map_err(message)?;
+                stored_token(&config_dir, &url).map_err(message)?
+            }
+        };
+        Ok(RegistryOptions { url, token })
+    }
 }
 
-pub use threatpack::client::http::{Request, Response, encode};
+/// A registry error as the CLI prints it.
+pub fn message(error: RegistryError) -> String {
+    error.to_string()
+}
 
-/// Sends one request to `registry` (retrying transient failures).
-pub fn send(registry: &str, request: &Request) -> Result<Response, String> {
-    threatpack::client::http::Client::new(registry)?.send(request)
+/// Prints one answer as a JSON document on stdout.
+pub fn print_json(answer: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(answer)
+        .map_err(|error| format!("cannot write the answer as JSON: {error}"))?;
+    println!("{text}");
+    Ok(())
 }
 
 /// `namespace/name`, checked enough to build a URL from it.
 pub fn split_pack(name: &str) -> Result<(&str, &str), String> {
-    let valid = |part: &str| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
-    };
-    match name.split_once('/') {
-        Some((namespace, pack)) if valid(namespace) && valid(pack) => Ok((namespace, pack)),
-        _ => Err(format!(
-            "`{name}` is not a pack name: expected `namespace/name`, e.g. `acme/web`"
-        )),
-    }
+    threatpack::ops::registry::split_pack(name).map_err(message)
 }
 
 /// `namespace/name@version`.
@@ -121,18 +80,4 @@ pub fn split_pack_version(text: &str) -> Result<(&str, &str), String> {
     semver::Version::parse(version)
         .map_err(|error| format!("`{version}` is not a version: {error}"))?;
     Ok((name, version))
-}
-
-/// The message for an error status that means the same for every command.
-pub fn common_error(registry: &str, response: &Response, needs: &str) -> String {
-    let detail = response.detail();
-    match response.status {
-        401 => format!(
-            "the registry refused the token ({detail}): run `threatpack login --registry {registry}` with a valid token, or set {TOKEN_ENV}"
-        ),
-        403 => format!(
-            "the token may not do this ({detail}): ask the registry's administrator for a token with {needs}"
-        ),
-        status => format!("the registry answered {status}: {detail}"),
-    }
 }

@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use threatpack::ops::registry::{SearchOptions, search};
 
-use super::registry::{RegistryArgs, Request, common_error, encode, send};
+use super::Format;
+use super::registry::{RegistryArgs, message, print_json};
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -16,38 +18,39 @@ pub struct SearchArgs {
     /// The page to show (from 1)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     page: u32,
+    /// `json`: the registry's answer (`packs` and `meta`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
 
 pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
-    let registry = args.registry.url()?;
-    let path = format!(
-        "/packs?q={}&page={}&per_page={}",
-        encode(&args.query),
-        args.page,
-        args.per_page
-    );
-    let response = send(&registry, &Request::new("GET", &path))?;
-    if response.status != 200 {
-        return Err(common_error(&registry, &response, "read access"));
+    let options = SearchOptions {
+        registry: args.registry.public()?,
+        query: args.query,
+        page: args.page,
+        per_page: args.per_page,
+    };
+    let answer = search(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let body = response.json()?;
-    let packs = body["packs"].as_array().cloned().unwrap_or_default();
-    for pack in &packs {
+    for pack in &answer.packs {
         println!(
             "{}  {}  {}",
-            pack["name"].as_str().unwrap_or("-"),
-            pack["latest_version"].as_str().unwrap_or("(all yanked)"),
-            pack["description"].as_str().unwrap_or(""),
+            pack.name,
+            pack.latest_version.as_deref().unwrap_or("(all yanked)"),
+            pack.description,
         );
     }
-    let total = body["meta"]["total"].as_u64().unwrap_or(packs.len() as u64);
     eprintln!(
-        "{} of {total} matching `{}` (page {})",
-        packs.len(),
-        args.query,
-        args.page
+        "{} of {} matching `{}` (page {})",
+        answer.packs.len(),
+        answer.meta.total,
+        options.query,
+        options.page
     );
     Ok(ExitCode::SUCCESS)
 }

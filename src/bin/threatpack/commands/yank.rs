@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use threatpack::ops::registry::{YankOptions, set_yanked};
 
-use super::registry::{RegistryArgs, Request, common_error, send, split_pack_version, token};
+use super::Format;
+use super::registry::{RegistryArgs, message, print_json, split_pack_version};
 
 #[derive(Debug, Args)]
 pub struct YankArgs {
@@ -14,6 +16,9 @@ pub struct YankArgs {
     /// Why (shown in the index to everyone who uses the version)
     #[arg(long, value_name = "TEXT")]
     reason: String,
+    /// `json`: the registry's answer (`name`, `version`, `yanked`, `reason`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -26,60 +31,54 @@ pub struct UnyankArgs {
     /// Why (recorded in the registry's audit log)
     #[arg(long, value_name = "TEXT")]
     reason: Option<String>,
+    /// `json`: the registry's answer (`name`, `version`, `yanked`, `reason`), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
     #[command(flatten)]
     registry: RegistryArgs,
 }
 
 pub fn run_yank(args: YankArgs) -> Result<ExitCode, String> {
-    if args.reason.trim().is_empty() {
-        return Err("`--reason` is empty: say why the version is yanked".to_string());
-    }
-    change(&args.registry, &args.target, "yank", Some(&args.reason))
+    change(
+        &args.registry,
+        &args.target,
+        true,
+        Some(args.reason),
+        args.format,
+    )
 }
 
 pub fn run_unyank(args: UnyankArgs) -> Result<ExitCode, String> {
     change(
         &args.registry,
         &args.target,
-        "unyank",
-        args.reason.as_deref(),
+        false,
+        args.reason,
+        args.format,
     )
 }
 
 fn change(
     registry: &RegistryArgs,
     target: &str,
-    action: &str,
-    reason: Option<&str>,
+    yanked: bool,
+    reason: Option<String>,
+    format: Format,
 ) -> Result<ExitCode, String> {
-    let registry = registry.url()?;
-    let (name, version) = split_pack_version(target)?;
-    let token = token(&registry)?;
-    let path = format!("/packs/{name}/{version}/{action}");
-    let body = serde_json::json!({ "reason": reason }).to_string();
-    let mut request = Request::new("PUT", &path);
-    request.token = Some(&token);
-    request.body = Some(("application/json", body.as_bytes()));
-    let response = send(&registry, &request)?;
-    match response.status {
-        200 => {
-            let done = if action == "yank" {
-                "yanked"
-            } else {
-                "unyanked"
-            };
-            println!("{done} {name}@{version}");
-            Ok(ExitCode::SUCCESS)
-        }
-        404 => Err(format!(
-            "{name}@{version} is not on {registry} ({}): check the name and version with `threatpack info {name}`",
-            response.detail()
-        )),
-        422 => Err(format!("the registry refused: {}", response.detail())),
-        _ => Err(common_error(
-            &registry,
-            &response,
-            &format!("the `yank` scope covering `{name}`"),
-        )),
+    let (pack, version) = split_pack_version(target)?;
+    let options = YankOptions {
+        registry: registry.authenticated()?,
+        pack: pack.to_string(),
+        version: version.to_string(),
+        yanked,
+        reason,
+    };
+    let answer = set_yanked(&options).map_err(message)?;
+    if format == Format::Json {
+        print_json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
     }
+    let done = if yanked { "yanked" } else { "unyanked" };
+    println!("{done} {pack}@{version}");
+    Ok(ExitCode::SUCCESS)
 }

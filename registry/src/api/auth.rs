@@ -1,0 +1,70 @@
+//! Who is asking (a valid, unexpired token) and what the token may do.
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::errors::ApiError;
+use super::{AppState, blocking};
+use crate::store::TokenRecord;
+use crate::tokens::{Scope, hash_token, pattern_matches};
+
+/// Who is asking: a valid, unexpired token. Missing, unknown or expired is 401.
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<TokenRecord, ApiError> {
+    let unauthorized = |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, detail);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("this needs a token: `Authorization: Bearer TOKEN`"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("the `Authorization` header is not `Bearer TOKEN`"))?;
+    let hash = hash_token(token);
+    let record = blocking(state, move |store| store.token_by_hash(&hash))
+        .await?
+        .ok_or_else(|| unauthorized("the token is not valid"))?;
+    if record
+        .expires_at
+        .is_some_and(|expires_at| expires_at <= crate::time::now())
+    {
+        return Err(unauthorized(
+            "the token has expired: create a new one with `threatpack-registry token create`",
+        ));
+    }
+    Ok(record)
+}
+
+/// The token may use `scope` on `target` (a pack `ns/name`, or `ns/*` for the namespace
+/// itself); `admin` may do anything anywhere. Otherwise 403.
+pub(super) fn authorize(token: &TokenRecord, scope: Scope, target: &str) -> Result<(), ApiError> {
+    if token.scopes.contains(&Scope::Admin) {
+        return Ok(());
+    }
+    if !token.scopes.contains(&scope) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the token lacks the `{}` scope", scope.as_str()),
+        ));
+    }
+    if !token
+        .namespaces
+        .iter()
+        .any(|pattern| pattern_matches(pattern, target))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the token may not touch `{target}` (it covers: {})",
+                token.namespaces.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn actor(token: &TokenRecord) -> String {
+    format!("token:{}", token.id)
+}

@@ -1,0 +1,93 @@
+//! The publisher keys of a namespace: registered with `manage-keys`, listed to anyone.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use threatpack::signing::parse_public_keys;
+use threatpack::wire::{ErrorEnvelope, KeyAdded, Keys, NewKey};
+
+use super::auth::{actor, authenticate, authorize};
+use super::errors::ApiError;
+use super::namespaces::existing_namespace;
+use super::{ApiResult, AppState, blocking};
+use crate::tokens::Scope;
+
+#[utoipa::path(post, path = "/api/v1/namespaces/{namespace}/keys", tag = "keys",
+    security(("token" = ["manage-keys"])),
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    request_body = NewKey,
+    responses(
+        (status = 201, description = "Registered", body = KeyAdded),
+        (status = 200, description = "Already registered", body = KeyAdded),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not manage the namespace's keys", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+        (status = 422, description = "Not exactly one minisign public key", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn add_key(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<NewKey>, JsonRejection>,
+) -> ApiResult {
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::ManageKeys, &format!("{namespace}/*"))?;
+    let Json(request) = body?;
+    let keys = parse_public_keys(&request.public_key).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`public_key`: {error}"),
+        )
+    })?;
+    let [key] = &keys[..] else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`public_key` must hold exactly one key",
+        ));
+    };
+    let key_id = key.key_id.clone();
+    // Stored as the bare base64 line, which is all `parse_public_keys` needs back.
+    let line = request
+        .public_key
+        .lines()
+        .map(str::trim)
+        .find(|line| {
+            !line.is_empty() && !line.starts_with('#') && !line.starts_with("untrusted comment:")
+        })
+        .unwrap_or_default()
+        .to_string();
+    let actor = actor(&token);
+    let stored_id = key_id.clone();
+    let added = blocking(&state, move |store| {
+        existing_namespace(store, &namespace)?;
+        store.add_key(&namespace, &stored_id, &line, &actor)
+    })
+    .await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(KeyAdded { key_id })).into_response())
+}
+
+/// Public keys are public: consumers read them to decide whom to trust.
+#[utoipa::path(get, path = "/api/v1/namespaces/{namespace}/keys", tag = "keys",
+    params(("namespace" = String, Path, description = "e.g. `acme`")),
+    responses(
+        (status = 200, description = "The publisher keys", body = Keys),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn list_keys(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+) -> ApiResult {
+    let keys = blocking(&state, move |store| {
+        existing_namespace(store, &namespace)?;
+        store.keys(&namespace)
+    })
+    .await?;
+    Ok(Json(Keys { keys }).into_response())
+}

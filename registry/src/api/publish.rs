@@ -1,0 +1,302 @@
+//! Publishing a version: every check of the bundle and its signature, the semantic-versioning
+//! gate, then one store call.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use ct_codecs::{Base64, Decoder};
+use serde::Deserialize;
+use threatpack::bundle::{ReadLimits, read_bundle};
+use threatpack::signing::{VerifyError, parse_public_keys, verify_bundle};
+use threatpack::wire::{ErrorEnvelope, IndexDependency, PublishAnswer};
+
+use super::auth::{actor, authenticate, authorize};
+use super::errors::{ApiError, unprocessable};
+use super::{
+    ApiResult, AppState, BundleBytes, SIGNATURE_HEADER, blocking, changing_versions, check_version,
+    pack_name,
+};
+use crate::store::{NewVersion, PublishOutcome};
+use crate::tokens::Scope;
+
+/// The tags of `source/pack.toml`, if the bundle has one that says.
+fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        pack: Pack,
+    }
+    #[derive(Deserialize)]
+    struct Pack {
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+    files
+        .get("source/pack.toml")
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| toml::from_str::<Manifest>(text).ok())
+        .map(|manifest| manifest.pack.tags)
+        .unwrap_or_default()
+}
+
+#[utoipa::path(put, path = "/api/v1/packs/{namespace}/{name}/{version}", tag = "packs",
+    security(("token" = ["publish"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `web`"),
+        ("version" = String, Path, description = "e.g. `1.0.0`"),
+        ("x-threatpack-signature" = String, Header, description = "The `.minisig` text, base64-encoded"),
+        ("x-threatpack-allow-semver-violation" = Option<String>, Header, description = "Publish an under-bumped version anyway, for this reason (printable ASCII)"),
+    ),
+    request_body(content = BundleBytes, content_type = "application/gzip", description = "The bundle"),
+    responses(
+        (status = 201, description = "Published", body = PublishAnswer),
+        (status = 200, description = "The identical bytes were already published", body = PublishAnswer),
+        (status = 400, description = "A malformed name, version or signature header", body = ErrorEnvelope),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not publish this pack", body = ErrorEnvelope),
+        (status = 404, description = "No such namespace", body = ErrorEnvelope),
+        (status = 409, description = "The version exists with other bytes", body = ErrorEnvelope),
+        (status = 413, description = "The bundle is over the size limit", body = ErrorEnvelope),
+        (status = 422, description = "The bundle, its signature or its version bump is refused", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let pack = pack_name(&namespace, &name)?;
+    check_version(&version)?;
+    let token = authenticate(&state, &headers).await?;
+    authorize(&token, Scope::Publish, &pack)?;
+    let bundle = body?;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the signature is missing: send the `.minisig` text base64-encoded in `{SIGNATURE_HEADER}`"),
+            )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|encoded| Base64::decode_to_vec(encoded.trim(), None).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{SIGNATURE_HEADER}` is not base64 of UTF-8 text"),
+            )
+        })?;
+    let lookup = namespace.clone();
+    let (known, keys) = blocking(&state, move |store| {
+        Ok((store.namespace(&lookup)?.is_some(), store.keys(&lookup)?))
+    })
+    .await?;
+    if !known {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no namespace `{namespace}`: an admin creates it first"),
+        ));
+    }
+    if keys.is_empty() {
+        return Err(unprocessable(format!(
+            "namespace `{namespace}` has no publisher key: register one with `POST /api/v1/namespaces/{namespace}/keys`"
+        )));
+    }
+    let max_bundle_bytes = state.options.max_bundle_bytes;
+    // Reading and verifying cost CPU: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        check_bundle(
+            &bundle,
+            &signature,
+            &keys,
+            &pack,
+            &namespace,
+            &version,
+            max_bundle_bytes,
+        )
+        .map(|new_version| (new_version, bundle))
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: {error}"),
+        )
+    })?;
+    let ((mut new_version, kb), bundle) = checked?;
+    let allow = headers
+        .get(crate::semver::ALLOW_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
+    check_semver(&state, &mut new_version, kb, allow).await?;
+    let actor = actor(&token);
+    let record = new_version.clone();
+    let outcome = changing_versions(&state, &new_version.pack, move |store| {
+        store.publish(&record, &bundle, &actor)
+    })
+    .await?;
+    let status = match outcome {
+        PublishOutcome::Created => StatusCode::CREATED,
+        PublishOutcome::AlreadyPublished => StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(PublishAnswer {
+            created: outcome == PublishOutcome::Created,
+            digest: format!("sha256:{}", new_version.sha256),
+            name: new_version.pack,
+            semver: new_version.semver,
+            signer_key_id: new_version.signer_key_id,
+            version: new_version.version,
+        }),
+    )
+        .into_response())
+}
+
+/// Every check a bundle passes before anything is stored: the hostile-input reader (caps,
+/// entries, every file against the manifest), the pack and version against the URL, and the
+/// signature against the namespace's publisher keys.
+fn check_bundle(
+    bundle: &[u8],
+    signature: &str,
+    keys: &[crate::store::PublisherKey],
+    pack: &str,
+    namespace: &str,
+    version: &str,
+    max_bundle_bytes: usize,
+) -> Result<(NewVersion, threatpack::compile::KnowledgeBase), ApiError> {
+    let limits = ReadLimits {
+        max_bundle_bytes: u64::try_from(max_bundle_bytes).unwrap_or(u64::MAX),
+        ..ReadLimits::default()
+    };
+    let read = read_bundle(bundle, &limits)
+        .map_err(|error| unprocessable(format!("not a valid bundle: {error}")))?;
+    let manifest = &read.manifest;
+    if manifest.pack != pack || manifest.version != version {
+        return Err(unprocessable(format!(
+            "the bundle is `{}` {}, not `{pack}` {version} as the URL says",
+            manifest.pack, manifest.version
+        )));
+    }
+    let keyring: String = keys
+        .iter()
+        .map(|key| format!("{}\n", key.public_key))
+        .collect();
+    let trusted = parse_public_keys(&keyring).map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: a stored key of `{namespace}`: {error}"),
+        )
+    })?;
+    let verified =
+        verify_bundle(bundle, Some(manifest), signature, &trusted).map_err(|error| match error {
+            VerifyError::UntrustedKey { key_id, .. } => unprocessable(format!(
+                "the bundle is signed by key {key_id}, which is not a publisher key of `{namespace}`"
+            )),
+            other => unprocessable(format!("the signature is rejected: {other}")),
+        })?;
+    let dependencies = manifest
+        .dependencies
+        .iter()
+        .map(IndexDependency::from)
+        .collect();
+    let sha256 = read
+        .digest
+        .strip_prefix("sha256:")
+        .unwrap_or(&read.digest)
+        .to_string();
+    let new_version = NewVersion {
+        namespace: namespace.to_string(),
+        pack: pack.to_string(),
+        version: version.to_string(),
+        sha256,
+        description: manifest.description.clone(),
+        tags: tags(&read.files),
+        dependencies,
+        tier: manifest.tier.clone(),
+        signer_key_id: verified.key_id,
+        signature: signature.to_string(),
+        semver: None,
+    };
+    Ok((new_version, read.kb))
+}
+
+/// The semantic-versioning gate (`semver::gate`) against the highest published version below
+/// this one. A version already published skips it: the store answers a republish (identical
+/// bytes 200, other bytes 409).
+async fn check_semver(
+    state: &AppState,
+    new_version: &mut NewVersion,
+    kb: threatpack::compile::KnowledgeBase,
+    allow: Option<String>,
+) -> Result<(), ApiError> {
+    let lookup = new_version.pack.clone();
+    let published = blocking(state, move |store| store.index(&lookup))
+        .await?
+        .unwrap_or_default();
+    if published
+        .iter()
+        .any(|record| record.version == new_version.version)
+    {
+        return Ok(());
+    }
+    let declared = semver::Version::parse(&new_version.version)
+        .map_err(|error| unprocessable(format!("`{}`: {error}", new_version.version)))?;
+    let versions: Vec<semver::Version> = published
+        .iter()
+        .filter_map(|record| semver::Version::parse(&record.version).ok())
+        .collect();
+    let Some(baseline_version) = threatpack::versioning::baseline_version(&versions, &declared)
+    else {
+        return Ok(());
+    };
+    let Some(record) = published
+        .iter()
+        .find(|record| record.version == baseline_version.to_string())
+    else {
+        return Ok(());
+    };
+    let sha256 = record.digest.trim_start_matches("sha256:").to_string();
+    let bytes = blocking(state, move |store| store.blob(&sha256))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: the blob of {baseline_version} is missing"),
+            )
+        })?;
+    let pack = new_version.pack.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let baseline = read_bundle(&bytes, &ReadLimits::default()).map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the registry failed: the stored bundle of {baseline_version} cannot be read: {error}"),
+            )
+        })?;
+        crate::semver::gate(
+            &pack,
+            &kb,
+            &declared,
+            &crate::semver::Baseline {
+                version: baseline_version,
+                kb: baseline.kb,
+            },
+            allow.as_deref(),
+        )
+        .map_err(unprocessable)
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the registry failed: {error}"),
+        )
+    })??;
+    new_version.semver = Some(decided);
+    Ok(())
+}

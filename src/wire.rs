@@ -1,0 +1,381 @@
+//! The registry API's JSON, as types (registry/API.md, registry/openapi.json): the server
+//! (`threatpack-registry`) serializes exactly these, and the client (`client`, `ops::registry`)
+//! reads exactly these, so the compiler ties the two sides together.
+//!
+//! Fields are declared in alphabetical order: the server used to build its answers as
+//! `serde_json::Value` maps, which sort their keys, and the bytes it serves (the index's ETag is
+//! their sha256) stay the same that way. Answers ignore unknown fields when read, so a newer
+//! server can add one; requests refuse them (`deny_unknown_fields`), so a typo is an error.
+//!
+//! With the `openapi` feature every type also describes itself as an OpenAPI schema (utoipa).
+
+use serde::{Deserialize, Serialize};
+
+/// The request header carrying the detached minisign signature of a published bundle,
+/// base64-encoded (the `.minisig` text has newlines, which a header cannot).
+pub const SIGNATURE_HEADER: &str = "x-threatpack-signature";
+
+/// The request header through which a publisher accepts an under-bumped version, with the
+/// reason (printable ASCII, one line).
+pub const ALLOW_SEMVER_VIOLATION_HEADER: &str = "x-threatpack-allow-semver-violation";
+
+// ------------------------------------------------------------------------------------------
+// Errors and health
+
+/// Every error answer: `{"errors":[{"detail":"…"}]}`, with a precise status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorEnvelope {
+    pub errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// What went wrong, in words a person can act on.
+    pub detail: String,
+}
+
+impl ErrorEnvelope {
+    /// An envelope with one error.
+    pub fn new(detail: impl Into<String>) -> ErrorEnvelope {
+        ErrorEnvelope {
+            errors: vec![ErrorDetail {
+                detail: detail.into(),
+            }],
+        }
+    }
+
+    /// Every detail, in order.
+    pub fn details(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .map(|error| error.detail.clone())
+            .collect()
+    }
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+// ------------------------------------------------------------------------------------------
+// Namespaces, owners and keys
+
+/// A namespace: the first part of a pack name (`acme` in `acme/web`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Namespace {
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub name: String,
+    /// User names or e-mail addresses.
+    pub owners: Vec<String>,
+}
+
+/// `POST /namespaces` (admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewNamespace {
+    pub name: String,
+    #[serde(default)]
+    pub owners: Vec<String>,
+}
+
+/// The answer of `POST /namespaces` and `GET /namespaces/{namespace}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NamespaceAnswer {
+    pub namespace: Namespace,
+}
+
+/// The owners of a namespace: the answer of every `/namespaces/{namespace}/owners` call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Owners {
+    pub namespace: String,
+    pub owners: Vec<String>,
+}
+
+/// `POST /namespaces/{namespace}/owners` (admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewOwner {
+    /// A user name or an e-mail address: 1 to 100 ASCII letters, digits and `.` `_` `-` `+` `@`.
+    pub owner: String,
+}
+
+/// A publisher key of a namespace: bundles of its packs must be signed by one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublisherKey {
+    /// RFC 3339, UTC.
+    pub added_at: String,
+    /// The minisign key id, 16 hex digits.
+    pub key_id: String,
+    /// The key's base64 line (what `minisign -P` takes).
+    pub public_key: String,
+}
+
+/// `GET /namespaces/{namespace}/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Keys {
+    pub keys: Vec<PublisherKey>,
+}
+
+/// `POST /namespaces/{namespace}/keys` (`manage-keys`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// A minisign public key: the `.pub` file's text, or its base64 line.
+    pub public_key: String,
+}
+
+/// The answer of `POST /namespaces/{namespace}/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyAdded {
+    pub key_id: String,
+}
+
+// ------------------------------------------------------------------------------------------
+// Packs: index, publish, yank, search
+
+/// `GET /packs/{namespace}/{name}`: every version of a pack, oldest first (semver order),
+/// yanked ones included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Index {
+    /// `namespace/name`.
+    pub name: String,
+    pub versions: Vec<IndexVersion>,
+}
+
+/// One version of a pack as the index shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IndexVersion {
+    /// The dependencies compiled into the bundle, as its manifest records them.
+    pub dependencies: Vec<IndexDependency>,
+    /// `sha256:HEX` of the bundle.
+    pub digest: String,
+    /// RFC 3339, UTC.
+    pub published_at: String,
+    /// What the publish's semantic-versioning check decided; `null` for a first version.
+    pub semver: Option<SemverDecision>,
+    /// The key id of the signature the registry checked.
+    pub signer_key_id: String,
+    /// The bundle's size in bytes.
+    pub size: u64,
+    /// The tier the bundle was built for; `null` for the whole pack.
+    pub tier: Option<String>,
+    pub version: String,
+    /// Why it was yanked (shown to everyone who uses it); `null` when it is not.
+    pub yank_reason: Option<String>,
+    /// Still downloadable, no longer chosen by `lock` or `update`.
+    pub yanked: bool,
+}
+
+/// A dependency of a published version, as resolved when its bundle was built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IndexDependency {
+    /// `sha256:HEX` of the dependency's own bundle.
+    pub digest: String,
+    pub name: String,
+    /// The requirement that chose it, e.g. `^1.0`.
+    pub requirement: String,
+    /// Where it came from: `path:DIR` or `registry:URL`.
+    pub source: String,
+    /// The exact version compiled in.
+    pub version: String,
+}
+
+impl From<&crate::bundle::ResolvedDependency> for IndexDependency {
+    fn from(dependency: &crate::bundle::ResolvedDependency) -> IndexDependency {
+        IndexDependency {
+            digest: dependency.digest.clone(),
+            name: dependency.name.clone(),
+            requirement: dependency.requirement.clone(),
+            source: dependency.source.clone(),
+            version: dependency.version.clone(),
+        }
+    }
+}
+
+/// A semver bump level, as the versioning rules name it (docs/versioning.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum BumpLevel {
+    None,
+    Patch,
+    Minor,
+    Major,
+}
+
+impl From<crate::versioning::Bump> for BumpLevel {
+    fn from(bump: crate::versioning::Bump) -> BumpLevel {
+        use crate::versioning::Bump;
+        match bump {
+            Bump::None => BumpLevel::None,
+            Bump::Patch => BumpLevel::Patch,
+            Bump::Minor => BumpLevel::Minor,
+            Bump::Major => BumpLevel::Major,
+        }
+    }
+}
+
+impl BumpLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BumpLevel::None => "none",
+            BumpLevel::Patch => "patch",
+            BumpLevel::Minor => "minor",
+            BumpLevel::Major => "major",
+        }
+    }
+}
+
+/// What the semantic-versioning check of a publish decided against the baseline (the highest
+/// published version below the new one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SemverDecision {
+    /// The reason the publisher gave for publishing an under-bumped version anyway (also in
+    /// the audit log); absent when the bump was enough.
+    #[serde(
+        rename = "allowed-violation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_violation: Option<String>,
+    pub baseline: String,
+    /// The bump the declared version makes over the baseline; `null` when it is not newer, or
+    /// when the two were not compared.
+    pub declared: Option<BumpLevel>,
+    /// Why the versions were not compared (built for different tiers); absent when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The bump the changes since the baseline require; `null` when not compared.
+    pub required: Option<BumpLevel>,
+}
+
+/// The answer of `PUT /packs/{namespace}/{name}/{version}` (`publish`): `201` with `created`
+/// true, or `200` with `created` false for the identical bytes published again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishAnswer {
+    pub created: bool,
+    /// `sha256:HEX` of the bundle.
+    pub digest: String,
+    /// `namespace/name`.
+    pub name: String,
+    /// `null` for a first version, and for the identical bytes published again.
+    pub semver: Option<SemverDecision>,
+    pub signer_key_id: String,
+    pub version: String,
+}
+
+/// The body of `PUT …/yank` (a reason is required) and `PUT …/unyank` (optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct YankRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The answer of a yank or an unyank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct YankAnswer {
+    /// `namespace/name`.
+    pub name: String,
+    pub reason: Option<String>,
+    pub version: String,
+    pub yanked: bool,
+}
+
+/// `GET /packs?q=TEXT&page=N&per_page=M`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchAnswer {
+    pub meta: SearchMeta,
+    pub packs: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchMeta {
+    pub page: u64,
+    pub per_page: u64,
+    /// How many packs match in all.
+    pub total: u64,
+}
+
+/// A pack whose name, description or tags contain the query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchHit {
+    pub description: String,
+    /// The newest version that is not yanked; `null` when every version is.
+    pub latest_version: Option<String>,
+    pub name: String,
+    pub tags: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_serializes_with_sorted_keys_as_the_server_always_did() {
+        let index = Index {
+            name: "acme/web".to_string(),
+            versions: vec![IndexVersion {
+                dependencies: vec![],
+                digest: "sha256:ab".to_string(),
+                published_at: "2026-05-01T12:00:10Z".to_string(),
+                semver: Some(SemverDecision {
+                    allowed_violation: None,
+                    baseline: "1.0.0".to_string(),
+                    declared: Some(BumpLevel::Patch),
+                    note: None,
+                    required: Some(BumpLevel::Major),
+                }),
+                signer_key_id: "9A0C".to_string(),
+                size: 3,
+                tier: None,
+                version: "1.0.1".to_string(),
+                yank_reason: None,
+                yanked: false,
+            }],
+        };
+        let text = serde_json::to_string(&index).expect("serializes");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        // serde_json's own maps sort their keys: the same bytes as before the types existed.
+        assert_eq!(text, value.to_string());
+        assert_eq!(
+            text,
+            r#"{"name":"acme/web","versions":[{"dependencies":[],"digest":"sha256:ab","published_at":"2026-05-01T12:00:10Z","semver":{"baseline":"1.0.0","declared":"patch","required":"major"},"signer_key_id":"9A0C","size":3,"tier":null,"version":"1.0.1","yank_reason":null,"yanked":false}]}"#
+        );
+    }
+
+    #[test]
+    fn requests_refuse_unknown_fields_and_answers_accept_them() {
+        assert!(serde_json::from_str::<NewOwner>(r#"{"owner":"bob","admin":true}"#).is_err());
+        let owners: Owners =
+            serde_json::from_str(r#"{"namespace":"acme","owners":["bob"],"since":"2027"}"#)
+                .expect("an unknown field in an answer is ignored");
+        assert_eq!(owners.owners, ["bob"]);
+    }
+}
