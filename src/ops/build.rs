@@ -53,7 +53,7 @@ pub struct BuiltBundle {
 /// warnings): nothing is written.
 pub fn build(
     path: &Path,
-    options: BuildOptions,
+    options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<BuiltBundle, Error> {
     let display = display_path(path);

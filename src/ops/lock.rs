@@ -679,3 +679,60 @@ pub fn cached_pack_graph(path: &Path, display: &str) -> Result<PackGraph, Error>
     }
     .map_err(|error| error.to_string())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{describe_changes, lock_changes};
+    use crate::lockfile::{LockedPack, Lockfile};
+
+    /// A lockfile of `name version` entries (checksum and signer derived from them).
+    fn lockfile(packs: &[(&str, &str)]) -> Lockfile {
+        Lockfile {
+            packs: packs
+                .iter()
+                .map(|(name, version)| LockedPack {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    registry: "http://127.0.0.1:1".to_string(),
+                    checksum: format!("sha256:{name}{version}"),
+                    signer: "0000000000000000".to_string(),
+                    dependencies: Vec::new(),
+                })
+                .collect(),
+            ..Lockfile::new()
+        }
+    }
+
+    fn check(old: Option<&[(&str, &str)]>, new: &[(&str, &str)], expect: &str) {
+        let old = old.map(lockfile);
+        let changes = lock_changes(old.as_ref(), &lockfile(new));
+        assert_eq!(describe_changes(&changes), expect);
+    }
+
+    #[test]
+    fn changes_are_listed_in_the_new_order_then_the_removals() {
+        check(None, &[("a/x", "1.0.0")], "locking a/x 1.0.0");
+        check(
+            Some(&[("a/x", "1.0.0"), ("a/gone", "2.0.0")]),
+            &[("a/new", "0.1.0"), ("a/x", "1.1.0")],
+            "locking a/new 0.1.0; updating a/x 1.0.0 -> 1.1.0; removing a/gone 2.0.0",
+        );
+        check(
+            Some(&[("a/x", "1.0.0")]),
+            &[("a/x", "1.0.0")],
+            "rewriting it (trusted keys or format)",
+        );
+    }
+
+    #[test]
+    fn an_entry_changed_at_the_same_version_is_a_change() {
+        let old = lockfile(&[("a/x", "1.0.0")]);
+        let mut new = old.clone();
+        new.packs[0].signer = "1111111111111111".to_string();
+        let changes = lock_changes(Some(&old), &new);
+        assert_eq!(
+            describe_changes(&changes),
+            "changing the entry of a/x 1.0.0"
+        );
+    }
+}

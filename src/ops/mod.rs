@@ -1,7 +1,9 @@
 //! Operations: one function per thing a user does (cargo's `ops`). Each takes an options
 //! struct and a [`Progress`] reporter and returns typed results and typed errors; the CLI
-//! (`src/bin/threatpack`) parses flags into the options, makes one call and prints, and a
-//! consuming tool calls the same functions.
+//! (`src/bin/threatpack`) parses flags into the options, makes one call and prints (`apply`
+//! and `questions` make two: load the knowledge, then apply it, so that a tool can load once
+//! and apply to many models), and a consuming tool calls the same functions. Operations never
+//! print: progress and notes go to the [`Progress`] reporter, problems into the [`Error`].
 //!
 //! The consuming side, as a tool embeds it (examples/consuming_tool.rs):
 //!

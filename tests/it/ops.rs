@@ -352,3 +352,43 @@ fn apply_without_a_model_outside_a_project_asks_for_one() {
         run.stderr
     );
 }
+
+#[test]
+fn build_writes_a_signed_bundle_and_test_runs_the_pack_tests_as_library_calls() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let pack = work.path().join("small");
+    crate::registry_client::write_small_pack(&pack, "test/small", "1.0.0", "Small.", "");
+    let key = threatpack::signing::generate_key(None).expect("a key");
+    let signing_key =
+        threatpack::signing::load_secret_key(&key.secret, || Err("unencrypted".to_string()))
+            .expect("the key");
+    let options = ops::BuildOptions {
+        out: work.path().join("dist"),
+        signing_key: Some(signing_key),
+        ..ops::BuildOptions::default()
+    };
+    let built = ops::build(&pack, &options, &NoProgress).expect("a bundle");
+    assert_eq!(
+        built.path,
+        work.path().join("dist/test_small-1.0.0-all.tar.gz")
+    );
+    let bytes = std::fs::read(&built.path).expect("the bundle");
+    assert_eq!(built.sha256, threatpack::digest::sha256(&bytes));
+    let (signature, key_id) = built.signature.expect("a signature");
+    assert!(signature.is_file());
+    assert_eq!(key_id, key.key_id);
+    // The bundle loads back, verified against the key.
+    std::fs::write(work.path().join("k.pub"), &key.public).expect("write the key");
+    let kb = ops::load_bundle(&built.path, &[work.path().join("k.pub")]).expect("verified");
+    assert_eq!(kb.pack, "test/small");
+
+    // The small pack has no tests: a typed error naming the pack.
+    match ops::test(&pack, &ops::TestOptions::default(), &NoProgress) {
+        Err(Error::NoTests { pack: shown, .. }) => assert!(shown.ends_with("small"), "{shown}"),
+        other => panic!("expected NoTests, got {other:?}"),
+    }
+    let stride = crate::support::repository().join("packs/stride-core");
+    let outcomes = ops::test(&stride, &ops::TestOptions::default(), &NoProgress).expect("tests");
+    assert!(!outcomes.is_empty());
+    assert!(outcomes.iter().all(|outcome| outcome.passed()));
+}

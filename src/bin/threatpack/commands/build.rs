@@ -50,7 +50,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
         out: args.out.clone(),
         signing_key,
     };
-    let built = match ops::build(&args.path, options, &TerminalProgress::default()) {
+    let built = match ops::build(&args.path, &options, &TerminalProgress::default()) {
         Ok(built) => built,
         Err(Error::PackHasErrors {
             pack,

@@ -98,5 +98,10 @@ pub fn load(
 ) -> Result<threatpack::ops::Knowledge, threatpack::ops::Error> {
     let options = knowledge.options(trust)?;
     let progress = super::dependencies::TerminalProgress::default();
-    threatpack::ops::load_knowledge(&options, &progress)
+    threatpack::ops::load_knowledge(&options, &progress).map_err(|error| match error {
+        threatpack::ops::Error::NotFound { .. } => threatpack::ops::Error::Other(format!(
+            "{error}\nhelp: give --pack DIR or --bundle FILE, or run where threatpack.toml is (or --project DIR)"
+        )),
+        error => error,
+    })
 }
