@@ -11,6 +11,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The registry a client uses when neither `--registry`, a project nor `THREATPACK_REGISTRY`
+/// names one; the registry server listens on this address by default, so the defaults meet.
+pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
+
+/// The environment variable naming the registry a client uses.
+pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
+
 /// The request header carrying the detached minisign signature of a published bundle,
 /// base64-encoded (the `.minisig` text has newlines, which a header cannot).
 pub const SIGNATURE_HEADER: &str = "x-threatpack-signature";

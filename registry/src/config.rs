@@ -223,6 +223,14 @@ mod tests {
     }
 
     #[test]
+    fn the_default_address_is_the_clients_default_registry() {
+        assert_eq!(
+            format!("http://{DEFAULT_LISTEN}"),
+            threatpack::wire::DEFAULT_REGISTRY
+        );
+    }
+
+    #[test]
     fn every_key_is_read_and_a_relative_data_path_is_relative_to_the_file() {
         let settings =
             parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\n")

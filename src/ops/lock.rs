@@ -22,10 +22,7 @@ use crate::workspace::{load_graph, load_graph_with, read_capped, write_atomicall
 
 pub use crate::client::resolve::Unlock;
 
-/// The registry used when neither the options, the project nor `THREATPACK_REGISTRY` name one.
-pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
-/// The environment variable naming the registry.
-pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
+pub use crate::wire::{DEFAULT_REGISTRY, REGISTRY_ENV};
 
 /// How registry dependencies are found, locked and fetched.
 #[derive(Debug, Clone, Default)]

@@ -7,13 +7,11 @@ use threatpack::ops::registry::{
     RegistryError, RegistryOptions, TOKEN_ENV, config_dir_from_environment, stored_token,
 };
 
-/// The registry used when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise.
-pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
-pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
+use threatpack::wire::{DEFAULT_REGISTRY, REGISTRY_ENV};
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
-    /// The registry (default: `THREATPACK_REGISTRY`, else http://127.0.0.1:8080)
+    /// The registry [env: THREATPACK_REGISTRY] [default: http://127.0.0.1:8080]
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
 }
