@@ -12,6 +12,7 @@ mod docs_examples;
 mod hostile;
 mod ops;
 mod otm;
+mod readme_quickstart;
 mod registry_client;
 mod registry_lock;
 mod registry_namespace;
