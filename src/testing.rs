@@ -12,7 +12,8 @@ use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, RuleProblem, Sink};
 use crate::resolve::PackGraph;
 use crate::system::ModelFile;
-use crate::system::bind::{bind, resolve_id};
+use crate::system::bind::bind;
+use crate::system::validate::resolve_id;
 
 /// The result of one pack test.
 #[derive(Debug)]

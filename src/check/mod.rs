@@ -160,7 +160,7 @@ pub(crate) fn reference_problem(
             Some(
                 Diagnostic::new(
                     Code::UnknownReference,
-                    format!("unknown {} `{id}`", kind.as_str().replace('-', " ")),
+                    format!("unknown {} `{reference}`", kind.as_str().replace('-', " ")),
                 )
                 .at(
                     file,

@@ -8,7 +8,8 @@ use super::Engine;
 use super::eval::{Outcome, Tracer};
 use super::program::{self, BinaryOp, Expr, Op, UnaryOp};
 use super::value::Value;
-use crate::system::bind::{BoundModel, resolve_id};
+use crate::system::bind::BoundModel;
+use crate::system::validate::resolve_id;
 
 /// Records the last outcome of every node.
 #[derive(Default)]

@@ -1,52 +1,18 @@
-//! Binding a model to a knowledge base: every kind resolved to an entity, every property value
-//! checked against its definition and stored in its slot (defaults filled in), every reference
-//! (flow ends, boundary members, mitigations, threats in stories) resolved. Each problem is a
-//! diagnostic on the line of the model that causes it, and all of them are reported at once.
+//! Binding a model to a knowledge base: the model validated (`validate`, which reports every
+//! problem with its line), then every kind resolved to an entity, every property value stored in
+//! its slot (defaults filled in), every reference (flow ends, boundary members, mitigations,
+//! threats in stories) resolved to an index.
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::compile::KnowledgeBase;
-use crate::condition::value_fits;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::engine::value::Value;
-use crate::model::{ElementKind, ImplementationStatus, Model};
+use crate::model::{ImplementationStatus, Model};
 
 use super::ModelFile;
-
-/// What an element is in the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Component,
-    Flow,
-    Boundary,
-}
-
-impl Role {
-    pub fn table(self) -> &'static str {
-        match self {
-            Role::Component => "component",
-            Role::Flow => "flow",
-            Role::Boundary => "boundary",
-        }
-    }
-
-    fn accepts(self, kind: ElementKind) -> bool {
-        match self {
-            Role::Component => kind.is_component(),
-            Role::Flow => kind == ElementKind::DataFlow,
-            Role::Boundary => kind == ElementKind::TrustBoundary,
-        }
-    }
-
-    fn expected(self) -> &'static str {
-        match self {
-            Role::Component => "a process, data-store or external-interactor entity",
-            Role::Flow => "a data-flow entity",
-            Role::Boundary => "a trust-boundary entity",
-        }
-    }
-}
+pub use super::validate::Role;
+use super::validate::{Catalogue, KnowledgeBaseCatalogue, Resolution, validate};
 
 #[derive(Debug, Clone)]
 pub struct BoundElement {
@@ -128,63 +94,33 @@ impl BoundModel {
 
 /// Checks a model against the engine's knowledge base and binds it.
 pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec<Diagnostic>> {
+    let kb = engine.kb;
+    let catalogue = KnowledgeBaseCatalogue::new(kb);
+    let mut diagnostics = validate(&file.model, &catalogue, file).diagnostics;
+    if !diagnostics.is_empty() {
+        crate::diagnostic::sort(&mut diagnostics);
+        return Err(diagnostics);
+    }
     let mut binder = Binder {
         engine,
         file,
-        diagnostics: Vec::new(),
-        resolved: HashMap::new(),
+        catalogue,
+        entities: HashMap::new(),
     };
-    let bound = binder.bind(&file.model);
-    let mut diagnostics = binder.diagnostics;
-    if diagnostics.is_empty() {
-        Ok(bound)
-    } else {
-        crate::diagnostic::sort(&mut diagnostics);
-        Err(diagnostics)
-    }
+    Ok(binder.bind(&file.model))
 }
 
+/// Lays out a model that `validate` accepted: every reference resolves.
 struct Binder<'e, 'kb, 'f> {
     engine: &'e mut Engine<'kb>,
     file: &'f ModelFile,
-    diagnostics: Vec<Diagnostic>,
-    /// References already resolved: a model of 30,000 elements names a handful of kinds.
-    resolved: HashMap<(u8, String), Result<usize, Unresolved>>,
+    catalogue: KnowledgeBaseCatalogue<'kb>,
+    /// Kinds already resolved: a model of 30,000 elements names a handful of kinds.
+    entities: HashMap<&'f str, usize>,
 }
 
-/// Which kind of item a model refers to.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Wanted {
-    Entity,
-    AttackPattern,
-    Mitigation,
-}
-
-impl Wanted {
-    fn kind(self) -> &'static str {
-        match self {
-            Wanted::Entity => "entity",
-            Wanted::AttackPattern => "attack-pattern",
-            Wanted::Mitigation => "mitigation",
-        }
-    }
-}
-
-impl Binder<'_, '_, '_> {
-    fn error(&mut self, field: &[&str], message: String, label: &str, help: Option<String>) {
-        let span = self.file.locate(field);
-        let mut diagnostic = Diagnostic::new(Code::InvalidModel, message).at(
-            &self.file.display_path,
-            span,
-            label.to_string(),
-        );
-        if let Some(help) = help {
-            diagnostic = diagnostic.help(help);
-        }
-        self.diagnostics.push(diagnostic);
-    }
-
-    fn bind(&mut self, model: &Model) -> BoundModel {
+impl<'f> Binder<'_, '_, 'f> {
+    fn bind(&mut self, model: &'f Model) -> BoundModel {
         let kb = self.engine.kb;
         let mut bound = BoundModel {
             name: model
@@ -247,72 +183,18 @@ impl Binder<'_, '_, '_> {
                     }),
             );
         for (role, position, id, name, kind, properties) in elements {
-            let index_text = position.to_string();
-            let table = role.table();
-            // The schema says so too, but a JSON model read by the fast path skipped it.
-            if !is_element_id(id) {
-                self.error(
-                    &[table, &index_text, "id"],
-                    format!("`{id}` is not a valid element id"),
-                    "invalid id",
-                    Some("element ids are lowercase letters and digits, words joined by `-` or `_`, starting with a letter, at most 64 characters".to_string()),
-                );
-                continue;
-            }
-            if bound.element_index.contains_key(id.as_str()) {
-                self.error(
-                    &[table, &index_text, "id"],
-                    format!("the element id `{id}` is used twice in the model"),
-                    "already used",
-                    Some("give every component, flow and boundary its own id".to_string()),
-                );
-                continue;
-            }
-            let Some(entity) = self.resolve(Wanted::Entity, kind, &[table, &index_text, "kind"])
-            else {
+            let Some(entity) = self.entity(kind) else {
                 continue;
             };
             let definition = &kb.entities[entity];
-            if !role.accepts(definition.kind) {
-                self.error(
-                    &[table, &index_text, "kind"],
-                    format!(
-                        "`{kind}` is a {} entity; a `[[{table}]]` needs {}",
-                        definition.kind.as_str(),
-                        role.expected()
-                    ),
-                    "wrong kind of entity",
-                    None,
-                );
-                continue;
-            }
             let start = bound.values.len() as u32;
             for (property, compiled) in &definition.properties {
-                let (value, explicit) = match properties.get(property) {
-                    Some(json) => match value_fits(&compiled.definition, json) {
-                        Ok(()) => match Value::from_json(json, &mut self.engine.symbols) {
-                            Some(value) => (value, true),
-                            None => (
-                                Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                                false,
-                            ),
-                        },
-                        Err(problem) => {
-                            self.error(
-                                &[table, &index_text, "properties", property],
-                                format!("invalid value for `{property}` of `{id}`: {problem}"),
-                                "does not fit the property",
-                                Some(format!(
-                                    "the property answers: {}",
-                                    compiled.definition.question
-                                )),
-                            );
-                            (
-                                Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                                false,
-                            )
-                        }
-                    },
+                // `validate` checked every value against its definition.
+                let (value, explicit) = match properties
+                    .get(property)
+                    .and_then(|json| Value::from_json(json, &mut self.engine.symbols))
+                {
+                    Some(value) => (value, true),
                     None => (
                         Value::default_of(&compiled.definition, &mut self.engine.symbols),
                         false,
@@ -320,27 +202,6 @@ impl Binder<'_, '_, '_> {
                 };
                 bound.values.push(value);
                 bound.explicit.push(explicit);
-            }
-            for property in properties.keys() {
-                if !definition.properties.contains_key(property) {
-                    let help = match crate::schema::suggest(
-                        property,
-                        definition.properties.keys().map(String::as_str),
-                    ) {
-                        Some(candidate) => format!("did you mean `{candidate}`?"),
-                        None => format!(
-                            "`{}` has the properties {}",
-                            definition.id,
-                            list(definition.properties.keys())
-                        ),
-                    };
-                    self.error(
-                        &[table, &index_text, "properties", property],
-                        format!("`{kind}` has no property `{property}`"),
-                        "unknown property",
-                        Some(help),
-                    );
-                }
             }
             let length = bound.values.len() as u32 - start;
             bound.element_index.insert(id.clone(), bound.elements.len());
@@ -359,54 +220,23 @@ impl Binder<'_, '_, '_> {
 
         // Boundaries: which components each contains.
         let mut member_of: HashMap<usize, BTreeSet<usize>> = HashMap::new();
-        for (position, boundary) in model.boundary.iter().enumerate() {
+        for boundary in &model.boundary {
             let Some(boundary_index) = bound.element(&boundary.id) else {
                 continue;
             };
-            for (member_position, member) in boundary.contains.iter().enumerate() {
-                let field = [
-                    "boundary",
-                    &position.to_string(),
-                    "contains",
-                    &member_position.to_string(),
-                ];
-                match bound.element(member) {
-                    Some(index) if bound.elements[index].role == Role::Component => {
-                        member_of.entry(index).or_default().insert(boundary_index);
-                    }
-                    Some(_) => self.error(&field, format!("`{member}` is not a component"), "not a component", Some("boundaries contain components; a flow crosses a boundary when its ends are in different boundaries".to_string())),
-                    None => self.unknown_element(&field, member, &bound),
+            for member in &boundary.contains {
+                if let Some(index) = bound.element(member) {
+                    member_of.entry(index).or_default().insert(boundary_index);
                 }
             }
         }
         // Flows: their ends and whether they cross a boundary.
         let none = BTreeSet::new();
-        for (position, flow) in model.flow.iter().enumerate() {
+        for flow in &model.flow {
             let Some(flow_index) = bound.element(&flow.id) else {
                 continue;
             };
-            let position = position.to_string();
-            let mut ends = [None, None];
-            for (slot, (field, end)) in [("source", &flow.source), ("target", &flow.target)]
-                .into_iter()
-                .enumerate()
-            {
-                match bound.element(end) {
-                    Some(index) if bound.elements[index].role == Role::Component => {
-                        ends[slot] = Some(index)
-                    }
-                    Some(_) => self.error(
-                        &["flow", &position, field],
-                        format!(
-                            "the {field} of `{}` must be a component; `{end}` is not",
-                            flow.id
-                        ),
-                        "not a component",
-                        None,
-                    ),
-                    None => self.unknown_element(&["flow", &position, field], end, &bound),
-                }
-            }
+            let ends = [bound.element(&flow.source), bound.element(&flow.target)];
             let crosses = match ends {
                 [Some(source), Some(target)] => {
                     member_of.get(&source).unwrap_or(&none)
@@ -421,65 +251,40 @@ impl Binder<'_, '_, '_> {
         }
 
         // Mitigation status.
-        for (position, entry) in model.mitigation_status.iter().enumerate() {
-            let position = position.to_string();
-            let Some(mitigation) = self.resolve(
-                Wanted::Mitigation,
-                &entry.mitigation,
-                &["mitigation-status", &position, "mitigation"],
-            ) else {
+        for entry in &model.mitigation_status {
+            let Resolution::Found(mitigation) = self.catalogue.mitigation(&entry.mitigation) else {
                 continue;
             };
-            let mut at = Vec::new();
-            for (item, element) in entry.at.iter().enumerate() {
-                match bound.element(element) {
-                    Some(index) => at.push(index),
-                    None => self.unknown_element(
-                        &["mitigation-status", &position, "at", &item.to_string()],
-                        element,
-                        &bound,
-                    ),
-                }
-            }
             bound.statuses.push(StatusEntry {
                 mitigation,
-                at,
+                at: entry
+                    .at
+                    .iter()
+                    .filter_map(|element| bound.element(element))
+                    .collect(),
                 status: entry.status,
                 note: entry.note.clone(),
             });
         }
 
         // Stories.
-        for (story_position, story) in model.story.iter().enumerate() {
-            let story_position = story_position.to_string();
+        for story in &model.story {
             let mut clauses = Vec::new();
-            for (clause_position, clause) in story.without.iter().enumerate() {
-                let clause_position = clause_position.to_string();
+            for clause in &story.without {
                 let mut threats = Vec::new();
-                for (item, threat) in clause.threats.iter().enumerate() {
-                    let field = [
-                        "story",
-                        &story_position,
-                        "without",
-                        &clause_position,
-                        "threats",
-                        &item.to_string(),
-                    ];
+                for threat in &clause.threats {
                     let (pattern, element) = match threat.split_once('@') {
                         Some((pattern, element)) => (pattern, Some(element)),
                         None => (threat.as_str(), None),
                     };
-                    let Some(pattern) = self.resolve(Wanted::AttackPattern, pattern, &field) else {
+                    let Resolution::Found(pattern) = self.catalogue.attack_pattern(pattern) else {
                         continue;
                     };
                     let element = match element {
                         None => None,
                         Some(element) => match bound.element(element) {
                             Some(index) => Some(index),
-                            None => {
-                                self.unknown_element(&field, element, &bound);
-                                continue;
-                            }
+                            None => continue,
                         },
                     };
                     threats.push((pattern, element));
@@ -501,31 +306,12 @@ impl Binder<'_, '_, '_> {
     fn bind_system(&mut self, model: &Model, bound: &mut BoundModel) {
         let kb = self.engine.kb;
         for (name, property) in &kb.system_properties {
-            let (value, explicit) = match model.system.get(name) {
-                Some(json) => match value_fits(&property.definition, json) {
-                    Ok(()) => match Value::from_json(json, &mut self.engine.symbols) {
-                        Some(value) => (value, true),
-                        None => (
-                            Value::default_of(&property.definition, &mut self.engine.symbols),
-                            false,
-                        ),
-                    },
-                    Err(problem) => {
-                        self.error(
-                            &["system", name],
-                            format!("invalid value for the system property `{name}`: {problem}"),
-                            "does not fit the property",
-                            Some(format!(
-                                "the property answers: {}",
-                                property.definition.question
-                            )),
-                        );
-                        (
-                            Value::default_of(&property.definition, &mut self.engine.symbols),
-                            false,
-                        )
-                    }
-                },
+            let (value, explicit) = match model
+                .system
+                .get(name)
+                .and_then(|json| Value::from_json(json, &mut self.engine.symbols))
+            {
+                Some(value) => (value, true),
                 None => (
                     Value::default_of(&property.definition, &mut self.engine.symbols),
                     false,
@@ -534,201 +320,17 @@ impl Binder<'_, '_, '_> {
             bound.system.push(value);
             bound.system_explicit.push(explicit);
         }
-        for name in model.system.keys() {
-            if !kb.system_properties.contains_key(name) {
-                let help = if kb.system_properties.is_empty() {
-                    format!("`{}` declares no system properties", kb.pack)
-                } else {
-                    match crate::schema::suggest(
-                        name,
-                        kb.system_properties.keys().map(String::as_str),
-                    ) {
-                        Some(candidate) => format!("did you mean `{candidate}`?"),
-                        None => format!(
-                            "the system properties are {}",
-                            list(kb.system_properties.keys())
-                        ),
-                    }
-                };
-                self.error(
-                    &["system", name],
-                    format!("`{}` has no system property `{name}`", kb.pack),
-                    "unknown system property",
-                    Some(help),
-                );
-            }
+    }
+
+    /// The entity a kind names (resolved once per kind).
+    fn entity(&mut self, kind: &'f str) -> Option<usize> {
+        if let Some(entity) = self.entities.get(kind) {
+            return Some(*entity);
         }
-    }
-
-    fn unknown_element(&mut self, field: &[&str], id: &str, bound: &BoundModel) {
-        let help =
-            crate::schema::suggest(id, bound.elements.iter().map(|element| element.id.as_str()))
-                .map(|candidate| format!("did you mean `{candidate}`?"))
-                .unwrap_or_else(|| {
-                    "declare it as a `[[component]]` (or `[[flow]]`) first".to_string()
-                });
-        self.error(
-            field,
-            format!("no element `{id}` in the model"),
-            "unknown element",
-            Some(help),
-        );
-    }
-
-    /// Resolves a reference to an item of the knowledge base: a qualified id, or a local id
-    /// of the applied pack or (when unambiguous) of one of its dependencies.
-    fn resolve(&mut self, wanted: Wanted, reference: &str, field: &[&str]) -> Option<usize> {
-        let kb = self.engine.kb;
-        let key = (wanted as u8, reference.to_string());
-        let outcome = self.resolved.entry(key).or_insert_with(|| {
-            let ids: Vec<&str> = match wanted {
-                Wanted::Entity => kb.entities.iter().map(|item| item.id.as_str()).collect(),
-                Wanted::AttackPattern => kb
-                    .attack_patterns
-                    .iter()
-                    .map(|item| item.id.as_str())
-                    .collect(),
-                Wanted::Mitigation => kb.mitigations.iter().map(|item| item.id.as_str()).collect(),
-            };
-            resolve_id(kb, &ids, wanted.kind(), reference)
-        });
-        match outcome {
-            Ok(index) => Some(*index),
-            Err(Unresolved { message, help }) => {
-                let (message, help) = (message.clone(), help.clone());
-                self.error(
-                    field,
-                    message,
-                    &format!("unknown {}", wanted.kind().replace('-', " ")),
-                    Some(help),
-                );
-                None
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Unresolved {
-    pub message: String,
-    pub help: String,
-}
-
-/// Finds `reference` (qualified, or a local id) among the qualified `ids` of a kind.
-pub fn resolve_id(
-    kb: &KnowledgeBase,
-    ids: &[&str],
-    kind: &str,
-    reference: &str,
-) -> Result<usize, Unresolved> {
-    if reference.contains(':') {
-        return ids
-            .iter()
-            .position(|id| *id == reference)
-            .ok_or_else(|| Unresolved {
-                message: format!("no {kind} `{reference}` in `{}` {}", kb.pack, kb.version),
-                help: suggestion(ids, reference),
-            });
-    }
-    let suffix = format!(":{kind}/{reference}");
-    let candidates: Vec<usize> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| id.ends_with(&suffix))
-        .map(|(index, _)| index)
-        .collect();
-    let own = format!("{}{suffix}", kb.pack);
-    if let Some(index) = candidates.iter().find(|index| ids[**index] == own) {
-        return Ok(*index);
-    }
-    match candidates.as_slice() {
-        [index] => Ok(*index),
-        [] => Err(Unresolved {
-            message: format!(
-                "no {kind} `{reference}` in `{}` {} or its dependencies",
-                kb.pack, kb.version
-            ),
-            help: suggestion(ids, reference),
-        }),
-        several => Err(Unresolved {
-            message: format!(
-                "`{reference}` names {} {}",
-                several.len(),
-                match kind.strip_suffix('y') {
-                    Some(stem) => format!("{stem}ies"),
-                    None => format!("{kind}s"),
-                }
-            ),
-            help: format!(
-                "qualify it: {}",
-                several
-                    .iter()
-                    .map(|index| format!("`{}`", ids[*index]))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        }),
-    }
-}
-
-fn suggestion(ids: &[&str], reference: &str) -> String {
-    let local = |id: &str| -> String { id.rsplit('/').next().unwrap_or(id).to_string() };
-    let wanted = local(reference);
-    let locals: Vec<String> = ids.iter().map(|id| local(id)).collect();
-    match crate::schema::suggest(&wanted, locals.iter().map(String::as_str)) {
-        Some(candidate) => format!("did you mean `{candidate}`?"),
-        None => "`threatpack inspect` lists the ids of a bundle".to_string(),
-    }
-}
-
-fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json).
-fn is_element_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-' || *byte == b'_'
-        })
-        && !id.ends_with(['-', '_'])
-        && !id.contains("--")
-        && !id.contains("__")
-        && !id.contains("-_")
-        && !id.contains("_-")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_element_id;
-
-    #[test]
-    fn element_ids_follow_the_schema_pattern() {
-        for good in ["a", "shop", "web-shop", "db_1", "a1-b2_c3"] {
-            assert!(is_element_id(good), "{good}");
-        }
-        let long = "a".repeat(65);
-        for bad in [
-            "",
-            "1a",
-            "Shop",
-            "a-",
-            "a--b",
-            "a_-b",
-            "-a",
-            "a b",
-            "é",
-            long.as_str(),
-        ] {
-            assert!(!is_element_id(bad), "{bad}");
-        }
+        let Resolution::Found(shape) = self.catalogue.entity(kind) else {
+            return None;
+        };
+        self.entities.insert(kind, shape.index);
+        Some(shape.index)
     }
 }
