@@ -1,10 +1,11 @@
 //! Runs the condition checker on a condition written in the root pack and turns its problems
 //! into diagnostics positioned in the file.
 
-use crate::check::{Facts, Index};
 use crate::condition::{ConditionScope, PropertySet, check_condition};
 use crate::diagnostic::Diagnostic;
 use crate::document::string_content_offset;
+use crate::index::Index;
+use crate::lints::Facts;
 use crate::model::ElementKind;
 use crate::parse::Origin;
 

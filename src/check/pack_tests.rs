@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::check::{Index, Lookup, reference_problem, tier_problem};
+use crate::check::{reference_problem, tier_problem};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Index, Lookup};
 use crate::model::{PackTest, PropertyDefinition};
 use crate::names::ItemKind;
 use crate::parse::{Located, Origin, ParsedPack};

@@ -14,9 +14,21 @@ mod unused_property;
 
 use std::collections::BTreeSet;
 
-use crate::check::{Facts, Index, Lookup};
 use crate::diagnostic::Diagnostic;
+use crate::index::{Index, Lookup};
 use crate::names::ItemKind;
+use crate::parse::Origin;
+
+/// Facts gathered by the checks that the lints need.
+#[derive(Debug)]
+pub struct Facts {
+    /// Conditions proven constant: where, and their value.
+    pub constant_conditions: Vec<(Origin, Vec<String>, bool)>,
+    /// Properties read by some condition of the root pack: (declaring entity, name).
+    pub property_reads: BTreeSet<(usize, String)>,
+    /// False when some condition could not be parsed: its reads are unknown.
+    pub all_reads_known: bool,
+}
 
 /// Runs every lint on the root pack of the index.
 pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {

@@ -12,8 +12,8 @@
 //! tier = "top"           # warning: no TOP mitigation addresses `sql-injection`
 //! ```
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::lints::RootLink;
 
 /// `failed_links`: attack patterns a mitigation that broke its schema addresses (not reported).

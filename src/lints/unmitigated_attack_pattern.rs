@@ -11,8 +11,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::lints::RootLink;
 use crate::model::Status;
 

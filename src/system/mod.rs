@@ -4,9 +4,9 @@
 //! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
 //! the typed `Model`, the document tree with spans, and for converted files the map from model
 //! fields back to the original file, so that every problem names the line the user wrote.
-//! `bind` then checks the model against a knowledge base.
+//! `validate` checks it against a knowledge base (or, for a pack test, the pack being checked);
+//! `engine::bind` then lays it out for the rule engine.
 
-pub mod bind;
 pub mod otm;
 pub mod validate;
 

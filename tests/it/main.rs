@@ -8,6 +8,7 @@ mod bundles;
 mod check_cli;
 mod diagnostics;
 mod hostile;
+mod module_layers;
 mod otm;
 mod registry_client;
 mod registry_lock;

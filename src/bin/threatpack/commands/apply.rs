@@ -11,9 +11,9 @@ use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::summary::summary;
 use threatpack::analysis::{Detail, Header, analyse};
 use threatpack::engine::Engine;
+use threatpack::engine::bind::bind;
 use threatpack::engine::explain::explain;
 use threatpack::engine::tiers::{TierRequest, choose_tier};
-use threatpack::system::bind::bind;
 use threatpack::workspace::write_atomically;
 
 use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 use threatpack::analysis::questions::{questions, render};
 use threatpack::engine::Engine;
+use threatpack::engine::bind::bind;
 use threatpack::engine::tiers::{TierRequest, choose_tier};
-use threatpack::system::bind::bind;
 
 use super::Format;
 use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};

@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::Engine;
+use super::value::Value;
 use crate::diagnostic::Diagnostic;
-use crate::engine::Engine;
-use crate::engine::value::Value;
 use crate::model::{ImplementationStatus, Model};
 
-use super::ModelFile;
-pub use super::validate::Role;
-use super::validate::{Catalogue, KnowledgeBaseCatalogue, Resolution, validate};
+use crate::system::ModelFile;
+pub use crate::system::validate::Role;
+use crate::system::validate::{Catalogue, KnowledgeBaseCatalogue, Resolution, validate};
 
 #[derive(Debug, Clone)]
 pub struct BoundElement {

@@ -1,5 +1,6 @@
 //! An index over a pack graph: every item by pack and id, references resolved the way packs
-//! see each other, and entities resolved with their inherited kind and properties.
+//! see each other, and entities resolved with their inherited kind and properties. What
+//! `check`, its `lints`, `upstream` and `compile` all read a pack graph through.
 
 use std::collections::{BTreeMap, HashMap};
 
