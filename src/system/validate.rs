@@ -130,9 +130,9 @@ impl ModelPlaces for ModelFile {
 pub struct Validation<'m> {
     /// Every problem, unsorted.
     pub diagnostics: Vec<Diagnostic>,
-    /// Every element id the model declares, with its role (the first, for an id used twice);
-    /// elements whose kind failed included.
-    pub elements: HashMap<&'m str, Role>,
+    /// Every element id the model declares, with its role and its position in its table (the
+    /// first, for an id used twice); elements whose kind failed included.
+    pub elements: HashMap<&'m str, (Role, usize)>,
 }
 
 /// Checks `model` against `catalogue`: system values, element ids, kinds and property values,
@@ -153,10 +153,7 @@ pub fn validate<'m>(
     validator.statuses_and_stories(model, &elements);
     Validation {
         diagnostics: validator.diagnostics,
-        elements: elements
-            .into_iter()
-            .map(|(id, (role, _))| (id, role))
-            .collect(),
+        elements,
     }
 }
 
@@ -274,9 +271,9 @@ impl<'c> Validator<'c> {
                     }),
             );
         for (role, position, id, kind, properties) in all {
-            let position_text = position.to_string();
             let table = role.table();
-            let field = |last: &'static str| [table, position_text.as_str(), last];
+            // Field paths are built only for a problem: a model may hold 30,000 elements.
+            let position_text = || position.to_string();
             match declared.get(id.as_str()) {
                 Some((first_role, first_position)) => {
                     let first = self.places.locate(&[
@@ -284,7 +281,7 @@ impl<'c> Validator<'c> {
                         &first_position.to_string(),
                         "id",
                     ]);
-                    let span = self.places.locate(&field("id"));
+                    let span = self.places.locate(&[table, &position_text(), "id"]);
                     let path = self.places.display_path().to_string();
                     let diagnostic = self.report(
                         Code::InvalidModel,
@@ -308,18 +305,18 @@ impl<'c> Validator<'c> {
                 .entry(kind.as_str())
                 .or_insert_with(|| catalogue.entity(kind));
             let shape = match resolution {
-                Resolution::Found(shape) => shape.clone(),
+                Resolution::Found(shape) => &*shape,
                 Resolution::Failed => continue,
                 Resolution::Unknown(unresolved) => {
                     let unresolved = unresolved.clone();
-                    self.unresolved(unresolved, &field("kind"));
+                    self.unresolved(unresolved, &[table, &position_text(), "kind"]);
                     continue;
                 }
             };
             if let Some(element_kind) = shape.kind
                 && !role.accepts(element_kind)
             {
-                let span = self.places.locate(&field("kind"));
+                let span = self.places.locate(&[table, &position_text(), "kind"]);
                 let diagnostic = self.report(
                     Code::KindMismatch,
                     format!("a {table} cannot be a `{kind}`"),
@@ -330,7 +327,6 @@ impl<'c> Validator<'c> {
                 continue;
             }
             for (name, value) in properties {
-                let at = [table, position_text.as_str(), "properties", name.as_str()];
                 match shape.properties.get(name.as_str()) {
                     // Inherited from an ancestor that failed, perhaps: reported there.
                     None if !shape.complete => {}
@@ -343,7 +339,9 @@ impl<'c> Validator<'c> {
                                     list(shape.properties.keys().copied())
                                 ),
                             };
-                        let span = self.places.locate_key(&at);
+                        let span =
+                            self.places
+                                .locate_key(&[table, &position_text(), "properties", name]);
                         let diagnostic = self.report(
                             Code::InvalidModel,
                             format!("`{kind}` has no property `{name}`"),
@@ -354,7 +352,9 @@ impl<'c> Validator<'c> {
                     }
                     Some(definition) => {
                         if let Err(problem) = value_fits(definition, value) {
-                            let span = self.places.locate(&at);
+                            let span =
+                                self.places
+                                    .locate(&[table, &position_text(), "properties", name]);
                             let diagnostic = self.report(
                                 Code::InvalidModel,
                                 format!("invalid value for `{name}` of `{id}`"),
@@ -374,13 +374,12 @@ impl<'c> Validator<'c> {
     /// Flow ends and boundary members: components of the model.
     fn ends_and_members(&mut self, model: &Model, elements: &HashMap<&str, (Role, usize)>) {
         for (position, flow) in model.flow.iter().enumerate() {
-            let position = position.to_string();
             for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
-                let at = ["flow", position.as_str(), field];
+                let position = || position.to_string();
                 match elements.get(end.as_str()) {
                     Some((Role::Component, _)) => {}
                     Some((role, _)) => {
-                        let span = self.places.locate(&at);
+                        let span = self.places.locate(&["flow", &position(), field]);
                         let diagnostic = self.report(
                             Code::InvalidModel,
                             format!(
@@ -393,7 +392,7 @@ impl<'c> Validator<'c> {
                         diagnostic.help =
                             Some("a flow goes from one `[[component]]` to another".to_string());
                     }
-                    None => self.unknown_element(&at, end, elements),
+                    None => self.unknown_element(&["flow", &position(), field], end, elements),
                 }
             }
         }
