@@ -258,12 +258,28 @@ impl<'g> Index<'g> {
                     _ => None,
                 }
             });
+        // A link whose attack pattern failed (its file, its schema) may be the one: it was
+        // reported there, and the override is not reported again.
+        let unverifiable = || {
+            mitigation.located.item.addresses.iter().any(|address| {
+                self.lookup(
+                    mitigation.pack,
+                    &address.attack_pattern,
+                    ItemKind::AttackPattern,
+                ) == Lookup::Unverifiable
+            })
+        };
         match link {
             Some((position, linked)) => TargetLookup::Found(ResolvedTarget::Link {
                 mitigation: found,
                 attack_pattern: linked,
                 position,
             }),
+            None if unverifiable() => TargetLookup::NotFound {
+                lookup: Lookup::Unverifiable,
+                qualified,
+                kind,
+            },
             None => TargetLookup::NoSuchLink { mitigation: found },
         }
     }

@@ -174,6 +174,7 @@ fn a_mistake_is_reported_once() {
         "unknown-reference.inherited",
         "unknown-reference.model-kind",
         "kind-mismatch.model",
+        "dependency-unavailable.broken-link",
     ] {
         let text = fs::read_to_string(fixture_directory().join(format!("{name}.txt")))
             .expect("a readable fixture");
