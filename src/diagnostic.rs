@@ -72,7 +72,7 @@ codes! {
     ConditionType = "condition-type", Error, "a condition mixes types or is not a bool";
     // Overrides and pack tests.
     InvalidOverride = "invalid-override", Error, "an override cannot apply to its target";
-    InvalidModel = "invalid-model", Error, "a pack test's model is inconsistent";
+    InvalidModel = "invalid-model", Error, "a system model (a pack test's, or one given to `apply`/`test`) is inconsistent";
     // Building.
     OverrideConflict = "override-conflict", Error, "two packs override the same field with different values";
     // Lints.

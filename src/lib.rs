@@ -20,6 +20,7 @@ pub mod workspace;
 pub mod check;
 pub(crate) mod condition;
 pub mod diagnostic;
+pub mod index;
 pub(crate) mod lints;
 pub mod model;
 pub(crate) mod parse;

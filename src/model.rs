@@ -432,7 +432,11 @@ pub struct Model {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelInfo>,
     /// System-level facts (`handles_personal_data = true`), typed by the pack's system properties.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub system: BTreeMap<String, Json>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub component: Vec<ModelElement>,
@@ -465,7 +469,11 @@ pub struct ModelElement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub kind: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub properties: BTreeMap<String, Json>,
 }
 
@@ -480,7 +488,11 @@ pub struct ModelFlow {
     pub kind: String,
     pub source: String,
     pub target: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub properties: BTreeMap<String, Json>,
 }
 
@@ -494,7 +506,11 @@ pub struct ModelBoundary {
     pub description: Option<String>,
     pub kind: String,
     pub contains: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub properties: BTreeMap<String, Json>,
 }
 
@@ -555,4 +571,37 @@ pub struct Without {
     /// The threats it rules out: `ATTACK-PATTERN` (anywhere) or `ATTACK-PATTERN@ELEMENT`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threats: Vec<String>,
+}
+
+/// A table of values that refuses a key given twice, as the document parsers do: serde's
+/// `BTreeMap` keeps the last silently, and a JSON model can be deserialized without them.
+fn unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, Json>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueKeys;
+
+    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, Json>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a table")
+        }
+
+        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+        where
+            A: serde::de::MapAccess<'de>,
+        {
+            let mut values = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, Json>()? {
+                if values.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                }
+                values.insert(key, value);
+            }
+            Ok(values)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueKeys)
 }

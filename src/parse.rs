@@ -17,6 +17,7 @@ use crate::model::{
     AttackPattern, Entity, Manifest, Mitigation, Override, PackTest, PropertyDefinition,
     SystemProperty, TierRule,
 };
+use crate::names::ItemKind;
 use crate::schema::{self, FileKind};
 use crate::source::{PackSources, SourceFile};
 
@@ -55,8 +56,19 @@ pub struct ParsedPack {
     pub mitigations: Vec<Located<Mitigation>>,
     pub overrides: Vec<Located<Override>>,
     pub tests: Vec<Located<PackTest>>,
-    /// Ids of items left out because they break their schema.
-    pub unparsed_ids: BTreeSet<String>,
+    /// Items left out because they break their schema: their kind and id. They are known to
+    /// have failed, so references to them are not reported again.
+    pub unparsed_ids: BTreeSet<(ItemKind, String)>,
+    /// What the root's mitigations that broke their schema address (`attack-pattern` as
+    /// written), so that an attack pattern they may mitigate is not called unmitigated; `None`
+    /// when one of them has `addresses` that cannot be read.
+    pub unparsed_addresses: Option<BTreeSet<String>>,
+    /// Kinds of item of which some file could not be read or parsed: any id of that kind may
+    /// exist in it, so a reference not found is not reported as unknown.
+    pub unreadable_kinds: BTreeSet<ItemKind>,
+    /// False when `pack.toml` could not be read or parsed, or one of its system properties
+    /// broke its schema: a system property not found may exist.
+    pub system_complete: bool,
     /// False when a content file could not be read or parsed: its items are unknown, so
     /// "unknown reference" and whole-pack lints would be guesses.
     pub complete: bool,
@@ -78,9 +90,23 @@ impl ParsedPack {
             overrides: Vec::new(),
             tests: Vec::new(),
             unparsed_ids: BTreeSet::new(),
+            unreadable_kinds: BTreeSet::new(),
+            unparsed_addresses: Some(BTreeSet::new()),
+            system_complete: false,
             complete: true,
         };
         pack.complete = pack.sources.problems.is_empty();
+        let display_prefix = format!("{}/", pack.sources.display_root);
+        for problem in &pack.sources.problems {
+            let pack_path = problem
+                .file()
+                .map(|file| file.strip_prefix(&display_prefix).unwrap_or(file));
+            pack.unreadable_kinds.extend(
+                pack_path
+                    .and_then(FileKind::of_pack_path)
+                    .and_then(item_kind),
+            );
+        }
         // Files are independent: parse them on every core, then merge in file order so the
         // result does not depend on scheduling.
         let files = &pack.sources.files;
@@ -123,10 +149,15 @@ impl ParsedPack {
         for (index, file) in parsed.into_iter().enumerate() {
             pack.documents[index] = file.document;
             pack.complete &= file.complete;
+            if !file.complete {
+                let kind = FileKind::of_pack_path(&pack.sources.files[index].pack_path);
+                pack.unreadable_kinds.extend(kind.and_then(item_kind));
+            }
             pack.diagnostics.extend(file.diagnostics);
             if file.manifest.is_some() {
                 pack.manifest = file.manifest;
             }
+            pack.system_complete |= file.system_complete;
             pack.system_properties.extend(file.system_properties);
             pack.tier_rules.extend(file.tier_rules);
             pack.entities.extend(file.entities);
@@ -135,6 +166,14 @@ impl ParsedPack {
             pack.overrides.extend(file.overrides);
             pack.tests.extend(file.tests);
             pack.unparsed_ids.extend(file.unparsed_ids);
+            pack.unparsed_addresses =
+                match (pack.unparsed_addresses.take(), file.unparsed_addresses) {
+                    (Some(mut known), Some(more)) => {
+                        known.extend(more);
+                        Some(known)
+                    }
+                    _ => None,
+                };
         }
         if pack.sources.file("pack.toml").is_none() && !pack.has_error_with("pack.toml") {
             pack.diagnostics.push(
@@ -237,6 +276,8 @@ impl ParsedPack {
 struct FileParse {
     document: Option<Node>,
     complete: bool,
+    /// A `pack.toml` whose every system property was read.
+    system_complete: bool,
     diagnostics: Vec<Diagnostic>,
     manifest: Option<Located<Manifest>>,
     system_properties: Vec<Located<SystemProperty>>,
@@ -246,12 +287,14 @@ struct FileParse {
     mitigations: Vec<Located<Mitigation>>,
     overrides: Vec<Located<Override>>,
     tests: Vec<Located<PackTest>>,
-    unparsed_ids: BTreeSet<String>,
+    unparsed_ids: BTreeSet<(ItemKind, String)>,
+    unparsed_addresses: Option<BTreeSet<String>>,
 }
 
 fn parse_file(file: &SourceFile, index: usize) -> FileParse {
     let mut out = FileParse {
         complete: true,
+        unparsed_addresses: Some(BTreeSet::new()),
         ..FileParse::default()
     };
     let Some(kind) = FileKind::of_pack_path(&file.pack_path) else {
@@ -261,6 +304,14 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
     if !syntax_errors.is_empty() {
         out.complete = false;
         let total = syntax_errors.len();
+        // What the file declares is unknown until it parses, so references into it are not
+        // checked either (they would all be "unknown").
+        let help = match kind.directory().filter(|_| item_kind(kind).is_some()) {
+            Some(directory) => format!(
+                "fix the TOML syntax; the file's other checks, and references to the {directory} it declares, run once it parses"
+            ),
+            None => "fix the TOML syntax; the file's other checks run once it parses".to_string(),
+        };
         for (shown, error) in syntax_errors.into_iter().enumerate() {
             // A binary or garbage file would give one error per byte: keep a screenful.
             if shown == MAX_SYNTAX_ERRORS_PER_FILE {
@@ -276,7 +327,7 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             out.diagnostics.push(
                 Diagnostic::new(Code::TomlSyntax, "invalid TOML")
                     .at(&file.display_path, error.span, error.message.clone())
-                    .help("fix the TOML syntax; the file's other checks run once it parses"),
+                    .help(help.clone()),
             );
         }
         return out;
@@ -297,9 +348,12 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             // `[system]` part by part: a broken system property or tier rule is left out alone.
             let system = json.get("system");
             let properties = system.and_then(|system| system.get("properties"));
+            out.system_complete = true;
             if let Some(Json::Object(properties)) = properties {
                 for (name, value) in properties {
-                    if let Ok(definition) = PropertyDefinition::deserialize(value) {
+                    let definition = PropertyDefinition::deserialize(value);
+                    out.system_complete &= definition.is_ok();
+                    if let Ok(definition) = definition {
                         out.system_properties.push(Located {
                             item: SystemProperty {
                                 name: name.clone(),
@@ -371,13 +425,22 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             &broken_items,
             &mut out.unparsed_ids,
         )),
-        FileKind::Mitigations => out.mitigations.extend(items(
-            &json,
-            "mitigation",
-            index,
-            &broken_items,
-            &mut out.unparsed_ids,
-        )),
+        FileKind::Mitigations => {
+            out.mitigations.extend(items(
+                &json,
+                "mitigation",
+                index,
+                &broken_items,
+                &mut out.unparsed_ids,
+            ));
+            let parsed: BTreeSet<&str> = out
+                .mitigations
+                .iter()
+                .filter_map(|mitigation| mitigation.origin.pointer.get(1))
+                .map(String::as_str)
+                .collect();
+            out.unparsed_addresses = unparsed_addresses(&json, &parsed);
+        }
         FileKind::Overrides => out.overrides.extend(items(
             &json,
             "override",
@@ -390,6 +453,40 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
     }
     out.document = Some(document);
     out
+}
+
+/// The attack patterns the mitigations left out of the model address, as written; `None`
+/// when some of those cannot be read.
+fn unparsed_addresses(json: &Json, parsed: &BTreeSet<&str>) -> Option<BTreeSet<String>> {
+    let mut addressed = BTreeSet::new();
+    let Some(Json::Array(entries)) = json.get("mitigation") else {
+        return Some(addressed);
+    };
+    for (index, entry) in entries.iter().enumerate() {
+        if parsed.contains(index.to_string().as_str()) {
+            continue;
+        }
+        match entry.get("addresses") {
+            None => {}
+            Some(Json::Array(links)) => {
+                for link in links {
+                    addressed.insert(link.get("attack-pattern")?.as_str()?.to_string());
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+    Some(addressed)
+}
+
+/// The kind of item a file of `kind` declares, for the files that declare items with ids.
+fn item_kind(kind: FileKind) -> Option<ItemKind> {
+    match kind {
+        FileKind::Entities => Some(ItemKind::Entity),
+        FileKind::AttackPatterns => Some(ItemKind::AttackPattern),
+        FileKind::Mitigations => Some(ItemKind::Mitigation),
+        _ => None,
+    }
 }
 
 /// The root array and index of the item whose table contains `span`, if any.
@@ -417,7 +514,7 @@ fn items<T: DeserializeOwned>(
     key: &str,
     file: usize,
     broken: &BTreeSet<(String, usize)>,
-    unparsed_ids: &mut BTreeSet<String>,
+    unparsed_ids: &mut BTreeSet<(ItemKind, String)>,
 ) -> Vec<Located<T>> {
     let Some(Json::Array(entries)) = json.get(key) else {
         return Vec::new();
@@ -439,8 +536,9 @@ fn items<T: DeserializeOwned>(
                 },
             }),
             None => {
-                if let Some(id) = entry.get("id").and_then(Json::as_str) {
-                    unparsed_ids.insert(id.to_string());
+                let kind = ItemKind::from_name(key);
+                if let (Some(kind), Some(id)) = (kind, entry.get("id").and_then(Json::as_str)) {
+                    unparsed_ids.insert((kind, id.to_string()));
                 }
             }
         }

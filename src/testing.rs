@@ -4,15 +4,16 @@
 
 use std::collections::BTreeSet;
 
-use crate::analysis::report::TierChoice;
 use crate::compile::KnowledgeBase;
 use crate::diagnostic::Diagnostic;
+use crate::engine::bind::bind;
 use crate::engine::explain::explain;
+use crate::engine::tiers::TierChoice;
 use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, RuleProblem, Sink};
 use crate::resolve::PackGraph;
 use crate::system::ModelFile;
-use crate::system::bind::{bind, resolve_id};
+use crate::system::validate::resolve_id;
 
 /// The result of one pack test.
 #[derive(Debug)]

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::check::{Index, ResolvedTarget, TargetLookup};
 use crate::digest::json_digest;
+use crate::index::{Index, ResolvedTarget, TargetLookup};
 use crate::names::ItemKind;
 use crate::render::short_json;
 use crate::resolve::PackGraph;

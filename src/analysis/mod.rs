@@ -17,9 +17,9 @@ pub mod view;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::digest::sha256_hex;
+use crate::engine::bind::BoundModel;
 use crate::engine::{Engine, RuleProblem, Rules, Sink};
 use crate::model::{ImplementationStatus, Severity, Strength};
-use crate::system::bind::BoundModel;
 
 use report::*;
 

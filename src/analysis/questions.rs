@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::engine::bind::BoundModel;
 use crate::engine::program::Read;
 use crate::engine::{Engine, Rules};
-use crate::system::bind::{BoundModel, Role};
+use crate::system::validate::Role;
 
 /// The questions of one element.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::tiers::{TierChoice, TierSource};
 use crate::model::{ImplementationStatus, Rating, Severity, Strength};
 
 /// The version of the report format.
@@ -47,30 +48,6 @@ pub struct ModelSummary {
 pub struct PackRef {
     pub name: String,
     pub version: String,
-}
-
-/// Which tier was applied and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct TierChoice {
-    /// `None`: every item, whatever its tier.
-    pub name: Option<String>,
-    pub chosen_by: TierSource,
-    /// In words: the flag, the rule that matched (and its reason), or why the default applies.
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TierSource {
-    /// `--tier NAME` (or the tier the bundle was built at).
-    Flag,
-    /// A tier rule of the pack matched the model's system properties.
-    Rule,
-    /// No rule matched: the pack's first tier.
-    Default,
-    /// `--tier all`, or a pack without tier rules: everything.
-    All,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

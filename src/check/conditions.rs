@@ -1,10 +1,11 @@
 //! Runs the condition checker on a condition written in the root pack and turns its problems
 //! into diagnostics positioned in the file.
 
-use crate::check::{Facts, Index};
 use crate::condition::{ConditionScope, PropertySet, check_condition};
 use crate::diagnostic::Diagnostic;
 use crate::document::string_content_offset;
+use crate::index::Index;
+use crate::lints::Facts;
 use crate::model::ElementKind;
 use crate::parse::Origin;
 
@@ -53,14 +54,36 @@ pub(crate) fn check(
         endpoints: (all_flows && !subjects.is_empty()).then_some(&index.endpoint_properties),
         system: &index.system_properties,
     };
-    let report = check_condition(condition, &scope);
+    let mut report = check_condition(condition, &scope);
+    // An entity whose ancestor failed lacks what it would have inherited: its reads cannot be
+    // attributed, and a property missing on it (or on every component kind, when some entity
+    // failed) was already reported where the failure is.
+    let subjects_complete = subjects
+        .iter()
+        .all(|entity| index.resolved[*entity].complete);
     if report
         .problems
         .iter()
         .any(|problem| problem.code == crate::diagnostic::Code::ConditionSyntax)
+        || !subjects_complete
     {
         facts.all_reads_known = false;
     }
+    report.problems.retain(|problem| {
+        if problem.code != crate::diagnostic::Code::ConditionUnknownProperty {
+            return true;
+        }
+        match problem
+            .span
+            .as_ref()
+            .and_then(|span| variable_read(condition, span.start))
+        {
+            Some("self") => subjects_complete,
+            Some("source" | "target") => index.endpoints_complete,
+            Some("system") => index.system_complete,
+            _ => true,
+        }
+    });
     facts.property_reads.extend(report.reads);
     if let Some(value) = report.constant {
         facts.constant_conditions.push((
@@ -90,5 +113,40 @@ pub(crate) fn check(
             diagnostic = diagnostic.help(help);
         }
         diagnostics.push(diagnostic);
+    }
+}
+
+/// The variable read at `start` in `condition`: `self` for a problem placed on `self.x` or on
+/// the `x` of `self.x`.
+fn variable_read(condition: &str, start: usize) -> Option<&str> {
+    let is_name = |character: char| character.is_alphanumeric() || character == '_';
+    let after = condition.get(start..)?;
+    let name_end = after
+        .find(|character: char| !is_name(character))
+        .unwrap_or(after.len());
+    if after[name_end..].trim_start().starts_with('.') {
+        return Some(&after[..name_end]);
+    }
+    let before = condition.get(..start)?.trim_end();
+    let before = before.strip_suffix('.')?.trim_end();
+    let name_start = before
+        .rfind(|character: char| !is_name(character))
+        .map_or(0, |at| at + 1);
+    Some(&before[name_start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::variable_read;
+
+    #[test]
+    fn finds_the_variable_of_a_field_read() {
+        let condition = "self.a && has(target.b) && source . c";
+        assert_eq!(variable_read(condition, 0), Some("self"));
+        assert_eq!(variable_read(condition, 5), Some("self"));
+        assert_eq!(variable_read(condition, 14), Some("target"));
+        assert_eq!(variable_read(condition, 21), Some("target"));
+        assert_eq!(variable_read(condition, 36), Some("source"));
+        assert_eq!(variable_read(condition, 10), None);
     }
 }

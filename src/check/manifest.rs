@@ -1,9 +1,9 @@
 //! Checks of `pack.toml` that its schema cannot express: the name rules, semver, SPDX, and
 //! whether path dependencies are the packs and versions required.
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::document::string_content_offset;
+use crate::index::Index;
 use crate::names::{check_pack_name, parse_version};
 
 pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {

@@ -6,7 +6,6 @@
 //! its path dependencies are there to resolve references into them.
 
 mod conditions;
-mod index;
 mod items;
 mod manifest;
 mod overrides;
@@ -15,25 +14,13 @@ mod system;
 
 use std::collections::BTreeSet;
 
-pub use index::{Index, Item, Lookup, ResolvedEntity, ResolvedTarget, TargetLookup};
-
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
-use crate::lints;
+use crate::index::{Index, Lookup};
+use crate::lints::{self, Facts};
 use crate::names::ItemKind;
 use crate::parse::{Origin, ParsedPack};
 use crate::resolve::PackGraph;
 use crate::schema::suggest;
-
-/// Facts gathered by the checks that the lints need.
-#[derive(Debug)]
-pub struct Facts {
-    /// Conditions proven constant: where, and their value.
-    pub constant_conditions: Vec<(Origin, Vec<String>, bool)>,
-    /// Properties read by some condition of the root pack: (declaring entity, name).
-    pub property_reads: BTreeSet<(usize, String)>,
-    /// False when some condition could not be parsed: its reads are unknown.
-    pub all_reads_known: bool,
-}
 
 /// Options of a check run.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +147,7 @@ pub(crate) fn reference_problem(
             Some(
                 Diagnostic::new(
                     Code::UnknownReference,
-                    format!("unknown {} `{id}`", kind.as_str().replace('-', " ")),
+                    format!("unknown {} `{reference}`", kind.as_str().replace('-', " ")),
                 )
                 .at(
                     file,

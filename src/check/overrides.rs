@@ -2,10 +2,10 @@
 //! available by path), and every operation fits the kind of item it changes.
 
 use crate::check::conditions::Subjects;
-use crate::check::{
-    Facts, Index, Lookup, ResolvedTarget, TargetLookup, conditions, reference_problem, tier_problem,
-};
+use crate::check::{conditions, reference_problem, tier_problem};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Index, Lookup, ResolvedTarget, TargetLookup};
+use crate::lints::Facts;
 use crate::model::Override;
 use crate::names::{ItemKind, Target, parse_target};
 use crate::parse::Located;

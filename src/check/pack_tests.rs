@@ -1,14 +1,19 @@
-//! Checks of pack tests: the model is consistent with the pack's entities and system
-//! properties, and the expected findings name real attack patterns and elements. (Running them is the rule engine's job.)
+//! Checks of pack tests: the model passes the one model validation (`system::validate`, the
+//! one `apply` and `test` run) against the pack being checked, the tiers are declared, and the
+//! expected findings name real attack patterns and elements. (Running them is `testing`'s job.)
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
-use crate::check::{Index, Lookup, reference_problem, tier_problem};
-use crate::condition::value_fits;
+use crate::check::{reference_problem, tier_problem};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{ElementKind, PackTest};
+use crate::index::{Index, Lookup};
+use crate::model::{PackTest, PropertyDefinition};
 use crate::names::ItemKind;
-use crate::parse::Located;
+use crate::parse::{Located, Origin, ParsedPack};
+use crate::system::validate::{
+    Catalogue, EntityShape, ModelPlaces, Resolution, Unresolved, validate,
+};
 
 pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for located in &index.root().tests {
@@ -16,37 +21,95 @@ pub(crate) fn check(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The model element kinds: which DFD kinds each may have.
-#[derive(Clone, Copy)]
-enum ElementRole {
-    Component,
-    Flow,
-    Boundary,
+/// The pack being checked as the catalogue of its tests' models: local references name the
+/// root pack's items, qualified ones a direct dependency's (as everywhere in a pack).
+struct PackCatalogue<'i, 'g> {
+    index: &'i Index<'g>,
 }
 
-impl ElementRole {
-    fn table(self) -> &'static str {
-        match self {
-            ElementRole::Component => "component",
-            ElementRole::Flow => "flow",
-            ElementRole::Boundary => "boundary",
+impl PackCatalogue<'_, '_> {
+    fn resolve(&self, reference: &str, kind: ItemKind) -> Resolution<usize> {
+        let lookup = self.index.lookup(0, reference, kind);
+        match lookup {
+            Lookup::Found(found) => Resolution::Found(found),
+            Lookup::Unverifiable => Resolution::Failed,
+            Lookup::Missing { .. } | Lookup::NotADependency => {
+                match reference_problem(self.index, &lookup, reference, kind, "", 0..0) {
+                    Some(problem) => Resolution::Unknown(Unresolved {
+                        message: problem.message,
+                        label: problem.primary.map(|label| label.text).unwrap_or_default(),
+                        help: problem.help.unwrap_or_default(),
+                    }),
+                    None => Resolution::Failed,
+                }
+            }
+        }
+    }
+}
+
+impl Catalogue for PackCatalogue<'_, '_> {
+    fn pack(&self) -> &str {
+        self.index.root().name().unwrap_or("this pack")
+    }
+
+    fn entity(&self, reference: &str) -> Resolution<EntityShape<'_>> {
+        match self.resolve(reference, ItemKind::Entity) {
+            Resolution::Found(entity) => {
+                let resolved = &self.index.resolved[entity];
+                Resolution::Found(EntityShape {
+                    index: entity,
+                    kind: resolved.kind,
+                    properties: resolved
+                        .properties
+                        .iter()
+                        .map(|(name, info)| (*name, info.definition))
+                        .collect(),
+                    complete: resolved.complete,
+                })
+            }
+            Resolution::Failed => Resolution::Failed,
+            Resolution::Unknown(unresolved) => Resolution::Unknown(unresolved),
         }
     }
 
-    fn accepts(self, kind: ElementKind) -> bool {
-        match self {
-            ElementRole::Component => kind.is_component(),
-            ElementRole::Flow => kind == ElementKind::DataFlow,
-            ElementRole::Boundary => kind == ElementKind::TrustBoundary,
-        }
+    fn attack_pattern(&self, reference: &str) -> Resolution<usize> {
+        self.resolve(reference, ItemKind::AttackPattern)
     }
 
-    fn expected(self) -> &'static str {
-        match self {
-            ElementRole::Component => "a process, data-store or external-interactor entity",
-            ElementRole::Flow => "a data-flow entity",
-            ElementRole::Boundary => "a trust-boundary entity",
-        }
+    fn mitigation(&self, reference: &str) -> Resolution<usize> {
+        self.resolve(reference, ItemKind::Mitigation)
+    }
+
+    fn system_properties(&self) -> BTreeMap<&str, &PropertyDefinition> {
+        self.index
+            .system_properties
+            .iter()
+            .map(|(name, info)| (*name, info.definition))
+            .collect()
+    }
+
+    fn system_properties_complete(&self) -> bool {
+        self.index.system_complete
+    }
+}
+
+/// A pack test's file, where its model's fields are written.
+struct TestPlaces<'a> {
+    root: &'a ParsedPack,
+    origin: &'a Origin,
+}
+
+impl ModelPlaces for TestPlaces<'_> {
+    fn display_path(&self) -> &str {
+        self.root.display_path(self.origin)
+    }
+
+    fn locate(&self, field: &[&str]) -> Range<usize> {
+        self.root.locate(self.origin, field)
+    }
+
+    fn locate_key(&self, field: &[&str]) -> Range<usize> {
+        self.root.locate_key(self.origin, field)
     }
 }
 
@@ -70,224 +133,14 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
         &["test", "expect-tier"],
     ));
 
-    // System facts: values of the system properties of the pack and its dependencies.
-    for (name, value) in &model.system {
-        match index.system_properties.get(name.as_str()) {
-            None => {
-                let declared = &index.system_properties;
-                let help = match crate::schema::suggest(name, declared.keys().copied()) {
-                    Some(candidate) => format!("did you mean `{candidate}`?"),
-                    None if declared.is_empty() => "the pack and its dependencies declare no system properties; declare one in `[system.properties]` of `pack.toml`".to_string(),
-                    None => format!(
-                        "the system properties are {}",
-                        declared
-                            .keys()
-                            .map(|known| format!("`{known}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                diagnostics.push(
-                    Diagnostic::new(Code::InvalidModel, format!("no system property `{name}`"))
-                        .at(
-                            file,
-                            root.locate_key(origin, &["system", name]),
-                            "unknown system property",
-                        )
-                        .help(help),
-                );
-            }
-            Some(info) => {
-                if let Err(problem) = value_fits(info.definition, value) {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidModel,
-                            format!("invalid value for the system property `{name}`"),
-                        )
-                        .at(file, root.locate(origin, &["system", name]), problem)
-                        .help(info.definition.question.clone()),
-                    );
-                }
-            }
-        }
-    }
-
-    // Element ids, unique across the model, with their role.
-    let mut elements: BTreeMap<&str, ElementRole> = BTreeMap::new();
-    let all = model
-        .component
-        .iter()
-        .enumerate()
-        .map(|(position, element)| {
-            (
-                ElementRole::Component,
-                position,
-                element.id.as_str(),
-                element.kind.as_str(),
-                &element.properties,
-            )
-        })
-        .chain(model.flow.iter().enumerate().map(|(position, flow)| {
-            (
-                ElementRole::Flow,
-                position,
-                flow.id.as_str(),
-                flow.kind.as_str(),
-                &flow.properties,
-            )
-        }))
-        .chain(
-            model
-                .boundary
-                .iter()
-                .enumerate()
-                .map(|(position, boundary)| {
-                    (
-                        ElementRole::Boundary,
-                        position,
-                        boundary.id.as_str(),
-                        boundary.kind.as_str(),
-                        &boundary.properties,
-                    )
-                }),
-        );
-    for (role, position, id, kind, properties) in all {
-        let position = position.to_string();
-        let at = |field: &str| root.locate(origin, &[role.table(), &position, field]);
-        if elements.insert(id, role).is_some() {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::InvalidModel,
-                    format!("the element id `{id}` is used twice in the model"),
-                )
-                .at(file, at("id"), "already used")
-                .help("give every component, flow and boundary its own id"),
-            );
-        }
-        let lookup = index.lookup(0, kind, ItemKind::Entity);
-        if let Some(problem) =
-            reference_problem(index, &lookup, kind, ItemKind::Entity, file, at("kind"))
-        {
-            diagnostics.push(problem);
-            continue;
-        }
-        let Lookup::Found(entity) = lookup else {
-            continue;
-        };
-        let resolved = &index.resolved[entity];
-        if let Some(element_kind) = resolved.kind
-            && !role.accepts(element_kind)
-        {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::KindMismatch,
-                    format!("a {} cannot be a `{kind}`", role.table()),
-                )
-                .at(
-                    file,
-                    at("kind"),
-                    format!("`{kind}` is a {}", element_kind.as_str()),
-                )
-                .help(format!("a {} needs {}", role.table(), role.expected())),
-            );
-        }
-        for (name, value) in properties {
-            let value_span = root.locate(origin, &[role.table(), &position, "properties", name]);
-            match resolved.properties.get(name.as_str()) {
-                None => {
-                    let help =
-                        match crate::schema::suggest(name, resolved.properties.keys().copied()) {
-                            Some(candidate) => format!("did you mean `{candidate}`?"),
-                            None => format!(
-                                "`{kind}` has: {}",
-                                resolved
-                                    .properties
-                                    .keys()
-                                    .map(|known| format!("`{known}`"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        };
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidModel,
-                            format!("`{kind}` has no property `{name}`"),
-                        )
-                        .at(
-                            file,
-                            root.locate_key(origin, &[role.table(), &position, "properties", name]),
-                            "unknown property",
-                        )
-                        .help(help),
-                    );
-                }
-                Some(info) => {
-                    if let Err(problem) = value_fits(info.definition, value) {
-                        diagnostics.push(
-                            Diagnostic::new(
-                                Code::InvalidModel,
-                                format!("invalid value for `{name}`"),
-                            )
-                            .at(file, value_span, problem)
-                            .help(info.definition.question.clone()),
-                        );
-                    }
-                }
-            }
-        }
-    }
-    for (position, flow) in model.flow.iter().enumerate() {
-        for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
-            if !matches!(elements.get(end.as_str()), Some(ElementRole::Component)) {
-                let label = match elements.get(end.as_str()) {
-                    Some(role) => format!("`{end}` is a {}", role.table()),
-                    None => "no such component".to_string(),
-                };
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidModel,
-                        format!("the flow's {field} `{end}` is not a component of the model"),
-                    )
-                    .at(
-                        file,
-                        root.locate(origin, &["flow", &position.to_string(), field]),
-                        label,
-                    )
-                    .help("a flow goes from one `[[component]]` to another"),
-                );
-            }
-        }
-    }
-    for (position, boundary) in model.boundary.iter().enumerate() {
-        for (member_position, member) in boundary.contains.iter().enumerate() {
-            if !matches!(elements.get(member.as_str()), Some(ElementRole::Component)) {
-                let label = match elements.get(member.as_str()) {
-                    Some(role) => format!("`{member}` is a {}", role.table()),
-                    None => "no such component".to_string(),
-                };
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidModel,
-                        format!("the boundary contains `{member}`, which is not a component"),
-                    )
-                    .at(
-                        file,
-                        root.locate(
-                            origin,
-                            &[
-                                "boundary",
-                                &position.to_string(),
-                                "contains",
-                                &member_position.to_string(),
-                            ],
-                        ),
-                        label,
-                    )
-                    .help("list the ids of `[[component]]` tables"),
-                );
-            }
-        }
-    }
+    // The model: the validation `apply` and `test` run, against the pack being checked.
+    let validation = validate(
+        model,
+        &PackCatalogue { index },
+        &TestPlaces { root, origin },
+    );
+    diagnostics.extend(validation.diagnostics);
+    let elements = validation.elements;
 
     // Expected findings.
     let expectations = &located.item.test;
@@ -314,7 +167,7 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
             }
             if !elements.contains_key(element) {
                 diagnostics.push(
-                    Diagnostic::new(Code::InvalidModel, format!("`{element}` is not an element of the model"))
+                    Diagnostic::new(Code::InvalidModel, format!("no element `{element}` in the model"))
                         .at(file, span.clone(), "unknown element")
                         .help("write `ATTACK-PATTERN@ELEMENT` with the id of a component, flow or boundary of this test"),
                 );

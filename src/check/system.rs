@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::check::conditions::{self, Subjects};
 use crate::check::items::{PropertyAt, property_definition, redeclared_type};
-use crate::check::{Facts, Index, tier_problem};
+use crate::check::tier_problem;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
+use crate::lints::Facts;
 use crate::model::PropertyType;
 
 pub(crate) fn check(index: &Index<'_>, facts: &mut Facts, diagnostics: &mut Vec<Diagnostic>) {

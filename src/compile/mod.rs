@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use kb::*;
 
-use crate::check::{Index, Lookup};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Index, Lookup};
 use crate::names::ItemKind;
 use crate::parse::Origin;
 use crate::resolve::PackGraph;

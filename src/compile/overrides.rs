@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{Lookup, ResolvedTarget, TargetLookup};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Lookup, ResolvedTarget, TargetLookup};
 use crate::model::{Override, Rating, Severity, Status, Strength};
 use crate::names::ItemKind;
 use crate::parse::Located;

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::Engine;
+use super::bind::BoundModel;
 use super::eval::{Outcome, Tracer};
 use super::program::{self, BinaryOp, Expr, Op, UnaryOp};
 use super::value::Value;
-use crate::system::bind::{BoundModel, resolve_id};
+use crate::system::validate::resolve_id;
 
 /// Records the last outcome of every node.
 #[derive(Default)]

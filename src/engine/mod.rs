@@ -1,11 +1,12 @@
 //! The rule engine: which attack patterns apply to which elements of a system model, and which
 //! of their mitigations apply there.
 //!
-//! `Engine::new` lays out every entity's properties as numbered slots. `system::bind` turns a
-//! model into values in those slots. `Engine::rules` compiles each condition once per entity
+//! `Engine::new` lays out every entity's properties as numbered slots. `bind` turns a model
+//! that `system::validate` accepted into values in those slots. `Engine::rules` compiles each condition once per entity
 //! it applies to (inheritance included), so that evaluation indexes arrays instead of looking
 //! up names, and only the attack patterns of an element's entity are ever considered for it.
 
+pub mod bind;
 pub mod eval;
 pub mod explain;
 pub mod program;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use crate::compile::KnowledgeBase;
 use crate::model::ElementKind;
-use crate::system::bind::{BoundElement, BoundModel};
+use bind::{BoundElement, BoundModel};
 
 use eval::{Endpoint, EvalError, Frame};
 use program::{Bindings, CompileError, EndpointSlots, Layout, NO_SLOT, Program};

@@ -2,11 +2,36 @@
 //! rules from the model's system properties (the seed paper's light pass for a small system,
 //! the comprehensive one for a system that processes personal data).
 
+use serde::{Deserialize, Serialize};
+
 use super::Engine;
+use super::bind::BoundModel;
 use super::eval::Frame;
 use super::program::{self, Bindings, Layout};
-use crate::analysis::report::{TierChoice, TierSource};
-use crate::system::bind::BoundModel;
+
+/// Which tier was applied and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TierChoice {
+    /// `None`: every item, whatever its tier.
+    pub name: Option<String>,
+    pub chosen_by: TierSource,
+    /// In words: the flag, the rule that matched (and its reason), or why the default applies.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TierSource {
+    /// `--tier NAME` (or the tier the bundle was built at).
+    Flag,
+    /// A tier rule of the pack matched the model's system properties.
+    Rule,
+    /// No rule matched: the pack's first tier.
+    Default,
+    /// `--tier all`, or a pack without tier rules: everything.
+    All,
+}
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

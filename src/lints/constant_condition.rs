@@ -15,8 +15,9 @@
 //! condition = 'self.internet_facing || !self.internet_facing'   # warning: always true
 //! ```
 
-use crate::check::{Facts, Index};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
+use crate::lints::Facts;
 
 pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();

@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 
-use crate::check::{Index, Lookup, ResolvedTarget, TargetLookup};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Index, Lookup, ResolvedTarget, TargetLookup};
 use crate::model::Status;
 use crate::names::{ItemKind, Target, parse_target};
 use crate::parse::Origin;

@@ -8,8 +8,8 @@
 //! description = ""   # warning: empty description
 //! ```
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::parse::Origin;
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {

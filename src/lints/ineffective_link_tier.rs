@@ -13,8 +13,8 @@
 //! tier = "top"            # warning: the link stays `standard`
 //! ```
 
-use crate::check::{Index, Lookup};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::{Index, Lookup};
 use crate::names::ItemKind;
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {

@@ -12,19 +12,48 @@ mod unmitigated_attack_pattern;
 mod unused_mitigation;
 mod unused_property;
 
-use crate::check::{Facts, Index, Lookup};
+use std::collections::BTreeSet;
+
 use crate::diagnostic::Diagnostic;
+use crate::index::{Index, Lookup};
 use crate::names::ItemKind;
+use crate::parse::Origin;
+
+/// Facts gathered by the checks that the lints need.
+#[derive(Debug)]
+pub struct Facts {
+    /// Conditions proven constant: where, and their value.
+    pub constant_conditions: Vec<(Origin, Vec<String>, bool)>,
+    /// Properties read by some condition of the root pack: (declaring entity, name).
+    pub property_reads: BTreeSet<(usize, String)>,
+    /// False when some condition could not be parsed: its reads are unknown.
+    pub all_reads_known: bool,
+}
 
 /// Runs every lint on the root pack of the index.
 pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     // Lints about the pack as a whole would guess when some of its files could not be read.
     if index.root().complete {
+        // A mitigation that broke its schema was reported: an attack pattern it may address
+        // is not "unmitigated" (nor without a TOP mitigation).
+        let failed_links = index.root().unparsed_addresses.as_ref().map(|addresses| {
+            addresses
+                .iter()
+                .filter_map(
+                    |reference| match index.lookup(0, reference, ItemKind::AttackPattern) {
+                        Lookup::Found(attack_pattern) => Some(attack_pattern),
+                        _ => None,
+                    },
+                )
+                .collect::<BTreeSet<usize>>()
+        });
         let links = root_links(index);
-        unmitigated_attack_pattern::lint(index, &links, &mut diagnostics);
+        if let Some(failed_links) = &failed_links {
+            unmitigated_attack_pattern::lint(index, &links, failed_links, &mut diagnostics);
+            top_without_top_mitigation::lint(index, &links, failed_links, &mut diagnostics);
+        }
         unused_mitigation::lint(index, &mut diagnostics);
-        top_without_top_mitigation::lint(index, &links, &mut diagnostics);
         if facts.all_reads_known {
             unused_property::lint(index, facts, &mut diagnostics);
         }

@@ -12,11 +12,17 @@
 //! tier = "top"           # warning: no TOP mitigation addresses `sql-injection`
 //! ```
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::lints::RootLink;
 
-pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<Diagnostic>) {
+/// `failed_links`: attack patterns a mitigation that broke its schema addresses (not reported).
+pub(crate) fn lint(
+    index: &Index<'_>,
+    links: &[RootLink],
+    failed_links: &std::collections::BTreeSet<usize>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let root = index.root();
     let tiers = root.tiers();
     if tiers.len() < 2 {
@@ -40,6 +46,9 @@ pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<
         .filter(|(_, item)| item.pack == 0)
     {
         let located = item.located;
+        if failed_links.contains(&attack_pattern) {
+            continue;
+        }
         if root.tier_rank(located.item.tier.as_deref()) != 0 {
             continue;
         }

@@ -5,8 +5,8 @@
 //! misspelled directory (`entity/` for `entities/`). Files that are not TOML (README.md,
 //! NOTICE) are ignored without a warning.
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::schema::{FileKind, suggest};
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {

@@ -11,12 +11,18 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 use crate::lints::RootLink;
 use crate::model::Status;
 
-pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<Diagnostic>) {
+/// `failed_links`: attack patterns a mitigation that broke its schema addresses (not reported).
+pub(crate) fn lint(
+    index: &Index<'_>,
+    links: &[RootLink],
+    failed_links: &std::collections::BTreeSet<usize>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let root = index.root();
     let addressed: BTreeSet<usize> = links.iter().map(|link| link.attack_pattern).collect();
     for (attack_pattern, item) in index
@@ -26,6 +32,9 @@ pub(crate) fn lint(index: &Index<'_>, links: &[RootLink], diagnostics: &mut Vec<
         .filter(|(_, item)| item.pack == 0)
     {
         let located = item.located;
+        if failed_links.contains(&attack_pattern) {
+            continue;
+        }
         if addressed.contains(&attack_pattern) || located.item.status == Status::Deprecated {
             continue;
         }

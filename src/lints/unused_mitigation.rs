@@ -8,8 +8,8 @@
 //! id = "rate-limiting"   # warning: `rate-limiting` addresses no attack pattern
 //! ```
 
-use crate::check::Index;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
 
 pub(crate) fn lint(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();

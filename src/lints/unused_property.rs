@@ -10,8 +10,9 @@
 //! [entity.properties.uses_cdn]   # warning: no condition reads `uses_cdn`
 //! ```
 
-use crate::check::{Facts, Index};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::index::Index;
+use crate::lints::Facts;
 
 pub(crate) fn lint(index: &Index<'_>, facts: &Facts, diagnostics: &mut Vec<Diagnostic>) {
     let root = index.root();

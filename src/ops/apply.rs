@@ -11,7 +11,7 @@ use crate::analysis::report::{Report, TierChoice};
 use crate::analysis::{Detail, Header, analyse};
 use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, Rules};
-use crate::system::bind::{BoundModel, bind};
+use crate::engine::bind::{BoundModel, bind};
 use crate::system::otm::Mapping;
 use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model};
 use crate::workspace::read_capped;

@@ -4,10 +4,11 @@
 //! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
 //! the typed `Model`, the document tree with spans, and for converted files the map from model
 //! fields back to the original file, so that every problem names the line the user wrote.
-//! `bind` then checks the model against a knowledge base.
+//! `validate` checks it against a knowledge base (or, for a pack test, the pack being checked);
+//! `engine::bind` then lays it out for the rule engine.
 
-pub mod bind;
 pub mod otm;
+pub mod validate;
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -145,10 +146,12 @@ pub fn load_model(
 ) -> Result<ModelFile, Vec<Diagnostic>> {
     let syntax = Syntax::of_path(display_path);
     // Fast path: a JSON model in threatpack's format deserializes directly (its types deny
-    // unknown keys), ten times faster than building the spanned tree and validating it. Any
-    // failure, or an OTM file, takes the full path, which locates every problem.
+    // unknown keys and duplicate keys, `fits_schema` checks the rest of the schema), ten times
+    // faster than building the spanned tree and validating it. Any failure, or an OTM file,
+    // takes the full path, whose schema diagnostics locate every problem.
     if syntax == Syntax::Json
         && let Ok(model) = serde_json::from_str::<Model>(&text)
+        && validate::fits_schema(&model)
     {
         return Ok(ModelFile {
             display_path: display_path.to_string(),

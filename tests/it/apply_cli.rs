@@ -634,7 +634,7 @@ fn model_errors_name_the_line_and_what_to_do() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let stderr = &run.stderr;
     for (message, location) in [
-        ("no entity `stor`", "model.toml:16:"),
+        ("unknown entity `stor`", "model.toml:16:"),
         ("`service` has no property `exposd`", "model.toml:12:"),
         ("invalid value for `auth` of `api`", "model.toml:12:"),
         ("no element `apj` in the model", "model.toml:27:"),
@@ -880,7 +880,7 @@ fn a_json_model_gives_the_same_report_and_located_errors() {
         (
             pretty.replace("\"store\"", "\"stor\""),
             "\"stor\"",
-            "no entity `stor`",
+            "unknown entity `stor`",
         ),
         (
             pretty.replacen("\"properties\"", "\"propertes\"", 1),

@@ -161,3 +161,178 @@ fn scrub_bundle_line(line: &str) -> String {
     }
     scrubbed
 }
+
+/// The fixtures where one mistake used to cascade (issue 12): each must give exactly one
+/// diagnostic, the mistake itself.
+#[test]
+fn a_mistake_is_reported_once() {
+    for name in [
+        "toml-syntax.attack-patterns",
+        "toml-syntax.entities",
+        "schema-violation.parent",
+        "schema-violation.mitigation",
+        "unknown-reference.inherited",
+        "unknown-reference.model-kind",
+        "kind-mismatch.model",
+        "dependency-unavailable.broken-link",
+    ] {
+        let text = fs::read_to_string(fixture_directory().join(format!("{name}.txt")))
+            .expect("a readable fixture");
+        let directory = write_fixture(&text);
+        let run = crate::support::threatpack(directory.path(), &["check", "pack"]);
+        let reported: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("error[") || line.starts_with("warning["))
+            .collect();
+        assert_eq!(reported.len(), 1, "{name}:\n{}", run.stderr);
+    }
+}
+
+/// A pack whose test model holds one typo in a component's kind, and the same model given to
+/// `apply`: the flow, the boundary and the expectation that name the component are not
+/// reported (issue 12: 15 errors, 14 of them asking to declare elements that are declared),
+/// and `check`, `test` and `apply` report the mistake with the same code and message.
+#[test]
+fn a_model_mistake_is_one_diagnostic_alike_in_check_test_and_apply() {
+    let fixture = fs::read_to_string(fixture_directory().join("unknown-reference.model-kind.txt"))
+        .expect("a readable fixture");
+    let (pack, test) = fixture
+        .split_once("--- pack/tests/public-api.toml\n")
+        .expect("the fixture has a pack test");
+    let model: String = test
+        .lines()
+        .skip_while(|line| !line.starts_with("[[component]]"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    // A pack whose own test passes (so `apply --pack` runs), and the broken model beside it.
+    let correct_test = test.replace("kind = \"servce\"", "kind = \"service\"");
+    let directory = write_fixture(&format!(
+        "{pack}--- pack/tests/public-api.toml\n{correct_test}--- model.toml\n{model}"
+    ));
+    let apply = crate::support::threatpack(
+        directory.path(),
+        &["apply", "--pack", "pack", "--model", "model.toml"],
+    );
+    let broken = write_fixture(&fixture);
+    let check = crate::support::threatpack(broken.path(), &["check", "pack"]);
+    let test_run = crate::support::threatpack(broken.path(), &["test", "pack"]);
+    let first_error = |stderr: &str| {
+        stderr
+            .lines()
+            .filter(|line| line.starts_with("error["))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        first_error(&apply.stderr),
+        ["error[unknown-reference]: unknown entity `servce`"]
+    );
+    assert_eq!(first_error(&check.stderr), first_error(&apply.stderr));
+    assert_eq!(first_error(&test_run.stderr), first_error(&apply.stderr));
+    let snapshot = format!(
+        "exit code: {}\n----- apply (stderr) -----\n{}----- test (stderr) -----\n{}",
+        apply.code, apply.stderr, test_run.stderr
+    );
+    insta::with_settings!({ snapshot_path => "snapshots/diagnostics", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("model-mistake-in-apply-and-test", snapshot);
+    });
+}
+
+/// A JSON model is read without its schema when it deserializes (the fast path); whatever the
+/// schema refuses must still be refused, with the schema's message. YAML reads the same text
+/// through the schema, so the two must report alike.
+#[test]
+fn a_json_model_is_refused_whenever_the_schema_refuses_it() {
+    let fixture = fs::read_to_string(fixture_directory().join("invalid-model.txt"))
+        .expect("a readable fixture");
+    let (pack, _) = fixture
+        .split_once("--- pack/tests/")
+        .expect("the fixture has a pack test");
+    let valid = r#"{
+  "model": {"name": "Shop"},
+  "component": [
+    {"id": "browser", "kind": "client"},
+    {"id": "api", "kind": "service", "properties": {"public": true}}
+  ],
+  "boundary": [{"id": "internet", "kind": "network-zone", "contains": ["browser"]}],
+  "flow": [{"id": "browser-to-api", "kind": "request", "source": "browser", "target": "api"}],
+  "mitigation-status": [{"mitigation": "authentication", "status": "planned", "at": ["api"]}],
+  "story": [{"id": "login", "text": "As a user I log in", "without": [{"text": "being impersonated", "threats": ["spoofing@api"]}]}]
+}
+"#;
+    let directory = write_fixture(pack);
+    let apply = |name: &str, text: &str| {
+        fs::write(directory.path().join(name), text).expect("write the model");
+        let run = crate::support::threatpack(
+            directory.path(),
+            &["apply", "--pack", "pack", "--model", name],
+        );
+        (run.code, run.stderr.replace(name, "MODEL"))
+    };
+    let (code, stderr) = apply("model.json", valid);
+    assert_eq!(code, 0, "{stderr}");
+    for (what, from, to) in [
+        (
+            "an element id against its pattern",
+            "\"id\": \"api\"",
+            "\"id\": \"Api\"",
+        ),
+        (
+            "a flow end against the id pattern",
+            "\"target\": \"api\"",
+            "\"target\": \"API\"",
+        ),
+        (
+            "a kind against the reference pattern",
+            "\"kind\": \"service\"",
+            "\"kind\": \"Service\"",
+        ),
+        ("a float value", "{\"public\": true}", "{\"public\": 1.5}"),
+        ("a null value", "{\"public\": true}", "{\"public\": null}"),
+        (
+            "a table value",
+            "{\"public\": true}",
+            "{\"public\": {\"yes\": true}}",
+        ),
+        (
+            "a duplicate property",
+            "{\"public\": true}",
+            "{\"public\": true, \"public\": false}",
+        ),
+        ("an empty name", "{\"name\": \"Shop\"}", "{\"name\": \"\"}"),
+        (
+            "a system property name",
+            "\"model\": {",
+            "\"system\": {\"Bad-Name\": true}, \"model\": {",
+        ),
+        (
+            "a boundary member twice",
+            "[\"browser\"]",
+            "[\"browser\", \"browser\"]",
+        ),
+        (
+            "a mitigation reference",
+            "\"authentication\"",
+            "\"Authentication\"",
+        ),
+        (
+            "a threat reference",
+            "\"spoofing@api\"",
+            "\"spoofing@@api\"",
+        ),
+        ("an empty story", "\"As a user I log in\"", "\"\""),
+    ] {
+        assert!(valid.contains(from), "{what}: `{from}` is not in the model");
+        let broken = valid.replacen(from, to, 1);
+        let (json_code, json) = apply("model.json", &broken);
+        let (yaml_code, yaml) = apply("model.yaml", &broken);
+        let yaml = yaml.replace("valid YAML", "valid JSON");
+        assert_eq!(yaml_code, 1, "{what}: the schema accepts it\n{yaml}");
+        assert_eq!(
+            (json_code, &json),
+            (1, &yaml),
+            "{what}: JSON and YAML differ\n{json}\n{yaml}"
+        );
+    }
+}

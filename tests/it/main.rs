@@ -11,6 +11,7 @@ mod diagnostics;
 mod docs_examples;
 mod hostile;
 mod ops;
+mod module_layers;
 mod otm;
 mod readme_quickstart;
 mod registry_client;

@@ -1,5 +1,6 @@
 //! An index over a pack graph: every item by pack and id, references resolved the way packs
-//! see each other, and entities resolved with their inherited kind and properties.
+//! see each other, and entities resolved with their inherited kind and properties. What
+//! `check`, its `lints`, `upstream` and `compile` all read a pack graph through.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +28,9 @@ pub struct ResolvedEntity<'g> {
     pub parent: Option<usize>,
     /// True when following parents leads back to it.
     pub in_cycle: bool,
+    /// False when an ancestor failed (not found, broke its schema, in a cycle): what it would
+    /// have given is unknown, so a property missing here is not reported again.
+    pub complete: bool,
 }
 
 /// What an override target is.
@@ -91,6 +95,11 @@ pub struct Index<'g> {
     /// pack. A name declared by several packs takes the declaration of the pack latest in
     /// dependency order (a pack's redeclaration beats its dependency's; the root's beats all).
     pub system_properties: PropertySet<'g>,
+    /// False when some entity of the graph failed, so `endpoint_properties` may lack some.
+    pub endpoints_complete: bool,
+    /// False when some pack's `pack.toml` or system property failed, so `system_properties`
+    /// may lack some.
+    pub system_complete: bool,
 }
 
 impl<'g> Index<'g> {
@@ -106,6 +115,8 @@ impl<'g> Index<'g> {
             resolved: Vec::new(),
             endpoint_properties: BTreeMap::new(),
             system_properties: PropertySet::new(),
+            endpoints_complete: true,
+            system_complete: graph.packs.iter().all(|pack| pack.system_complete),
         };
         for (pack_index, pack) in graph.packs.iter().enumerate() {
             for located in &pack.entities {
@@ -183,9 +194,14 @@ impl<'g> Index<'g> {
         };
         match keys.get(&(target_pack, parsed.id)) {
             Some(found) => Lookup::Found(*found),
+            // The item failed to parse, or the file that may declare it did: it was reported
+            // there, and a reference to it is not reported again.
             None if self.graph.packs[target_pack]
                 .unparsed_ids
-                .contains(parsed.id) =>
+                .contains(&(kind, parsed.id.to_string()))
+                || self.graph.packs[target_pack]
+                    .unreadable_kinds
+                    .contains(&kind) =>
             {
                 Lookup::Unverifiable
             }
@@ -242,12 +258,28 @@ impl<'g> Index<'g> {
                     _ => None,
                 }
             });
+        // A link whose attack pattern failed (its file, its schema) may be the one: it was
+        // reported there, and the override is not reported again.
+        let unverifiable = || {
+            mitigation.located.item.addresses.iter().any(|address| {
+                self.lookup(
+                    mitigation.pack,
+                    &address.attack_pattern,
+                    ItemKind::AttackPattern,
+                ) == Lookup::Unverifiable
+            })
+        };
         match link {
             Some((position, linked)) => TargetLookup::Found(ResolvedTarget::Link {
                 mitigation: found,
                 attack_pattern: linked,
                 position,
             }),
+            None if unverifiable() => TargetLookup::NotFound {
+                lookup: Lookup::Unverifiable,
+                qualified,
+                kind,
+            },
             None => TargetLookup::NoSuchLink { mitigation: found },
         }
     }
@@ -315,16 +347,19 @@ impl<'g> Index<'g> {
 
     fn resolve_entities(&mut self) {
         let count = self.entities.len();
-        let parents: Vec<Option<usize>> = (0..count)
+        // The parent of each entity, and whether a parent it names failed to resolve.
+        let (parents, parent_failed): (Vec<Option<usize>>, Vec<bool>) = (0..count)
             .map(|entity| {
                 let item = &self.entities[entity];
-                let parent = item.located.item.parent.as_deref()?;
+                let Some(parent) = item.located.item.parent.as_deref() else {
+                    return (None, false);
+                };
                 match self.lookup(item.pack, parent, ItemKind::Entity) {
-                    Lookup::Found(parent) => Some(parent),
-                    _ => None,
+                    Lookup::Found(parent) => (Some(parent), false),
+                    _ => (None, true),
                 }
             })
-            .collect();
+            .unzip();
         // Each entity is resolved once, after its parent, so a chain of n entities costs O(n)
         // walks, not O(n²): packs are hostile input too.
         #[derive(Clone, Copy, PartialEq)]
@@ -363,11 +398,13 @@ impl<'g> Index<'g> {
                 let item = &self.entities[entity].located.item;
                 let in_cycle = resolved[entity].in_cycle;
                 let parent = parents[entity];
-                let (mut properties, inherited_kind) = match parent {
-                    Some(parent) if !in_cycle => {
-                        (resolved[parent].properties.clone(), resolved[parent].kind)
-                    }
-                    _ => (PropertySet::new(), None),
+                let (mut properties, inherited_kind, parent_complete) = match parent {
+                    Some(parent) if !in_cycle => (
+                        resolved[parent].properties.clone(),
+                        resolved[parent].kind,
+                        resolved[parent].complete,
+                    ),
+                    _ => (PropertySet::new(), None, !parent_failed[entity]),
                 };
                 // The nearest declaration wins.
                 for (name, definition) in &item.properties {
@@ -388,6 +425,7 @@ impl<'g> Index<'g> {
                     properties,
                     parent,
                     in_cycle,
+                    complete: parent_complete && !in_cycle,
                 };
                 state[entity] = State::Resolved;
             }
@@ -405,6 +443,14 @@ impl<'g> Index<'g> {
                 }
             }
         }
+        self.endpoints_complete = resolved.iter().all(|entity| entity.complete)
+            && self.graph.packs.iter().all(|pack| {
+                !pack.unreadable_kinds.contains(&ItemKind::Entity)
+                    && !pack
+                        .unparsed_ids
+                        .iter()
+                        .any(|(kind, _)| *kind == ItemKind::Entity)
+            });
         self.resolved = resolved;
     }
 

@@ -1,0 +1,826 @@
+//! The one validation of a system model against the items it may name: `apply` and `test`
+//! check a model against a compiled knowledge base, `check` checks a pack test's model against
+//! the pack's index, and both get the same code and message for the same mistake.
+//!
+//! A mistake is reported once: an element whose kind failed to resolve is still an element of
+//! the model (flows and boundaries naming it are fine), and an entity whose ancestor failed is
+//! not said to lack the properties it would have inherited (as rustc does for items that
+//! failed to resolve). `fits_schema` holds what the model's JSON Schema says beyond its Rust
+//! types, so that a JSON model read without the schema is refused exactly when the schema
+//! would refuse it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use serde_json::Value as Json;
+
+use crate::compile::KnowledgeBase;
+use crate::condition::value_fits;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{ElementKind, Model, PropertyDefinition};
+
+use super::ModelFile;
+
+/// What an element is in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Component,
+    Flow,
+    Boundary,
+}
+
+impl Role {
+    pub fn table(self) -> &'static str {
+        match self {
+            Role::Component => "component",
+            Role::Flow => "flow",
+            Role::Boundary => "boundary",
+        }
+    }
+
+    pub fn accepts(self, kind: ElementKind) -> bool {
+        match self {
+            Role::Component => kind.is_component(),
+            Role::Flow => kind == ElementKind::DataFlow,
+            Role::Boundary => kind == ElementKind::TrustBoundary,
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Role::Component => "a process, data-store or external-interactor entity",
+            Role::Flow => "a data-flow entity",
+            Role::Boundary => "a trust-boundary entity",
+        }
+    }
+}
+
+/// What a reference written in a model leads to.
+#[derive(Debug, Clone)]
+pub enum Resolution<T> {
+    Found(T),
+    /// The item exists but failed (its file or its schema), and was reported there: references
+    /// to it are not reported again.
+    Failed,
+    Unknown(Unresolved),
+}
+
+/// Why a reference leads nowhere: the diagnostic's message, label and help.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub message: String,
+    pub label: String,
+    pub help: String,
+}
+
+/// An entity as a model element of its kind sees it.
+#[derive(Debug, Clone)]
+pub struct EntityShape<'c> {
+    /// Its index in the catalogue (`kb.entities`, or the pack index's entities).
+    pub index: usize,
+    /// `None` when it has no kind of its own and its parent failed.
+    pub kind: Option<ElementKind>,
+    /// Its properties, inherited ones included.
+    pub properties: BTreeMap<&'c str, &'c PropertyDefinition>,
+    /// False when an ancestor failed: properties it would have inherited are missing.
+    pub complete: bool,
+}
+
+/// The items a model may name: a compiled knowledge base, or a pack being checked.
+pub trait Catalogue {
+    /// The pack the model is checked against, for messages.
+    fn pack(&self) -> &str;
+    fn entity(&self, reference: &str) -> Resolution<EntityShape<'_>>;
+    fn attack_pattern(&self, reference: &str) -> Resolution<usize>;
+    fn mitigation(&self, reference: &str) -> Resolution<usize>;
+    /// The system properties a model's `[system]` may set, by name.
+    fn system_properties(&self) -> BTreeMap<&str, &PropertyDefinition>;
+    /// False when some system property failed (and was reported where it is declared): a
+    /// name not among `system_properties` is then not reported.
+    fn system_properties_complete(&self) -> bool {
+        true
+    }
+}
+
+/// Where the model's fields are written, for diagnostics.
+pub trait ModelPlaces {
+    fn display_path(&self) -> &str;
+    /// The span of a model field (`["component", "3", "kind"]`), or of the nearest enclosing one.
+    fn locate(&self, field: &[&str]) -> Range<usize>;
+    /// The span of the key naming a model field, or of its value when there is no key.
+    fn locate_key(&self, field: &[&str]) -> Range<usize>;
+}
+
+impl ModelPlaces for ModelFile {
+    fn display_path(&self) -> &str {
+        &self.display_path
+    }
+
+    fn locate(&self, field: &[&str]) -> Range<usize> {
+        ModelFile::locate(self, field)
+    }
+
+    fn locate_key(&self, field: &[&str]) -> Range<usize> {
+        ModelFile::locate_key(self, field)
+    }
+}
+
+/// The outcome of validating a model.
+#[derive(Debug)]
+pub struct Validation<'m> {
+    /// Every problem, unsorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every element id the model declares, with its role and its position in its table (the
+    /// first, for an id used twice); elements whose kind failed included.
+    pub elements: HashMap<&'m str, (Role, usize)>,
+}
+
+/// Checks `model` against `catalogue`: system values, element ids, kinds and property values,
+/// flow ends and boundary members, mitigation statuses and the threats of stories.
+pub fn validate<'m>(
+    model: &'m Model,
+    catalogue: &dyn Catalogue,
+    places: &dyn ModelPlaces,
+) -> Validation<'m> {
+    let mut validator = Validator {
+        catalogue,
+        places,
+        diagnostics: Vec::new(),
+    };
+    validator.system(model);
+    let elements = validator.elements(model);
+    validator.ends_and_members(model, &elements);
+    validator.statuses_and_stories(model, &elements);
+    Validation {
+        diagnostics: validator.diagnostics,
+        elements,
+    }
+}
+
+struct Validator<'c> {
+    catalogue: &'c dyn Catalogue,
+    places: &'c dyn ModelPlaces,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'c> Validator<'c> {
+    fn report(
+        &mut self,
+        code: Code,
+        message: String,
+        span: Range<usize>,
+        label: String,
+    ) -> &mut Diagnostic {
+        let diagnostic = Diagnostic::new(code, message).at(self.places.display_path(), span, label);
+        self.diagnostics.push(diagnostic);
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn unresolved(&mut self, unresolved: Unresolved, field: &[&str]) {
+        let span = self.places.locate(field);
+        let diagnostic = self.report(
+            Code::UnknownReference,
+            unresolved.message,
+            span,
+            unresolved.label,
+        );
+        diagnostic.help = Some(unresolved.help);
+    }
+
+    fn system(&mut self, model: &Model) {
+        let declared = self.catalogue.system_properties();
+        for (name, value) in &model.system {
+            match declared.get(name.as_str()) {
+                None if !self.catalogue.system_properties_complete() => {}
+                None => {
+                    let help = match crate::schema::suggest(name, declared.keys().copied()) {
+                        Some(candidate) => format!("did you mean `{candidate}`?"),
+                        None if declared.is_empty() => format!(
+                            "`{}` and its dependencies declare no system properties; a pack declares them in `[system.properties]` of `pack.toml`",
+                            self.catalogue.pack()
+                        ),
+                        None => format!(
+                            "the system properties are {}",
+                            list(declared.keys().copied())
+                        ),
+                    };
+                    let span = self.places.locate_key(&["system", name]);
+                    let diagnostic = self.report(
+                        Code::InvalidModel,
+                        format!("unknown system property `{name}`"),
+                        span,
+                        format!(
+                            "not a system property of `{}` or its dependencies",
+                            self.catalogue.pack()
+                        ),
+                    );
+                    diagnostic.help = Some(help);
+                }
+                Some(definition) => {
+                    if let Err(problem) = value_fits(definition, value) {
+                        let span = self.places.locate(&["system", name]);
+                        let diagnostic = self.report(
+                            Code::InvalidModel,
+                            format!("invalid value for the system property `{name}`"),
+                            span,
+                            problem,
+                        );
+                        diagnostic.help =
+                            Some(format!("the property asks: {}", definition.question));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks every element; returns the declared ids with their role and position.
+    fn elements<'m>(&mut self, model: &'m Model) -> HashMap<&'m str, (Role, usize)> {
+        let catalogue = self.catalogue;
+        let mut declared: HashMap<&'m str, (Role, usize)> = HashMap::new();
+        // Kinds resolved once: a model of 30,000 elements names a handful of kinds.
+        let mut kinds: HashMap<&'m str, Resolution<EntityShape<'c>>> = HashMap::new();
+        let all = model
+            .component
+            .iter()
+            .enumerate()
+            .map(|(position, element)| {
+                (
+                    Role::Component,
+                    position,
+                    &element.id,
+                    &element.kind,
+                    &element.properties,
+                )
+            })
+            .chain(model.flow.iter().enumerate().map(|(position, flow)| {
+                (Role::Flow, position, &flow.id, &flow.kind, &flow.properties)
+            }))
+            .chain(
+                model
+                    .boundary
+                    .iter()
+                    .enumerate()
+                    .map(|(position, boundary)| {
+                        (
+                            Role::Boundary,
+                            position,
+                            &boundary.id,
+                            &boundary.kind,
+                            &boundary.properties,
+                        )
+                    }),
+            );
+        for (role, position, id, kind, properties) in all {
+            let table = role.table();
+            // Field paths are built only for a problem: a model may hold 30,000 elements.
+            let position_text = || position.to_string();
+            match declared.get(id.as_str()) {
+                Some((first_role, first_position)) => {
+                    let first = self.places.locate(&[
+                        first_role.table(),
+                        &first_position.to_string(),
+                        "id",
+                    ]);
+                    let span = self.places.locate(&[table, &position_text(), "id"]);
+                    let path = self.places.display_path().to_string();
+                    let diagnostic = self.report(
+                        Code::InvalidModel,
+                        format!("the element id `{id}` is used twice in the model"),
+                        span,
+                        "used again here".to_string(),
+                    );
+                    diagnostic.secondary.push(crate::diagnostic::Label {
+                        file: path,
+                        span: first,
+                        text: "first used here".to_string(),
+                    });
+                    diagnostic.help =
+                        Some("give every component, flow and boundary its own id".to_string());
+                }
+                None => {
+                    declared.insert(id.as_str(), (role, position));
+                }
+            }
+            let resolution = kinds
+                .entry(kind.as_str())
+                .or_insert_with(|| catalogue.entity(kind));
+            let shape = match resolution {
+                Resolution::Found(shape) => &*shape,
+                Resolution::Failed => continue,
+                Resolution::Unknown(unresolved) => {
+                    let unresolved = unresolved.clone();
+                    self.unresolved(unresolved, &[table, &position_text(), "kind"]);
+                    continue;
+                }
+            };
+            if let Some(element_kind) = shape.kind
+                && !role.accepts(element_kind)
+            {
+                let span = self.places.locate(&[table, &position_text(), "kind"]);
+                let diagnostic = self.report(
+                    Code::KindMismatch,
+                    format!("a {table} cannot be a `{kind}`"),
+                    span,
+                    format!("`{kind}` is a {} entity", element_kind.as_str()),
+                );
+                diagnostic.help = Some(format!("a `[[{table}]]` needs {}", role.expected()));
+                continue;
+            }
+            for (name, value) in properties {
+                match shape.properties.get(name.as_str()) {
+                    // Inherited from an ancestor that failed, perhaps: reported there.
+                    None if !shape.complete => {}
+                    None => {
+                        let help =
+                            match crate::schema::suggest(name, shape.properties.keys().copied()) {
+                                Some(candidate) => format!("did you mean `{candidate}`?"),
+                                None => format!(
+                                    "`{kind}` has the properties {}",
+                                    list(shape.properties.keys().copied())
+                                ),
+                            };
+                        let span =
+                            self.places
+                                .locate_key(&[table, &position_text(), "properties", name]);
+                        let diagnostic = self.report(
+                            Code::InvalidModel,
+                            format!("`{kind}` has no property `{name}`"),
+                            span,
+                            "unknown property".to_string(),
+                        );
+                        diagnostic.help = Some(help);
+                    }
+                    Some(definition) => {
+                        if let Err(problem) = value_fits(definition, value) {
+                            let span =
+                                self.places
+                                    .locate(&[table, &position_text(), "properties", name]);
+                            let diagnostic = self.report(
+                                Code::InvalidModel,
+                                format!("invalid value for `{name}` of `{id}`"),
+                                span,
+                                problem,
+                            );
+                            diagnostic.help =
+                                Some(format!("the property asks: {}", definition.question));
+                        }
+                    }
+                }
+            }
+        }
+        declared
+    }
+
+    /// Flow ends and boundary members: components of the model.
+    fn ends_and_members(&mut self, model: &Model, elements: &HashMap<&str, (Role, usize)>) {
+        for (position, flow) in model.flow.iter().enumerate() {
+            for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
+                let position = || position.to_string();
+                match elements.get(end.as_str()) {
+                    Some((Role::Component, _)) => {}
+                    Some((role, _)) => {
+                        let span = self.places.locate(&["flow", &position(), field]);
+                        let diagnostic = self.report(
+                            Code::InvalidModel,
+                            format!(
+                                "the {field} `{end}` of the flow `{}` is not a component",
+                                flow.id
+                            ),
+                            span,
+                            format!("`{end}` is a {}", role.table()),
+                        );
+                        diagnostic.help =
+                            Some("a flow goes from one `[[component]]` to another".to_string());
+                    }
+                    None => self.unknown_element(&["flow", &position(), field], end, elements),
+                }
+            }
+        }
+        for (position, boundary) in model.boundary.iter().enumerate() {
+            let position = position.to_string();
+            for (member_position, member) in boundary.contains.iter().enumerate() {
+                let member_position = member_position.to_string();
+                let at = [
+                    "boundary",
+                    position.as_str(),
+                    "contains",
+                    member_position.as_str(),
+                ];
+                match elements.get(member.as_str()) {
+                    Some((Role::Component, _)) => {}
+                    Some((role, _)) => {
+                        let span = self.places.locate(&at);
+                        let diagnostic = self.report(
+                            Code::InvalidModel,
+                            format!(
+                                "the boundary `{}` contains `{member}`, which is not a component",
+                                boundary.id
+                            ),
+                            span,
+                            format!("`{member}` is a {}", role.table()),
+                        );
+                        diagnostic.help = Some("boundaries contain components; a flow crosses a boundary when its ends are in different boundaries".to_string());
+                    }
+                    None => self.unknown_element(&at, member, elements),
+                }
+            }
+        }
+    }
+
+    fn statuses_and_stories(&mut self, model: &Model, elements: &HashMap<&str, (Role, usize)>) {
+        for (position, entry) in model.mitigation_status.iter().enumerate() {
+            let position = position.to_string();
+            if let Resolution::Unknown(unresolved) = self.catalogue.mitigation(&entry.mitigation) {
+                self.unresolved(unresolved, &["mitigation-status", &position, "mitigation"]);
+            }
+            for (item, element) in entry.at.iter().enumerate() {
+                if !elements.contains_key(element.as_str()) {
+                    self.unknown_element(
+                        &["mitigation-status", &position, "at", &item.to_string()],
+                        element,
+                        elements,
+                    );
+                }
+            }
+        }
+        for (story_position, story) in model.story.iter().enumerate() {
+            let story_position = story_position.to_string();
+            for (clause_position, clause) in story.without.iter().enumerate() {
+                let clause_position = clause_position.to_string();
+                for (item, threat) in clause.threats.iter().enumerate() {
+                    let item = item.to_string();
+                    let field = [
+                        "story",
+                        story_position.as_str(),
+                        "without",
+                        clause_position.as_str(),
+                        "threats",
+                        item.as_str(),
+                    ];
+                    let (pattern, element) = match threat.split_once('@') {
+                        Some((pattern, element)) => (pattern, Some(element)),
+                        None => (threat.as_str(), None),
+                    };
+                    if let Resolution::Unknown(unresolved) = self.catalogue.attack_pattern(pattern)
+                    {
+                        self.unresolved(unresolved, &field);
+                    }
+                    if let Some(element) = element
+                        && !elements.contains_key(element)
+                    {
+                        self.unknown_element(&field, element, elements);
+                    }
+                }
+            }
+        }
+    }
+
+    fn unknown_element(
+        &mut self,
+        field: &[&str],
+        id: &str,
+        elements: &HashMap<&str, (Role, usize)>,
+    ) {
+        let help = crate::schema::suggest(id, elements.keys().copied())
+            .map(|candidate| format!("did you mean `{candidate}`?"))
+            .unwrap_or_else(|| "declare it as a `[[component]]` (or `[[flow]]`) first".to_string());
+        let span = self.places.locate(field);
+        let diagnostic = self.report(
+            Code::InvalidModel,
+            format!("no element `{id}` in the model"),
+            span,
+            "unknown element".to_string(),
+        );
+        diagnostic.help = Some(help);
+    }
+}
+
+/// A compiled knowledge base as a catalogue: a reference is a qualified id, or a local id of
+/// the applied pack or (when unambiguous) of one of its dependencies.
+pub struct KnowledgeBaseCatalogue<'kb> {
+    kb: &'kb KnowledgeBase,
+    entity_ids: Vec<&'kb str>,
+    attack_pattern_ids: Vec<&'kb str>,
+    mitigation_ids: Vec<&'kb str>,
+}
+
+impl<'kb> KnowledgeBaseCatalogue<'kb> {
+    pub fn new(kb: &'kb KnowledgeBase) -> KnowledgeBaseCatalogue<'kb> {
+        KnowledgeBaseCatalogue {
+            kb,
+            entity_ids: kb.entities.iter().map(|item| item.id.as_str()).collect(),
+            attack_pattern_ids: kb
+                .attack_patterns
+                .iter()
+                .map(|item| item.id.as_str())
+                .collect(),
+            mitigation_ids: kb.mitigations.iter().map(|item| item.id.as_str()).collect(),
+        }
+    }
+}
+
+impl Catalogue for KnowledgeBaseCatalogue<'_> {
+    fn pack(&self) -> &str {
+        &self.kb.pack
+    }
+
+    fn entity(&self, reference: &str) -> Resolution<EntityShape<'_>> {
+        match resolve_id(self.kb, &self.entity_ids, "entity", reference) {
+            Ok(index) => {
+                let entity = &self.kb.entities[index];
+                Resolution::Found(EntityShape {
+                    index,
+                    kind: Some(entity.kind),
+                    properties: entity
+                        .properties
+                        .iter()
+                        .map(|(name, property)| (name.as_str(), &property.definition))
+                        .collect(),
+                    complete: true,
+                })
+            }
+            Err(unresolved) => Resolution::Unknown(unresolved),
+        }
+    }
+
+    fn attack_pattern(&self, reference: &str) -> Resolution<usize> {
+        match resolve_id(
+            self.kb,
+            &self.attack_pattern_ids,
+            "attack-pattern",
+            reference,
+        ) {
+            Ok(index) => Resolution::Found(index),
+            Err(unresolved) => Resolution::Unknown(unresolved),
+        }
+    }
+
+    fn mitigation(&self, reference: &str) -> Resolution<usize> {
+        match resolve_id(self.kb, &self.mitigation_ids, "mitigation", reference) {
+            Ok(index) => Resolution::Found(index),
+            Err(unresolved) => Resolution::Unknown(unresolved),
+        }
+    }
+
+    fn system_properties(&self) -> BTreeMap<&str, &PropertyDefinition> {
+        self.kb
+            .system_properties
+            .iter()
+            .map(|(name, property)| (name.as_str(), &property.definition))
+            .collect()
+    }
+}
+
+/// Finds `reference` (qualified, or a local id) among the qualified `ids` of a kind.
+pub fn resolve_id(
+    kb: &KnowledgeBase,
+    ids: &[&str],
+    kind: &str,
+    reference: &str,
+) -> Result<usize, Unresolved> {
+    let words = kind.replace('-', " ");
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    if reference.contains(':') {
+        return ids
+            .iter()
+            .position(|id| *id == reference)
+            .ok_or_else(|| Unresolved {
+                message: format!("unknown {words} `{reference}`"),
+                label: format!("not {article} {words} of `{}` {}", kb.pack, kb.version),
+                help: suggestion(ids, reference),
+            });
+    }
+    let suffix = format!(":{kind}/{reference}");
+    let candidates: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| id.ends_with(&suffix))
+        .map(|(index, _)| index)
+        .collect();
+    let own = format!("{}{suffix}", kb.pack);
+    if let Some(index) = candidates.iter().find(|index| ids[**index] == own) {
+        return Ok(*index);
+    }
+    match candidates.as_slice() {
+        [index] => Ok(*index),
+        [] => Err(Unresolved {
+            message: format!("unknown {words} `{reference}`"),
+            label: format!(
+                "not {article} {words} of `{}` {} or its dependencies",
+                kb.pack, kb.version
+            ),
+            help: suggestion(ids, reference),
+        }),
+        several => Err(Unresolved {
+            message: format!(
+                "`{reference}` names {} {}",
+                several.len(),
+                match words.strip_suffix('y') {
+                    Some(stem) => format!("{stem}ies"),
+                    None => format!("{words}s"),
+                }
+            ),
+            label: "ambiguous".to_string(),
+            help: format!(
+                "qualify it: {}",
+                several
+                    .iter()
+                    .map(|index| format!("`{}`", ids[*index]))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        }),
+    }
+}
+
+fn suggestion(ids: &[&str], reference: &str) -> String {
+    let local = |id: &str| -> String { id.rsplit('/').next().unwrap_or(id).to_string() };
+    let wanted = local(reference);
+    let locals: Vec<String> = ids.iter().map(|id| local(id)).collect();
+    match crate::schema::suggest(&wanted, locals.iter().map(String::as_str)) {
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => "`threatpack inspect` lists the ids of a bundle".to_string(),
+    }
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Whether `model` satisfies what schema/model.schema.json says beyond the Rust types: id,
+/// reference and property-name patterns, non-empty texts, value shapes, unique lists. A JSON
+/// model read without the schema (the fast path of `load_model`) is read again with it when
+/// this is false, so the schema's own diagnostics report the problem.
+pub fn fits_schema(model: &Model) -> bool {
+    let values_fit = |values: &BTreeMap<String, Json>| values.values().all(is_plain_value);
+    let element = |id: &str, kind: &str, properties: &BTreeMap<String, Json>| {
+        is_element_id(id) && is_item_ref(kind, "entity") && values_fit(properties)
+    };
+    model
+        .model
+        .as_ref()
+        .is_none_or(|info| !info.name.is_empty())
+        && model.system.keys().all(|name| is_system_name(name))
+        && values_fit(&model.system)
+        && model
+            .component
+            .iter()
+            .all(|component| element(&component.id, &component.kind, &component.properties))
+        && model.flow.iter().all(|flow| {
+            element(&flow.id, &flow.kind, &flow.properties)
+                && is_element_id(&flow.source)
+                && is_element_id(&flow.target)
+        })
+        && model.boundary.iter().all(|boundary| {
+            element(&boundary.id, &boundary.kind, &boundary.properties)
+                && boundary.contains.iter().all(|member| is_element_id(member))
+                && all_unique(&boundary.contains)
+        })
+        && model.mitigation_status.iter().all(|entry| {
+            is_item_ref(&entry.mitigation, "mitigation")
+                && entry.at.iter().all(|element| is_element_id(element))
+                && all_unique(&entry.at)
+        })
+        && model.story.iter().all(|story| {
+            is_element_id(&story.id)
+                && !story.text.is_empty()
+                && story.without.iter().all(|clause| {
+                    !clause.text.is_empty()
+                        && all_unique(&clause.threats)
+                        && clause.threats.iter().all(|threat| {
+                            let (pattern, element) = match threat.split_once('@') {
+                                Some((pattern, element)) => (pattern, Some(element)),
+                                None => (threat.as_str(), None),
+                            };
+                            is_item_ref(pattern, "attack-pattern")
+                                && element.is_none_or(is_element_id)
+                        })
+                })
+        })
+}
+
+/// `#/$defs/value`: a bool, an integer, a string, or a list of strings.
+fn is_plain_value(value: &Json) -> bool {
+    match value {
+        Json::Bool(_) | Json::String(_) => true,
+        Json::Number(number) => number.is_i64() || number.is_u64(),
+        Json::Array(items) => items.iter().all(Json::is_string),
+        Json::Null | Json::Object(_) => false,
+    }
+}
+
+fn all_unique(items: &[String]) -> bool {
+    let mut seen: Vec<&str> = items.iter().map(String::as_str).collect();
+    seen.sort_unstable();
+    seen.windows(2).all(|pair| pair[0] != pair[1])
+}
+
+/// `^[a-z][a-z0-9_]*$`: a system property name.
+fn is_system_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'_')
+}
+
+/// `[a-z][a-z0-9]*(-[a-z0-9]+)*`: an item id, a namespace or a pack name.
+fn is_slug(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && text.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        })
+}
+
+/// `ID` or `NAMESPACE/PACK:KIND/ID` (common.schema.json's `*-ref`).
+fn is_item_ref(reference: &str, kind: &str) -> bool {
+    match reference.split_once(':') {
+        None => is_slug(reference),
+        Some((pack, item)) => {
+            pack.split_once('/')
+                .is_some_and(|(namespace, name)| is_slug(namespace) && is_slug(name))
+                && item
+                    .strip_prefix(kind)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(is_slug)
+        }
+    }
+}
+
+/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json).
+fn is_element_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-' || *byte == b'_'
+        })
+        && !id.ends_with(['-', '_'])
+        && !id.contains("--")
+        && !id.contains("__")
+        && !id.contains("-_")
+        && !id.contains("_-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_element_id, is_item_ref, is_system_name};
+
+    #[test]
+    fn element_ids_follow_the_schema_pattern() {
+        for good in ["a", "shop", "web-shop", "db_1", "a1-b2_c3"] {
+            assert!(is_element_id(good), "{good}");
+        }
+        let long = "a".repeat(65);
+        for bad in [
+            "",
+            "1a",
+            "Shop",
+            "a-",
+            "a--b",
+            "a_-b",
+            "-a",
+            "a b",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(!is_element_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn references_follow_the_schema_pattern() {
+        for good in ["web-api", "a1", "acme/web:entity/web-api"] {
+            assert!(is_item_ref(good, "entity"), "{good}");
+        }
+        for bad in [
+            "",
+            "Web",
+            "web_api",
+            "web-",
+            "acme:entity/web",
+            "acme/web:mitigation/web",
+            "acme/web:entity/",
+            "acme/Web:entity/web",
+        ] {
+            assert!(!is_item_ref(bad, "entity"), "{bad}");
+        }
+        assert!(is_system_name("handles_pii2"));
+        assert!(!is_system_name("Handles"));
+        assert!(!is_system_name("handles-pii"));
+    }
+}
