@@ -481,7 +481,10 @@ impl<'c> Validator<'c> {
         id: &str,
         elements: &HashMap<&str, (Role, usize)>,
     ) {
-        let help = crate::schema::suggest(id, elements.keys().copied())
+        // Sorted, so that the suggestion does not depend on the hash map's order.
+        let mut ids: Vec<&str> = elements.keys().copied().collect();
+        ids.sort_unstable();
+        let help = crate::schema::suggest(id, ids)
             .map(|candidate| format!("did you mean `{candidate}`?"))
             .unwrap_or_else(|| "declare it as a `[[component]]` (or `[[flow]]`) first".to_string());
         let span = self.places.locate(field);
