@@ -30,6 +30,8 @@ mod error;
 mod knowledge;
 #[cfg(feature = "client")]
 mod lock;
+#[cfg(feature = "client")]
+mod versions;
 
 #[cfg(feature = "client")]
 pub use apply::{ApplyOptions, apply, explain, questions, read_model};
@@ -47,6 +49,11 @@ pub use lock::{
     DEFAULT_REGISTRY, DependencyOptions, FetchedPacks, LockChange, LockOptions, Locked,
     OverriddenItem, REGISTRY_ENV, Root, Unlock, UpstreamChanges, cached_pack_graph,
     describe_changes, fetch, lock,
+};
+#[cfg(feature = "client")]
+pub use versions::{
+    Comparison, SemverCheck, SemverCheckOptions, VersionSpec, compare, comparison_registry,
+    load_published, load_version, semver_check, split_pack_version,
 };
 
 // Publishing, yanking, owners, keys, namespaces, search, info and login: the `client` feature.
