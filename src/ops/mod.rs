@@ -42,7 +42,6 @@ pub use error::Error;
 #[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,
-    read_public_keys, signature_path,
 };
 #[cfg(feature = "client")]
 pub use lock::{
@@ -54,6 +53,16 @@ pub use lock::{
 pub use versions::{
     Comparison, SemverCheck, SemverCheckOptions, VersionSpec, compare, comparison_registry,
     load_published, load_version, semver_check, split_pack_version,
+};
+
+// Keys, signing, verifying and inspecting bundles need no registry.
+mod bundles;
+
+pub use bundles::{
+    BundleError, Counts, GenerateKeyOptions, GeneratedKeyFiles, InspectOptions, Inspection,
+    ItemProvenance, PasswordSource, SignOptions, SignatureStatus, Signed, TierCounts,
+    VerifiedBundle, VerifyOptions, bundle_trusted_comment, counts, generate_key_files, inspect,
+    name_of, provenance, read_public_keys, read_secret_key, sign, signature_path, verify,
 };
 
 // Publishing, yanking, owners, keys, namespaces, search, info and login: the `client` feature.
