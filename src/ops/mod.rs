@@ -23,6 +23,8 @@
 #[cfg(feature = "client")]
 mod apply;
 #[cfg(feature = "client")]
+mod authoring;
+#[cfg(feature = "client")]
 mod build;
 #[cfg(feature = "client")]
 mod error;
@@ -35,6 +37,11 @@ mod versions;
 
 #[cfg(feature = "client")]
 pub use apply::{ApplyOptions, apply, explain, questions, read_model};
+#[cfg(feature = "client")]
+pub use authoring::{
+    NewPack, PackCheck, RefreshedOverrides, check, new_pack, refresh_overrides, schema,
+    schema_names, write_schemas,
+};
 #[cfg(feature = "client")]
 pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 #[cfg(feature = "client")]
