@@ -58,8 +58,8 @@ pub use lock::{
 };
 #[cfg(feature = "client")]
 pub use versions::{
-    Comparison, SemverCheck, SemverCheckOptions, VersionSpec, compare, comparison_registry,
-    load_published, load_version, semver_check, split_pack_version,
+    Comparison, SemverCheck, SemverCheckOptions, Verdict, VersionSpec, compare,
+    comparison_registry, load_published, load_version, semver_check, split_pack_version,
 };
 
 // Keys, signing, verifying and inspecting bundles need no registry.

@@ -14,7 +14,7 @@ use crate::client::published::{fetch_published, published_versions};
 use crate::compile::KnowledgeBase;
 use crate::versioning::render::SemverReport;
 use crate::versioning::{
-    BumpReport, Diff, baseline_version, check_version, diff as diff_knowledge, required_bump,
+    Bump, BumpReport, Diff, baseline_version, check_version, diff as diff_knowledge, required_bump,
 };
 
 /// One version of a pack, as a user names it.
@@ -171,6 +171,41 @@ pub struct SemverCheck {
     /// The registry asked for the baseline, when it was asked (always, when `baseline` is
     /// `None`).
     pub registry: Option<String>,
+}
+
+/// What a [`SemverCheck`] concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to compare with: the registry has no version below the declared one.
+    NoBaseline,
+    /// Nothing changed since the baseline (and the version is not below it).
+    NoChanges,
+    /// The version is bumped enough for the changes.
+    BumpedEnough,
+    /// The version is below the baseline, or equal to it with changes.
+    BelowBaseline,
+    /// The version is above the baseline, but by less than the changes require.
+    UnderBumped,
+}
+
+impl SemverCheck {
+    /// What the check concluded; only [`Verdict::BelowBaseline`] and [`Verdict::UnderBumped`]
+    /// fail.
+    pub fn verdict(&self) -> Verdict {
+        let report = &self.report;
+        let Some(baseline) = &self.baseline else {
+            return Verdict::NoBaseline;
+        };
+        match (report.ok, report.required) {
+            (true, Bump::None) => Verdict::NoChanges,
+            (true, _) => Verdict::BumpedEnough,
+            (false, Bump::None) => Verdict::BelowBaseline,
+            (false, _) if report.permitted.is_none() && self.declared < *baseline => {
+                Verdict::BelowBaseline
+            }
+            (false, _) => Verdict::UnderBumped,
+        }
+    }
 }
 
 /// Whether the version in `path/pack.toml` is bumped enough over a baseline for the changes

@@ -424,6 +424,7 @@ fn versions_compare_and_semver_check_as_library_calls() {
     assert!(!checked.report.ok);
     assert_eq!(checked.declared, semver::Version::new(1, 0, 1));
     assert_eq!(checked.baseline, Some(semver::Version::new(1, 0, 0)));
+    assert_eq!(checked.verdict(), ops::Verdict::UnderBumped);
 
     // A version that is neither a directory, a file nor name@version.
     match ops::compare("no-such-thing", &spec("1.0.0"), &offline, &NoProgress) {

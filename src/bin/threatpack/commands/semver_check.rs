@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::ops::{self, SemverCheckOptions};
-use threatpack::versioning::Bump;
+use semver::Version;
+use threatpack::ops::{self, SemverCheckOptions, Verdict};
 use threatpack::versioning::render::{SemverReport, semver_human, semver_json, semver_markdown};
 
 use super::dependencies::{TerminalProgress, report_error};
@@ -41,44 +41,38 @@ pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
     let report = &checked.report;
     let declared = &checked.declared;
     print_report(report, args.format);
-    let Some(baseline_version) = &checked.baseline else {
-        eprintln!(
-            "note: {} has no version of `{}` below {declared}: nothing to compare with",
-            checked.registry.as_deref().unwrap_or_default(),
-            report.pack
-        );
-        return Ok(ExitCode::SUCCESS);
-    };
-    let shown = display_root(&args.path);
-    if report.ok {
-        if report.required == Bump::None {
-            eprintln!(
-                "`{}` {declared}: no changes since {baseline_version}",
-                report.pack
-            );
-        } else {
-            eprintln!(
-                "`{}` {declared}: the version is bumped enough (the changes since {baseline_version} need a {} bump)",
-                report.pack,
-                report.required.as_str()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
+    let pack = &report.pack;
+    let baseline = checked
+        .baseline
+        .as_ref()
+        .map(Version::to_string)
+        .unwrap_or_default();
+    let required = report.required.as_str();
     let minimum = report.minimum.clone().unwrap_or_default();
-    if report.required == Bump::None || report.permitted.is_none() && declared < baseline_version {
-        eprintln!(
-            "error: `{}` {declared} is below the baseline {baseline_version}\nhelp: set `version = \"{minimum}\"` or higher in {shown}/pack.toml",
-            report.pack
-        );
-    } else {
-        eprintln!(
-            "error: `{}` {declared} is under-bumped: the changes since {baseline_version} need a {} bump (at least {minimum})\nhelp: set `version = \"{minimum}\"` in {shown}/pack.toml, or undo the changes listed above",
-            report.pack,
-            report.required.as_str()
-        );
+    let shown = display_root(&args.path);
+    match checked.verdict() {
+        Verdict::NoBaseline => eprintln!(
+            "note: {} has no version of `{pack}` below {declared}: nothing to compare with",
+            checked.registry.as_deref().unwrap_or_default(),
+        ),
+        Verdict::NoChanges => eprintln!("`{pack}` {declared}: no changes since {baseline}"),
+        Verdict::BumpedEnough => eprintln!(
+            "`{pack}` {declared}: the version is bumped enough (the changes since {baseline} need a {required} bump)"
+        ),
+        Verdict::BelowBaseline => {
+            eprintln!(
+                "error: `{pack}` {declared} is below the baseline {baseline}\nhelp: set `version = \"{minimum}\"` or higher in {shown}/pack.toml"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Verdict::UnderBumped => {
+            eprintln!(
+                "error: `{pack}` {declared} is under-bumped: the changes since {baseline} need a {required} bump (at least {minimum})\nhelp: set `version = \"{minimum}\"` in {shown}/pack.toml, or undo the changes listed above"
+            );
+            return Ok(ExitCode::from(1));
+        }
     }
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(report: &SemverReport, format: ReportFormat) {
