@@ -84,7 +84,7 @@ pub fn build(
     let signature = match &options.signing_key {
         Some(key) => {
             let text = sign_bundle(&built.bytes, &built.manifest, key)?;
-            let signature_path = super::knowledge::signature_path(&bundle_path);
+            let signature_path = super::signature_path(&bundle_path);
             write_atomically(&signature_path, text.as_bytes(), 0o644)?;
             Some((signature_path, key.key_id.clone()))
         }

@@ -139,6 +139,12 @@ impl From<String> for Error {
     }
 }
 
+impl From<super::BundleError> for Error {
+    fn from(error: super::BundleError) -> Error {
+        Error::Other(error.to_string())
+    }
+}
+
 impl From<&str> for Error {
     fn from(message: &str) -> Error {
         Error::Other(message.to_string())

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::bundles::{read_public_keys, signature_path};
 use super::lock::{DependencyOptions, Root, Unlock, display_path, fetch_lockfile, lock_root};
 use super::{Error, Progress};
 use crate::build::check_and_compile;
@@ -15,7 +16,7 @@ use crate::compile::{CompileOptions, KnowledgeBase, compile};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::{PROJECT_FILE, Project};
 use crate::resolve::{PackGraph, PackLocation, resolve};
-use crate::signing::{TrustedKey, parse_public_keys, verify_bundle};
+use crate::signing::verify_bundle;
 use crate::source::PackSources;
 use crate::workspace::read_capped;
 
@@ -166,26 +167,6 @@ pub fn load_bundle(path: &Path, keys: &[PathBuf]) -> Result<KnowledgeBase, Error
         })?;
     }
     Ok(bundle.kb)
-}
-
-/// Where a bundle's signature is: `BUNDLE.minisig`.
-pub fn signature_path(bundle: &Path) -> PathBuf {
-    let mut name = bundle.as_os_str().to_owned();
-    name.push(".minisig");
-    PathBuf::from(name)
-}
-
-/// Every public key in the given minisign `.pub` files (or files of keys, one per line).
-pub fn read_public_keys(paths: &[PathBuf]) -> Result<Vec<TrustedKey>, Error> {
-    let mut trusted = Vec::new();
-    for path in paths {
-        let bytes = read_capped(path, 1024 * 1024)?;
-        let text = String::from_utf8_lossy(&bytes);
-        trusted.extend(
-            parse_public_keys(&text).map_err(|error| format!("`{}`: {error}", path.display()))?,
-        );
-    }
-    Ok(trusted)
 }
 
 /// Checks and compiles a graph; its errors as [`Error::PackHasErrors`].

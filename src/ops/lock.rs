@@ -41,7 +41,7 @@ pub struct DependencyOptions {
 }
 
 impl DependencyOptions {
-    fn cache(&self) -> Result<Cache, Error> {
+    pub(crate) fn cache(&self) -> Result<Cache, Error> {
         match &self.cache {
             Some(root) => Ok(Cache::new(root.clone())),
             None => Ok(Cache::from_env()?),

@@ -23,6 +23,8 @@
 #[cfg(feature = "client")]
 mod apply;
 #[cfg(feature = "client")]
+mod authoring;
+#[cfg(feature = "client")]
 mod build;
 #[cfg(feature = "client")]
 mod error;
@@ -30,9 +32,16 @@ mod error;
 mod knowledge;
 #[cfg(feature = "client")]
 mod lock;
+#[cfg(feature = "client")]
+mod versions;
 
 #[cfg(feature = "client")]
 pub use apply::{ApplyOptions, apply, explain, questions, read_model};
+#[cfg(feature = "client")]
+pub use authoring::{
+    NewPack, PackCheck, RefreshedOverrides, check, new_pack, refresh_overrides, schema,
+    schema_names, write_schemas,
+};
 #[cfg(feature = "client")]
 pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 #[cfg(feature = "client")]
@@ -40,13 +49,27 @@ pub use error::Error;
 #[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,
-    read_public_keys, signature_path,
 };
 #[cfg(feature = "client")]
 pub use lock::{
     DEFAULT_REGISTRY, DependencyOptions, FetchedPacks, LockChange, LockOptions, Locked,
     OverriddenItem, REGISTRY_ENV, Root, Unlock, UpstreamChanges, cached_pack_graph,
     describe_changes, fetch, lock,
+};
+#[cfg(feature = "client")]
+pub use versions::{
+    Comparison, SemverCheck, SemverCheckOptions, Verdict, VersionSpec, compare,
+    comparison_registry, load_published, load_version, semver_check, split_pack_version,
+};
+
+// Keys, signing, verifying and inspecting bundles need no registry.
+mod bundles;
+
+pub use bundles::{
+    BundleError, Counts, GenerateKeyOptions, GeneratedKeyFiles, InspectOptions, Inspection,
+    ItemProvenance, PasswordSource, SignOptions, SignatureStatus, Signed, TierCounts,
+    VerifiedBundle, VerifyOptions, bundle_trusted_comment, counts, generate_key_files, inspect,
+    name_of, provenance, read_public_keys, read_secret_key, sign, signature_path, verify,
 };
 
 // Publishing, yanking, owners, keys, namespaces, search, info and login: the `client` feature.

@@ -392,3 +392,142 @@ fn build_writes_a_signed_bundle_and_test_runs_the_pack_tests_as_library_calls() 
     assert!(!outcomes.is_empty());
     assert!(outcomes.iter().all(|outcome| outcome.passed()));
 }
+
+#[test]
+fn versions_compare_and_semver_check_as_library_calls() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let versions = crate::support::repository().join("tests/fixtures/versions");
+    let spec = |name: &str| versions.join(name).to_string_lossy().into_owned();
+    let offline = DependencyOptions {
+        offline: true,
+        cache: Some(work.path().join("cache")),
+        ..DependencyOptions::default()
+    };
+    let compared = ops::compare(
+        &spec("1.0.0"),
+        &spec("1.0.1-widened"),
+        &offline,
+        &NoProgress,
+    )
+    .expect("two pack directories compare");
+    assert_eq!(compared.old.version, "1.0.0");
+    assert_eq!(compared.bump.required, threatpack::versioning::Bump::Major);
+    assert!(!compared.bump.reasons.is_empty());
+
+    // 1.0.1 with a widened condition is under-bumped over 1.0.0.
+    let options = ops::SemverCheckOptions {
+        baseline: Some(spec("1.0.0")),
+        dependencies: offline.clone(),
+    };
+    let checked = ops::semver_check(&versions.join("1.0.1-widened"), &options, &NoProgress)
+        .expect("a report");
+    assert!(!checked.report.ok);
+    assert_eq!(checked.declared, semver::Version::new(1, 0, 1));
+    assert_eq!(checked.baseline, Some(semver::Version::new(1, 0, 0)));
+    assert_eq!(checked.verdict(), ops::Verdict::UnderBumped);
+
+    // A version that is neither a directory, a file nor name@version.
+    match ops::compare("no-such-thing", &spec("1.0.0"), &offline, &NoProgress) {
+        Err(Error::Other(message)) => assert!(message.contains("is neither"), "{message}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    assert_eq!(
+        ops::VersionSpec::parse("acme/web@1.2.0").expect("a published version"),
+        ops::VersionSpec::Published {
+            name: "acme/web".to_string(),
+            version: "1.2.0".to_string()
+        }
+    );
+}
+
+#[test]
+fn keys_are_generated_bundles_signed_verified_and_inspected_as_library_calls() {
+    use ops::{BundleError, GenerateKeyOptions, SignatureStatus};
+
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let password = || Ok("correct horse".to_string());
+    let key_options = GenerateKeyOptions {
+        prefix: work.path().join("acme"),
+        encrypted: true,
+        force: false,
+    };
+    let generated = ops::generate_key_files(&key_options, &password).expect("a key pair");
+    assert_eq!(generated.public, work.path().join("acme.pub"));
+    assert!(generated.secret.is_file());
+    match ops::generate_key_files(&key_options, &password) {
+        Err(BundleError::KeyExists { path }) => assert_eq!(path, generated.secret),
+        other => panic!("expected KeyExists, got {other:?}"),
+    }
+    let empty = GenerateKeyOptions {
+        prefix: work.path().join("empty"),
+        ..key_options.clone()
+    };
+    assert!(matches!(
+        ops::generate_key_files(&empty, &|| Ok(String::new())),
+        Err(BundleError::EmptyPassword)
+    ));
+
+    let pack = work.path().join("small");
+    crate::registry_client::write_small_pack(&pack, "test/small", "1.0.0", "Small.", "");
+    let build = ops::BuildOptions {
+        out: work.path().join("dist"),
+        ..ops::BuildOptions::default()
+    };
+    let built = ops::build(&pack, &build, &NoProgress).expect("a bundle");
+    let sign = ops::SignOptions {
+        bundle: built.path.clone(),
+        key: generated.secret.clone(),
+        out: None,
+    };
+    let signed = ops::sign(&sign, &password).expect("signed");
+    assert_eq!(signed.key_id, generated.key_id);
+    assert_eq!(signed.signature, ops::signature_path(&built.path));
+
+    let verify = ops::VerifyOptions {
+        bundle: built.path.clone(),
+        keys: vec![generated.public.clone()],
+        expect: Some("test/small@1.0.0".to_string()),
+        ..ops::VerifyOptions::default()
+    };
+    let verified = ops::verify(&verify).expect("verified");
+    assert_eq!(verified.verified.key_id, generated.key_id);
+    assert!(
+        verified
+            .trusted_comment
+            .starts_with("threatpack-bundle pack=test/small")
+    );
+    let elsewhere = ops::VerifyOptions {
+        expect: Some("test/small@2.0.0".to_string()),
+        ..verify.clone()
+    };
+    assert!(matches!(
+        ops::verify(&elsewhere),
+        Err(BundleError::NotExpected { .. })
+    ));
+    let untrusted = ops::VerifyOptions {
+        keys: Vec::new(),
+        ..verify
+    };
+    assert!(matches!(
+        ops::verify(&untrusted),
+        Err(BundleError::NoTrustedKey)
+    ));
+
+    let inspection = ops::inspect(&ops::InspectOptions {
+        bundle: built.path.clone(),
+        keys: vec![generated.public.clone()],
+    })
+    .expect("inspected");
+    assert_eq!(
+        inspection.signature,
+        SignatureStatus::Verified {
+            file: signed.signature.display().to_string(),
+            key_id: generated.key_id.clone(),
+        }
+    );
+    assert_eq!(inspection.counts.entities, built.kb.entities.len());
+    assert!(matches!(
+        ops::provenance(&built.path, "no-such-item"),
+        Err(BundleError::NoSuchItem(_))
+    ));
+}

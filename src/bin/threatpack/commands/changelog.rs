@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::versioning::{changelog, diff, required_bump};
+use threatpack::ops;
+use threatpack::versioning::changelog;
 use threatpack::workspace::write_atomically;
 
-use super::versions::{SourceArgs, load};
+use super::dependencies::{TerminalProgress, report_error};
+use super::versions::SourceArgs;
 
 #[derive(Debug, Args)]
 pub struct ChangelogArgs {
@@ -25,16 +27,12 @@ pub struct ChangelogArgs {
 }
 
 pub fn run(args: ChangelogArgs) -> Result<ExitCode, String> {
-    let old = match load(&args.old, &args.source)? {
-        Ok(kb) => kb,
-        Err(code) => return Ok(code),
+    let progress = TerminalProgress::default();
+    let compared = match ops::compare(&args.old, &args.new, &args.source.options(), &progress) {
+        Ok(compared) => compared,
+        Err(error) => return Ok(report_error(&error)),
     };
-    let new = match load(&args.new, &args.source)? {
-        Ok(kb) => kb,
-        Err(code) => return Ok(code),
-    };
-    let diff = diff(&old, &new);
-    let text = changelog(&diff, &required_bump(&diff));
+    let text = changelog(&compared.diff, &compared.bump);
     match &args.out {
         Some(path) => {
             write_atomically(path, text.as_bytes(), 0o644)?;

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::check::{CheckOptions, CheckedPack, check_graph};
+use threatpack::check::CheckOptions;
 use threatpack::diagnostic::Severity;
+use threatpack::ops::PackCheck;
 
-use super::{Format, display_root, plural, print_diagnostics, validate_deny};
+use super::{Format, plural, print_diagnostics, validate_deny};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -24,19 +25,10 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     validate_deny(&args.deny)?;
-    let display_root = display_root(&args.path);
     let options = CheckOptions { deny: args.deny };
-    let graph = threatpack::ops::cached_pack_graph(&args.path, &display_root)
-        .map_err(|error| error.to_string())?;
-    let checked = CheckedPack {
-        report: check_graph(&graph, &options),
-        graph,
-    };
+    let PackCheck { name, checked } =
+        threatpack::ops::check(&args.path, &options).map_err(|error| error.to_string())?;
     let report = &checked.report;
-    let name = checked.graph.packs[0]
-        .name()
-        .unwrap_or(&display_root)
-        .to_string();
     print_diagnostics(&report.diagnostics, &checked.graph, args.format)?;
     if args.format == Format::Human {
         let (errors, warnings) = (

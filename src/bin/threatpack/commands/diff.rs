@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use threatpack::ops;
 use threatpack::versioning::render::{diff_human, diff_json, diff_markdown};
-use threatpack::versioning::{diff, required_bump};
 
-use super::versions::{ReportFormat, SourceArgs, load};
+use super::dependencies::{TerminalProgress, report_error};
+use super::versions::{ReportFormat, SourceArgs};
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -23,22 +24,18 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> Result<ExitCode, String> {
-    let old = match load(&args.old, &args.source)? {
-        Ok(kb) => kb,
-        Err(code) => return Ok(code),
+    let progress = TerminalProgress::default();
+    let compared = match ops::compare(&args.old, &args.new, &args.source.options(), &progress) {
+        Ok(compared) => compared,
+        Err(error) => return Ok(report_error(&error)),
     };
-    let new = match load(&args.new, &args.source)? {
-        Ok(kb) => kb,
-        Err(code) => return Ok(code),
-    };
-    let diff = diff(&old, &new);
-    let bump = required_bump(&diff);
+    let (diff, bump) = (&compared.diff, &compared.bump);
     print!(
         "{}",
         match args.format {
-            ReportFormat::Human => diff_human(&diff, &bump),
-            ReportFormat::Markdown => diff_markdown(&diff, &bump),
-            ReportFormat::Json => diff_json(&diff, &bump),
+            ReportFormat::Human => diff_human(diff, bump),
+            ReportFormat::Markdown => diff_markdown(diff, bump),
+            ReportFormat::Json => diff_json(diff, bump),
         }
     );
     Ok(ExitCode::SUCCESS)

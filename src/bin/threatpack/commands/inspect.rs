@@ -1,15 +1,13 @@
 //! `threatpack inspect BUNDLE [--format json] [--provenance ID] [--key PUB] [--trusted-comment]`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value as Json, json};
-use threatpack::bundle::{Bundle, ReadLimits, read_bundle};
-use threatpack::compile::{KnowledgeBase, Provenance};
-use threatpack::signing::{trusted_comment, verify_bundle};
-use threatpack::workspace::read_capped;
+use threatpack::ops::{
+    self, BundleError, InspectOptions, Inspection, ItemProvenance, SignatureStatus, name_of,
+};
 
 use super::Format;
 
@@ -32,22 +30,21 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> Result<ExitCode, String> {
-    let limits = ReadLimits::default();
-    let bytes = read_capped(&args.bundle, limits.max_bundle_bytes)?;
-    let bundle = read_bundle(&bytes, &limits)
-        .map_err(|error| format!("`{}` is not a valid bundle: {error}", args.bundle.display()))?;
     if args.trusted_comment {
-        say(trusted_comment(
-            &bundle.manifest,
-            &threatpack::digest::sha256_hex(&bytes),
-        ));
+        say(ops::bundle_trusted_comment(&args.bundle).map_err(message)?);
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(id) = &args.provenance {
-        return provenance(&bundle.kb, id, args.format);
+        let found = ops::provenance(&args.bundle, id).map_err(message)?;
+        print_provenance(&found, args.format);
+        return Ok(ExitCode::SUCCESS);
     }
-    let signature = signature_status(&args, &bytes, &bundle)?;
-    let counts = counts(&bundle.kb);
+    let options = InspectOptions {
+        bundle: args.bundle.clone(),
+        keys: args.key.clone(),
+    };
+    let inspection = ops::inspect(&options).map_err(message)?;
+    let bundle = &inspection.bundle;
     match args.format {
         Format::Json => {
             let output = json!({
@@ -55,106 +52,24 @@ pub fn run(args: InspectArgs) -> Result<ExitCode, String> {
                 "sha256": bundle.digest,
                 "size": bundle.size,
                 "manifest": bundle.manifest,
-                "signature": signature,
-                "counts": counts,
+                "signature": inspection.signature,
+                "counts": inspection.counts,
                 "packs": bundle.kb.packs,
                 "overrides": bundle.kb.overrides,
             });
             say(format!("{output:#}"));
         }
-        Format::Human => print_human(&args, &bundle, &signature, &counts),
+        Format::Human => print_human(&args, &inspection),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether a signature sits beside the bundle, and whether it verifies against `--key`.
-fn signature_status(args: &InspectArgs, bytes: &[u8], bundle: &Bundle) -> Result<Json, String> {
-    let path = super::sign::signature_path(&args.bundle);
-    let Ok(signature_bytes) = read_capped(&path, 1024 * 1024) else {
-        return Ok(json!({ "status": "unsigned" }));
-    };
-    let signature = String::from_utf8_lossy(&signature_bytes);
-    let signer = threatpack::signing::signature_key_id(&signature);
-    if args.key.is_empty() {
-        return Ok(json!({
-            "status": "not-checked",
-            "file": path.display().to_string(),
-            "key-id": signer,
-        }));
-    }
-    let trusted = super::verify::trusted_keys(&args.key, None)?;
-    Ok(
-        match verify_bundle(bytes, Some(&bundle.manifest), &signature, &trusted) {
-            Ok(verified) => json!({
-                "status": "verified",
-                "file": path.display().to_string(),
-                "key-id": verified.key_id,
-            }),
-            Err(error) => json!({
-                "status": "invalid",
-                "file": path.display().to_string(),
-                "key-id": signer,
-                "error": error.to_string(),
-            }),
-        },
-    )
+fn message(error: BundleError) -> String {
+    error.to_string()
 }
 
-/// Counts per entity kind, STRIDE category, tier and severity.
-fn counts(kb: &KnowledgeBase) -> Json {
-    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-    for entity in &kb.entities {
-        *kinds.entry(name_of(&entity.kind)).or_default() += 1;
-    }
-    let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut severities: BTreeMap<String, usize> = BTreeMap::new();
-    let mut tiers: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
-    for attack_pattern in &kb.attack_patterns {
-        for category in &attack_pattern.categories {
-            *categories.entry(category).or_default() += 1;
-        }
-        *severities
-            .entry(name_of(&attack_pattern.severity))
-            .or_default() += 1;
-        tiers.entry(&attack_pattern.tier).or_default()[0] += 1;
-    }
-    for mitigation in &kb.mitigations {
-        tiers.entry(&mitigation.tier).or_default()[1] += 1;
-    }
-    for link in &kb.links {
-        tiers.entry(&link.tier).or_default()[2] += 1;
-    }
-    let tiers: Vec<Json> = kb
-        .tiers
-        .iter()
-        .map(|tier| {
-            let [attack_patterns, mitigations, links] =
-                tiers.get(tier.as_str()).copied().unwrap_or_default();
-            json!({ "tier": tier, "attack-patterns": attack_patterns, "mitigations": mitigations, "links": links })
-        })
-        .collect();
-    json!({
-        "entities": kb.entities.len(),
-        "attack-patterns": kb.attack_patterns.len(),
-        "mitigations": kb.mitigations.len(),
-        "links": kb.links.len(),
-        "overrides": kb.overrides.len(),
-        "entities-by-kind": kinds,
-        "attack-patterns-by-category": categories,
-        "attack-patterns-by-severity": severities,
-        "by-tier": tiers,
-    })
-}
-
-/// The kebab-case name of a serialized enum value.
-fn name_of(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(Json::String(name)) => name,
-        _ => "?".to_string(),
-    }
-}
-
-fn print_human(args: &InspectArgs, bundle: &Bundle, signature: &Json, counts: &Json) {
+fn print_human(args: &InspectArgs, inspection: &Inspection) {
+    let (bundle, counts) = (&inspection.bundle, &inspection.counts);
     let manifest = &bundle.manifest;
     let kb = &bundle.kb;
     say(format!(
@@ -175,14 +90,14 @@ fn print_human(args: &InspectArgs, bundle: &Bundle, signature: &Json, counts: &J
         manifest.bundle_format, manifest.builder
     ));
     say(format!("licence:      {}", manifest.license));
-    let signature_line = match signature["status"].as_str() {
-        Some("verified") => format!("verified, key {}", text(&signature["key-id"])),
-        Some("invalid") => format!("INVALID: {}", text(&signature["error"])),
-        Some("not-checked") => format!(
+    let signature_line = match &inspection.signature {
+        SignatureStatus::Verified { key_id, .. } => format!("verified, key {key_id}"),
+        SignatureStatus::Invalid { error, .. } => format!("INVALID: {error}"),
+        SignatureStatus::NotChecked { key_id, .. } => format!(
             "present (key {}), not checked: pass --key PUB",
-            text(&signature["key-id"])
+            key_id.as_deref().unwrap_or("?")
         ),
-        _ => "none".to_string(),
+        SignatureStatus::Unsigned => "none".to_string(),
     };
     say(format!("signature:    {signature_line}"));
     if manifest.dependencies.is_empty() {
@@ -214,31 +129,26 @@ fn print_human(args: &InspectArgs, bundle: &Bundle, signature: &Json, counts: &J
     }
     say(format!(
         "contents:     {} entities, {} attack patterns, {} mitigations, {} links",
-        counts["entities"], counts["attack-patterns"], counts["mitigations"], counts["links"]
+        counts.entities, counts.attack_patterns, counts.mitigations, counts.links
     ));
     say(format!(
         "  entities by kind:        {}",
-        pairs(&counts["entities-by-kind"])
+        pairs(&counts.entities_by_kind)
     ));
     say(format!(
         "  attack patterns by STRIDE category: {}",
-        pairs(&counts["attack-patterns-by-category"])
+        pairs(&counts.attack_patterns_by_category)
     ));
     say(format!(
         "  attack patterns by severity: {}",
-        pairs(&counts["attack-patterns-by-severity"])
+        pairs(&counts.attack_patterns_by_severity)
     ));
     say("  by tier (attack patterns / mitigations / links):");
-    if let Some(tiers) = counts["by-tier"].as_array() {
-        for tier in tiers {
-            say(format!(
-                "    {:<10} {} / {} / {}",
-                text(&tier["tier"]),
-                tier["attack-patterns"],
-                tier["mitigations"],
-                tier["links"]
-            ));
-        }
+    for tier in &counts.by_tier {
+        say(format!(
+            "    {:<10} {} / {} / {}",
+            tier.tier, tier.attack_patterns, tier.mitigations, tier.links
+        ));
     }
     say(format!("overrides:    {}", kb.overrides.len()));
     for applied in &kb.overrides {
@@ -272,59 +182,26 @@ fn text(value: &Json) -> String {
     }
 }
 
-fn pairs(value: &Json) -> String {
-    match value.as_object() {
-        Some(map) if !map.is_empty() => map
-            .iter()
-            .map(|(key, count)| format!("{key} {count}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "none".to_string(),
+fn pairs(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    if counts.is_empty() {
+        return "none".to_string();
     }
+    counts
+        .iter()
+        .map(|(key, count)| format!("{key} {count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--provenance ID`: each field of one item, its value and where it came from.
-fn provenance(kb: &KnowledgeBase, id: &str, format: Format) -> Result<ExitCode, String> {
-    let mut candidates: Vec<(Json, &Provenance, &str)> = Vec::new();
-    let matches = |item_id: &str| item_id == id || item_id.rsplit('/').next() == Some(id);
-    for entity in &kb.entities {
-        if matches(&entity.id) {
-            candidates.push((to_json(entity), &entity.provenance, &entity.id));
-        }
-    }
-    for attack_pattern in &kb.attack_patterns {
-        if matches(&attack_pattern.id) {
-            candidates.push((
-                to_json(attack_pattern),
-                &attack_pattern.provenance,
-                &attack_pattern.id,
-            ));
-        }
-    }
-    for mitigation in &kb.mitigations {
-        if matches(&mitigation.id) {
-            candidates.push((to_json(mitigation), &mitigation.provenance, &mitigation.id));
-        }
-    }
-    let (item, item_provenance, item_id) = match candidates.len() {
-        0 => return Err(format!("no item `{id}` in this bundle")),
-        1 => candidates.remove(0),
-        _ => {
-            let ids: Vec<&str> = candidates.iter().map(|(_, _, id)| *id).collect();
-            return Err(format!("`{id}` is ambiguous: {}", ids.join(", ")));
-        }
-    };
-    let links: Vec<_> = kb
-        .links
-        .iter()
-        .filter(|link| link.mitigation == item_id || link.attack_pattern == item_id)
-        .collect();
+fn print_provenance(found: &ItemProvenance, format: Format) {
+    let (item, item_id, links) = (&found.item, &found.id, &found.links);
     if format == Format::Json {
         say(format!("{:#}", json!({ "item": item, "links": links })));
-        return Ok(ExitCode::SUCCESS);
+        return;
     }
     say(item_id);
-    for (field, source) in item_provenance {
+    for (field, source) in &found.provenance {
         let value = match field.strip_prefix("properties.") {
             Some(property) => {
                 let definition = &item["properties"][property];
@@ -347,7 +224,7 @@ fn provenance(kb: &KnowledgeBase, id: &str, format: Format) -> Result<ExitCode, 
         ));
     }
     for link in links {
-        let other = if link.mitigation == item_id {
+        let other = if link.mitigation == *item_id {
             &link.attack_pattern
         } else {
             &link.mitigation
@@ -370,15 +247,10 @@ fn provenance(kb: &KnowledgeBase, id: &str, format: Format) -> Result<ExitCode, 
             link.tier
         ));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a line of bundle content with control characters made visible: a hostile bundle
 /// must not drive the terminal.
 fn say(line: impl AsRef<str>) {
     println!("{}", threatpack::render::visible(line.as_ref()));
-}
-
-fn to_json(value: &impl serde::Serialize) -> Json {
-    serde_json::to_value(value).unwrap_or(Json::Null)
 }

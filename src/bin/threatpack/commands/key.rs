@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use threatpack::ops::registry::{AddKeyOptions, ListKeysOptions, add_key, list_keys};
-use threatpack::signing::generate_key;
-use threatpack::workspace::write_new_file;
+use threatpack::ops::{GenerateKeyOptions, generate_key_files};
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -78,56 +77,39 @@ pub fn run(args: KeyArgs) -> Result<ExitCode, String> {
 }
 
 fn generate(args: GenerateArgs) -> Result<ExitCode, String> {
-    let secret_path = with_extension(&args.out, "key");
-    let public_path = with_extension(&args.out, "pub");
-    if !args.force {
-        for path in [&secret_path, &public_path] {
-            if path.exists() {
-                return Err(format!(
-                    "`{}` exists; pass `--force` to replace it",
-                    path.display()
-                ));
-            }
-        }
-    }
-    let password = if args.unencrypted {
-        None
-    } else {
-        let password = match std::env::var(threatpack::signing::PASSWORD_ENV) {
-            Ok(password) => password,
-            Err(_) => {
-                let first = super::key_password("Password for the new key: ")?;
-                let second = rpassword::prompt_password("Password (again): ")
-                    .map_err(|error| format!("cannot read the password: {error}"))?;
-                if first != second {
-                    return Err("the passwords do not match".to_string());
-                }
-                first
-            }
-        };
-        if password.is_empty() {
-            return Err(format!(
-                "an empty password: give one, or pass `--unencrypted` to store the key without one ({} was empty or unset)",
-                threatpack::signing::PASSWORD_ENV
-            ));
-        }
-        Some(password)
+    let options = GenerateKeyOptions {
+        prefix: args.out,
+        encrypted: !args.unencrypted,
+        force: args.force,
     };
-    let key = generate_key(password)?;
-    write_new_file(&secret_path, key.secret.as_bytes(), 0o600, args.force)?;
-    write_new_file(&public_path, key.public.as_bytes(), 0o644, args.force)?;
-    eprintln!("key {}:", key.key_id);
+    let generated =
+        generate_key_files(&options, &new_password).map_err(|error| error.to_string())?;
+    eprintln!("key {}:", generated.key_id);
     eprintln!(
         "  secret: {}{}",
-        secret_path.display(),
+        generated.secret.display(),
         if args.unencrypted {
             " (NOT encrypted)"
         } else {
             " (encrypted)"
         }
     );
-    eprintln!("  public: {}", public_path.display());
+    eprintln!("  public: {}", generated.public.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The password of a new key: `THREATPACK_KEY_PASSWORD`, else asked twice on the terminal.
+fn new_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var(threatpack::signing::PASSWORD_ENV) {
+        return Ok(password);
+    }
+    let first = super::key_password("Password for the new key: ")?;
+    let second = rpassword::prompt_password("Password (again): ")
+        .map_err(|error| format!("cannot read the password: {error}"))?;
+    if first != second {
+        return Err("the passwords do not match".to_string());
+    }
+    Ok(first)
 }
 
 fn add(args: AddArgs) -> Result<ExitCode, String> {
@@ -170,11 +152,4 @@ fn list(args: ListArgs) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn with_extension(prefix: &std::path::Path, extension: &str) -> PathBuf {
-    let mut name = prefix.as_os_str().to_owned();
-    name.push(".");
-    name.push(extension);
-    PathBuf::from(name)
 }

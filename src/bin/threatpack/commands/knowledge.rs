@@ -1,15 +1,12 @@
 //! The flags that say where `apply` and `questions` take their knowledge from (a project, a
-//! pack or a bundle), as [`KnowledgeOptions`]; and the loaders `diff`, `semver-check` and
-//! `changelog` use.
+//! pack or a bundle), as [`KnowledgeOptions`].
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use clap::Args;
-use threatpack::compile::KnowledgeBase;
 use threatpack::ops::{KnowledgeOptions, KnowledgeSource};
 
-use super::dependencies::{DependencyArgs, report_error};
+use super::dependencies::DependencyArgs;
 use super::registry::RegistryArgs;
 
 #[derive(Debug, Args)]
@@ -68,27 +65,6 @@ impl KnowledgeArgs {
             dependencies: self.dependencies.options(&self.registry),
         })
     }
-}
-
-/// A pack directory checked and compiled, whole or only `tier`; its errors printed and the
-/// exit code returned when it has any.
-pub fn load_pack(
-    path: &Path,
-    registry: &RegistryArgs,
-    dependencies: &DependencyArgs,
-    tier: Option<&str>,
-) -> Result<Result<KnowledgeBase, ExitCode>, String> {
-    let options = dependencies.options(registry);
-    let progress = super::dependencies::TerminalProgress::default();
-    match threatpack::ops::load_pack(path, tier, &options, &progress) {
-        Ok(kb) => Ok(Ok(kb)),
-        Err(error) => Ok(Err(report_error(&error))),
-    }
-}
-
-/// A bundle's knowledge base; with `keys`, only if its signature verifies against one.
-pub fn load_bundle(path: &Path, keys: &[PathBuf]) -> Result<KnowledgeBase, String> {
-    threatpack::ops::load_bundle(path, keys).map_err(|error| error.to_string())
 }
 
 /// Loads the knowledge the flags name, with progress on the terminal.

@@ -14,14 +14,13 @@ pub struct NewArgs {
 }
 
 pub fn run(args: NewArgs) -> Result<ExitCode, String> {
-    let directory = args
-        .directory
-        .unwrap_or_else(|| PathBuf::from(args.name.rsplit('/').next().unwrap_or(&args.name)));
-    let written = threatpack::scaffold::write(&directory, &args.name)?;
-    eprintln!("created `{}` in `{}`:", args.name, directory.display());
-    for path in written {
+    let created = threatpack::ops::new_pack(&args.name, args.directory.as_deref())
+        .map_err(|error| error.to_string())?;
+    let directory = created.directory.display();
+    eprintln!("created `{}` in `{directory}`:", args.name);
+    for path in created.files {
         eprintln!("  {path}");
     }
-    eprintln!("next: `threatpack check {}`", directory.display());
+    eprintln!("next: `threatpack check {directory}`");
     Ok(ExitCode::SUCCESS)
 }

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use threatpack::source::UPSTREAM_LOCK;
-use threatpack::upstream::refresh;
-use threatpack::workspace::{load_graph, write_atomically};
+use threatpack::ops::RefreshedOverrides;
 
 #[derive(Debug, Args)]
 pub struct OverridesArgs {
@@ -30,13 +28,10 @@ struct RefreshArgs {
 
 pub fn run(args: OverridesArgs) -> Result<ExitCode, String> {
     let OverridesCommand::Refresh(args) = args.command;
-    let display_root = super::display_root(&args.path);
-    let graph = load_graph(&args.path, &display_root).map_err(|error| error.to_string())?;
-    let refreshed = refresh(&graph)?;
-    for (pack_path, text) in &refreshed.files {
-        write_atomically(&args.path.join(pack_path), text.as_bytes(), 0o644)?;
-    }
-    write_atomically(&args.path.join(UPSTREAM_LOCK), &refreshed.lock, 0o644)?;
+    let RefreshedOverrides {
+        refresh: refreshed,
+        lock,
+    } = threatpack::ops::refresh_overrides(&args.path).map_err(|error| error.to_string())?;
     for target in &refreshed.stamped {
         eprintln!("  stamped       {target}");
     }
@@ -55,7 +50,7 @@ pub fn run(args: OverridesArgs) -> Result<ExitCode, String> {
         refreshed.stamped.len(),
         refreshed.acknowledged.len(),
         refreshed.unchanged,
-        args.path.join(UPSTREAM_LOCK).display()
+        lock.display()
     ));
     Ok(if refreshed.unresolved.is_empty() {
         ExitCode::SUCCESS

@@ -69,13 +69,5 @@ pub fn split_pack(name: &str) -> Result<(&str, &str), String> {
 
 /// `namespace/name@version`.
 pub fn split_pack_version(text: &str) -> Result<(&str, &str), String> {
-    let Some((name, version)) = text.rsplit_once('@') else {
-        return Err(format!(
-            "`{text}`: expected `namespace/name@version`, e.g. `acme/web@1.2.0`"
-        ));
-    };
-    split_pack(name)?;
-    semver::Version::parse(version)
-        .map_err(|error| format!("`{version}` is not a version: {error}"))?;
-    Ok((name, version))
+    threatpack::ops::split_pack_version(text).map_err(|error| error.to_string())
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::schema::SchemaKind;
+use threatpack::ops;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -17,33 +17,21 @@ pub struct SchemaArgs {
 }
 
 pub fn run(args: SchemaArgs) -> Result<ExitCode, String> {
-    let names = || {
-        SchemaKind::ALL
-            .iter()
-            .map(|kind| kind.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     if let Some(directory) = args.out {
-        std::fs::create_dir_all(&directory)
-            .map_err(|error| format!("cannot create `{}`: {error}", directory.display()))?;
-        for kind in SchemaKind::ALL {
-            let path = directory.join(kind.file_name());
-            std::fs::write(&path, kind.text())
-                .map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
-        }
+        let written = ops::write_schemas(&directory).map_err(|error| error.to_string())?;
         crate::output::status(&format!(
-            "wrote {} schemas into `{}`",
-            SchemaKind::ALL.len(),
+            "wrote {written} schemas into `{}`",
             directory.display()
         ));
         return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = args.kind else {
-        return Err(format!("name a schema ({}) or pass `--out DIR`", names()));
+        return Err(format!(
+            "name a schema ({}) or pass `--out DIR`",
+            ops::schema_names()
+        ));
     };
-    let kind = SchemaKind::from_name(&name)
-        .ok_or_else(|| format!("unknown schema `{name}`; the schemas are {}", names()))?;
+    let kind = ops::schema(&name).map_err(|error| error.to_string())?;
     print!("{}", kind.text());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,20 +1,17 @@
 //! `threatpack semver-check [PATH] [--baseline VERSION|PATH]`: the bump the changes since a
 //! baseline require, each reason with its item; fails when `pack.toml`'s version is below it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use semver::Version;
-use threatpack::client::cache::Cache;
-use threatpack::client::index::RegistryIndexes;
-use threatpack::client::published::published_versions;
+use threatpack::ops::{self, SemverCheckOptions, Verdict};
 use threatpack::versioning::render::{SemverReport, semver_human, semver_json, semver_markdown};
-use threatpack::versioning::{Bump, baseline_version, check_version, diff, required_bump};
 
+use super::dependencies::{TerminalProgress, report_error};
 use super::display_root;
-use super::knowledge::load_pack;
-use super::versions::{ReportFormat, SourceArgs, load, load_published};
+use super::versions::{ReportFormat, SourceArgs};
 
 #[derive(Debug, Args)]
 pub struct SemverCheckArgs {
@@ -33,112 +30,49 @@ pub struct SemverCheckArgs {
 }
 
 pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
-    let mut new = match load_pack(
-        &args.path,
-        &args.source.registry,
-        &args.source.dependencies,
-        None,
-    )? {
-        Ok(kb) => kb,
-        Err(code) => return Ok(code),
+    let options = SemverCheckOptions {
+        baseline: args.baseline.clone(),
+        dependencies: args.source.options(),
     };
-    let declared = parse_version(&new.version, "pack.toml")?;
-    let (baseline, source) = match &args.baseline {
-        Some(spec) if !Path::new(spec).exists() && Version::parse(spec).is_ok() => {
-            let registry = args.source.registry.url()?;
-            (
-                load_published(&new.pack, spec, &args.source)?,
-                format!("{registry} {}@{spec}", new.pack),
-            )
-        }
-        Some(spec) => match load(spec, &args.source)? {
-            Ok(kb) => (kb, spec.clone()),
-            Err(code) => return Ok(code),
-        },
-        None => {
-            let registry = args.source.registry.url()?;
-            let mut indexes =
-                RegistryIndexes::new(Cache::from_env()?, args.source.dependencies.offline);
-            let published =
-                published_versions(&mut indexes, &registry, &new.pack).map_err(|error| {
-                    format!("{error}\nhelp: to compare with a copy on disk, give --baseline DIR or --baseline BUNDLE")
-                })?;
-            let Some(version) = baseline_version(&published, &declared) else {
-                let report = SemverReport::without_baseline(&new.pack, &new.version);
-                print_report(&report, args.format);
-                eprintln!(
-                    "note: {registry} has no version of `{}` below {declared}: nothing to compare with",
-                    new.pack
-                );
-                return Ok(ExitCode::SUCCESS);
-            };
-            let version = version.to_string();
-            (
-                load_published(&new.pack, &version, &args.source)?,
-                format!("{registry} {}@{version}", new.pack),
-            )
-        }
+    let checked = match ops::semver_check(&args.path, &options, &TerminalProgress::default()) {
+        Ok(checked) => checked,
+        Err(error) => return Ok(report_error(&error)),
     };
-    if baseline.pack != new.pack {
-        return Err(format!(
-            "the baseline `{source}` is the pack `{}`, not `{}`: give a version of the same pack",
-            baseline.pack, new.pack
-        ));
-    }
-    // A baseline built for one tier is compared with the same tier of the pack: otherwise
-    // every item outside the tier would count as added.
-    if let Some(tier) = &baseline.tier {
-        new = match load_pack(
-            &args.path,
-            &args.source.registry,
-            &args.source.dependencies,
-            Some(tier),
-        )? {
-            Ok(kb) => kb,
-            Err(code) => return Ok(code),
-        };
-    }
-    let baseline_version = parse_version(&baseline.version, &source)?;
-    let diff = diff(&baseline, &new);
-    let bump = required_bump(&diff);
-    let check = check_version(&baseline_version, &declared, bump.required);
-    let report = SemverReport::new(&new.pack, check, &source, bump);
-    print_report(&report, args.format);
-    let shown = display_root(&args.path);
-    if report.ok {
-        if report.required == Bump::None {
-            eprintln!(
-                "`{}` {declared}: no changes since {baseline_version}",
-                new.pack
-            );
-        } else {
-            eprintln!(
-                "`{}` {declared}: the version is bumped enough (the changes since {baseline_version} need a {} bump)",
-                new.pack,
-                report.required.as_str()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
+    let report = &checked.report;
+    let declared = &checked.declared;
+    print_report(report, args.format);
+    let pack = &report.pack;
+    let baseline = checked
+        .baseline
+        .as_ref()
+        .map(Version::to_string)
+        .unwrap_or_default();
+    let required = report.required.as_str();
     let minimum = report.minimum.clone().unwrap_or_default();
-    if report.required == Bump::None || report.permitted.is_none() && declared < baseline_version {
-        eprintln!(
-            "error: `{}` {declared} is below the baseline {baseline_version}\nhelp: set `version = \"{minimum}\"` or higher in {shown}/pack.toml",
-            new.pack
-        );
-    } else {
-        eprintln!(
-            "error: `{}` {declared} is under-bumped: the changes since {baseline_version} need a {} bump (at least {minimum})\nhelp: set `version = \"{minimum}\"` in {shown}/pack.toml, or undo the changes listed above",
-            new.pack,
-            report.required.as_str()
-        );
+    let shown = display_root(&args.path);
+    match checked.verdict() {
+        Verdict::NoBaseline => eprintln!(
+            "note: {} has no version of `{pack}` below {declared}: nothing to compare with",
+            checked.registry.as_deref().unwrap_or_default(),
+        ),
+        Verdict::NoChanges => eprintln!("`{pack}` {declared}: no changes since {baseline}"),
+        Verdict::BumpedEnough => eprintln!(
+            "`{pack}` {declared}: the version is bumped enough (the changes since {baseline} need a {required} bump)"
+        ),
+        Verdict::BelowBaseline => {
+            eprintln!(
+                "error: `{pack}` {declared} is below the baseline {baseline}\nhelp: set `version = \"{minimum}\"` or higher in {shown}/pack.toml"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Verdict::UnderBumped => {
+            eprintln!(
+                "error: `{pack}` {declared} is under-bumped: the changes since {baseline} need a {required} bump (at least {minimum})\nhelp: set `version = \"{minimum}\"` in {shown}/pack.toml, or undo the changes listed above"
+            );
+            return Ok(ExitCode::from(1));
+        }
     }
-    Ok(ExitCode::from(1))
-}
-
-fn parse_version(version: &str, what: &str) -> Result<Version, String> {
-    Version::parse(version)
-        .map_err(|error| format!("the version `{version}` of {what} is not semver: {error}"))
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(report: &SemverReport, format: ReportFormat) {

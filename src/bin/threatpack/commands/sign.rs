@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::bundle::{ReadLimits, read_bundle};
-use threatpack::signing::{SigningKey, load_secret_key, sign_bundle};
-use threatpack::workspace::{read_capped, write_atomically};
+use threatpack::ops::{self, SignOptions};
+use threatpack::signing::SigningKey;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -20,42 +19,30 @@ pub struct SignArgs {
     out: Option<PathBuf>,
 }
 
-/// The largest secret key file read (a minisign key is ~200 bytes).
-const MAX_KEY_BYTES: u64 = 64 * 1024;
-
+/// A secret key file decrypted, its password from the environment or the terminal.
 pub fn load_key(path: &Path) -> Result<SigningKey, String> {
-    let bytes = read_capped(path, MAX_KEY_BYTES)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("`{}` is not a minisign secret key", path.display()))?;
-    load_secret_key(&text, || {
-        super::key_password(&format!("Password for `{}`: ", path.display()))
-    })
-    .map_err(|error| format!("`{}`: {error}", path.display()))
+    ops::read_secret_key(path, &password_for(path)).map_err(|error| error.to_string())
 }
 
-/// `BUNDLE.minisig`, minisign's own convention.
-pub fn signature_path(bundle: &Path) -> PathBuf {
-    let mut name = bundle.as_os_str().to_owned();
-    name.push(".minisig");
-    PathBuf::from(name)
+/// Asks for the password of the secret key at `path` (see [`super::key_password`]).
+fn password_for(path: &Path) -> impl Fn() -> Result<String, String> + '_ {
+    move || super::key_password(&format!("Password for `{}`: ", path.display()))
 }
 
 pub fn run(args: SignArgs) -> Result<ExitCode, String> {
-    let limits = ReadLimits::default();
-    let bytes = read_capped(&args.bundle, limits.max_bundle_bytes)?;
-    // Only a valid bundle is signed: the signature binds what its manifest says.
-    let bundle = read_bundle(&bytes, &limits)
-        .map_err(|error| format!("`{}`: {error}", args.bundle.display()))?;
-    let key = load_key(&args.key)?;
-    let signature = sign_bundle(&bytes, &bundle.manifest, &key)?;
-    let out = args.out.unwrap_or_else(|| signature_path(&args.bundle));
-    write_atomically(&out, signature.as_bytes(), 0o644)?;
+    let options = SignOptions {
+        bundle: args.bundle,
+        key: args.key,
+        out: args.out,
+    };
+    let signed =
+        ops::sign(&options, &password_for(&options.key)).map_err(|error| error.to_string())?;
     eprintln!(
         "signed `{}` {} with key {}: {}",
-        bundle.manifest.pack,
-        bundle.manifest.version,
-        key.key_id,
-        out.display()
+        signed.pack,
+        signed.version,
+        signed.key_id,
+        signed.signature.display()
     );
     Ok(ExitCode::SUCCESS)
 }

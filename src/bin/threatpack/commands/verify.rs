@@ -4,9 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use threatpack::bundle::{ReadLimits, read_bundle};
-use threatpack::signing::{TrustedKey, parse_public_keys, verify_bundle};
-use threatpack::workspace::read_capped;
+use threatpack::ops::{self, BundleError, VerifyOptions};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -30,71 +28,27 @@ pub struct VerifyArgs {
     format: super::Format,
 }
 
-const MAX_TEXT_BYTES: u64 = 1024 * 1024;
-
-/// Reads every trusted key given on the command line.
-pub fn trusted_keys(
-    keys: &[PathBuf],
-    trusted_keys: Option<&PathBuf>,
-) -> Result<Vec<TrustedKey>, String> {
-    let mut trusted = Vec::new();
-    for path in keys.iter().chain(trusted_keys) {
-        let bytes = read_capped(path, MAX_TEXT_BYTES)?;
-        let text = String::from_utf8_lossy(&bytes);
-        trusted.extend(
-            parse_public_keys(&text).map_err(|error| format!("`{}`: {error}", path.display()))?,
-        );
-    }
-    Ok(trusted)
-}
-
 pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
-    let trusted = trusted_keys(&args.key, args.trusted_keys.as_ref())?;
-    if trusted.is_empty() {
-        return Err(
-            "no trusted key: pass `--key PUB` or `--trusted-keys FILE` (verifying against a key that comes with the bundle proves nothing)"
-                .to_string(),
-        );
-    }
-    let limits = ReadLimits::default();
-    let bytes = read_capped(&args.bundle, limits.max_bundle_bytes)?;
-    let signature_path = args
-        .signature
-        .unwrap_or_else(|| super::sign::signature_path(&args.bundle));
-    let signature_bytes = read_capped(&signature_path, MAX_TEXT_BYTES)?;
-    let signature = String::from_utf8_lossy(&signature_bytes);
-    let bundle = read_bundle(&bytes, &limits);
-    let shown = args.bundle.display();
-    let verified = match verify_bundle(
-        &bytes,
-        bundle.as_ref().ok().map(|bundle| &bundle.manifest),
-        &signature,
-        &trusted,
-    ) {
+    let options = VerifyOptions {
+        bundle: args.bundle,
+        keys: args.key.into_iter().chain(args.trusted_keys).collect(),
+        signature: args.signature,
+        expect: args.expect,
+    };
+    let verified = match ops::verify(&options) {
         Ok(verified) => verified,
-        Err(error) => {
-            eprintln!("error: `{shown}` is NOT verified: {error}");
+        Err(
+            error @ (BundleError::NotVerified { .. }
+            | BundleError::SignedButInvalid { .. }
+            | BundleError::NotExpected { .. }),
+        ) => {
+            eprintln!("error: {error}");
             return Ok(ExitCode::from(1));
         }
+        Err(error) => return Err(error.to_string()),
     };
-    let bundle = match bundle {
-        Ok(bundle) => bundle,
-        Err(error) => {
-            eprintln!("error: `{shown}` is signed but not a valid bundle: {error}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    if let Some(expected) = &args.expect {
-        let actual = format!("{}@{}", bundle.manifest.pack, bundle.manifest.version);
-        if *expected != actual {
-            eprintln!(
-                "error: `{shown}` is NOT the expected bundle: it is `{actual}`, expected `{expected}`"
-            );
-            return Ok(ExitCode::from(1));
-        }
-    }
+    let (key_id, binding) = (&verified.verified.key_id, &verified.verified.binding);
     if args.format == super::Format::Json {
-        let binding = &verified.binding;
         println!(
             "{}",
             serde_json::json!({
@@ -103,19 +57,15 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
                 "version": binding.version,
                 "tier": binding.tier,
                 "sha256": binding.sha256,
-                "key-id": verified.key_id,
-                "trusted-comment": threatpack::signing::trusted_comment(&bundle.manifest, &binding.sha256),
+                "key-id": key_id,
+                "trusted-comment": verified.trusted_comment,
             })
         );
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
         "verified: `{}` {} (tier {}), signed by key {}, sha256 {}",
-        verified.binding.pack,
-        verified.binding.version,
-        verified.binding.tier,
-        verified.key_id,
-        verified.binding.sha256
+        binding.pack, binding.version, binding.tier, key_id, binding.sha256
     );
     Ok(ExitCode::SUCCESS)
 }
