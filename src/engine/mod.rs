@@ -8,6 +8,7 @@
 
 pub mod eval;
 pub mod explain;
+pub mod predicate;
 pub mod program;
 pub mod tiers;
 pub mod value;
@@ -322,7 +323,7 @@ impl<'kb> Engine<'kb> {
             for rule in candidates {
                 let applies = match &rule.condition {
                     None => Ok(true),
-                    Some(program) => program.evaluate(&mut frame, &mut ()),
+                    Some(program) => program.holds(&mut frame),
                 };
                 match applies {
                     Ok(false) => continue,
@@ -340,7 +341,7 @@ impl<'kb> Engine<'kb> {
                 for (link, condition) in &rule.links {
                     let holds = match condition {
                         None => Ok(true),
-                        Some(program) => program.evaluate(&mut frame, &mut ()),
+                        Some(program) => program.holds(&mut frame),
                     };
                     match holds {
                         Ok(true) => applicable.push(*link),

@@ -9,6 +9,7 @@ use cel::IdedExpr;
 use cel::common::ast::{ComprehensionExpr, Expr as Cel, LiteralValue};
 use regex::Regex;
 
+use super::predicate::Predicate;
 use super::value::{Interner, Value};
 
 /// `u32::MAX` in an endpoint slot table: that entity does not declare the property.
@@ -112,13 +113,13 @@ pub enum UnaryOp {
 }
 
 /// A compiled sub-expression, with the id of the CEL node it came from (for `--explain`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Expr {
     pub id: u64,
     pub op: Op,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Op {
     Const(Value),
     /// A property of the element being evaluated.
@@ -158,7 +159,7 @@ pub enum Op {
     Comprehension(Box<Comprehension>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Comprehension {
     pub range: Expr,
     pub item: u32,
@@ -176,11 +177,13 @@ pub struct CompileError {
     pub message: String,
 }
 
-/// A compiled condition: its tree and how many local variables its comprehensions use.
+/// A compiled condition: its tree, how many local variables its comprehensions use, and the
+/// same condition as a typed predicate (what `Program::holds` runs).
 #[derive(Debug)]
 pub struct Program {
     pub root: Expr,
     pub locals: u32,
+    pub predicate: Predicate,
 }
 
 pub fn compile(
@@ -196,6 +199,7 @@ pub fn compile(
     };
     let root = compiler.expr(expression, 0)?;
     Ok(Program {
+        predicate: Predicate::of(&root),
         root,
         locals: compiler.locals,
     })

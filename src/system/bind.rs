@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::compile::CompiledProperty;
 use crate::compile::KnowledgeBase;
 use crate::condition::value_fits;
 use crate::diagnostic::{Code, Diagnostic};
@@ -133,6 +134,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
         file,
         diagnostics: Vec::new(),
         resolved: HashMap::new(),
+        defaults: Vec::new(),
     };
     let bound = binder.bind(&file.model);
     let mut diagnostics = binder.diagnostics;
@@ -150,6 +152,14 @@ struct Binder<'e, 'kb, 'f> {
     diagnostics: Vec<Diagnostic>,
     /// References already resolved: a model of 30,000 elements names a handful of kinds.
     resolved: HashMap<(u8, String), Result<usize, Unresolved>>,
+    /// Per entity, computed on first use: the default value of each slot.
+    defaults: Vec<Option<std::rc::Rc<EntitySlots<'kb>>>>,
+}
+
+/// An entity's slots, in slot order: their properties and default values.
+struct EntitySlots<'kb> {
+    properties: Vec<&'kb CompiledProperty>,
+    defaults: Vec<Value>,
 }
 
 /// Which kind of item a model refers to.
@@ -170,7 +180,7 @@ impl Wanted {
     }
 }
 
-impl Binder<'_, '_, '_> {
+impl<'kb> Binder<'_, 'kb, '_> {
     fn error(&mut self, field: &[&str], message: String, label: &str, help: Option<String>) {
         let span = self.file.locate(field);
         let mut diagnostic = Diagnostic::new(Code::InvalidModel, message).at(
@@ -286,17 +296,24 @@ impl Binder<'_, '_, '_> {
                 );
                 continue;
             }
+            // The entity's defaults in its slots, then the values the model sets.
             let start = bound.values.len() as u32;
-            for (property, compiled) in &definition.properties {
-                let (value, explicit) = match properties.get(property) {
-                    Some(json) => match value_fits(&compiled.definition, json) {
-                        Ok(()) => match Value::from_json(json, &mut self.engine.symbols) {
-                            Some(value) => (value, true),
-                            None => (
-                                Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                                false,
-                            ),
-                        },
+            let slots = self.slots(entity);
+            bound.values.extend_from_slice(&slots.defaults);
+            bound.explicit.resize(bound.values.len(), false);
+            for (property, json) in properties {
+                if let Some(slot) = self.engine.layouts[entity].slot(property) {
+                    let slot = slot as usize;
+                    let Some(compiled) = slots.properties.get(slot) else {
+                        continue;
+                    };
+                    match value_fits(&compiled.definition, json) {
+                        Ok(()) => {
+                            if let Some(value) = Value::from_json(json, &mut self.engine.symbols) {
+                                bound.values[start as usize + slot] = value;
+                                bound.explicit[start as usize + slot] = true;
+                            }
+                        }
                         Err(problem) => {
                             self.error(
                                 &[table, &index_text, "properties", property],
@@ -307,22 +324,9 @@ impl Binder<'_, '_, '_> {
                                     compiled.definition.question
                                 )),
                             );
-                            (
-                                Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                                false,
-                            )
                         }
-                    },
-                    None => (
-                        Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                        false,
-                    ),
-                };
-                bound.values.push(value);
-                bound.explicit.push(explicit);
-            }
-            for property in properties.keys() {
-                if !definition.properties.contains_key(property) {
+                    }
+                } else {
                     let help = match crate::schema::suggest(
                         property,
                         definition.properties.keys().map(String::as_str),
@@ -496,6 +500,30 @@ impl Binder<'_, '_, '_> {
             });
         }
         bound
+    }
+
+    /// The slots of `entity` (an index into `kb.entities`), with their defaults.
+    fn slots(&mut self, entity: usize) -> std::rc::Rc<EntitySlots<'kb>> {
+        if self.defaults.len() <= entity {
+            self.defaults.resize(entity + 1, None);
+        }
+        if let Some(slots) = &self.defaults[entity] {
+            return slots.clone();
+        }
+        let kb: &'kb KnowledgeBase = self.engine.kb;
+        // Slots number the properties in the order of `properties` (`Engine::new`).
+        let properties: Vec<&'kb CompiledProperty> =
+            kb.entities[entity].properties.values().collect();
+        let defaults = properties
+            .iter()
+            .map(|compiled| Value::default_of(&compiled.definition, &mut self.engine.symbols))
+            .collect();
+        let slots = std::rc::Rc::new(EntitySlots {
+            properties,
+            defaults,
+        });
+        self.defaults[entity] = Some(slots.clone());
+        slots
     }
 
     fn bind_system(&mut self, model: &Model, bound: &mut BoundModel) {

@@ -9,12 +9,12 @@ use clap::{Args, ValueEnum};
 use threatpack::analysis::backlog::{backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::summary::summary;
-use threatpack::analysis::{Detail, Header, analyse};
+use threatpack::analysis::{Detail, Header, analyse, write_report_json};
 use threatpack::engine::Engine;
 use threatpack::engine::explain::explain;
 use threatpack::engine::tiers::{TierRequest, choose_tier};
 use threatpack::system::bind::bind;
-use threatpack::workspace::write_atomically;
+use threatpack::workspace::{write_atomically, write_atomically_with};
 
 use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};
 
@@ -106,28 +106,43 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         model_file: file.display_path.clone(),
         tier,
     };
+    if args.format == ApplyFormat::Json {
+        // Streamed: the report of a large model is gigabytes of JSON.
+        let errors = match &args.out {
+            Some(path) => write_atomically_with(path, 0o644, |out| {
+                write_report_json(&engine, &rules, &model, header, out)
+            })?,
+            None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                write_report_json(&engine, &rules, &model, header, &mut out)
+                    .and_then(|errors| out.flush().map(|()| errors))
+                    .map_err(|error| format!("cannot write to stdout: {error}"))?
+            }
+        };
+        return Ok(exit_code(errors));
+    }
     let report = analyse(&engine, &rules, &model, header, detail);
     let output = match args.format {
         ApplyFormat::Summary => summary(&report),
         ApplyFormat::Markdown => markdown(&report),
         ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
         ApplyFormat::BacklogJson => backlog_json(&report),
-        ApplyFormat::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
-            text.push('\n');
-            text
-        }
+        ApplyFormat::Json => unreachable!("the JSON report is streamed above"),
     };
     emit(&args, &output)?;
-    if !report.errors.is_empty() {
+    Ok(exit_code(report.errors.len()))
+}
+
+/// Conditions that could not be evaluated make the run fail (they are listed in the output).
+fn exit_code(errors: usize) -> ExitCode {
+    if errors > 0 {
         eprintln!(
             "error: {} could not be evaluated; they are listed in the output, not counted as absent",
-            super::plural(report.errors.len(), "condition")
+            super::plural(errors, "condition")
         );
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 fn emit(args: &ApplyArgs, output: &str) -> Result<(), String> {
