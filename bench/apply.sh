@@ -47,7 +47,11 @@
 #
 # Needs: GNU time at /usr/bin/time, python3 with pytm 1.4.0 (pip install pytm==1.4.0).
 # Environment: RUNS, COMPONENTS, FLOWS, THREATS, PYTM_COMPONENTS, PYTM_FLOWS, PYTM_FULL_RUNS,
-# PYTM_JSON_RUNS, PYTHON (default python3).
+# PYTM_JSON_RUNS, PYTHON (default python3); PYTM_DATA, the directory of pytm's threats.json and
+# licence (default ../shared/data/pytm); THREATS_FILE, a threat library in pytm's format to use
+# instead of pytm's own, translated the same way (e.g. 1,000 distinct conditions from
+# `python3 ../shared/bench/gen_synth_threats.py 1000 FILE`); its inputs go to full-NAME/ and
+# small-NAME/ (NAME: the file's name without .json).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -60,6 +64,16 @@ PYTM_FLOWS="${PYTM_FLOWS:-2000}"
 PYTM_FULL_RUNS="${PYTM_FULL_RUNS:-1}"
 PYTM_JSON_RUNS="${PYTM_JSON_RUNS:-0}"
 PYTHON="${PYTHON:-python3}"
+THREATS_FILE="${THREATS_FILE:-}"
+LIBRARY="pytm's threat library"
+GENERATE_OPTIONS=()
+SUFFIX=""
+if [[ -n "${PYTM_DATA:-}" ]]; then GENERATE_OPTIONS+=(--pytm-data "$PYTM_DATA"); fi
+if [[ -n "$THREATS_FILE" ]]; then
+    GENERATE_OPTIONS+=(--threats-file "$THREATS_FILE")
+    SUFFIX="-$(basename "$THREATS_FILE" .json)"
+    LIBRARY="$THREATS_FILE"
+fi
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GENERATOR="$REPO/bench/pytm_equivalent.py"
 
@@ -106,13 +120,13 @@ generate() {
         echo "== using the existing inputs in $dir"
     else
         echo "== generating $dir"
-        "$PYTHON" "$GENERATOR" generate "$dir" --components "$2" --flows "$3" --threats "$THREATS" | sed 's/^/   /'
+        "$PYTHON" "$GENERATOR" generate "$dir" --components "$2" --flows "$3" --threats "$THREATS" "${GENERATE_OPTIONS[@]}" | sed 's/^/   /'
     fi
 }
-generate full "$COMPONENTS" "$FLOWS"
-generate small "$PYTM_COMPONENTS" "$PYTM_FLOWS"
-FULL="$WORK_DIR/full"
-SMALL="$WORK_DIR/small"
+generate "full$SUFFIX" "$COMPONENTS" "$FLOWS"
+generate "small$SUFFIX" "$PYTM_COMPONENTS" "$PYTM_FLOWS"
+FULL="$WORK_DIR/full$SUFFIX"
+SMALL="$WORK_DIR/small$SUFFIX"
 
 # stat DIR KEY: from DIR/stats.json (written by the generator): elements, threats, pairs
 # (elements x threats) and matching_pairs (pairs whose element class the threat targets: the
@@ -272,7 +286,7 @@ field() { awk -v n="$2" '{ print $n }' <<<"$1"; }
 echo
 echo "Median of $RUNS rounds (fastest–slowest); peak RSS is the largest over the rounds."
 echo
-echo "threatpack apply at the full size ($COMPONENTS components, $FLOWS flows, $(stats_field "$FULL" threats) attack patterns: $FULL_PAIRS element × attack pattern pairs, $(stats_field "$FULL" matching_pairs) with a matching class):"
+echo "threatpack apply at the full size ($COMPONENTS components, $FLOWS flows, $(stats_field "$FULL" threats) attack patterns from $LIBRARY: $FULL_PAIRS element × attack pattern pairs, $(stats_field "$FULL" matching_pairs) with a matching class):"
 echo
 echo "| command | wall time | peak RSS | output | per pair |"
 echo "|---|---|---|---|---|"

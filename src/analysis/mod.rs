@@ -96,8 +96,17 @@ fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) 
             })
             .collect()
     });
-    let mut joined = Collector::default();
-    for share in shares {
+    // The first share grows to hold the others (reserved exactly): no second copy of it.
+    let mut shares = shares.into_iter();
+    let mut joined = shares.next().unwrap_or_default();
+    let rest: Vec<Collector> = shares.collect();
+    joined
+        .findings
+        .reserve_exact(rest.iter().map(|share| share.findings.len()).sum());
+    joined
+        .links
+        .reserve_exact(rest.iter().map(|share| share.links.len()).sum());
+    for share in rest {
         let offset = joined.links.len() as u32;
         joined.links.extend(share.links);
         joined
@@ -204,9 +213,14 @@ pub fn write_report_json(
             tier,
             alignment,
         };
-        let mut serializer = serde_json::Serializer::pretty(&mut *out);
+        use std::io::Write;
+        // A buffer of a concrete type: serde writes a few bytes at a time, and a call through
+        // `dyn Write` for each costs more than the bytes.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *out);
+        let mut serializer = serde_json::Serializer::pretty(&mut buffered);
         serde::Serialize::serialize(&report, &mut serializer).map_err(std::io::Error::from)?;
-        out.write_all(b"\n")?;
+        buffered.write_all(b"\n")?;
+        buffered.flush()?;
         Ok(prepared.errors.len())
     })
 }

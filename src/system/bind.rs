@@ -158,6 +158,7 @@ struct Binder<'e, 'kb, 'f> {
 
 /// An entity's slots, in slot order: their properties and default values.
 struct EntitySlots<'kb> {
+    names: Vec<&'kb str>,
     properties: Vec<&'kb CompiledProperty>,
     defaults: Vec<Value>,
 }
@@ -301,9 +302,19 @@ impl<'kb> Binder<'_, 'kb, '_> {
             let slots = self.slots(entity);
             bound.values.extend_from_slice(&slots.defaults);
             bound.explicit.resize(bound.values.len(), false);
+            // Both maps are sorted by name, and slots number the entity's properties in that
+            // order: one merge finds every slot.
+            let mut next = 0;
             for (property, json) in properties {
-                if let Some(slot) = self.engine.layouts[entity].slot(property) {
-                    let slot = slot as usize;
+                while slots
+                    .names
+                    .get(next)
+                    .is_some_and(|name| *name < property.as_str())
+                {
+                    next += 1;
+                }
+                if slots.names.get(next) == Some(&property.as_str()) {
+                    let slot = next;
                     let Some(compiled) = slots.properties.get(slot) else {
                         continue;
                     };
@@ -512,6 +523,11 @@ impl<'kb> Binder<'_, 'kb, '_> {
         }
         let kb: &'kb KnowledgeBase = self.engine.kb;
         // Slots number the properties in the order of `properties` (`Engine::new`).
+        let names = kb.entities[entity]
+            .properties
+            .keys()
+            .map(String::as_str)
+            .collect();
         let properties: Vec<&'kb CompiledProperty> =
             kb.entities[entity].properties.values().collect();
         let defaults = properties
@@ -519,6 +535,7 @@ impl<'kb> Binder<'_, 'kb, '_> {
             .map(|compiled| Value::default_of(&compiled.definition, &mut self.engine.symbols))
             .collect();
         let slots = std::rc::Rc::new(EntitySlots {
+            names,
             properties,
             defaults,
         });

@@ -14,6 +14,8 @@ use threatpack::engine::Engine;
 use threatpack::engine::explain::explain;
 use threatpack::engine::tiers::{TierRequest, choose_tier};
 use threatpack::system::bind::bind;
+use threatpack::system::{MAX_MODEL_BYTES, load_model};
+use threatpack::workspace::read_capped;
 use threatpack::workspace::{write_atomically, write_atomically_with};
 
 use super::knowledge::{KnowledgeArgs, TrustArgs, load, print_model_diagnostics, read_model};
@@ -64,15 +66,37 @@ pub enum ApplyFormat {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
-    let loaded = match load(&args.knowledge, &args.trust)? {
+    // A model named on the command line is read on another core while the knowledge loads.
+    // Any problem with it is left to `read_model` below, which reports it as before.
+    let (loaded, early_model) = std::thread::scope(|scope| {
+        let early = match (&args.model, &args.mapping) {
+            (Some(path), None) => Some(scope.spawn(move || {
+                let bytes = read_capped(path, MAX_MODEL_BYTES).ok()?;
+                let text = String::from_utf8(bytes).ok()?;
+                load_model(&path.display().to_string(), text, None).ok()
+            })),
+            _ => None,
+        };
+        let loaded = load(&args.knowledge, &args.trust);
+        let early = early.and_then(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (loaded, early)
+    });
+    let loaded = match loaded? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let model_path = loaded.model(args.model.as_deref())?;
     let kb = loaded.kb;
-    let file = match read_model(&model_path, args.mapping.as_deref())? {
-        Ok(file) => file,
-        Err(code) => return Ok(code),
+    let file = match early_model {
+        Some(file) => file,
+        None => match read_model(&model_path, args.mapping.as_deref())? {
+            Ok(file) => file,
+            Err(code) => return Ok(code),
+        },
     };
     let mut engine = Engine::new(&kb);
     let model = match bind(&mut engine, &file) {
@@ -119,6 +143,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
                     .map_err(|error| format!("cannot write to stdout: {error}"))?
             }
         };
+        // Freeing millions of small allocations at exit is wasted time (as `check` does).
+        std::mem::forget((rules, model, engine, file));
+        std::mem::forget(kb);
         return Ok(exit_code(errors));
     }
     let report = analyse(&engine, &rules, &model, header, detail);
@@ -130,7 +157,10 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         ApplyFormat::Json => unreachable!("the JSON report is streamed above"),
     };
     emit(&args, &output)?;
-    Ok(exit_code(report.errors.len()))
+    let errors = report.errors.len();
+    std::mem::forget((report, rules, model, engine, file));
+    std::mem::forget(kb);
+    Ok(exit_code(errors))
 }
 
 /// Conditions that could not be evaluated make the run fail (they are listed in the output).
