@@ -138,8 +138,17 @@ echo "   full: $(stats_field "$FULL" elements) elements x $(stats_field "$FULL" 
 echo "   small: $(stats_field "$SMALL" elements) elements x $(stats_field "$SMALL" threats) threats = $SMALL_PAIRS pairs ($(stats_field "$SMALL" matching_pairs) with a matching class)"
 echo "   full: model.json $(du -h "$FULL/model.json" | cut -f1), model.toml $(du -h "$FULL/model.toml" | cut -f1), pack $(du -sh "$FULL/pack" | cut -f1)"
 
-echo "== threatpack check --deny warnings (the generated pack)"
-"$THREATPACK" check --deny warnings "$FULL/pack" 2>&1 | sed 's/^/   /'
+# pytm's own library passes with no diagnostic at all. A THREATS_FILE library may hold
+# conditions that threatpack proves constant (gen_synth_threats.py writes a few such as
+# `x and not x`): warnings, printed, that pytm does not look for.
+if [[ -z "$THREATS_FILE" ]]; then
+    echo "== threatpack check --deny warnings (the generated pack)"
+    "$THREATPACK" check --deny warnings "$FULL/pack" 2>&1 | sed 's/^/   /'
+else
+    echo "== threatpack check (the generated pack)"
+    "$THREATPACK" check "$FULL/pack" >"$SCRATCH/check" 2>&1
+    { grep -E '^(warning|error)' "$SCRATCH/check" || true; } | sort | uniq -c | sed 's/^/   /'
+fi
 "$THREATPACK" build "$FULL/pack" --out "$SCRATCH/dist" >/dev/null 2>&1
 BUNDLE="$(find "$SCRATCH/dist" -name '*.tar.gz' | head -n 1)"
 

@@ -216,7 +216,9 @@ pub fn write_report_json(
         use std::io::Write;
         // A buffer of a concrete type: serde writes a few bytes at a time, and a call through
         // `dyn Write` for each costs more than the bytes.
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut *out);
+        // As large as the file's buffer (`workspace::write_atomically_with`), which then
+        // passes its chunks through without copying them again.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
         let mut serializer = serde_json::Serializer::pretty(&mut buffered);
         serde::Serialize::serialize(&report, &mut serializer).map_err(std::io::Error::from)?;
         buffered.write_all(b"\n")?;

@@ -6,6 +6,7 @@
 //! it applies to (inheritance included), so that evaluation indexes arrays instead of looking
 //! up names, and only the attack patterns of an element's entity are ever considered for it.
 
+pub mod enumerate;
 pub mod eval;
 pub mod explain;
 pub mod predicate;

@@ -8,8 +8,9 @@
 //! Three ways to decide, tried in order:
 //! 1. exhaustive: when every property both conditions read on an entity is a bool or an enum
 //!    (or exists only in the new version, where an old model has its default), and the
-//!    combinations of their values number at most `MAX_COMBINATIONS`, both conditions are
-//!    compiled with the rule engine and evaluated on every combination — exact;
+//!    combinations of their values number at most `engine::enumerate::MAX_COMBINATIONS` (the
+//!    cap the constant-condition check uses too), both conditions are compiled with the rule
+//!    engine and evaluated on every combination — exact;
 //! 2. structural: equal after removing whitespace; or the top-level `&&` parts of one a strict
 //!    subset of the other's (fewer parts: wider), or the top-level `||` parts (more: wider);
 //! 3. otherwise it cannot be told, and the change is taken as possibly wider (and narrower):
@@ -22,14 +23,11 @@ use serde_json::Value as Json;
 
 use crate::compile::KnowledgeBase;
 use crate::engine::Engine;
+use crate::engine::enumerate::combinations;
 use crate::engine::eval::Frame;
 use crate::engine::program::{Op, Program, parse};
 use crate::engine::value::Value;
 use crate::model::{PropertyDefinition, PropertyType};
-
-/// The most property-value combinations evaluated per entity. Beyond, the comparison is
-/// structural.
-pub const MAX_COMBINATIONS: usize = 4096;
 
 /// How the elements an attack pattern or link applies to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -267,7 +265,6 @@ impl<'kb> Comparer<'kb> {
         let new_properties = &new_kb.entities[new_entity].properties;
         // Each variable with its possible values, as JSON and in each engine's values.
         let mut domains: Vec<(Variable, Vec<Json>)> = Vec::new();
-        let mut combinations: usize = 1;
         for variable in variables {
             let values = match &variable {
                 Variable::Subject(name) => domain(
@@ -290,17 +287,15 @@ impl<'kb> Comparer<'kb> {
                 )?,
                 Variable::CrossesBoundary => vec![Json::Bool(false), Json::Bool(true)],
             };
-            combinations = combinations.checked_mul(values.len())?;
-            if combinations > MAX_COMBINATIONS {
-                return None;
-            }
             domains.push((variable, values));
         }
+        // Beyond the cap, the comparison is structural.
+        let sizes: Vec<usize> = domains.iter().map(|(_, values)| values.len()).collect();
+        let choices = combinations(&sizes)?;
         let old_side = Side::new(&mut self.old, old_entity, &domains)?;
         let new_side = Side::new(&mut self.new, new_entity, &domains)?;
         let (mut grows, mut shrinks, mut witness) = (false, false, None);
-        for combination in 0..combinations {
-            let choice = choose(&domains, combination);
+        for choice in choices {
             let old_outcome = old_side.evaluate(&self.old, old_program, &choice);
             let new_outcome = new_side.evaluate(&self.new, new_program, &choice);
             if old_outcome == new_outcome {
@@ -411,19 +406,6 @@ fn domain(old: Option<&PropertyDefinition>, new: Option<&PropertyDefinition>) ->
         (None, Some(new)) => Some(vec![new.default.clone()]),
         _ => None,
     }
-}
-
-/// The value index of each variable in one combination (mixed radix).
-fn choose(domains: &[(Variable, Vec<Json>)], combination: usize) -> Vec<usize> {
-    let mut rest = combination;
-    domains
-        .iter()
-        .map(|(_, values)| {
-            let index = rest % values.len();
-            rest /= values.len();
-            index
-        })
-        .collect()
 }
 
 /// "`ns/p:entity/e` with self.public = true, system.tier = \"high\"".
