@@ -2,14 +2,15 @@
 """Equivalent inputs for threatpack and OWASP pytm, for the `apply` benchmark (bench/apply.sh).
 
     python3 bench/pytm_equivalent.py generate OUT_DIR [--components 10000] [--flows 20000]
-        [--boundaries N] [--threats 1000] [--seed 1]
+        [--boundaries N] [--threats 1000] [--seed 1] [--threats-file FILE] [--pytm-data DIR]
     python3 bench/pytm_equivalent.py compare OUT_DIR --pytm FINDINGS.tsv
         [--threatpack FINDINGS.json]
 
 `generate` writes into OUT_DIR (new or empty):
 
     pack/               a threatpack pack translated from pytm's own threat library
-                        (../shared/data/pytm/threats.json, MIT, attribution in pack/NOTICE.md)
+                        (../shared/data/pytm/threats.json, MIT, attribution in pack/NOTICE.md;
+                        or --threats-file, a library in the same format, translated the same way)
     model.toml          a threatpack system model
     model.json          the same model in JSON (threatpack's format; faster to load when large)
     pytm/threats.json   the same threats for pytm (replicated to --threats with suffixed SIDs)
@@ -73,9 +74,8 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PYTM_DATA = REPO.parent / "shared" / "data" / "pytm"
-THREATS_JSON = PYTM_DATA / "threats.json"
-LICENSE_FILE = PYTM_DATA / "LICENSE-pytm-MIT.txt"
+# pytm's threat library and its licence; `--pytm-data DIR` (or PYTM_DATA) points elsewhere.
+PYTM_DATA = Path(os.environ.get("PYTM_DATA", REPO.parent / "shared" / "data" / "pytm"))
 PYTM_COMMIT = "86ccaa8601f19af69ed87fe0c171e520e3f30cf4"
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +357,12 @@ class Translator:
             return json.dumps(node.value)
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
             return str(node.value)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ENUM_NAMES:
+            # `Classification.SECRET`, `TLSVersion.TLSv12`: ordered enums are ints (see the header).
+            names = ENUM_NAMES[node.value.id]
+            if node.attr not in names:
+                raise Untranslatable(f"{node.value.id} has no member {node.attr}")
+            return str(names.index(node.attr))
         return self.attribute(node)
 
     def chain(self, node: ast.AST) -> list[str]:
@@ -471,9 +477,10 @@ CATEGORIES = {
 }
 
 
-def load_threats() -> list[dict]:
-    """pytm's active threats (pytm skips the ones marked DEPRECATED), in file order."""
-    with open(THREATS_JSON, encoding="utf-8") as file:
+def load_threats(path: Path) -> list[dict]:
+    """The active threats of a pytm threat library (pytm skips the ones marked DEPRECATED), in
+    file order: pytm's own, or one in the same format (--threats-file)."""
+    with open(path, encoding="utf-8") as file:
         threats = json.load(file)
     return [threat for threat in threats if "DEPRECATED" not in threat]
 
@@ -614,7 +621,7 @@ tiers = ["full"]
 """,
             encoding="utf-8",
         )
-        shutil.copyfile(LICENSE_FILE, out / "LICENSE")
+        shutil.copyfile(PYTM_DATA / "LICENSE-pytm-MIT.txt", out / "LICENSE")
         (out / "NOTICE.md").write_text(
             f"""# Notice
 
@@ -665,7 +672,7 @@ library has none.
                 f'id = "{sid.lower()}"',
                 f"name = {toml_value(threat['description'].strip())}",
                 f"description = {toml_text(description)}",
-                f"categories = {toml_value(CATEGORIES[family])}",
+                f"categories = {toml_value(CATEGORIES.get(family, ['tampering']))}",
                 f"applies-to = {toml_value([CLASSES[name][1] for name in threat['target']])}",
                 f"condition = {condition_literal(cel)}",
                 f'severity = "{SEVERITIES[threat["severity"]]}"',
@@ -704,6 +711,7 @@ library has none.
 INT_RANGES = {"tls": (0, 7), "classification": (0, 5)}
 TLS_NAMES = "NONE SSLv1 SSLv2 SSLv3 TLSv10 TLSv11 TLSv12 TLSv13".split()
 CLASSIFICATION_NAMES = "UNKNOWN PUBLIC RESTRICTED SENSITIVE SECRET TOP_SECRET".split()
+ENUM_NAMES = {"TLSVersion": TLS_NAMES, "Classification": CLASSIFICATION_NAMES}
 
 
 def plural_verb(sids: list[str], verb: str) -> str:
@@ -819,6 +827,7 @@ VALUE_CHOICES = {
     "protocol": ["HTTP", "HTTPS", "HTTPS", "HTTPS", "SOAP", "IMAP", "SMTP", "gRPC", ""],
     "environment": ["Production", "Production", "Staging", "Development", ""],
     "usesEncryptionAlgorithm": ["AES", "AES", "RSA", "DES", "", ""],
+    "codeType": ["Managed", "Unmanaged", "Unmanaged"],
     "minTLSVersion": [0, 0, 4, 5, 6, 6, 7],
     "tlsVersion": [0, 3, 4, 5, 6, 6, 7, 7],
     "maxClassification": [0, 1, 2, 3, 4, 5],
@@ -899,16 +908,18 @@ class World:
         # What to vary on each class: every attribute a condition reads on it (or on its pytm
         # parent), the ones read through a flow's ends, and the ones pytm copies onto flows.
         varied: dict[str, list[tuple[str, str]]] = {}
+        # pytm gives no finding at all to an element out of scope, which threatpack has no notion
+        # of: inScope only varies on actors, and only when no threat targets them (none of pytm's
+        # own do; a --threats-file may).
+        actors_targeted = any("Actor" in threat["target"] for threat, _ in pack.replicated)
         for pytm_class in CLASSES:
             paths = {path for path, _, _, _ in pack.entity_properties(CLASSES[pytm_class][1]).values() if path not in DERIVED}
             if pytm_class in COMPONENT_CLASSES:
                 paths.update(FLOW_COPIED)
-                if pytm_class != "Actor":
-                    # inScope only varies on actors: pytm gives no finding at all to an element out
-                    # of scope, which threatpack has no notion of; no threat targets actors.
+                if pytm_class != "Actor" or actors_targeted:
                     paths.discard("inScope")
             varied[pytm_class] = sorted((path, attribute_spec(pytm_class, path)[0]) for path in paths)
-        if "inScope" not in dict(varied["Actor"]):
+        if not actors_targeted and "inScope" not in dict(varied["Actor"]):
             varied["Actor"].append(("inScope", "bool"))
 
         mix = [name for name, percent in COMPONENT_MIX for _ in range(percent)]
@@ -1287,7 +1298,10 @@ def command_generate(arguments) -> None:
         raise SystemExit(f"error: `{out}` exists and is not empty")
     if arguments.components < 2:
         raise SystemExit("error: --components must be at least 2")
-    threats = load_threats()
+    global PYTM_DATA
+    if arguments.pytm_data:
+        PYTM_DATA = Path(arguments.pytm_data)
+    threats = load_threats(Path(arguments.threats_file) if arguments.threats_file else PYTM_DATA / "threats.json")
     pack = Pack(threats, arguments.threats)
     boundaries = arguments.boundaries if arguments.boundaries is not None else max(1, arguments.components // 100)
     world = World(pack, arguments.components, arguments.flows, boundaries, arguments.seed)
@@ -1406,6 +1420,12 @@ def main() -> None:
     generate.add_argument("--boundaries", type=int, default=None, help="default: components / 100")
     generate.add_argument("--threats", type=int, default=1_000)
     generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument(
+        "--threats-file",
+        help="a threat library in pytm's threats.json format to translate instead of pytm's own"
+        " (e.g. the output of gen_synth_threats.py: distinct conditions with the atoms of pytm's library)",
+    )
+    generate.add_argument("--pytm-data", help="the directory of pytm's threats.json and LICENSE-pytm-MIT.txt (default: ../shared/data/pytm, or PYTM_DATA)")
     generate.add_argument("--reference", action="store_true", help="also evaluate the translated pack in Python into reference.tsv")
     compare = commands.add_parser("compare", help="compare the findings of pytm, the reference evaluation and threatpack")
     compare.add_argument("out")

@@ -41,7 +41,17 @@ pub fn builder() -> String {
 
 /// Checks the root pack of `graph`, then compiles and bundles it.
 pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
-    let mut diagnostics = check_graph(graph, &options.check).diagnostics;
+    // The dependencies' own bundles (whose digests the manifest records) build on another
+    // core while the root pack is checked: they need nothing from it.
+    let (mut diagnostics, mut digests) = std::thread::scope(|scope| {
+        let dependencies = scope.spawn(|| dependency_digests(graph));
+        let diagnostics = check_graph(graph, &options.check).diagnostics;
+        let digests = dependencies
+            .join()
+            // A panic is a bug: re-raise it.
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (diagnostics, digests)
+    });
     diagnostics.extend(unresolved_dependencies(graph));
     if diagnostics
         .iter()
@@ -52,7 +62,6 @@ pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
             built: None,
         };
     }
-    let mut digests = HashMap::new();
     let mut result = build_checked(graph, options.tier.as_deref(), &mut digests);
     options.check.apply_deny(&mut result.diagnostics);
     let denied = result
@@ -225,6 +234,33 @@ fn unresolved_dependencies(graph: &PackGraph) -> Vec<Diagnostic> {
         }
     }
     problems
+}
+
+/// The bundle digest of every dependency read from a directory that builds on its own, by
+/// `name@version`. A dependency that does not build is left out: `resolved_dependencies` builds
+/// it again and reports why.
+fn dependency_digests(graph: &PackGraph) -> HashMap<String, String> {
+    let mut digests = HashMap::new();
+    for pack in 1..graph.packs.len() {
+        let Some(manifest) = &graph.packs[pack].manifest else {
+            continue;
+        };
+        if !matches!(
+            graph.locations[pack],
+            crate::resolve::PackLocation::Directory { .. }
+        ) {
+            continue;
+        }
+        let key = format!("{}@{}", manifest.item.pack.name, manifest.item.pack.version);
+        if digests.contains_key(&key) {
+            continue;
+        }
+        let own = build_checked(&graph.subgraph(pack), None, &mut digests);
+        if let Some(built) = own.built {
+            digests.insert(key, crate::digest::sha256(&built.bytes));
+        }
+    }
+    digests
 }
 
 /// Every dependency in the graph with the exact version, the requirement and source that

@@ -10,41 +10,23 @@
 //! condition has a problem it is parsed again with the crate's ANTLR parser, which records the
 //! offset of every node, so the diagnostic can underline the exact sub-expression.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use cel::IdedExpr;
 use cel::common::ast::{ComprehensionExpr, Expr, LiteralValue};
-use cel::{IdedExpr, Value};
 use serde_json::Value as Json;
 
 use crate::diagnostic::Code;
 use crate::model::{PropertyDefinition, PropertyType};
 
-/// The largest number of property-value combinations the constant-condition lint evaluates.
-const MAX_COMBINATIONS: usize = 256;
-
-/// The longest condition accepted. Real conditions are a few hundred bytes; the limit keeps
-/// the parser's own recursion (and every walk of the tree) far from the stack's end.
-pub const MAX_CONDITION_BYTES: usize = 4096;
-
-/// The deepest expression tree accepted (`a && b && c` is 3 deep).
-pub const MAX_CONDITION_DEPTH: usize = 64;
+pub use crate::engine::program::{MAX_CONDITION_BYTES, MAX_CONDITION_DEPTH};
 
 /// How deep the ANTLR parser, used only to locate problems, may go: it needs far more stack
 /// per level than the Pratt parser. Deeper conditions get their problems reported unlocated.
 const MAX_LOCATING_DEPTH: u16 = 40;
 
-/// A property as a condition sees it: its definition and where it is declared.
-#[derive(Debug, Clone, Copy)]
-pub struct PropertyInfo<'a> {
-    pub definition: &'a PropertyDefinition,
-    /// A key identifying the declaring entity (for the unused-property lint), or for a system
-    /// property the declaring pack.
-    pub declared_by: usize,
-}
-
-/// The properties of one entity, inherited included; or the system properties of a pack graph.
-pub type PropertySet<'a> = BTreeMap<&'a str, PropertyInfo<'a>>;
+pub use crate::index::{PropertyInfo, PropertySet};
 
 /// What a condition may read.
 #[derive(Debug)]
@@ -334,8 +316,6 @@ enum Role {
 }
 
 impl Role {
-    const ALL: [Role; 4] = [Role::Subject, Role::Source, Role::Target, Role::System];
-
     fn variable(self) -> &'static str {
         match self {
             Role::Subject => "self",
@@ -1132,15 +1112,22 @@ fn collect_guards(expression: &IdedExpr, guarded: &mut BTreeSet<String>) {
 }
 
 /// The variables a finite enumeration can cover: (role, property, possible values).
-type Domain = Vec<(Role, String, Vec<Value>)>;
+type Domain = Vec<(Role, String, Vec<Json>)>;
 
-/// Proves a condition constant by evaluating it on every combination of the bool and enum
-/// properties it reads. Conditions reading ints, strings, lists or using `has` are not judged.
+/// Proves a condition constant by evaluating it with the rule engine on every combination of
+/// the bool and enum properties it reads (at most `engine::enumerate::MAX_COMBINATIONS`).
+/// Conditions reading ints, strings, lists or using `has` are not judged, and an evaluation
+/// error proves nothing (the rule engine reports it where it happens).
 fn constant_value(
     expression: &IdedExpr,
     scope: &ConditionScope<'_, '_>,
     checker: &Checker<'_, '_, '_>,
 ) -> Option<bool> {
+    use crate::engine::enumerate::combinations;
+    use crate::engine::eval::{Endpoint, Frame};
+    use crate::engine::program::{self, Bindings, EndpointSlots, Layout};
+    use crate::engine::value::{Interner, Value};
+
     if !checker.guarded.is_empty() {
         return None;
     }
@@ -1149,48 +1136,91 @@ fn constant_value(
     if !finite_domain(expression, scope, &mut domain, &mut crosses_boundary) {
         return None;
     }
-    let mut combinations: usize = if crosses_boundary { 2 } else { 1 };
-    for (_, _, values) in &domain {
-        combinations = combinations.checked_mul(values.len())?;
-        if combinations > MAX_COMBINATIONS {
-            return None;
-        }
-    }
-    // The standard environment is costly to build: once per process, not once per condition.
-    static STANDARD: std::sync::OnceLock<std::sync::Arc<cel::Env>> = std::sync::OnceLock::new();
-    let root = cel::Context::with_env(
-        STANDARD
-            .get_or_init(|| std::sync::Arc::new(cel::Env::stdlib()))
-            .clone(),
+    // Each variable gets a slot of its own: `self.x` in the subject, `system.x` in the system,
+    // `source.x`/`target.x` in one endpoint layout (of a single pretend entity, 0) shared by
+    // both ends, each end with its own values.
+    let (mut subject, mut endpoint, mut system) = (
+        Layout::default(),
+        EndpointSlots::default(),
+        Layout::default(),
     );
+    let mut slots = Vec::with_capacity(domain.len());
+    for (role, name, _) in &domain {
+        let layout = match role {
+            Role::Subject => &mut subject.slots,
+            Role::System => &mut system.slots,
+            Role::Source | Role::Target => {
+                let next = endpoint.by_name.len() as u32;
+                let slot = endpoint
+                    .by_name
+                    .entry(name.as_str().into())
+                    .or_insert_with(|| std::sync::Arc::from(vec![next]))[0];
+                slots.push(slot as usize);
+                continue;
+            }
+        };
+        let next = layout.len() as u32;
+        slots.push(*layout.entry(name.as_str().into()).or_insert(next) as usize);
+    }
+    let bindings = Bindings {
+        subject: &subject,
+        endpoints: (scope.endpoints.is_some() || crosses_boundary).then_some(&endpoint),
+        system: &system,
+    };
+    let mut symbols = Interner::default();
+    let program = program::compile(expression, &bindings, &mut symbols).ok()?;
+    let values: Vec<Vec<Value>> = domain
+        .iter()
+        .map(|(_, _, values)| {
+            values
+                .iter()
+                .map(|value| Value::from_json(value, &mut symbols))
+                .collect::<Option<Vec<_>>>()
+        })
+        .collect::<Option<_>>()?;
+    let mut sizes: Vec<usize> = values.iter().map(Vec::len).collect();
+    if crosses_boundary {
+        sizes.push(2);
+    }
+    let mut subject_values = vec![Value::Null; subject.slots.len()];
+    let mut source_values = vec![Value::Null; endpoint.by_name.len()];
+    let mut target_values = vec![Value::Null; endpoint.by_name.len()];
+    let mut system_values = vec![Value::Null; system.slots.len()];
     let mut seen: Option<bool> = None;
-    for combination in 0..combinations {
-        let mut context = root.new_inner_scope();
-        let mut rest = combination;
-        let mut elements: HashMap<Role, HashMap<String, Value>> = HashMap::new();
-        for (role, name, values) in &domain {
-            let value = values[rest % values.len()].clone();
-            rest /= values.len();
-            elements
-                .entry(*role)
-                .or_default()
-                .insert(name.clone(), value);
+    for choice in combinations(&sizes)? {
+        for (((role, _, _), slot), (values, index)) in
+            domain.iter().zip(&slots).zip(values.iter().zip(&choice))
+        {
+            let place = match role {
+                Role::Subject => &mut subject_values,
+                Role::Source => &mut source_values,
+                Role::Target => &mut target_values,
+                Role::System => &mut system_values,
+            };
+            place[*slot] = values[*index].clone();
         }
-        if crosses_boundary {
-            context.add_variable_from_value("crosses_boundary", rest % 2 == 1);
-        }
-        for role in Role::ALL {
-            let properties = elements.remove(&role).unwrap_or_default();
-            context.add_variable_from_value(role.variable(), properties);
-        }
-        match context.resolve(expression) {
-            Ok(Value::Bool(result)) => match seen {
+        let mut frame = Frame {
+            subject: &subject_values,
+            source: Some(Endpoint {
+                entity: 0,
+                values: &source_values,
+            }),
+            target: Some(Endpoint {
+                entity: 0,
+                values: &target_values,
+            }),
+            crosses_boundary: crosses_boundary && choice.last() == Some(&1),
+            system: &system_values,
+            symbols: &symbols,
+            locals: Vec::new(),
+        };
+        match program.holds(&mut frame) {
+            Ok(result) => match seen {
                 None => seen = Some(result),
                 Some(previous) if previous != result => return None,
                 Some(_) => {}
             },
-            // An evaluation error is the rule engine's to report; it proves nothing here.
-            _ => return None,
+            Err(_) => return None,
         }
     }
     seen
@@ -1239,12 +1269,12 @@ fn finite_domain(
             let Some(definition) = definition else {
                 return false;
             };
-            let values: Vec<Value> = match definition.property_type {
-                PropertyType::Bool => vec![Value::Bool(false), Value::Bool(true)],
+            let values: Vec<Json> = match definition.property_type {
+                PropertyType::Bool => vec![Json::Bool(false), Json::Bool(true)],
                 PropertyType::Enum => definition
                     .values
                     .iter()
-                    .map(|value| Value::from(value.as_str()))
+                    .map(|value| Json::from(value.as_str()))
                     .collect(),
                 _ => return false,
             };
@@ -1268,69 +1298,6 @@ fn finite_domain(
             .all(|item| finite_domain(item, scope, domain, crosses_boundary)),
         _ => false,
     }
-}
-
-/// Converts a JSON default value to what `check_value` expects; used by model checks.
-pub fn value_fits(definition: &PropertyDefinition, value: &Json) -> Result<(), String> {
-    match (definition.property_type, value) {
-        (PropertyType::Bool, Json::Bool(_)) => Ok(()),
-        (PropertyType::String, Json::String(_)) => Ok(()),
-        (PropertyType::Int, Json::Number(number)) if number.is_i64() => {
-            let number = number.as_i64().unwrap_or_default();
-            match (definition.min, definition.max) {
-                (Some(min), _) if number < min => {
-                    Err(format!("{number} is below the minimum {min}"))
-                }
-                (_, Some(max)) if number > max => {
-                    Err(format!("{number} is above the maximum {max}"))
-                }
-                _ => Ok(()),
-            }
-        }
-        (PropertyType::Enum, Json::String(text)) => {
-            if definition.values.contains(text) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "`{text}` is not one of {}",
-                    quote_values(&definition.values)
-                ))
-            }
-        }
-        (PropertyType::List, Json::Array(items)) => {
-            for item in items {
-                match item.as_str() {
-                    Some(text) if definition.values.iter().any(|value| value == text) => {}
-                    Some(text) => {
-                        return Err(format!(
-                            "`{text}` is not one of {}",
-                            quote_values(&definition.values)
-                        ));
-                    }
-                    None => return Err("a list holds strings".to_string()),
-                }
-            }
-            Ok(())
-        }
-        (property_type, _) => Err(format!(
-            "a {} property needs {}",
-            property_type.as_str(),
-            match property_type {
-                PropertyType::Bool => "`true` or `false`",
-                PropertyType::Int => "an integer",
-                PropertyType::String | PropertyType::Enum => "a string",
-                PropertyType::List => "an array of strings",
-            }
-        )),
-    }
-}
-
-fn quote_values(values: &[String]) -> String {
-    values
-        .iter()
-        .map(|value| format!("`{value}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

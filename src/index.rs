@@ -4,11 +4,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::condition::{PropertyInfo, PropertySet};
-use crate::model::{AttackPattern, ElementKind, Entity, Mitigation, Status};
+use crate::model::{AttackPattern, ElementKind, Entity, Mitigation, PropertyDefinition, Status};
 use crate::names::{ItemKind, Target, parse_item_ref, parse_target};
 use crate::parse::{Located, ParsedPack};
 use crate::resolve::PackGraph;
+
+/// A property as a condition sees it: its definition and where it is declared.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyInfo<'a> {
+    pub definition: &'a PropertyDefinition,
+    /// A key identifying the declaring entity (for the unused-property lint), or for a system
+    /// property the declaring pack.
+    pub declared_by: usize,
+}
+
+/// The properties of one entity, inherited included; or the system properties of a pack graph.
+pub type PropertySet<'a> = BTreeMap<&'a str, PropertyInfo<'a>>;
 
 /// An item of some pack: the pack's index in the graph and the item.
 #[derive(Debug)]

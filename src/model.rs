@@ -605,3 +605,67 @@ where
 
     deserializer.deserialize_map(UniqueKeys)
 }
+
+/// Whether a JSON value fits a property definition (type, range, allowed values): for defaults,
+/// model values and system values.
+pub fn value_fits(definition: &PropertyDefinition, value: &Json) -> Result<(), String> {
+    match (definition.property_type, value) {
+        (PropertyType::Bool, Json::Bool(_)) => Ok(()),
+        (PropertyType::String, Json::String(_)) => Ok(()),
+        (PropertyType::Int, Json::Number(number)) if number.is_i64() => {
+            let number = number.as_i64().unwrap_or_default();
+            match (definition.min, definition.max) {
+                (Some(min), _) if number < min => {
+                    Err(format!("{number} is below the minimum {min}"))
+                }
+                (_, Some(max)) if number > max => {
+                    Err(format!("{number} is above the maximum {max}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        (PropertyType::Enum, Json::String(text)) => {
+            if definition.values.contains(text) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{text}` is not one of {}",
+                    quote_values(&definition.values)
+                ))
+            }
+        }
+        (PropertyType::List, Json::Array(items)) => {
+            for item in items {
+                match item.as_str() {
+                    Some(text) if definition.values.iter().any(|value| value == text) => {}
+                    Some(text) => {
+                        return Err(format!(
+                            "`{text}` is not one of {}",
+                            quote_values(&definition.values)
+                        ));
+                    }
+                    None => return Err("a list holds strings".to_string()),
+                }
+            }
+            Ok(())
+        }
+        (property_type, _) => Err(format!(
+            "a {} property needs {}",
+            property_type.as_str(),
+            match property_type {
+                PropertyType::Bool => "`true` or `false`",
+                PropertyType::Int => "an integer",
+                PropertyType::String | PropertyType::Enum => "a string",
+                PropertyType::List => "an array of strings",
+            }
+        )),
+    }
+}
+
+fn quote_values(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|value| format!("`{value}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

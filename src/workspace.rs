@@ -256,6 +256,17 @@ fn manifest_version(text: &str) -> Option<semver::Version> {
 /// renamed over the target. A crash leaves the old file or the new one, never half of one.
 /// `mode` sets the Unix permissions (the umask does not apply).
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    write_atomically_with(path, mode, |file| file.write_all(bytes))
+}
+
+/// Writes a file atomically as `write_atomically` does, with what `write` streams into it
+/// (through a buffer): a large output is never held in memory whole. Returns what `write`
+/// returns; if it fails, the file is left as it was.
+pub fn write_atomically_with<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<T>,
+) -> Result<T, String> {
     use std::io::Write;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -269,15 +280,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Stri
         .unwrap_or_default();
     let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = open_with_mode(&temporary, mode, true)?;
-        file.write_all(bytes)?;
+        let file = open_with_mode(&temporary, mode, true)?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        let written = write(&mut buffered)?;
+        buffered.flush()?;
+        let file = buffered.into_inner().map_err(|error| error.into_error())?;
         file.sync_all()?;
         fs::rename(&temporary, path)?;
         // The rename is durable once the directory is synced.
         if let Ok(directory) = fs::File::open(&directory) {
             let _ = directory.sync_all();
         }
-        Ok::<(), std::io::Error>(())
+        Ok::<T, std::io::Error>(written)
     })();
     result.map_err(|error| {
         let _ = fs::remove_file(&temporary);

@@ -96,8 +96,17 @@ fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) 
             })
             .collect()
     });
-    let mut joined = Collector::default();
-    for share in shares {
+    // The first share grows to hold the others (reserved exactly): no second copy of it.
+    let mut shares = shares.into_iter();
+    let mut joined = shares.next().unwrap_or_default();
+    let rest: Vec<Collector> = shares.collect();
+    joined
+        .findings
+        .reserve_exact(rest.iter().map(|share| share.findings.len()).sum());
+    joined
+        .links
+        .reserve_exact(rest.iter().map(|share| share.links.len()).sum());
+    for share in rest {
         let offset = joined.links.len() as u32;
         joined.links.extend(share.links);
         joined
@@ -174,8 +183,123 @@ pub fn analyse(
     header: Header,
     detail: Detail,
 ) -> Report {
+    with_builder(engine, rules, model, |builder| {
+        builder.build(rules, header, detail)
+    })
+}
+
+/// Applies the rules to the model and writes the whole report as JSON to `out`: the bytes of
+/// `serde_json::to_writer_pretty(out, &analyse(.., Detail::Full))` and a newline, but each
+/// threat instance and backlog item is made only when it is written, so memory holds the
+/// findings (a few words each), never the report. Returns the number of evaluation errors
+/// (listed in the report; the caller decides what they mean for the exit code).
+pub fn write_report_json(
+    engine: &Engine<'_>,
+    rules: &Rules,
+    model: &BoundModel,
+    header: Header,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<usize> {
+    with_builder(engine, rules, model, |builder| {
+        let prepared = builder.prepare(rules, Detail::Full);
+        let alignment = builder.alignment(&prepared.assessments);
+        let (format, model, pack, tier) = builder.heading(header);
+        let report = StreamedReport {
+            builder,
+            prepared: &prepared,
+            format,
+            model,
+            pack,
+            tier,
+            alignment,
+        };
+        use std::io::Write;
+        // A buffer of a concrete type: serde writes a few bytes at a time, and a call through
+        // `dyn Write` for each costs more than the bytes.
+        // As large as the file's buffer (`workspace::write_atomically_with`), which then
+        // passes its chunks through without copying them again.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
+        let mut serializer = serde_json::Serializer::pretty(&mut buffered);
+        serde::Serialize::serialize(&report, &mut serializer).map_err(std::io::Error::from)?;
+        buffered.write_all(b"\n")?;
+        buffered.flush()?;
+        Ok(prepared.errors.len())
+    })
+}
+
+/// The report as `write_report_json` writes it: the fields of `Report`, in its order.
+struct StreamedReport<'r, 'a, 'kb> {
+    builder: &'r Builder<'a, 'kb>,
+    prepared: &'r Prepared,
+    format: u32,
+    model: ModelSummary,
+    pack: PackRef,
+    tier: TierChoice,
+    alignment: Alignment,
+}
+
+impl serde::Serialize for StreamedReport<'_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let prepared = self.prepared;
+        let with_errors = !prepared.errors.is_empty();
+        let mut report = serializer.serialize_struct("Report", 8 + usize::from(with_errors))?;
+        report.serialize_field("format", &self.format)?;
+        report.serialize_field("model", &self.model)?;
+        report.serialize_field("pack", &self.pack)?;
+        report.serialize_field("tier", &self.tier)?;
+        report.serialize_field("threats", &StreamedThreats(self))?;
+        report.serialize_field("totals", &prepared.totals)?;
+        report.serialize_field("backlog", &StreamedBacklog(self))?;
+        report.serialize_field("alignment", &self.alignment)?;
+        if with_errors {
+            report.serialize_field("errors", &prepared.errors)?;
+        } else {
+            report.skip_field("errors")?;
+        }
+        report.end()
+    }
+}
+
+/// The threat instances, each made when it is written.
+struct StreamedThreats<'s, 'r, 'a, 'kb>(&'s StreamedReport<'r, 'a, 'kb>);
+
+impl serde::Serialize for StreamedThreats<'_, '_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (builder, prepared) = (self.0.builder, self.0.prepared);
+        let findings = &builder.collector.findings;
+        serializer.collect_seq(
+            prepared
+                .order
+                .iter()
+                .map(|index| builder.instance(&findings[*index], &prepared.assessments[*index])),
+        )
+    }
+}
+
+/// The backlog items, each made when it is written.
+struct StreamedBacklog<'s, 'r, 'a, 'kb>(&'s StreamedReport<'r, 'a, 'kb>);
+
+impl serde::Serialize for StreamedBacklog<'_, '_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (builder, prepared) = (self.0.builder, self.0.prepared);
+        serializer.collect_seq(
+            prepared
+                .work
+                .iter()
+                .map(|(mitigation, work)| builder.backlog_item(*mitigation, work, Detail::Full)),
+        )
+    }
+}
+
+fn with_builder<R>(
+    engine: &Engine<'_>,
+    rules: &Rules,
+    model: &BoundModel,
+    run: impl FnOnce(&Builder<'_, '_>) -> R,
+) -> R {
     let collector = evaluate_in_parallel(engine, rules, model);
-    Builder {
+    let builder = Builder {
         engine,
         model,
         statuses: Statuses::new(model),
@@ -196,8 +320,35 @@ pub fn analyse(
                 .collect()
         },
         _kb: std::marker::PhantomData,
-    }
-    .build(rules, header, detail)
+    };
+    run(&builder)
+}
+
+/// The report by indexes, before any of its text is made (`Builder::prepare`).
+struct Prepared {
+    assessments: Vec<Assessment>,
+    totals: Totals,
+    /// Indexes of the findings shown, worst first.
+    order: Vec<usize>,
+    /// The backlog: per mitigation (index), what is still to do, in the backlog's order.
+    work: Vec<(usize, Work)>,
+    errors: Vec<EvaluationError>,
+}
+
+/// What a mitigation still to do amounts to.
+struct Work {
+    /// Distinct places: findings arrive element by element, so counting changes of element
+    /// counts them without a set.
+    place_count: usize,
+    last_place: Option<usize>,
+    /// With `Detail::Full` only: the places (element indexes) and the findings.
+    places: Vec<u32>,
+    findings: Vec<u32>,
+    attack_patterns: BTreeSet<usize>,
+    last_attack_pattern: Option<u32>,
+    severity: Severity,
+    /// The strongest of its links to the threats it addresses here.
+    strength: Strength,
 }
 
 /// What the caller knows about the run: the model file and the tier choice.
@@ -267,8 +418,61 @@ impl Builder<'_, '_> {
     }
 
     fn build(&self, rules: &Rules, header: Header, detail: Detail) -> Report {
-        let kb = self.engine.kb;
+        let prepared = self.prepare(rules, detail);
+        let findings = &self.collector.findings;
+        let threats: Vec<ThreatInstance> = prepared
+            .order
+            .iter()
+            .map(|index| self.instance(&findings[*index], &prepared.assessments[*index]))
+            .collect();
+        let backlog = prepared
+            .work
+            .iter()
+            .map(|(mitigation, work)| self.backlog_item(*mitigation, work, detail))
+            .collect();
+        let alignment = match detail {
+            Detail::Full => self.alignment(&prepared.assessments),
+            Detail::Summary { .. } => Alignment::default(),
+        };
+        let (format, model, pack, tier) = self.heading(header);
+        Report {
+            format,
+            model,
+            pack,
+            tier,
+            threats,
+            totals: prepared.totals,
+            backlog,
+            alignment,
+            errors: prepared.errors,
+        }
+    }
+
+    /// The fields of the report before its threats.
+    fn heading(&self, header: Header) -> (u32, ModelSummary, PackRef, TierChoice) {
         let model = self.model;
+        let kb = self.engine.kb;
+        (
+            REPORT_FORMAT,
+            ModelSummary {
+                name: model.name.clone(),
+                file: header.model_file,
+                components: model.components,
+                flows: model.flows,
+                boundaries: model.boundaries,
+            },
+            PackRef {
+                name: kb.pack.clone(),
+                version: kb.version.clone(),
+            },
+            header.tier,
+        )
+    }
+
+    /// Everything the report needs, by index: assessments, totals, the order of the threats
+    /// kept, the backlog's work per mitigation (sorted) and the evaluation errors.
+    fn prepare(&self, rules: &Rules, detail: Detail) -> Prepared {
+        let kb = self.engine.kb;
         let findings = &self.collector.findings;
         let assessments: Vec<Assessment> = findings
             .iter()
@@ -353,38 +557,12 @@ impl Builder<'_, '_> {
         }
 
         // Threat instances, worst first.
-        let mut order: Vec<usize> = (0..findings.len()).collect();
-        let key = |index: &usize| {
-            let finding = &findings[*index];
-            // Ties in model order, then by attack pattern id (the knowledge base is sorted).
-            (
-                std::cmp::Reverse(assessments[*index].residual),
-                std::cmp::Reverse(assessments[*index].severity),
-                finding.element,
-                finding.attack_pattern,
-            )
-        };
         let keep = match detail {
             Detail::Full => findings.len(),
             Detail::Summary { limit } => limit.min(findings.len()),
         };
-        if keep < order.len() {
-            if keep > 0 {
-                order.select_nth_unstable_by_key(keep - 1, key);
-            }
-            order.truncate(keep);
-        }
-        order.sort_by_key(key);
-        let threats: Vec<ThreatInstance> = order
-            .iter()
-            .map(|index| self.instance(&findings[*index], &assessments[*index]))
-            .collect();
-
-        let backlog = self.backlog(&assessments, &mut totals, detail);
-        let alignment = match detail {
-            Detail::Full => self.alignment(&assessments),
-            Detail::Summary { .. } => Alignment::default(),
-        };
+        let order = worst_first(findings, &assessments, keep);
+        let work = self.backlog_work(&assessments, &mut totals, detail);
         let mut errors: Vec<EvaluationError> = rules
             .problems
             .iter()
@@ -397,25 +575,11 @@ impl Builder<'_, '_> {
             .collect();
         errors.sort_by(|a, b| (&a.rule, &a.element).cmp(&(&b.rule, &b.element)));
         errors.dedup();
-
-        Report {
-            format: REPORT_FORMAT,
-            model: ModelSummary {
-                name: model.name.clone(),
-                file: header.model_file,
-                components: model.components,
-                flows: model.flows,
-                boundaries: model.boundaries,
-            },
-            pack: PackRef {
-                name: kb.pack.clone(),
-                version: kb.version.clone(),
-            },
-            tier: header.tier,
-            threats,
+        Prepared {
+            assessments,
             totals,
-            backlog,
-            alignment,
+            order,
+            work,
             errors,
         }
     }
@@ -475,28 +639,16 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// One item per mitigation still to do, over every place it applies.
-    fn backlog(
+    /// What each mitigation still to do amounts to, over every place it applies, in the
+    /// backlog's order.
+    fn backlog_work(
         &self,
         assessments: &[Assessment],
         totals: &mut Totals,
         detail: Detail,
-    ) -> Vec<BacklogItem> {
+    ) -> Vec<(usize, Work)> {
         let kb = self.engine.kb;
         let full = detail == Detail::Full;
-        struct Work {
-            /// Distinct places: findings arrive element by element, so counting changes of
-            /// element counts them without a set.
-            place_count: usize,
-            last_place: Option<usize>,
-            /// With `Detail::Full` only: the places and the findings.
-            places: BTreeSet<usize>,
-            findings: Vec<usize>,
-            attack_patterns: BTreeSet<usize>,
-            severity: Severity,
-            /// The strongest of its links to the threats it addresses here.
-            strength: Strength,
-        }
         let mut work: Vec<Option<Work>> = (0..kb.mitigations.len()).map(|_| None).collect();
         for (index, finding) in self.collector.findings.iter().enumerate() {
             let element = finding.element as usize;
@@ -516,112 +668,125 @@ impl Builder<'_, '_> {
                 let entry = work[mitigation].get_or_insert_with(|| Work {
                     place_count: 0,
                     last_place: None,
-                    places: BTreeSet::new(),
+                    places: Vec::new(),
                     findings: Vec::new(),
                     attack_patterns: BTreeSet::new(),
+                    last_attack_pattern: None,
                     severity: Severity::Info,
                     strength: Strength::Negligible,
                 });
                 if entry.last_place != Some(element) {
                     entry.last_place = Some(element);
                     entry.place_count += 1;
+                    if full {
+                        entry.places.push(finding.element);
+                    }
                 }
                 if full {
-                    entry.places.insert(element);
-                    entry.findings.push(index);
+                    entry.findings.push(index as u32);
                 }
-                entry
-                    .attack_patterns
-                    .insert(finding.attack_pattern as usize);
+                // Most findings of a mitigation come from the same attack pattern.
+                if entry.last_attack_pattern != Some(finding.attack_pattern) {
+                    entry.last_attack_pattern = Some(finding.attack_pattern);
+                    entry
+                        .attack_patterns
+                        .insert(finding.attack_pattern as usize);
+                }
                 entry.severity = entry.severity.max(assessments[index].severity);
                 entry.strength = entry.strength.max(kb.links[*link as usize].strength);
             }
         }
-        let work: Vec<(usize, Work)> = work
+        let mut work: Vec<(usize, Work)> = work
             .into_iter()
             .enumerate()
             .filter_map(|(mitigation, work)| Some((mitigation, work?)))
             .collect();
         totals.backlog_items = work.len();
         totals.backlog_places = work.iter().map(|(_, work)| work.place_count).sum();
-        let mut items: Vec<(BacklogItem, Strength, usize)> = work
-            .into_iter()
-            .map(|(mitigation_index, work)| {
-                let (strength, place_count) = (work.strength, work.place_count);
-                let mitigation = &kb.mitigations[mitigation_index];
-                let places = if full {
-                    work.places
-                        .iter()
-                        .map(|element| {
-                            let (status, note) = self.statuses.get(mitigation_index, *element);
-                            Place {
-                                element: self.model.elements[*element].id.clone(),
-                                status,
-                                note: note.map(str::to_string),
-                            }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let mut threats: Vec<String> = if full {
-                    work.findings
-                        .iter()
-                        .map(|index| {
-                            stable_id("T", &self.threat_key(&self.collector.findings[*index]))
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                threats.sort();
-                threats.dedup();
-                let attack_patterns: BTreeSet<&str> = work
-                    .attack_patterns
-                    .iter()
-                    .map(|pattern| kb.attack_patterns[*pattern].id.as_str())
-                    .collect();
-                let references = mitigation
-                    .references
-                    .asvs
-                    .iter()
-                    .map(|id| format!("ASVS {id}"))
-                    .chain(mitigation.references.url.iter().cloned())
-                    .collect();
-                (
-                    BacklogItem {
-                        id: stable_id("M", &mitigation.id),
-                        mitigation: mitigation.id.clone(),
-                        title: mitigation.name.clone(),
-                        description: mitigation.description.clone(),
-                        implementation: mitigation.implementation.clone(),
-                        verification: mitigation.verification.clone(),
-                        priority: priority(work.severity),
-                        severity: work.severity,
-                        places,
-                        threats,
-                        attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
-                        events: mitigation
-                            .events
-                            .iter()
-                            .map(|event| event.id.clone())
-                            .collect(),
-                        references,
-                    },
-                    strength,
-                    place_count,
-                )
-            })
-            .collect();
-        // Within a priority, the strongest fixes first, then the widest.
-        items.sort_by(|(a, a_strength, a_places), (b, b_strength, b_places)| {
-            a.priority
-                .cmp(&b.priority)
-                .then_with(|| b_strength.cmp(a_strength))
-                .then_with(|| b_places.cmp(a_places))
-                .then_with(|| a.mitigation.cmp(&b.mitigation))
+        // By priority; within a priority, the strongest fixes first, then the widest.
+        work.sort_by(|(a_mitigation, a), (b_mitigation, b)| {
+            priority(a.severity)
+                .cmp(&priority(b.severity))
+                .then_with(|| b.strength.cmp(&a.strength))
+                .then_with(|| b.place_count.cmp(&a.place_count))
+                .then_with(|| {
+                    kb.mitigations[*a_mitigation]
+                        .id
+                        .cmp(&kb.mitigations[*b_mitigation].id)
+                })
         });
-        items.into_iter().map(|(item, _, _)| item).collect()
+        work
+    }
+
+    /// The backlog item of a mitigation; its places and threats only with `Detail::Full`.
+    fn backlog_item(&self, mitigation_index: usize, work: &Work, detail: Detail) -> BacklogItem {
+        let kb = self.engine.kb;
+        let full = detail == Detail::Full;
+        let mitigation = &kb.mitigations[mitigation_index];
+        let places = if full {
+            let mut elements = work.places.clone();
+            elements.sort_unstable();
+            elements.dedup();
+            elements
+                .iter()
+                .map(|element| {
+                    let (status, note) = self.statuses.get(mitigation_index, *element as usize);
+                    Place {
+                        element: self.model.elements[*element as usize].id.clone(),
+                        status,
+                        note: note.map(str::to_string),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut threats: Vec<String> = if full {
+            work.findings
+                .iter()
+                .map(|index| {
+                    stable_id(
+                        "T",
+                        &self.threat_key(&self.collector.findings[*index as usize]),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        threats.sort();
+        threats.dedup();
+        let attack_patterns: BTreeSet<&str> = work
+            .attack_patterns
+            .iter()
+            .map(|pattern| kb.attack_patterns[*pattern].id.as_str())
+            .collect();
+        let references = mitigation
+            .references
+            .asvs
+            .iter()
+            .map(|id| format!("ASVS {id}"))
+            .chain(mitigation.references.url.iter().cloned())
+            .collect();
+        BacklogItem {
+            id: stable_id("M", &mitigation.id),
+            mitigation: mitigation.id.clone(),
+            title: mitigation.name.clone(),
+            description: mitigation.description.clone(),
+            implementation: mitigation.implementation.clone(),
+            verification: mitigation.verification.clone(),
+            priority: priority(work.severity),
+            severity: work.severity,
+            places,
+            threats,
+            attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
+            events: mitigation
+                .events
+                .iter()
+                .map(|event| event.id.clone())
+                .collect(),
+            references,
+        }
     }
 
     fn alignment(&self, assessments: &[Assessment]) -> Alignment {
@@ -731,6 +896,58 @@ impl Builder<'_, '_> {
             .collect();
         alignment
     }
+}
+
+/// The indexes of the `keep` worst findings, worst first: by residual risk, then severity
+/// (both highest first), ties in model order, then by attack pattern id (the knowledge base is
+/// sorted). Findings arrive in (element, attack pattern) order, so a counting sort on (residual,
+/// severity), which keeps that order within each bucket, sorts them in linear time.
+fn worst_first(findings: &[Finding], assessments: &[Assessment], keep: usize) -> Vec<usize> {
+    let in_model_order = findings.windows(2).all(|pair| {
+        (pair[0].element, pair[0].attack_pattern) < (pair[1].element, pair[1].attack_pattern)
+    });
+    if !in_model_order {
+        let key = |index: &usize| {
+            let finding = &findings[*index];
+            (
+                std::cmp::Reverse(assessments[*index].residual),
+                std::cmp::Reverse(assessments[*index].severity),
+                finding.element,
+                finding.attack_pattern,
+            )
+        };
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.sort_by_key(key);
+        order.truncate(keep);
+        return order;
+    }
+    let levels = Severity::ALL.len();
+    let highest = assessments
+        .iter()
+        .map(|assessment| assessment.residual as usize)
+        .max()
+        .unwrap_or(0);
+    let bucket = |assessment: &Assessment| {
+        (highest - assessment.residual as usize) * levels
+            + (levels - 1 - assessment.severity as usize)
+    };
+    // `next[bucket]`: where the bucket's next finding goes.
+    let mut next = vec![0usize; (highest + 1) * levels + 1];
+    for assessment in assessments {
+        next[bucket(assessment) + 1] += 1;
+    }
+    for position in 1..next.len() {
+        next[position] += next[position - 1];
+    }
+    let mut order = vec![0usize; keep.min(findings.len())];
+    for (index, assessment) in assessments.iter().enumerate() {
+        let place = &mut next[bucket(assessment)];
+        if let Some(slot) = order.get_mut(*place) {
+            *slot = index;
+        }
+        *place += 1;
+    }
+    order
 }
 
 fn priority(severity: Severity) -> u8 {

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use crate::check::conditions::Subjects;
 use crate::check::{conditions, reference_problem, tier_problem};
-use crate::condition::value_fits;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::index::{Index, Lookup};
 use crate::lints::Facts;
 use crate::model::PropertyDefinition;
+use crate::model::value_fits;
 use crate::names::ItemKind;
 use crate::parse::{Origin, ParsedPack};
 

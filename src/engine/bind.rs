@@ -106,6 +106,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
         file,
         catalogue,
         entities: HashMap::new(),
+        defaults: Vec::new(),
     };
     Ok(binder.bind(&file.model))
 }
@@ -117,11 +118,18 @@ struct Binder<'e, 'kb, 'f> {
     catalogue: KnowledgeBaseCatalogue<'kb>,
     /// Kinds already resolved: a model of 30,000 elements names a handful of kinds.
     entities: HashMap<&'f str, usize>,
+    /// Per entity, computed on first use: its slots' names and default values.
+    defaults: Vec<Option<std::rc::Rc<EntitySlots<'kb>>>>,
 }
 
-impl<'f> Binder<'_, '_, 'f> {
+/// An entity's slots, in slot order: their property names and default values.
+struct EntitySlots<'kb> {
+    names: Vec<&'kb str>,
+    defaults: Vec<Value>,
+}
+
+impl<'kb, 'f> Binder<'_, 'kb, 'f> {
     fn bind(&mut self, model: &'f Model) -> BoundModel {
-        let kb = self.engine.kb;
         let mut bound = BoundModel {
             name: model
                 .model
@@ -186,22 +194,29 @@ impl<'f> Binder<'_, '_, 'f> {
             let Some(entity) = self.entity(kind) else {
                 continue;
             };
-            let definition = &kb.entities[entity];
+            // The entity's defaults in its slots, then the values the model sets (`validate`
+            // checked each against its definition).
             let start = bound.values.len() as u32;
-            for (property, compiled) in &definition.properties {
-                // `validate` checked every value against its definition.
-                let (value, explicit) = match properties
-                    .get(property)
-                    .and_then(|json| Value::from_json(json, &mut self.engine.symbols))
+            let slots = self.slots(entity);
+            bound.values.extend_from_slice(&slots.defaults);
+            bound.explicit.resize(bound.values.len(), false);
+            // Both maps are sorted by name, and slots number the entity's properties in that
+            // order: one merge finds every slot.
+            let mut next = 0;
+            for (property, json) in properties {
+                while slots
+                    .names
+                    .get(next)
+                    .is_some_and(|name| *name < property.as_str())
                 {
-                    Some(value) => (value, true),
-                    None => (
-                        Value::default_of(&compiled.definition, &mut self.engine.symbols),
-                        false,
-                    ),
-                };
-                bound.values.push(value);
-                bound.explicit.push(explicit);
+                    next += 1;
+                }
+                if slots.names.get(next) == Some(&property.as_str())
+                    && let Some(value) = Value::from_json(json, &mut self.engine.symbols)
+                {
+                    bound.values[start as usize + next] = value;
+                    bound.explicit[start as usize + next] = true;
+                }
             }
             let length = bound.values.len() as u32 - start;
             bound.element_index.insert(id.clone(), bound.elements.len());
@@ -301,6 +316,26 @@ impl<'f> Binder<'_, '_, 'f> {
             });
         }
         bound
+    }
+
+    fn slots(&mut self, entity: usize) -> std::rc::Rc<EntitySlots<'kb>> {
+        if self.defaults.len() <= entity {
+            self.defaults.resize(entity + 1, None);
+        }
+        if let Some(slots) = &self.defaults[entity] {
+            return slots.clone();
+        }
+        let kb: &'kb crate::compile::KnowledgeBase = self.engine.kb;
+        // Slots number the properties in the order of `properties` (`Engine::new`).
+        let properties = &kb.entities[entity].properties;
+        let names = properties.keys().map(String::as_str).collect();
+        let defaults = properties
+            .values()
+            .map(|compiled| Value::default_of(&compiled.definition, &mut self.engine.symbols))
+            .collect();
+        let slots = std::rc::Rc::new(EntitySlots { names, defaults });
+        self.defaults[entity] = Some(slots.clone());
+        slots
     }
 
     fn bind_system(&mut self, model: &Model, bound: &mut BoundModel) {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::predicate::Tri;
 use super::program::{BinaryOp, End, Expr, NO_SLOT, Op, Program, UnaryOp};
 use super::value::{Interner, Value};
 
@@ -67,6 +68,21 @@ impl Program {
                 id: self.root.id,
                 message: format!("the condition gave a {}, not a bool", other.type_name()),
             })),
+        }
+    }
+}
+
+impl Program {
+    /// Whether the condition holds on the frame's element: `evaluate` without a tracer, by the
+    /// typed predicate (`predicate.rs`); the tree is evaluated only to explain an error.
+    pub fn holds(&self, frame: &mut Frame<'_>) -> Result<bool, Box<EvalError>> {
+        if frame.locals.len() < self.locals as usize {
+            frame.locals.resize(self.locals as usize, Value::Null);
+        }
+        match self.predicate.run(frame) {
+            Tri::True => Ok(true),
+            Tri::False => Ok(false),
+            Tri::Error => self.evaluate(frame, &mut ()),
         }
     }
 }
@@ -196,7 +212,36 @@ fn eval_op<T: Tracer>(expr: &Expr, frame: &mut Frame<'_>, tracer: &mut T) -> Out
     }
 }
 
-fn endpoint<'a>(frame: &Frame<'a>, end: End) -> Option<Endpoint<'a>> {
+/// `<`, `<=`, `>` or `>=` (`op`) of two values; `None` when they cannot be compared (an
+/// error). Comparisons with NaN are false.
+pub(super) fn compare(
+    op: BinaryOp,
+    left: &Value,
+    right: &Value,
+    symbols: &Interner,
+) -> Option<bool> {
+    let ordering = match (left, right) {
+        (Value::Int(a), Value::Int(b)) => a.partial_cmp(b),
+        (Value::Int(a), Value::Double(b)) => (*a as f64).partial_cmp(b),
+        (Value::Double(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
+        (Value::Double(a), Value::Double(b)) => a.partial_cmp(b),
+        (Value::Str(_) | Value::Text(_), Value::Str(_) | Value::Text(_)) => {
+            left.as_text(symbols).partial_cmp(&right.as_text(symbols))
+        }
+        _ => return None,
+    };
+    let Some(ordering) = ordering else {
+        return Some(false);
+    };
+    Some(match op {
+        BinaryOp::Less => ordering.is_lt(),
+        BinaryOp::LessEqual => ordering.is_le(),
+        BinaryOp::Greater => ordering.is_gt(),
+        _ => ordering.is_ge(),
+    })
+}
+
+pub(super) fn endpoint<'a>(frame: &Frame<'a>, end: End) -> Option<Endpoint<'a>> {
     match end {
         End::Source => frame.source,
         End::Target => frame.target,
@@ -310,27 +355,10 @@ fn binary(id: u64, op: BinaryOp, left: Value, right: Value, symbols: &Interner) 
     match op {
         Equal => Ok(Value::Bool(left.equals(&right, symbols))),
         NotEqual => Ok(Value::Bool(!left.equals(&right, symbols))),
-        Less | LessEqual | Greater | GreaterEqual => {
-            let ordering = match (&left, &right) {
-                (Value::Int(a), Value::Int(b)) => a.partial_cmp(b),
-                (Value::Int(a), Value::Double(b)) => (*a as f64).partial_cmp(b),
-                (Value::Double(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
-                (Value::Double(a), Value::Double(b)) => a.partial_cmp(b),
-                (Value::Str(_) | Value::Text(_), Value::Str(_) | Value::Text(_)) => {
-                    left.as_text(symbols).partial_cmp(&right.as_text(symbols))
-                }
-                _ => return mismatch(&left, &right),
-            };
-            let Some(ordering) = ordering else {
-                return Ok(Value::Bool(false));
-            };
-            Ok(Value::Bool(match op {
-                Less => ordering.is_lt(),
-                LessEqual => ordering.is_le(),
-                Greater => ordering.is_gt(),
-                _ => ordering.is_ge(),
-            }))
-        }
+        Less | LessEqual | Greater | GreaterEqual => match compare(op, &left, &right, symbols) {
+            Some(result) => Ok(Value::Bool(result)),
+            None => mismatch(&left, &right),
+        },
         In => match &right {
             Value::List(items) => Ok(Value::Bool(
                 items.iter().any(|item| item.equals(&left, symbols)),
@@ -466,9 +494,13 @@ mod tests {
             symbols: &symbols,
             locals: Vec::new(),
         };
-        compiled
+        let evaluated = compiled
             .evaluate(&mut frame, &mut ())
-            .map_err(|error| error.message)
+            .map_err(|error| error.message);
+        // The typed predicate decides exactly as the tree does, errors included.
+        let held = compiled.holds(&mut frame).map_err(|error| error.message);
+        assert_eq!(held, evaluated, "{condition}: predicate and tree disagree");
+        evaluated
     }
 
     fn text(value: &str) -> Value {
@@ -586,5 +618,56 @@ mod tests {
         // A non-bool condition is an error.
         let error = run("self.replicas", &subject).expect_err("not a bool");
         assert!(error.contains("not a bool"), "{error}");
+    }
+
+    #[test]
+    fn chains_of_and_or_absorb_errors_only_when_decided() {
+        let subject = [
+            ("replicas", Value::Int(3)),
+            ("public", Value::Bool(true)),
+            ("auth", text("none")),
+            ("classes", list(&["pii"])),
+        ];
+        for (condition, expected) in [
+            // Flattened `&&`/`||` chains: a deciding operand anywhere absorbs an error anywhere.
+            ("target.internet_facing && self.public && false", Ok(false)),
+            (
+                "self.public && target.internet_facing && !self.public",
+                Ok(false),
+            ),
+            ("target.internet_facing || self.public || false", Ok(true)),
+            ("false || target.internet_facing || self.public", Ok(true)),
+            (
+                "(self.public || target.internet_facing) && self.replicas > 2",
+                Ok(true),
+            ),
+            ("!(target.internet_facing && false)", Ok(true)),
+            (r#"self.auth == "none" && "pii" in self.classes"#, Ok(true)),
+            (
+                r#"self.auth != "none" || !("pii" in self.classes)"#,
+                Ok(false),
+            ),
+            ("self.replicas >= 3.0 && self.replicas < 4", Ok(true)),
+            (
+                r#"self.auth in ["none", "basic"] && source.internet_facing"#,
+                Ok(true),
+            ),
+            ("has(target.internet_facing) || crosses_boundary", Ok(true)),
+            ("system.personal == false && self.replicas != 2", Ok(true)),
+        ] {
+            assert_eq!(run(condition, &subject), expected, "{condition}");
+        }
+        // Errors stay errors, with the tree's message: never read as false.
+        for condition in [
+            "target.internet_facing && self.public && true",
+            "self.public && (target.internet_facing || false)",
+            "!target.internet_facing",
+            r#"self.auth < 3"#,
+            r#"self.auth in self.replicas"#,
+            "self.replicas == 3 && self.auth",
+            "target.internet_facing == true || self.replicas > 5",
+        ] {
+            assert!(run(condition, &subject).is_err(), "{condition}");
+        }
     }
 }

@@ -7,8 +7,10 @@
 //! up names, and only the attack patterns of an element's entity are ever considered for it.
 
 pub mod bind;
+pub mod enumerate;
 pub mod eval;
 pub mod explain;
+pub mod predicate;
 pub mod program;
 pub mod tiers;
 pub mod value;
@@ -323,7 +325,7 @@ impl<'kb> Engine<'kb> {
             for rule in candidates {
                 let applies = match &rule.condition {
                     None => Ok(true),
-                    Some(program) => program.evaluate(&mut frame, &mut ()),
+                    Some(program) => program.holds(&mut frame),
                 };
                 match applies {
                     Ok(false) => continue,
@@ -341,7 +343,7 @@ impl<'kb> Engine<'kb> {
                 for (link, condition) in &rule.links {
                     let holds = match condition {
                         None => Ok(true),
-                        Some(program) => program.evaluate(&mut frame, &mut ()),
+                        Some(program) => program.holds(&mut frame),
                     };
                     match holds {
                         Ok(true) => applicable.push(*link),

@@ -9,7 +9,15 @@ use cel::IdedExpr;
 use cel::common::ast::{ComprehensionExpr, Expr as Cel, LiteralValue};
 use regex::Regex;
 
+use super::predicate::Predicate;
 use super::value::{Interner, Value};
+
+/// The longest condition accepted. Real conditions are a few hundred bytes; the limit keeps
+/// the parser's own recursion (and every walk of the tree) far from the stack's end.
+pub const MAX_CONDITION_BYTES: usize = 4096;
+
+/// The deepest expression tree accepted (`a && b && c` is 3 deep).
+pub const MAX_CONDITION_DEPTH: usize = 64;
 
 /// `u32::MAX` in an endpoint slot table: that entity does not declare the property.
 pub const NO_SLOT: u32 = u32::MAX;
@@ -112,13 +120,13 @@ pub enum UnaryOp {
 }
 
 /// A compiled sub-expression, with the id of the CEL node it came from (for `--explain`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Expr {
     pub id: u64,
     pub op: Op,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Op {
     Const(Value),
     /// A property of the element being evaluated.
@@ -158,7 +166,7 @@ pub enum Op {
     Comprehension(Box<Comprehension>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Comprehension {
     pub range: Expr,
     pub item: u32,
@@ -176,11 +184,13 @@ pub struct CompileError {
     pub message: String,
 }
 
-/// A compiled condition: its tree and how many local variables its comprehensions use.
+/// A compiled condition: its tree, how many local variables its comprehensions use, and the
+/// same condition as a typed predicate (what `Program::holds` runs).
 #[derive(Debug)]
 pub struct Program {
     pub root: Expr,
     pub locals: u32,
+    pub predicate: Predicate,
 }
 
 pub fn compile(
@@ -196,6 +206,7 @@ pub fn compile(
     };
     let root = compiler.expr(expression, 0)?;
     Ok(Program {
+        predicate: Predicate::of(&root),
         root,
         locals: compiler.locals,
     })
@@ -218,7 +229,7 @@ fn error<T>(id: u64, message: impl Into<String>) -> Result<T, CompileError> {
 
 impl Compiler<'_, '_> {
     fn expr(&mut self, node: &IdedExpr, depth: usize) -> Result<Expr, CompileError> {
-        if depth > crate::condition::MAX_CONDITION_DEPTH {
+        if depth > MAX_CONDITION_DEPTH {
             return error(node.id, "the condition nests too deep");
         }
         let depth = depth + 1;
@@ -496,11 +507,11 @@ impl Compiler<'_, '_> {
 
 /// Parses a condition with the fast parser, for evaluation.
 pub fn parse(text: &str) -> Result<IdedExpr, String> {
-    if text.len() > crate::condition::MAX_CONDITION_BYTES {
+    if text.len() > MAX_CONDITION_BYTES {
         return Err(format!(
             "the condition is {} bytes long; at most {} are accepted",
             text.len(),
-            crate::condition::MAX_CONDITION_BYTES
+            MAX_CONDITION_BYTES
         ));
     }
     cel::parser::PrattParser::new()

@@ -9,9 +9,9 @@ use super::knowledge::Knowledge;
 use crate::analysis::questions::Questions;
 use crate::analysis::report::{Report, TierChoice};
 use crate::analysis::{Detail, Header, analyse};
+use crate::engine::bind::{BoundModel, bind};
 use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, Rules};
-use crate::engine::bind::{BoundModel, bind};
 use crate::system::otm::Mapping;
 use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model};
 use crate::workspace::read_capped;
@@ -48,14 +48,49 @@ impl Default for ApplyOptions {
 /// counted as absent). [`Error::ModelHasErrors`] when the model does not bind to the
 /// knowledge base.
 pub fn apply(knowledge: &Knowledge, options: &ApplyOptions) -> Result<Report, Error> {
-    with_model(knowledge, options, |engine, model, max_rank, tier, file| {
-        let rules = engine.rules(max_rank);
-        let header = Header {
-            model_file: file.display_path.clone(),
-            tier,
-        };
-        Ok(analyse(engine, &rules, model, header, options.detail))
-    })
+    apply_to(knowledge, None, options)
+}
+
+/// [`apply`] to a model file already read ([`read_model`]; `None`: read `options.model`), so
+/// that a caller may read it while the knowledge loads.
+pub fn apply_to(
+    knowledge: &Knowledge,
+    file: Option<ModelFile>,
+    options: &ApplyOptions,
+) -> Result<Report, Error> {
+    with_model(
+        knowledge,
+        file,
+        options,
+        |engine, model, max_rank, tier, model_file| {
+            let rules = engine.rules(max_rank);
+            let header = Header { model_file, tier };
+            Ok(analyse(engine, &rules, model, header, options.detail))
+        },
+    )
+}
+
+/// The whole threat model as JSON (schema/report.schema.json), written to `out` as it is
+/// made: threat instances and backlog items are never all in memory, so the report of a model
+/// of any size takes about the memory of its summary. Returns how many conditions could not
+/// be evaluated (they are in the report's `errors`).
+pub fn write_report_json(
+    knowledge: &Knowledge,
+    file: Option<ModelFile>,
+    options: &ApplyOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<usize, Error> {
+    with_model(
+        knowledge,
+        file,
+        options,
+        |engine, model, max_rank, tier, model_file| {
+            let rules = engine.rules(max_rank);
+            let header = Header { model_file, tier };
+            crate::analysis::write_report_json(engine, &rules, model, header, out)
+                .map_err(|error| Error::Other(format!("cannot write the report: {error}")))
+        },
+    )
 }
 
 /// Why each `ATTACK-PATTERN@ELEMENT` of `questions` applies, or not: one explanation each,
@@ -65,7 +100,7 @@ pub fn explain(
     options: &ApplyOptions,
     questions: &[String],
 ) -> Result<String, Error> {
-    with_model(knowledge, options, |engine, model, max_rank, _, _| {
+    with_model(knowledge, None, options, |engine, model, max_rank, _, _| {
         let mut out = String::new();
         for question in questions {
             out.push_str(&crate::engine::explain::explain(
@@ -78,7 +113,7 @@ pub fn explain(
 
 /// The questions the model has not answered yet, per element and STRIDE category.
 pub fn questions(knowledge: &Knowledge, options: &ApplyOptions) -> Result<Questions, Error> {
-    with_model(knowledge, options, |engine, model, max_rank, _, _| {
+    with_model(knowledge, None, options, |engine, model, max_rank, _, _| {
         let rules: Rules = engine.rules(max_rank);
         Ok(crate::analysis::questions::questions(engine, &rules, model))
     })
@@ -87,32 +122,43 @@ pub fn questions(knowledge: &Knowledge, options: &ApplyOptions) -> Result<Questi
 /// Reads and binds the model, chooses the tier, then runs `then`.
 fn with_model<T>(
     knowledge: &Knowledge,
+    file: Option<ModelFile>,
     options: &ApplyOptions,
     then: impl FnOnce(
         &mut Engine<'_>,
         &BoundModel,
         Option<usize>,
         TierChoice,
-        &ModelFile,
+        String,
     ) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let model_path = knowledge.model(options.model.as_deref())?;
-    let file = read_model(&model_path, options.mapping.as_deref())?;
+    let file = match file {
+        Some(file) => file,
+        None => read_model(
+            &knowledge.model(options.model.as_deref())?,
+            options.mapping.as_deref(),
+        )?,
+    };
     let mut engine = Engine::new(&knowledge.kb);
     let model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
         file: file.display_path.clone(),
         text: file.text.clone(),
         diagnostics,
     })?;
+    // The model is in its slots now: its text and parsed form give their memory back to the
+    // evaluation, which needs it more. Freeing them takes a while: on another core.
+    let model_file = file.display_path.clone();
+    let freeing = std::thread::spawn(move || drop(file));
     let (max_rank, tier) = choose_tier(
         &mut engine,
         &model,
         TierRequest::parse(options.tier.as_deref()),
     )?;
-    then(&mut engine, &model, max_rank, tier, &file)
+    let result = then(&mut engine, &model, max_rank, tier, model_file);
+    let _ = freeing.join();
+    result
 }
 
-/// Reads a model file (native TOML/JSON/YAML or Open Threat Model, with its `mapping`).
 pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Error> {
     let display = path.display().to_string();
     let text = read_text(path)?;

@@ -36,7 +36,7 @@ mod lock;
 mod versions;
 
 #[cfg(feature = "client")]
-pub use apply::{ApplyOptions, apply, explain, questions, read_model};
+pub use apply::{ApplyOptions, apply, apply_to, explain, questions, read_model, write_report_json};
 #[cfg(feature = "client")]
 pub use authoring::{
     NewPack, PackCheck, RefreshedOverrides, check, new_pack, refresh_overrides, schema,

@@ -15,8 +15,8 @@ use std::ops::Range;
 use serde_json::Value as Json;
 
 use crate::compile::KnowledgeBase;
-use crate::condition::value_fits;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::value_fits;
 use crate::model::{ElementKind, Model, PropertyDefinition};
 
 use super::ModelFile;

@@ -8,10 +8,13 @@
 //! Three ways to decide, tried in order:
 //! 1. exhaustive: when every property both conditions read on an entity is a bool or an enum
 //!    (or exists only in the new version, where an old model has its default), and the
-//!    combinations of their values number at most `MAX_COMBINATIONS`, both conditions are
-//!    compiled with the rule engine and evaluated on every combination — exact;
-//! 2. structural: equal after removing whitespace; or the top-level `&&` parts of one a strict
-//!    subset of the other's (fewer parts: wider), or the top-level `||` parts (more: wider);
+//!    combinations of their values number at most `engine::enumerate::MAX_COMBINATIONS` (the
+//!    cap the constant-condition check uses too), both conditions are compiled with the rule
+//!    engine and evaluated on every combination — exact;
+//! 2. structural, on the parsed conditions (never their text): equal once written canonically
+//!    (layout and redundant parentheses do not count); or the top-level `&&` operands of one (nested
+//!    `&&` flattened) a strict subset of the other's (fewer parts: wider), or the top-level `||`
+//!    operands (more: wider);
 //! 3. otherwise it cannot be told, and the change is taken as possibly wider (and narrower):
 //!    a pack author then proves nothing by accident, and a consumer is never surprised.
 
@@ -22,14 +25,13 @@ use serde_json::Value as Json;
 
 use crate::compile::KnowledgeBase;
 use crate::engine::Engine;
+use crate::engine::enumerate::combinations;
 use crate::engine::eval::Frame;
 use crate::engine::program::{Op, Program, parse};
 use crate::engine::value::Value;
 use crate::model::{PropertyDefinition, PropertyType};
-
-/// The most property-value combinations evaluated per entity. Beyond, the comparison is
-/// structural.
-pub const MAX_COMBINATIONS: usize = 4096;
+use cel::IdedExpr;
+use cel::common::ast::{Expr as CelExpr, LiteralValue};
 
 /// How the elements an attack pattern or link applies to change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -267,7 +269,6 @@ impl<'kb> Comparer<'kb> {
         let new_properties = &new_kb.entities[new_entity].properties;
         // Each variable with its possible values, as JSON and in each engine's values.
         let mut domains: Vec<(Variable, Vec<Json>)> = Vec::new();
-        let mut combinations: usize = 1;
         for variable in variables {
             let values = match &variable {
                 Variable::Subject(name) => domain(
@@ -290,17 +291,15 @@ impl<'kb> Comparer<'kb> {
                 )?,
                 Variable::CrossesBoundary => vec![Json::Bool(false), Json::Bool(true)],
             };
-            combinations = combinations.checked_mul(values.len())?;
-            if combinations > MAX_COMBINATIONS {
-                return None;
-            }
             domains.push((variable, values));
         }
+        // Beyond the cap, the comparison is structural.
+        let sizes: Vec<usize> = domains.iter().map(|(_, values)| values.len()).collect();
+        let choices = combinations(&sizes)?;
         let old_side = Side::new(&mut self.old, old_entity, &domains)?;
         let new_side = Side::new(&mut self.new, new_entity, &domains)?;
         let (mut grows, mut shrinks, mut witness) = (false, false, None);
-        for combination in 0..combinations {
-            let choice = choose(&domains, combination);
+        for choice in choices {
             let old_outcome = old_side.evaluate(&self.old, old_program, &choice);
             let new_outcome = new_side.evaluate(&self.new, new_program, &choice);
             if old_outcome == new_outcome {
@@ -344,7 +343,7 @@ fn shallow(text: &str) -> bool {
             }
         }
     }
-    deepest + operators <= crate::condition::MAX_CONDITION_DEPTH
+    deepest + operators <= crate::engine::program::MAX_CONDITION_DEPTH
 }
 
 /// What a condition reads that the enumeration must vary.
@@ -411,19 +410,6 @@ fn domain(old: Option<&PropertyDefinition>, new: Option<&PropertyDefinition>) ->
         (None, Some(new)) => Some(vec![new.default.clone()]),
         _ => None,
     }
-}
-
-/// The value index of each variable in one combination (mixed radix).
-fn choose(domains: &[(Variable, Vec<Json>)], combination: usize) -> Vec<usize> {
-    let mut rest = combination;
-    domains
-        .iter()
-        .map(|(_, values)| {
-            let index = rest % values.len();
-            rest /= values.len();
-            index
-        })
-        .collect()
 }
 
 /// "`ns/p:entity/e` with self.public = true, system.tier = \"high\"".
@@ -554,27 +540,20 @@ fn structural(old: Option<&str>, new: Option<&str>) -> Option<(bool, bool)> {
         (None, None) => return Some((false, false)),
         (None, Some(_)) => return Some((false, true)),
         (Some(_), None) => return Some((true, false)),
-        (Some(old), Some(new)) => (normalize(old), normalize(new)),
+        (Some(old), Some(new)) => (parsed(old)?, parsed(new)?),
     };
-    if old == new {
+    if canonical(&old)? == canonical(&new)? {
         return Some((false, false));
     }
-    let parts = |text: &str, operator: &str| -> BTreeSet<String> {
-        split_top_level(text, operator)
-            .into_iter()
-            .map(|part| strip_parentheses(&part).to_string())
-            .collect()
-    };
-    // `a || b && c` is `a || (b && c)`: only a condition without a top-level `||` has `&&`
-    // parts.
-    let conjuncts = |text: &str| {
-        if split_top_level(text, "||").len() > 1 {
-            BTreeSet::from([text.to_string()])
+    // `a || b && c` is `a || (b && c)`: only a condition whose top is not `||` has `&&` parts.
+    let conjuncts = |expression: &IdedExpr| -> Option<BTreeSet<String>> {
+        if call_name(expression) == Some("_||_") {
+            Some(BTreeSet::from([canonical(expression)?]))
         } else {
-            parts(text, "&&")
+            parts(expression, "_&&_")
         }
     };
-    let (old_all, new_all) = (conjuncts(&old), conjuncts(&new));
+    let (old_all, new_all) = (conjuncts(&old)?, conjuncts(&new)?);
     if old_all == new_all {
         return Some((false, false));
     }
@@ -584,7 +563,7 @@ fn structural(old: Option<&str>, new: Option<&str>) -> Option<(bool, bool)> {
     if new_all.is_subset(&old_all) {
         return Some((true, false));
     }
-    let (old_any, new_any) = (parts(&old, "||"), parts(&new, "||"));
+    let (old_any, new_any) = (parts(&old, "_||_")?, parts(&new, "_||_")?);
     if old_any == new_any {
         return Some((false, false));
     }
@@ -597,18 +576,130 @@ fn structural(old: Option<&str>, new: Option<&str>) -> Option<(bool, bool)> {
     None
 }
 
-/// A condition without whitespace outside its string literals, and without parentheses
-/// around the whole: two texts that differ only in layout are equal after this.
-pub fn normalize(text: &str) -> String {
-    let mut normalized = String::with_capacity(text.len());
-    for (piece, literal) in pieces(text) {
-        if literal {
-            normalized.push_str(piece);
-        } else {
-            normalized.extend(piece.chars().filter(|character| !character.is_whitespace()));
+/// A condition parsed for the structural comparison; `None` when it may not be parsed safely
+/// (see `shallow`) or does not parse.
+fn parsed(text: &str) -> Option<IdedExpr> {
+    if !shallow(text) {
+        return None;
+    }
+    parse(text).ok()
+}
+
+/// The function a call node calls (`_&&_`, `_||_`, ...).
+fn call_name(expression: &IdedExpr) -> Option<&str> {
+    match &expression.expr {
+        CelExpr::Call(call) => Some(call.func_name.as_str()),
+        _ => None,
+    }
+}
+
+/// The canonical forms of the operands of nested `operator` calls (`_&&_` or `_||_`) at the
+/// top of the expression: `(a || b) || c` and `a || (b || c)` both give {a, b, c}.
+fn parts(expression: &IdedExpr, operator: &str) -> Option<BTreeSet<String>> {
+    let mut parts = BTreeSet::new();
+    let mut pending = vec![expression];
+    while let Some(node) = pending.pop() {
+        match &node.expr {
+            CelExpr::Call(call) if call.func_name == operator && call.target.is_none() => {
+                pending.extend(call.args.iter());
+            }
+            _ => {
+                parts.insert(canonical(node)?);
+            }
         }
     }
-    strip_parentheses(&normalized).to_string()
+    Some(parts)
+}
+
+/// A parsed expression written out in one canonical form, without node ids, layout or
+/// redundant parentheses: two conditions that parse alike give the same text. `None` for the
+/// node kinds conditions do not use (maps, messages, bytes).
+fn canonical(expression: &IdedExpr) -> Option<String> {
+    let mut out = String::new();
+    write_canonical(expression, &mut out)?;
+    Some(out)
+}
+
+fn write_canonical(expression: &IdedExpr, out: &mut String) -> Option<()> {
+    use std::fmt::Write;
+    match &expression.expr {
+        CelExpr::Literal(literal) => match literal {
+            LiteralValue::Boolean(value) => write!(out, "{}", value.inner()).ok()?,
+            LiteralValue::Int(value) => write!(out, "{}", value.inner()).ok()?,
+            LiteralValue::UInt(value) => write!(out, "{}u", value.inner()).ok()?,
+            LiteralValue::Double(value) => write!(out, "{:?}", value.inner()).ok()?,
+            LiteralValue::String(value) => {
+                let text: &str = value.as_ref();
+                write!(out, "{text:?}").ok()?
+            }
+            LiteralValue::Null => out.push_str("null"),
+            LiteralValue::Bytes(_) => return None,
+        },
+        CelExpr::Ident(name) => out.push_str(name),
+        CelExpr::Select(select) => {
+            out.push_str(if select.test { "has(" } else { "(" });
+            write_canonical(&select.operand, out)?;
+            write!(out, ").{}", select.field).ok()?;
+        }
+        CelExpr::Call(call) => {
+            out.push_str(&call.func_name);
+            out.push('(');
+            if let Some(target) = &call.target {
+                write_canonical(target, out)?;
+                out.push(';');
+            }
+            for (position, argument) in call.args.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_canonical(argument, out)?;
+            }
+            out.push(')');
+        }
+        CelExpr::List(list) => {
+            out.push('[');
+            for (position, element) in list.elements.iter().enumerate() {
+                if position > 0 {
+                    out.push(',');
+                }
+                write_canonical(element, out)?;
+            }
+            out.push(']');
+        }
+        CelExpr::Comprehension(comprehension) => {
+            write!(
+                out,
+                "comprehension({},{},",
+                comprehension.iter_var, comprehension.accu_var
+            )
+            .ok()?;
+            for part in [
+                &comprehension.iter_range,
+                &comprehension.accu_init,
+                &comprehension.loop_cond,
+                &comprehension.loop_step,
+                &comprehension.result,
+            ] {
+                write_canonical(part, out)?;
+                out.push(';');
+            }
+            if comprehension.iter_var2.is_some() {
+                return None;
+            }
+            out.push(')');
+        }
+        CelExpr::Map(_) | CelExpr::Struct(_) | CelExpr::Unspecified => return None,
+    }
+    Some(())
+}
+
+/// A condition as the structural comparison sees it: its parsed form written canonically
+/// (`canonical`), so that conditions differing only in layout or redundant parentheses are
+/// equal; the text itself when it cannot be parsed safely.
+pub fn canonical_text(text: &str) -> String {
+    parsed(text)
+        .and_then(|expression| canonical(&expression))
+        .unwrap_or_else(|| text.to_string())
 }
 
 /// The text cut into runs outside string literals (`false`) and literals (`true`, quotes and
@@ -659,74 +750,6 @@ fn pieces(text: &str) -> Vec<(&str, bool)> {
         pieces.push((&text[start..], false));
     }
     pieces
-}
-
-/// The parts of a (normalized) condition between top-level occurrences of `operator` (`&&` or
-/// `||`); the whole when a top-level `?:` would change what they group.
-fn split_top_level(text: &str, operator: &str) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut depth: usize = 0;
-    for (piece, literal) in pieces(text) {
-        if literal {
-            if let Some(last) = parts.last_mut() {
-                last.push_str(piece);
-            }
-            continue;
-        }
-        let mut rest = piece;
-        while let Some(character) = rest.chars().next() {
-            match character {
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                '?' if depth == 0 => return vec![text.to_string()],
-                _ => {}
-            }
-            if depth == 0 && rest.starts_with(operator) {
-                parts.push(String::new());
-                rest = &rest[operator.len()..];
-                continue;
-            }
-            if let Some(last) = parts.last_mut() {
-                last.push(character);
-            }
-            rest = &rest[character.len_utf8()..];
-        }
-    }
-    parts
-}
-
-/// The text without parentheses that enclose all of it (`((a && b))` → `a && b`, but not
-/// `(a) && (b)`).
-fn strip_parentheses(text: &str) -> &str {
-    let mut text = text;
-    while text.starts_with('(') && text.ends_with(')') && closes_at_end(text) {
-        text = &text[1..text.len() - 1];
-    }
-    text
-}
-
-/// Whether the `(` at the start of `text` is closed by its last character.
-fn closes_at_end(text: &str) -> bool {
-    let mut depth: usize = 0;
-    let mut offset = 0;
-    for (piece, literal) in pieces(text) {
-        if !literal {
-            for (at, character) in piece.char_indices() {
-                match character {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            return offset + at == text.len() - 1;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        offset += piece.len();
-    }
-    false
 }
 
 #[cfg(test)]
@@ -923,14 +946,25 @@ mod tests {
     }
 
     #[test]
-    fn normalize_removes_layout_but_not_string_contents() {
-        assert_eq!(normalize(" self.a  &&\n self.b "), "self.a&&self.b");
-        assert_eq!(normalize("self.name == 'a b'"), "self.name=='a b'");
-        assert_eq!(normalize(r#"self.x == "a \" b" "#), r#"self.x=="a \" b""#);
-        assert_eq!(normalize("((self.a || self.b))"), "self.a||self.b");
-        assert_eq!(normalize("(self.a) && (self.b)"), "(self.a)&&(self.b)");
-        assert_eq!(normalize("r'a\\' == x"), "r'a\\'==x");
-        assert_eq!(normalize("'''a ' b''' == x"), "'''a ' b'''==x");
+    fn canonical_text_ignores_layout_and_parentheses_but_not_string_contents() {
+        assert_eq!(
+            canonical_text(" self.a  &&\n self.b "),
+            canonical_text("(self.a) && ((self.b))")
+        );
+        assert_eq!(
+            canonical_text("self.name == 'a b'"),
+            canonical_text(r#"self.name=="a b""#)
+        );
+        assert_ne!(
+            canonical_text("self.name == 'a b'"),
+            canonical_text("self.name == 'ab'")
+        );
+        assert_ne!(
+            canonical_text("(a || b) && c"),
+            canonical_text("a || b && c")
+        );
+        // Text that does not parse is compared as it is.
+        assert_eq!(canonical_text("self.a &&"), "self.a &&");
     }
 
     #[test]
@@ -949,24 +983,16 @@ mod tests {
     }
 
     #[test]
-    fn parts_split_only_at_the_top_level() {
-        assert_eq!(
-            split_top_level("a&&(b||c)&&d", "&&"),
-            vec!["a", "(b||c)", "d"]
-        );
-        assert_eq!(split_top_level("a||b&&c", "||"), vec!["a", "b&&c"]);
-        assert_eq!(split_top_level("x=='&&'&&y", "&&"), vec!["x=='&&'", "y"]);
-        assert_eq!(split_top_level("a?b:c||d", "||"), vec!["a?b:c||d"]);
-    }
-
-    #[test]
     fn structural_comparison() {
         let cases = [
             // (old, new, grows, shrinks)
             (Some("a"), Some("a && b"), Some((false, true))),
             (Some("a && b"), Some("b"), Some((true, false))),
             (Some("a"), Some("a || b"), Some((true, false))),
-            (Some("(a || b) || c"), Some("a || c"), None),
+            // Nested `||` flattens: {a, b, c} → {a, c}.
+            (Some("(a || b) || c"), Some("a || c"), Some((false, true))),
+            (Some("a == 'x y'"), Some("a=='x y'"), Some((false, false))),
+            (Some("a == 'x y'"), Some("a == 'xy'"), None),
             (Some("a || b || c"), Some("c || a"), Some((false, true))),
             (Some("a || b && c"), Some("a || b"), None),
             (Some("a"), Some("b"), None),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::applicability::{Applicability, Comparer, normalize};
+use super::applicability::{Applicability, Comparer, canonical_text};
 use crate::compile::{
     CompiledAttackPattern, CompiledLink, CompiledMitigation, CompiledTierRule, KnowledgeBase,
 };
@@ -682,7 +682,7 @@ fn pack_changes(old: &KnowledgeBase, new: &KnowledgeBase) -> Vec<PackChange> {
 }
 
 fn tier_rule_changes(old: &[CompiledTierRule], new: &[CompiledTierRule]) -> TierRuleChanges {
-    let identity = |rule: &CompiledTierRule| (rule.tier.clone(), normalize(&rule.when));
+    let identity = |rule: &CompiledTierRule| (rule.tier.clone(), canonical_text(&rule.when));
     let text = |rule: &CompiledTierRule| TierRuleText {
         tier: rule.tier.clone(),
         when: rule.when.clone(),

@@ -11,7 +11,7 @@ use threatpack::analysis::backlog::{backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::summary::summary;
 use threatpack::ops::{self, ApplyOptions};
-use threatpack::workspace::write_atomically;
+use threatpack::workspace::{write_atomically, write_atomically_with};
 
 use super::dependencies::report_error;
 use super::knowledge::{KnowledgeArgs, TrustArgs, load};
@@ -73,7 +73,21 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             _ => Detail::Full,
         },
     };
-    let knowledge = match load(&args.knowledge, &args.trust) {
+    // A model named on the command line is read on another core while the knowledge loads;
+    // a problem with it is reported by the apply below, which then reads it again.
+    let (knowledge, early_model) = std::thread::scope(|scope| {
+        let early = (args.model.as_ref())
+            .filter(|_| args.mapping.is_none() && args.explain.is_empty())
+            .map(|path| scope.spawn(move || ops::read_model(path, None).ok()));
+        let knowledge = load(&args.knowledge, &args.trust);
+        let early = early.and_then(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (knowledge, early)
+    });
+    let knowledge = match knowledge {
         Ok(knowledge) => knowledge,
         Err(error) => return Ok(report_error(&error)),
     };
@@ -85,7 +99,31 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             Err(error) => Ok(report_error(&error)),
         };
     }
-    let report = match ops::apply(&knowledge, &options) {
+    if args.format == ApplyFormat::Json {
+        // Streamed: the report of a large model is gigabytes of JSON.
+        let written = match &args.out {
+            Some(path) => write_atomically_with(path, 0o644, |out| {
+                Ok(ops::write_report_json(
+                    &knowledge,
+                    early_model,
+                    &options,
+                    out,
+                ))
+            })?,
+            None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let written = ops::write_report_json(&knowledge, early_model, &options, &mut out);
+                out.flush()
+                    .map_err(|error| format!("cannot write to stdout: {error}"))?;
+                written
+            }
+        };
+        return match written {
+            Ok(errors) => Ok(exit_code(errors)),
+            Err(error) => Ok(report_error(&error)),
+        };
+    }
+    let report = match ops::apply_to(&knowledge, early_model, &options) {
         Ok(report) => report,
         Err(error) => return Ok(report_error(&error)),
     };
@@ -94,22 +132,22 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         ApplyFormat::Markdown => markdown(&report),
         ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
         ApplyFormat::BacklogJson => backlog_json(&report),
-        ApplyFormat::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
-            text.push('\n');
-            text
-        }
+        ApplyFormat::Json => unreachable!("the JSON report is streamed above"),
     };
     emit(&args, &output)?;
-    if !report.errors.is_empty() {
+    Ok(exit_code(report.errors.len()))
+}
+
+/// Conditions that could not be evaluated make the run fail (they are listed in the output).
+fn exit_code(errors: usize) -> ExitCode {
+    if errors > 0 {
         eprintln!(
             "error: {} could not be evaluated; they are listed in the output, not counted as absent",
-            super::plural(report.errors.len(), "condition")
+            super::plural(errors, "condition")
         );
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 fn emit(args: &ApplyArgs, output: &str) -> Result<(), String> {
