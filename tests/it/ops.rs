@@ -531,3 +531,35 @@ fn keys_are_generated_bundles_signed_verified_and_inspected_as_library_calls() {
         Err(BundleError::NoSuchItem(_))
     ));
 }
+
+/// The JSON report is written as it is made (issue 12: it was built whole in memory); what
+/// it writes is exactly the `Report` the library returns, serialized.
+#[test]
+fn the_streamed_json_report_is_the_serialized_report() {
+    let repository = crate::support::repository();
+    let options = threatpack::ops::KnowledgeOptions {
+        source: threatpack::ops::KnowledgeSource::Pack {
+            path: repository.join("packs/example-org"),
+            tier: None,
+        },
+        dependencies: threatpack::ops::DependencyOptions {
+            offline: true,
+            ..threatpack::ops::DependencyOptions::default()
+        },
+    };
+    let knowledge = threatpack::ops::load_knowledge(&options, &threatpack::ops::NoProgress)
+        .expect("example-org loads");
+    let apply = threatpack::ops::ApplyOptions {
+        model: Some(repository.join("examples/online-shop/model.toml")),
+        ..threatpack::ops::ApplyOptions::default()
+    };
+    let report = threatpack::ops::apply(&knowledge, &apply).expect("the shop applies");
+    let mut whole = serde_json::to_string_pretty(&report).expect("a report serializes");
+    whole.push('\n');
+    let mut streamed = Vec::new();
+    let errors = threatpack::ops::write_report_json(&knowledge, None, &apply, &mut streamed)
+        .expect("the report streams");
+    assert_eq!(errors, report.errors.len());
+    assert!(report.threats.len() > 50, "{}", report.threats.len());
+    assert_eq!(String::from_utf8(streamed).expect("UTF-8"), whole);
+}
