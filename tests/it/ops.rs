@@ -208,6 +208,17 @@ fn update_fetches_what_it_locks_so_apply_locked_offline_works_right_after() {
     let run = setup.run(&project, &["apply", "--locked", "--offline"]);
     succeeded(&run);
     assert!(run.stdout.contains("vendor/base 1.1.0"), "{}", run.stdout);
+    // `-v` lists what each step does; `-q` keeps status lines off stderr.
+    let run = setup.run(&project, &["fetch", "-v"]);
+    succeeded(&run);
+    assert!(
+        run.stderr.contains("fetching: 1\n  vendor/base 1.1.0\n"),
+        "{}",
+        run.stderr
+    );
+    let run = setup.run(&project, &["fetch", "-q"]);
+    succeeded(&run);
+    assert_eq!(run.stderr, "");
 }
 
 /// Issue 12: a consuming `threatpack.toml` with only `[dependencies]` failed with "missing

@@ -79,3 +79,11 @@ pub fn status(message: &str) {
         eprintln!("{message}");
     }
 }
+
+/// `say!("wrote `{}`", path)`: [`status`] with `format!` arguments.
+macro_rules! say {
+    ($($argument:tt)*) => {
+        $crate::output::status(&format!($($argument)*))
+    };
+}
+pub(crate) use say;

@@ -84,7 +84,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
         }
         Format::Human => {
             let warnings = built.warnings.len();
-            eprintln!(
+            crate::output::say!(
                 "built `{}` {} (tier {}): {}, {}, {}, {}, {}{}",
                 kb.pack,
                 kb.version,
@@ -100,14 +100,14 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
                     String::new()
                 }
             );
-            eprintln!(
+            crate::output::say!(
                 "  {} ({} bytes, {})",
                 built.path.display(),
                 built.size,
                 built.sha256
             );
             if let Some((path, key_id)) = &built.signature {
-                eprintln!("  {} (key {key_id})", path.display());
+                crate::output::say!("  {} (key {key_id})", path.display());
             }
         }
     }

@@ -44,7 +44,12 @@ pub struct TerminalProgress {
 
 impl Progress for TerminalProgress {
     fn start(&self, step: &str, total: u64) {
-        if !std::io::stderr().is_terminal() {
+        use crate::output::{Verbosity, verbosity};
+        if verbosity() == Verbosity::Verbose {
+            eprintln!("{step}: {total}");
+        }
+        // A bar only on a terminal, and not with `-q`; `-v` lists each unit instead.
+        if !std::io::stderr().is_terminal() || verbosity() != Verbosity::Normal {
             return;
         }
         let bar = indicatif::ProgressBar::new(total);
@@ -64,6 +69,8 @@ impl Progress for TerminalProgress {
         {
             bar.set_message(what.to_string());
             bar.inc(1);
+        } else if crate::output::verbosity() == crate::output::Verbosity::Verbose {
+            eprintln!("  {what}");
         }
     }
 

@@ -84,8 +84,8 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, String> {
     };
     let generated =
         generate_key_files(&options, &new_password).map_err(|error| error.to_string())?;
-    eprintln!("key {}:", generated.key_id);
-    eprintln!(
+    crate::output::say!("key {}:", generated.key_id);
+    crate::output::say!(
         "  secret: {}{}",
         generated.secret.display(),
         if args.unencrypted {
@@ -94,7 +94,7 @@ fn generate(args: GenerateArgs) -> Result<ExitCode, String> {
             " (encrypted)"
         }
     );
-    eprintln!("  public: {}", generated.public.display());
+    crate::output::say!("  public: {}", generated.public.display());
     Ok(ExitCode::SUCCESS)
 }
 

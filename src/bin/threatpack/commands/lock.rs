@@ -101,7 +101,7 @@ pub fn run_fetch(args: FetchArgs) -> Result<ExitCode, String> {
     match args.format {
         Format::Json => println!("{}", json!({ "packs": packs_json(packs) })),
         Format::Human if fetched.is_none() => {
-            eprintln!("no registry dependencies: nothing to fetch");
+            crate::output::say!("no registry dependencies: nothing to fetch");
         }
         Format::Human => {
             if let Some(fetched) = &fetched {
@@ -128,7 +128,7 @@ fn print_locked(locked: Option<&Locked>, format: Format) -> Result<ExitCode, Str
                 "{}",
                 json!({ "lockfile": null, "written": false, "changes": [], "packs": [] })
             ),
-            Format::Human => eprintln!("no registry dependencies: nothing to lock"),
+            Format::Human => crate::output::say!("no registry dependencies: nothing to lock"),
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -180,7 +180,7 @@ fn print_locked(locked: Option<&Locked>, format: Format) -> Result<ExitCode, Str
     } else {
         "up to date"
     };
-    eprintln!(
+    crate::output::say!(
         "{} {state}: {}",
         locked.path.display(),
         super::plural(locked.lockfile.packs.len(), "pack")
@@ -198,14 +198,14 @@ fn print_locked(locked: Option<&Locked>, format: Format) -> Result<ExitCode, Str
 fn print_changes(locked: &Locked) {
     if locked.written {
         for change in describe_changes(&locked.changes).split("; ") {
-            eprintln!("    {change}");
+            crate::output::say!("    {change}");
         }
     }
 }
 
 fn print_fetched(packs: &[Fetched]) {
     let downloaded = packs.iter().filter(|pack| pack.downloaded).count();
-    eprintln!(
+    crate::output::say!(
         "fetched {}: {downloaded} downloaded, {} from the cache; every sha256 and signature verified",
         super::plural(packs.len(), "pack"),
         packs.len() - downloaded

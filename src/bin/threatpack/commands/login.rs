@@ -34,6 +34,6 @@ pub fn run(args: LoginArgs) -> Result<ExitCode, String> {
         config_dir: config_dir_from_environment().map_err(message)?,
     };
     let path = login(&options).map_err(message)?;
-    eprintln!("token for {registry} stored in `{}`", path.display());
+    crate::output::say!("token for {registry} stored in `{}`", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -17,10 +17,10 @@ pub fn run(args: NewArgs) -> Result<ExitCode, String> {
     let created = threatpack::ops::new_pack(&args.name, args.directory.as_deref())
         .map_err(|error| error.to_string())?;
     let directory = created.directory.display();
-    eprintln!("created `{}` in `{directory}`:", args.name);
+    crate::output::say!("created `{}` in `{directory}`:", args.name);
     for path in created.files {
-        eprintln!("  {path}");
+        crate::output::say!("  {path}");
     }
-    eprintln!("next: `threatpack check {directory}`");
+    crate::output::say!("next: `threatpack check {directory}`");
     Ok(ExitCode::SUCCESS)
 }

@@ -33,10 +33,10 @@ pub fn run(args: OverridesArgs) -> Result<ExitCode, String> {
         lock,
     } = threatpack::ops::refresh_overrides(&args.path).map_err(|error| error.to_string())?;
     for target in &refreshed.stamped {
-        eprintln!("  stamped       {target}");
+        crate::output::say!("  stamped       {target}");
     }
     for target in &refreshed.acknowledged {
-        eprintln!("  acknowledged  {target} (changed upstream)");
+        crate::output::say!("  acknowledged  {target} (changed upstream)");
     }
     for target in &refreshed.unresolved {
         eprintln!("  not found     {target} (run `threatpack check`)");

@@ -45,7 +45,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
             pack.description,
         );
     }
-    eprintln!(
+    crate::output::say!(
         "{} of {} matching `{}` (page {})",
         answer.packs.len(),
         answer.meta.total,

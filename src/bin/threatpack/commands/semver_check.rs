@@ -55,8 +55,10 @@ pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
             "note: {} has no version of `{pack}` below {declared}: nothing to compare with",
             checked.registry.as_deref().unwrap_or_default(),
         ),
-        Verdict::NoChanges => eprintln!("`{pack}` {declared}: no changes since {baseline}"),
-        Verdict::BumpedEnough => eprintln!(
+        Verdict::NoChanges => {
+            crate::output::say!("`{pack}` {declared}: no changes since {baseline}")
+        }
+        Verdict::BumpedEnough => crate::output::say!(
             "`{pack}` {declared}: the version is bumped enough (the changes since {baseline} need a {required} bump)"
         ),
         Verdict::BelowBaseline => {

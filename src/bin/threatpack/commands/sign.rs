@@ -37,7 +37,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode, String> {
     };
     let signed =
         ops::sign(&options, &password_for(&options.key)).map_err(|error| error.to_string())?;
-    eprintln!(
+    crate::output::say!(
         "signed `{}` {} with key {}: {}",
         signed.pack,
         signed.version,

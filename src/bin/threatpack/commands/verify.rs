@@ -63,9 +63,13 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
+    crate::output::say!(
         "verified: `{}` {} (tier {}), signed by key {}, sha256 {}",
-        binding.pack, binding.version, binding.tier, key_id, binding.sha256
+        binding.pack,
+        binding.version,
+        binding.tier,
+        key_id,
+        binding.sha256
     );
     Ok(ExitCode::SUCCESS)
 }
