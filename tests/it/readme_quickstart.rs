@@ -47,6 +47,37 @@ fn section_script(heading: &str) -> String {
     script
 }
 
+/// Runs `script` with bash (`-euo pipefail`) in `scratch`, the binary under test first on
+/// PATH, no colour, a home, config and cache of its own, and `env`. Panics with the script and
+/// both outputs when it fails; returns stdout and stderr.
+fn run_script(script: &str, scratch: &Path, env: &[(&str, &str)]) -> (String, String) {
+    let binary = Path::new(env!("CARGO_BIN_EXE_threatpack"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().expect("the binary's directory").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(scratch)
+        .env("PATH", path)
+        .env("HOME", scratch)
+        .env("NO_COLOR", "1")
+        .env("THREATPACK_CONFIG_DIR", scratch.join("config"))
+        .env("THREATPACK_CACHE_DIR", scratch.join("cache"))
+        .env_remove("THREATPACK_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "the README's commands stopped:\n--- script\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
 #[test]
 fn the_readme_quickstart_runs_as_written() {
     let script = section_script("Quickstart");
@@ -62,33 +93,17 @@ fn the_readme_quickstart_runs_as_written() {
     }
     let registry = start_registry();
     let scratch = tempfile::tempdir().expect("a temporary directory");
-    let binary = Path::new(env!("CARGO_BIN_EXE_threatpack"));
-    let path = format!(
-        "{}:{}",
-        binary.parent().expect("the binary's directory").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(scratch.path())
-        .env("PATH", path)
-        .env("HOME", scratch.path())
-        // `cd "$(mktemp -d)"` lands inside the test's own temporary directory.
-        .env("TMPDIR", scratch.path())
-        .env("NO_COLOR", "1")
-        .env("THREATPACK_REGISTRY", &registry.url)
-        .env("ADMIN_TOKEN", &registry.admin)
-        .env("THREATPACK_KEY_PASSWORD", "quickstart password")
-        .env("THREATPACK_CONFIG_DIR", scratch.path().join("config"))
-        .env("THREATPACK_CACHE_DIR", scratch.path().join("cache"))
-        .env_remove("THREATPACK_TOKEN")
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the Quickstart stopped:\n--- script\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    let scratch_text = scratch.path().display().to_string();
+    let (stdout, stderr) = run_script(
+        &script,
+        scratch.path(),
+        &[
+            // `cd "$(mktemp -d)"` lands inside the test's own temporary directory.
+            ("TMPDIR", &scratch_text),
+            ("THREATPACK_REGISTRY", &registry.url),
+            ("ADMIN_TOKEN", &registry.admin),
+            ("THREATPACK_KEY_PASSWORD", "quickstart password"),
+        ],
     );
     // The consuming project's threat model names the pack's attack pattern on its `api`.
     assert!(
@@ -123,28 +138,7 @@ fn the_readme_example_in_every_output_runs_as_written() {
     for part in ["packs", "examples/online-shop"] {
         copy_tree(&repository().join(part), &scratch.path().join(part));
     }
-    let binary = Path::new(env!("CARGO_BIN_EXE_threatpack"));
-    let path = format!(
-        "{}:{}",
-        binary.parent().expect("the binary's directory").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(scratch.path())
-        .env("PATH", path)
-        .env("HOME", scratch.path())
-        .env("NO_COLOR", "1")
-        .env("THREATPACK_CONFIG_DIR", scratch.path().join("config"))
-        .env("THREATPACK_CACHE_DIR", scratch.path().join("cache"))
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the example stopped:\n--- script\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    let (stdout, _) = run_script(&script, scratch.path(), &[]);
     for written in ["report.json", "threat-model.md", "backlog.csv"] {
         assert!(
             scratch.path().join("dist").join(written).is_file(),
