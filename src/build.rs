@@ -1,7 +1,9 @@
 //! `build`: check, compile and write one bundle. Pure: the caller reads the pack from disk and
 //! writes the bytes where it wants.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
 
 use crate::bundle::{
     BUNDLE_FORMAT, BundleFile, BundleManifest, KB_PATH, ResolvedDependency, SOURCE_DIR,
@@ -16,6 +18,9 @@ use crate::resolve::PackGraph;
 pub struct BuildOptions {
     pub tier: Option<String>,
     pub check: CheckOptions,
+    /// Bundle digests of dependencies built before, by [`bundle_key`]: a dependency whose key
+    /// is here is not built again (its bundle would be the same bytes).
+    pub known_digests: BTreeMap<String, String>,
 }
 
 /// A bundle in memory.
@@ -32,6 +37,9 @@ pub struct Built {
 pub struct BuildReport {
     pub diagnostics: Vec<Diagnostic>,
     pub built: Option<Built>,
+    /// The bundle digest of every dependency read from a directory, by [`bundle_key`]: what a
+    /// caller may keep for the next build's `known_digests`.
+    pub dependency_digests: BTreeMap<String, String>,
 }
 
 /// The builder recorded in every manifest.
@@ -41,10 +49,21 @@ pub fn builder() -> String {
 
 /// Checks the root pack of `graph`, then compiles and bundles it.
 pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
-    // The dependencies' own bundles (whose digests the manifest records) build on another
-    // core while the root pack is checked: they need nothing from it.
+    // Dependencies built before are known by their key; the others' own bundles (whose
+    // digests the manifest records) build on another core while the root pack is checked:
+    // they need nothing from it.
+    let keys = directory_dependency_keys(graph);
+    let known: HashMap<String, String> = keys
+        .iter()
+        .filter_map(|(name, key)| {
+            options
+                .known_digests
+                .get(key)
+                .map(|digest| (name.clone(), digest.clone()))
+        })
+        .collect();
     let (mut diagnostics, mut digests) = std::thread::scope(|scope| {
-        let dependencies = scope.spawn(|| dependency_digests(graph));
+        let dependencies = scope.spawn(|| dependency_digests(graph, known));
         let diagnostics = check_graph(graph, &options.check).diagnostics;
         let digests = dependencies
             .join()
@@ -60,9 +79,14 @@ pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
         return BuildReport {
             diagnostics,
             built: None,
+            dependency_digests: BTreeMap::new(),
         };
     }
     let mut result = build_checked(graph, options.tier.as_deref(), &mut digests);
+    let dependency_digests = keys
+        .into_iter()
+        .filter_map(|(name, key)| digests.get(&name).map(|digest| (key, digest.clone())))
+        .collect();
     options.check.apply_deny(&mut result.diagnostics);
     let denied = result
         .diagnostics
@@ -75,7 +99,71 @@ pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
         diagnostics,
         // A denied warning fails the build like an error: nothing is written.
         built: if denied { None } else { result.built },
+        dependency_digests,
     }
+}
+
+/// What the bundle of `pack` (built on its own, every tier) is made of, as one sha256: the
+/// builder, and for it and each pack it depends on, its name and version, and its files (a
+/// registry pack: where it came from and its bundle's sha256). Builds are deterministic, so
+/// equal keys mean equal bundles.
+pub fn bundle_key(graph: &PackGraph, pack: usize) -> String {
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field(builder().as_bytes());
+    for member in graph.subgraph_members(pack) {
+        match &graph.locations[member] {
+            crate::resolve::PackLocation::Registry {
+                name,
+                version,
+                registry,
+                checksum,
+                ..
+            } => {
+                for text in ["registry", name, version, registry, checksum] {
+                    field(text.as_bytes());
+                }
+            }
+            crate::resolve::PackLocation::Directory { .. } => {
+                let sources = &graph.packs[member].sources;
+                field(b"directory");
+                for file in &sources.files {
+                    field(file.pack_path.as_bytes());
+                    field(file.text.as_bytes());
+                }
+                for file in &sources.attached {
+                    field(file.pack_path.as_bytes());
+                    field(&file.bytes);
+                }
+            }
+        }
+        // Which pack each of its dependency names resolved to, by position in the subgraph.
+        for (name, loaded) in &graph.dependencies[member] {
+            field(name.as_bytes());
+            field(loaded.map_or(String::new(), |at| at.to_string()).as_bytes());
+        }
+    }
+    format!("sha256:{}", crate::digest::hex(&hasher.finalize()))
+}
+
+/// `name@version` and [`bundle_key`] of every dependency read from a directory.
+pub fn directory_dependency_keys(graph: &PackGraph) -> Vec<(String, String)> {
+    (1..graph.packs.len())
+        .filter(|pack| {
+            matches!(
+                graph.locations[*pack],
+                crate::resolve::PackLocation::Directory { .. }
+            )
+        })
+        .filter_map(|pack| {
+            let manifest = graph.packs[pack].manifest.as_ref()?;
+            let name = format!("{}@{}", manifest.item.pack.name, manifest.item.pack.version);
+            Some((name, bundle_key(graph, pack)))
+        })
+        .collect()
 }
 
 /// Checks the root pack of `graph` and compiles it whole (every tier), without bundling: what
@@ -117,6 +205,7 @@ fn build_checked(
         return BuildReport {
             diagnostics,
             built: None,
+            dependency_digests: BTreeMap::new(),
         };
     };
     let dependencies = match resolved_dependencies(graph, digests) {
@@ -126,6 +215,7 @@ fn build_checked(
             return BuildReport {
                 diagnostics,
                 built: None,
+                dependency_digests: BTreeMap::new(),
             };
         }
     };
@@ -180,6 +270,7 @@ fn build_checked(
                 kb,
                 bytes,
             }),
+            dependency_digests: BTreeMap::new(),
         },
         Err(error) => {
             diagnostics.push(
@@ -189,6 +280,7 @@ fn build_checked(
             BuildReport {
                 diagnostics,
                 built: None,
+                dependency_digests: BTreeMap::new(),
             }
         }
     }
@@ -239,8 +331,11 @@ fn unresolved_dependencies(graph: &PackGraph) -> Vec<Diagnostic> {
 /// The bundle digest of every dependency read from a directory that builds on its own, by
 /// `name@version`. A dependency that does not build is left out: `resolved_dependencies` builds
 /// it again and reports why.
-fn dependency_digests(graph: &PackGraph) -> HashMap<String, String> {
-    let mut digests = HashMap::new();
+fn dependency_digests(
+    graph: &PackGraph,
+    known: HashMap<String, String>,
+) -> HashMap<String, String> {
+    let mut digests = known;
     for pack in 1..graph.packs.len() {
         let Some(manifest) = &graph.packs[pack].manifest else {
             continue;

@@ -141,19 +141,10 @@ impl PackGraph {
     /// The graph of `pack` and what it depends on, with `pack` as the root (re-parsed from the
     /// same sources), as if it were being built on its own.
     pub fn subgraph(&self, pack: usize) -> PackGraph {
-        let mut members = vec![pack];
+        let members = self.subgraph_members(pack);
         let mut position = vec![None; self.packs.len()];
-        position[pack] = Some(0);
-        let mut next = 0;
-        while next < members.len() {
-            let current = members[next];
-            next += 1;
-            for dependency in self.dependencies[current].values().flatten() {
-                if position[*dependency].is_none() {
-                    position[*dependency] = Some(members.len());
-                    members.push(*dependency);
-                }
-            }
+        for (at, member) in members.iter().enumerate() {
+            position[*member] = Some(at);
         }
         PackGraph {
             packs: members
@@ -177,6 +168,26 @@ impl PackGraph {
                 .collect(),
             problems: Vec::new(),
         }
+    }
+
+    /// `pack` and every pack it depends on, directly or transitively, in the order of
+    /// [`PackGraph::subgraph`]'s packs (breadth first, `pack` first).
+    pub fn subgraph_members(&self, pack: usize) -> Vec<usize> {
+        let mut members = vec![pack];
+        let mut seen = vec![false; self.packs.len()];
+        seen[pack] = true;
+        let mut next = 0;
+        while next < members.len() {
+            let current = members[next];
+            next += 1;
+            for dependency in self.dependencies[current].values().flatten() {
+                if !seen[*dependency] {
+                    seen[*dependency] = true;
+                    members.push(*dependency);
+                }
+            }
+        }
+        members
     }
 
     /// Whether `pack` depends on `other`, directly or transitively.

@@ -52,6 +52,28 @@ impl Cache {
             .join(format!("{hex}.tar.gz.minisig")))
     }
 
+    /// The bundle digest recorded for a dependency's `build::bundle_key`, if any. Anything
+    /// that is not a `sha256:HEX` digest is ignored (the dependency is built again).
+    pub fn build_digest(&self, key: &str) -> Option<String> {
+        let path = self.build_digest_path(key).ok()?;
+        let bytes = read_capped(&path, 128).ok()?;
+        let digest = String::from_utf8(bytes).ok()?;
+        checksum_hex(digest.trim()).ok()?;
+        Some(digest.trim().to_string())
+    }
+
+    /// Records the bundle digest of a dependency by its `build::bundle_key`.
+    pub fn store_build_digest(&self, key: &str, digest: &str) -> Result<(), String> {
+        checksum_hex(digest)?;
+        let path = self.build_digest_path(key)?;
+        write_atomically(&path, format!("{digest}\n").as_bytes(), 0o644)
+    }
+
+    fn build_digest_path(&self, key: &str) -> Result<PathBuf, String> {
+        let hex = checksum_hex(key)?;
+        Ok(self.root.join("build-digests").join(hex))
+    }
+
     fn index_path(&self, registry: &str, name: &str) -> PathBuf {
         let registry: String = registry
             .chars()

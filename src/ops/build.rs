@@ -58,6 +58,19 @@ pub fn build(
 ) -> Result<BuiltBundle, Error> {
     let display = display_path(path);
     let graph = load_pack_graph(path, &options.dependencies, progress)?;
+    // Dependencies' bundle digests are kept in the cache by what they are built from, so a
+    // pack building on an unchanged dependency does not build that dependency's bundle again.
+    // The cache only saves time: without one, every dependency is built.
+    let cache = options.dependencies.cache().ok();
+    let known_digests = cache
+        .as_ref()
+        .map(|cache| {
+            crate::build::directory_dependency_keys(&graph)
+                .into_iter()
+                .filter_map(|(_, key)| cache.build_digest(&key).map(|digest| (key, digest)))
+                .collect()
+        })
+        .unwrap_or_default();
     let report = crate::build::build(
         &graph,
         &crate::build::BuildOptions {
@@ -65,8 +78,17 @@ pub fn build(
             check: CheckOptions {
                 deny: options.deny.clone(),
             },
+            known_digests,
         },
     );
+    if let Some(cache) = &cache {
+        for (key, digest) in &report.dependency_digests {
+            if cache.build_digest(key).as_deref() != Some(digest.as_str()) {
+                // A cache that cannot be written only costs the next build some time.
+                let _ = cache.store_build_digest(key, digest);
+            }
+        }
+    }
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report
         .diagnostics
         .into_iter()

@@ -905,3 +905,74 @@ fn the_shipped_core_pack_compiles_its_system_properties_and_tier_rules() {
         "no rule: the first tier, `top`"
     );
 }
+
+/// Issue 12: a pack building on a dependency rebuilt that dependency's bundle every time, only
+/// to record its digest. The digest is kept in the cache by what the dependency is built
+/// from: unchanged, it is reused; changed, it is built again. Either way the bundle is the one
+/// a build without any cache makes.
+#[test]
+fn dependency_digests_are_reused_from_the_cache_only_while_the_dependency_is_unchanged() {
+    let directory = shipped_packs(false);
+    let cache = directory.path().join("cache");
+    let build_with_cache = |cache: &Path| {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_threatpack"))
+            .args(["build", "packs/example-org", "--out", "out"])
+            .current_dir(directory.path())
+            .env("THREATPACK_CACHE_DIR", cache)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let bundle = directory
+            .path()
+            .join("out/acme_appsec-policy-1.0.0-all.tar.gz");
+        let bytes = fs::read(&bundle).expect("the bundle");
+        fs::remove_dir_all(directory.path().join("out")).expect("clean out");
+        bytes
+    };
+    let stride_core_digest = |bundle: &[u8]| {
+        read(bundle)
+            .manifest
+            .dependencies
+            .iter()
+            .find(|dependency| dependency.name == "threatpack/stride-core")
+            .expect("stride-core is a dependency")
+            .digest
+            .clone()
+    };
+    let first = build_with_cache(&cache);
+    let recorded: Vec<PathBuf> = fs::read_dir(cache.join("build-digests"))
+        .expect("the digests are kept")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let kept = fs::read_to_string(&recorded[0]).expect("a digest");
+    assert_eq!(kept.trim(), stride_core_digest(&first));
+    // What the cache says is what the manifest records: the second build reads it.
+    let planted = format!("sha256:{}", "a".repeat(64));
+    fs::write(&recorded[0], &planted).expect("plant a digest");
+    assert_eq!(stride_core_digest(&build_with_cache(&cache)), planted);
+    fs::write(&recorded[0], &kept).expect("restore the digest");
+    assert_eq!(
+        build_with_cache(&cache),
+        first,
+        "a cached digest builds the same bytes"
+    );
+    // A changed dependency has another key: built again, never the stale digest.
+    let description = directory
+        .path()
+        .join("packs/stride-core/attack-patterns/injection.toml");
+    let text = fs::read_to_string(&description).expect("read");
+    fs::write(
+        &description,
+        text.replacen("SQL and NoSQL", "SQL or NoSQL", 1),
+    )
+    .expect("edit");
+    let changed = build_with_cache(&cache);
+    let uncached = build_with_cache(&directory.path().join("empty-cache"));
+    assert_eq!(changed, uncached);
+    assert_ne!(stride_core_digest(&changed), kept.trim());
+}

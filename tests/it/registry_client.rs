@@ -121,6 +121,7 @@ pub fn threatpack(config: &Path, registry: &Registry, args: &[&str], stdin: &str
         .args(args)
         .env("NO_COLOR", "1")
         .env("THREATPACK_CONFIG_DIR", config)
+        .env("THREATPACK_CACHE_DIR", crate::support::test_cache())
         .env("THREATPACK_REGISTRY", &registry.url)
         .env_remove("THREATPACK_TOKEN")
         .stdin(Stdio::piped())

@@ -12,12 +12,22 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs `threatpack` with `args` in `directory`, without colour.
+/// A cache directory for the runs of this test process, never the user's: `build` keeps its
+/// dependencies' bundle digests there.
+pub fn test_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| tempfile::tempdir().expect("a temporary directory"))
+        .path()
+}
+
+/// Runs `threatpack` with `args` in `directory`, without colour, with the test's own cache.
 pub fn threatpack(directory: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
         .args(args)
         .current_dir(directory)
         .env("NO_COLOR", "1")
+        .env("THREATPACK_CACHE_DIR", test_cache())
         .output()
         .expect("the threatpack binary runs");
     Run {
