@@ -109,8 +109,7 @@ pub fn write_schemas(directory: &Path) -> Result<usize, Error> {
         .map_err(|error| format!("cannot create `{}`: {error}", directory.display()))?;
     for kind in SchemaKind::ALL {
         let path = directory.join(kind.file_name());
-        std::fs::write(&path, kind.text())
-            .map_err(|error| format!("cannot write `{}`: {error}", path.display()))?;
+        write_atomically(&path, kind.text().as_bytes(), 0o644)?;
     }
     Ok(SchemaKind::ALL.len())
 }
