@@ -18,9 +18,6 @@ use crate::resolve::PackGraph;
 pub struct BuildOptions {
     pub tier: Option<String>,
     pub check: CheckOptions,
-    /// Bundle digests of dependencies built before, by [`bundle_key`]: a dependency whose key
-    /// is here is not built again (its bundle would be the same bytes).
-    pub known_digests: BTreeMap<String, String>,
 }
 
 /// A bundle in memory.
@@ -38,7 +35,7 @@ pub struct BuildReport {
     pub diagnostics: Vec<Diagnostic>,
     pub built: Option<Built>,
     /// The bundle digest of every dependency read from a directory, by [`bundle_key`]: what a
-    /// caller may keep for the next build's `known_digests`.
+    /// caller may keep for the next [`build_with_known_digests`].
     pub dependency_digests: BTreeMap<String, String>,
 }
 
@@ -49,18 +46,23 @@ pub fn builder() -> String {
 
 /// Checks the root pack of `graph`, then compiles and bundles it.
 pub fn build(graph: &PackGraph, options: &BuildOptions) -> BuildReport {
+    build_with_known_digests(graph, options, |_| None)
+}
+
+/// [`build`], where `known` gives the bundle digest of a dependency built before by its
+/// [`bundle_key`]: such a dependency is not built again (its bundle would be the same bytes).
+pub fn build_with_known_digests(
+    graph: &PackGraph,
+    options: &BuildOptions,
+    known: impl Fn(&str) -> Option<String>,
+) -> BuildReport {
     // Dependencies built before are known by their key; the others' own bundles (whose
     // digests the manifest records) build on another core while the root pack is checked:
     // they need nothing from it.
     let keys = directory_dependency_keys(graph);
     let known: HashMap<String, String> = keys
         .iter()
-        .filter_map(|(name, key)| {
-            options
-                .known_digests
-                .get(key)
-                .map(|digest| (name.clone(), digest.clone()))
-        })
+        .filter_map(|(name, key)| known(key).map(|digest| (name.clone(), digest)))
         .collect();
     let (mut diagnostics, mut digests) = std::thread::scope(|scope| {
         let dependencies = scope.spawn(|| dependency_digests(graph, known));
@@ -150,7 +152,7 @@ pub fn bundle_key(graph: &PackGraph, pack: usize) -> String {
 }
 
 /// `name@version` and [`bundle_key`] of every dependency read from a directory.
-pub fn directory_dependency_keys(graph: &PackGraph) -> Vec<(String, String)> {
+fn directory_dependency_keys(graph: &PackGraph) -> Vec<(String, String)> {
     (1..graph.packs.len())
         .filter(|pack| {
             matches!(

@@ -12,7 +12,9 @@ use crate::model::{ImplementationStatus, Model};
 
 use crate::system::ModelFile;
 pub use crate::system::validate::Role;
-use crate::system::validate::{Catalogue, KnowledgeBaseCatalogue, Resolution, validate};
+use crate::system::validate::{
+    Catalogue, ElementRef, KnowledgeBaseCatalogue, Resolution, model_elements, validate,
+};
 
 #[derive(Debug, Clone)]
 pub struct BoundElement {
@@ -150,47 +152,15 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
         self.bind_system(model, &mut bound);
 
         // Elements, in a fixed order: components, flows, boundaries.
-        let elements = model
-            .component
-            .iter()
-            .enumerate()
-            .map(|(position, component)| {
-                (
-                    Role::Component,
-                    position,
-                    &component.id,
-                    &component.name,
-                    &component.kind,
-                    &component.properties,
-                )
-            })
-            .chain(model.flow.iter().enumerate().map(|(position, flow)| {
-                (
-                    Role::Flow,
-                    position,
-                    &flow.id,
-                    &flow.name,
-                    &flow.kind,
-                    &flow.properties,
-                )
-            }))
-            .chain(
-                model
-                    .boundary
-                    .iter()
-                    .enumerate()
-                    .map(|(position, boundary)| {
-                        (
-                            Role::Boundary,
-                            position,
-                            &boundary.id,
-                            &boundary.name,
-                            &boundary.kind,
-                            &boundary.properties,
-                        )
-                    }),
-            );
-        for (role, position, id, name, kind, properties) in elements {
+        for ElementRef {
+            role,
+            position,
+            id,
+            name,
+            kind,
+            properties,
+        } in model_elements(model)
+        {
             let Some(entity) = self.entity(kind) else {
                 continue;
             };

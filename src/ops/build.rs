@@ -62,24 +62,15 @@ pub fn build(
     // pack building on an unchanged dependency does not build that dependency's bundle again.
     // The cache only saves time: without one, every dependency is built.
     let cache = options.dependencies.cache().ok();
-    let known_digests = cache
-        .as_ref()
-        .map(|cache| {
-            crate::build::directory_dependency_keys(&graph)
-                .into_iter()
-                .filter_map(|(_, key)| cache.build_digest(&key).map(|digest| (key, digest)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let report = crate::build::build(
+    let report = crate::build::build_with_known_digests(
         &graph,
         &crate::build::BuildOptions {
             tier: options.tier.clone(),
             check: CheckOptions {
                 deny: options.deny.clone(),
             },
-            known_digests,
         },
+        |key| cache.as_ref().and_then(|cache| cache.build_digest(key)),
     );
     if let Some(cache) = &cache {
         for (key, digest) in &report.dependency_digests {

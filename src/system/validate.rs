@@ -21,6 +21,60 @@ use crate::model::{ElementKind, Model, PropertyDefinition};
 
 use super::ModelFile;
 
+/// One element of a model, whichever table it is in.
+#[derive(Debug, Clone, Copy)]
+pub struct ElementRef<'m> {
+    pub role: Role,
+    /// Its index in its table.
+    pub position: usize,
+    pub id: &'m String,
+    pub name: &'m Option<String>,
+    pub kind: &'m String,
+    pub properties: &'m BTreeMap<String, Json>,
+}
+
+/// Every element of `model`, in the order validation and the engine number them: components,
+/// flows, boundaries.
+pub fn model_elements(model: &Model) -> impl Iterator<Item = ElementRef<'_>> {
+    let components = model
+        .component
+        .iter()
+        .enumerate()
+        .map(|(position, element)| ElementRef {
+            role: Role::Component,
+            position,
+            id: &element.id,
+            name: &element.name,
+            kind: &element.kind,
+            properties: &element.properties,
+        });
+    let flows = model
+        .flow
+        .iter()
+        .enumerate()
+        .map(|(position, flow)| ElementRef {
+            role: Role::Flow,
+            position,
+            id: &flow.id,
+            name: &flow.name,
+            kind: &flow.kind,
+            properties: &flow.properties,
+        });
+    let boundaries = model
+        .boundary
+        .iter()
+        .enumerate()
+        .map(|(position, boundary)| ElementRef {
+            role: Role::Boundary,
+            position,
+            id: &boundary.id,
+            name: &boundary.name,
+            kind: &boundary.kind,
+            properties: &boundary.properties,
+        });
+    components.chain(flows).chain(boundaries)
+}
+
 /// What an element is in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -239,38 +293,15 @@ impl<'c> Validator<'c> {
         let mut declared: HashMap<&'m str, (Role, usize)> = HashMap::new();
         // Kinds resolved once: a model of 30,000 elements names a handful of kinds.
         let mut kinds: HashMap<&'m str, Resolution<EntityShape<'c>>> = HashMap::new();
-        let all = model
-            .component
-            .iter()
-            .enumerate()
-            .map(|(position, element)| {
-                (
-                    Role::Component,
-                    position,
-                    &element.id,
-                    &element.kind,
-                    &element.properties,
-                )
-            })
-            .chain(model.flow.iter().enumerate().map(|(position, flow)| {
-                (Role::Flow, position, &flow.id, &flow.kind, &flow.properties)
-            }))
-            .chain(
-                model
-                    .boundary
-                    .iter()
-                    .enumerate()
-                    .map(|(position, boundary)| {
-                        (
-                            Role::Boundary,
-                            position,
-                            &boundary.id,
-                            &boundary.kind,
-                            &boundary.properties,
-                        )
-                    }),
-            );
-        for (role, position, id, kind, properties) in all {
+        for ElementRef {
+            role,
+            position,
+            id,
+            kind,
+            properties,
+            ..
+        } in model_elements(model)
+        {
             let table = role.table();
             // Field paths are built only for a problem: a model may hold 30,000 elements.
             let position_text = || position.to_string();

@@ -2,25 +2,17 @@
 //! with `NO_COLOR`/`CLICOLOR_FORCE`, `-q`/`-v`, and the environment listed in `--help`.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::{Run, repository, threatpack, write_fixture};
+use crate::support::{Run, repository, threatpack, threatpack_with, write_fixture};
 
 /// Runs the binary with exactly the colour variables given (none inherited).
 fn run_with_env(directory: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
-        .args(args)
-        .current_dir(directory)
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("the threatpack binary runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    threatpack_with(directory, args, |command| {
+        command
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .envs(env.iter().copied());
+    })
 }
 
 const ESCAPE: char = '\u{1b}';

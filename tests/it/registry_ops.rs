@@ -11,7 +11,8 @@ use threatpack::ops::registry::{
 };
 use threatpack::signing::generate_key;
 
-use crate::registry_client::{Registry, bundle, http, start_registry};
+use crate::registry_client::{Registry, bundle, start_registry};
+use crate::registry_lock::register;
 
 fn admin(registry: &Registry) -> RegistryOptions {
     RegistryOptions {
@@ -123,15 +124,7 @@ fn namespace_and_owner_operations_answer_wire_types_and_matchable_errors() {
 fn publish_and_info_through_the_library() {
     let registry = start_registry();
     let key = generate_key(None).expect("a key");
-    let (status, answer) = http(&registry, "POST", "/namespaces", r#"{"name":"acme"}"#);
-    assert_eq!(status, 201, "{answer}");
-    let (status, answer) = http(
-        &registry,
-        "POST",
-        "/namespaces/acme/keys",
-        &serde_json::json!({ "public_key": key.public }).to_string(),
-    );
-    assert_eq!(status, 201, "{answer}");
+    register(&registry, "acme", &key.public);
 
     let error = info(&InfoOptions {
         registry: anonymous(&registry),

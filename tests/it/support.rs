@@ -23,13 +23,23 @@ pub fn test_cache() -> &'static Path {
 
 /// Runs `threatpack` with `args` in `directory`, without colour, with the test's own cache.
 pub fn threatpack(directory: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_threatpack"))
+    threatpack_with(directory, args, |_| {})
+}
+
+/// [`threatpack`], with `configure` changing the command (its environment) before it runs.
+pub fn threatpack_with(
+    directory: &Path,
+    args: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_threatpack"));
+    command
         .args(args)
         .current_dir(directory)
         .env("NO_COLOR", "1")
-        .env("THREATPACK_CACHE_DIR", test_cache())
-        .output()
-        .expect("the threatpack binary runs");
+        .env("THREATPACK_CACHE_DIR", test_cache());
+    configure(&mut command);
+    let output = command.output().expect("the threatpack binary runs");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
