@@ -52,3 +52,6 @@ pub mod testing;
 
 // Comparing versions of a knowledge base.
 pub mod versioning;
+
+// Entry points for fuzzers: every parser of untrusted bytes, driven as its real caller does.
+pub mod fuzz;

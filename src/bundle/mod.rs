@@ -4,7 +4,7 @@
 //! `write` makes the same bytes from the same input on any machine; `read` treats a bundle as
 //! hostile input and never touches the disk.
 
-mod read;
+pub mod read;
 mod write;
 
 use std::collections::BTreeMap;

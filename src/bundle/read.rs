@@ -258,7 +258,8 @@ pub fn read_bundle(bytes: &[u8], limits: &ReadLimits) -> Result<Bundle, BundleEr
     })
 }
 
-fn parse_manifest(bytes: &[u8]) -> Result<BundleManifest, BundleError> {
+/// Reads `manifest.json`: its format version first, so that a newer bundle says so.
+pub fn parse_manifest(bytes: &[u8]) -> Result<BundleManifest, BundleError> {
     // The format version first, so that a newer bundle says so instead of "unknown field".
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "kebab-case")]

@@ -9,6 +9,7 @@ mod check_cli;
 mod cli_conventions;
 mod diagnostics;
 mod docs_examples;
+mod fuzz_corpora;
 mod hostile;
 mod module_layers;
 mod ops;
