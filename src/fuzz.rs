@@ -15,8 +15,11 @@ use crate::engine::bind::bind;
 use crate::resolve::{Candidate, PackLocation, PackSource, Request, resolve};
 use crate::source::PackSources;
 
+/// A fuzz target: arbitrary bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory (`fuzz/corpus/NAME`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("bundle", bundle),
     ("manifest", manifest),
     ("kb", kb),
