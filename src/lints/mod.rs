@@ -54,7 +54,14 @@ pub fn run(index: &Index<'_>, facts: &Facts) -> Vec<Diagnostic> {
             top_without_top_mitigation::lint(index, &links, failed_links, &mut diagnostics);
         }
         unused_mitigation::lint(index, &mut diagnostics);
-        if facts.all_reads_known {
+        // An attack pattern or mitigation that broke its schema was reported; a condition
+        // in it may read any property.
+        let conditions_all_parsed = !index
+            .root()
+            .unparsed_ids
+            .iter()
+            .any(|(kind, _)| *kind != ItemKind::Entity);
+        if facts.all_reads_known && conditions_all_parsed {
             unused_property::lint(index, facts, &mut diagnostics);
         }
     }

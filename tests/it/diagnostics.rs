@@ -171,6 +171,7 @@ fn a_mistake_is_reported_once() {
         "toml-syntax.entities",
         "schema-violation.parent",
         "schema-violation.mitigation",
+        "schema-violation.link-condition",
         "unknown-reference.inherited",
         "unknown-reference.model-kind",
         "kind-mismatch.model",
