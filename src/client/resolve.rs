@@ -384,6 +384,7 @@ mod tests {
             size: 0,
             tier: None,
             signer_key_id: "KEY".into(),
+            signer_key_removed: false,
             yanked: false,
             yank_reason: None,
         }
