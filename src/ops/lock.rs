@@ -351,6 +351,7 @@ pub(crate) fn lock_root(
     if options.locked {
         return Err(Error::LockfileWouldChange { path, changes });
     }
+    check_listed_dependencies(root, &resolution, existing.as_ref(), options, progress)?;
     write_atomically(&path, text.as_bytes(), 0o644)?;
     Ok(Some(RootLocked {
         outcome: Locked {
@@ -363,6 +364,73 @@ pub(crate) fn lock_root(
         },
         previous: existing,
     }))
+}
+
+/// Resolution followed the dependencies the index lists; they must be the ones each bundle's
+/// signed manifest records, or a registry could pull any pack (and, on first use, its
+/// namespace's key) into a project. Every pack newly chosen or changed is fetched into the cache,
+/// verified against the new lockfile's keys, and its manifest compared, before the lockfile is
+/// written.
+fn check_listed_dependencies(
+    root: &Root,
+    resolution: &crate::client::resolve::Resolution,
+    previous: Option<&Lockfile>,
+    options: &DependencyOptions,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let chosen = Lockfile {
+        packs: resolution
+            .lock
+            .packs
+            .iter()
+            .filter(|pack| previous.and_then(|previous| previous.pack(&pack.name)) != Some(pack))
+            .cloned()
+            .collect(),
+        ..resolution.lock.clone()
+    };
+    if chosen.packs.is_empty() {
+        return Ok(());
+    }
+    let fetched = fetch_lockfile(root, &chosen, options, progress)?;
+    let mut problems = Vec::new();
+    for fetched in &fetched {
+        let name = &fetched.pack.name;
+        let manifest = read_fetched(fetched)?.manifest;
+        let mut signed: Vec<crate::wire::IndexDependency> =
+            manifest.dependencies.iter().map(Into::into).collect();
+        let mut listed = resolution.listed.get(name).cloned().unwrap_or_default();
+        signed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        if signed != listed {
+            let names = |dependencies: &[crate::wire::IndexDependency]| {
+                let names: Vec<String> = dependencies
+                    .iter()
+                    .map(|dependency| {
+                        crate::render::visible(&format!(
+                            "{} {}",
+                            dependency.name, dependency.version
+                        ))
+                    })
+                    .collect();
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            problems.push(format!(
+                "the registry lists the dependencies of `{name}` {} as {}, but its signed manifest has {}: refusing the index; threatpack.lock was not changed",
+                fetched.pack.version,
+                names(&listed),
+                names(&signed)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Fetch { problems })
+    }
 }
 
 /// The changes from `old` to `new`, in the order of `new`, then the removed packs.

@@ -64,9 +64,13 @@ pub(crate) async fn add_key(
         .to_string();
     let actor = actor(&token);
     let stored_id = key_id.clone();
+    let index_cache = state.index_cache.clone();
     let added = blocking(&state, move |store| {
         existing_namespace(store, &namespace)?;
-        store.add_key(&namespace, &stored_id, &line, &actor)
+        let added = store.add_key(&namespace, &stored_id, &line, &actor);
+        // A restored key unmarks the versions it signed (index_cache.rs).
+        index_cache.invalidate_namespace(&namespace);
+        added
     })
     .await?;
     let status = if added {
@@ -129,9 +133,13 @@ pub(crate) async fn remove_key(
         ));
     }
     let actor = actor(&token);
+    let index_cache = state.index_cache.clone();
     let keys = blocking(&state, move |store| {
         existing_namespace(store, &namespace)?;
-        store.remove_key(&namespace, &key_id.to_ascii_uppercase(), &actor)?;
+        let removed = store.remove_key(&namespace, &key_id.to_ascii_uppercase(), &actor);
+        // The versions the key signed are marked from now on (index_cache.rs).
+        index_cache.invalidate_namespace(&namespace);
+        removed?;
         store.keys(&namespace)
     })
     .await?;

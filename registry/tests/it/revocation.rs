@@ -324,6 +324,19 @@ async fn a_removed_key_signs_nothing_new_and_its_versions_stay_downloadable_and_
         .expect("answered");
     assert_eq!(response.status(), 201);
 
+    // Read (and so cached by the server) before the removal: the removal must show anyway.
+    let before = json(
+        client
+            .get(format!("{}/packs/acme/web", server.url))
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await;
+    assert_eq!(
+        before["versions"][0]["signer_key_removed"], false,
+        "{before}"
+    );
     let old_id = &old.signing.key_id;
     let response = client
         .delete(format!("{}/namespaces/acme/keys/{old_id}", server.url))
