@@ -239,12 +239,20 @@ pub fn lock(
         )?;
     }
     if options.fetch {
-        locked.outcome.fetched = fetch_lockfile(
+        let mut fetched = fetch_lockfile(
             &root,
             &locked.outcome.lockfile,
             &options.dependencies,
             progress,
         )?;
+        // What the dependency check downloaded a moment ago was downloaded by this run too.
+        for pack in &mut fetched {
+            pack.downloaded |= locked
+                .checked
+                .iter()
+                .any(|checked| checked.downloaded && checked.pack.checksum == pack.pack.checksum);
+        }
+        locked.outcome.fetched = fetched;
     }
     Ok(Some(locked.outcome))
 }
@@ -282,6 +290,8 @@ pub fn fetch(
 pub(crate) struct RootLocked {
     pub(crate) outcome: Locked,
     pub(crate) previous: Option<Lockfile>,
+    /// The packs fetched to check their signed dependencies before the lockfile was written.
+    pub(crate) checked: Vec<Fetched>,
 }
 
 /// [`lock`] for a root whose requirements are gathered.
@@ -319,6 +329,7 @@ pub(crate) fn lock_root(
             fetched: Vec::new(),
         },
         previous,
+        checked: Vec::new(),
     };
     if let Some(lockfile) = &existing
         && *unlock == Unlock::Nothing
@@ -351,7 +362,8 @@ pub(crate) fn lock_root(
     if options.locked {
         return Err(Error::LockfileWouldChange { path, changes });
     }
-    check_listed_dependencies(root, &resolution, existing.as_ref(), options, progress)?;
+    let checked =
+        check_listed_dependencies(root, &resolution, existing.as_ref(), options, progress)?;
     write_atomically(&path, text.as_bytes(), 0o644)?;
     Ok(Some(RootLocked {
         outcome: Locked {
@@ -363,6 +375,7 @@ pub(crate) fn lock_root(
             fetched: Vec::new(),
         },
         previous: existing,
+        checked,
     }))
 }
 
@@ -377,7 +390,7 @@ fn check_listed_dependencies(
     previous: Option<&Lockfile>,
     options: &DependencyOptions,
     progress: &dyn Progress,
-) -> Result<(), Error> {
+) -> Result<Vec<Fetched>, Error> {
     let chosen = Lockfile {
         packs: resolution
             .lock
@@ -389,7 +402,7 @@ fn check_listed_dependencies(
         ..resolution.lock.clone()
     };
     if chosen.packs.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let fetched = fetch_lockfile(root, &chosen, options, progress)?;
     let mut problems = Vec::new();
@@ -427,7 +440,7 @@ fn check_listed_dependencies(
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(fetched)
     } else {
         Err(Error::Fetch { problems })
     }
