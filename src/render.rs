@@ -56,6 +56,25 @@ pub fn visible(text: &str) -> String {
     shown
 }
 
+/// [`visible`] for JSON text: the same characters become JSON escapes (`\u009b`), so the
+/// document stays valid and means the same. serde_json escapes C0 controls itself, but writes C1
+/// controls and bidirectional marks as they are.
+pub fn visible_json(json: &str) -> String {
+    if !json.chars().any(needs_escape) {
+        return json.to_string();
+    }
+    let mut shown = String::with_capacity(json.len() + 16);
+    for character in json.chars() {
+        if needs_escape(character) {
+            // Every character `needs_escape` picks is below U+FFFF: one `\uXXXX` escape.
+            shown.push_str(&format!("\\u{:04x}", u32::from(character)));
+        } else {
+            shown.push(character);
+        }
+    }
+    shown
+}
+
 fn needs_escape(character: char) -> bool {
     (character.is_control() && character != '\n')
         || matches!(
@@ -275,5 +294,18 @@ mod tests {
         ] {
             assert_eq!(visible(text), shown, "{text:?}");
         }
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_with_c1_controls_and_bidi_marks_escaped() {
+        let text = "CSI \u{9b}2J, override \u{202e}, ESC \u{1b}";
+        let json = serde_json::to_string(&serde_json::json!({ "reason": text })).expect("JSON");
+        let shown = super::visible_json(&json);
+        assert!(
+            !shown.contains('\u{9b}') && !shown.contains('\u{202e}'),
+            "{shown}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+        assert_eq!(back["reason"], text);
     }
 }

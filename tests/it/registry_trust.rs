@@ -91,13 +91,16 @@ fn escape_sequences_from_a_registry_never_reach_the_terminal() {
         &["yank", "acme/web@1.0.0", "--reason", "gone"],
         &["namespace", "create", "acme"],
         &["key", "remove", "acme", "0123456789ABCDEF"],
+        &["info", "acme/web", "--format", "json"],
+        &["search", "web", "--format", "json"],
     ] {
         let mut args = args.to_vec();
         args.extend(["--registry", &hostile]);
         let run = setup.run(&project, &args);
         clean(&run, &args.join(" "));
+        let shown = |text: &str| text.contains("\\u{1b}") || text.contains("\\u001b");
         assert!(
-            run.stdout.contains("\\u{1b}") || run.stderr.contains("\\u{1b}"),
+            shown(&run.stdout) || shown(&run.stderr),
             "{args:?}: the hostile text is shown, escaped:\n{}\n{}",
             run.stdout,
             run.stderr
@@ -344,4 +347,33 @@ fn an_owner_removes_a_publisher_key_and_revokes_a_token_from_the_client() {
     let id = tokens["tokens"][0]["id"].as_i64().expect("an id");
     succeeded(&setup.run(&project, &["token", "revoke", &id.to_string()]));
     failed(&setup.run(&project, &["token", "list"]), "revoked");
+}
+
+#[test]
+fn update_refuses_a_pinned_version_whose_digest_changed_on_the_registry_as_lock_does() {
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    let project = setup.project("shop", "\"vendor/base\" = \"^1.0\"\n", "");
+    succeeded(&setup.run(&project, &["lock"]));
+    let before = std::fs::read(project.join("threatpack.lock")).expect("the lockfile");
+    setup.publish("vendor/base", "1.1.0", "");
+    // The registry's database, altered: the pinned 1.0.0 now names other bytes.
+    let database = rusqlite::Connection::open(setup.registry.data.path().join("registry.sqlite3"))
+        .expect("open the registry's database");
+    let changed = database
+        .execute(
+            "UPDATE versions SET sha256 = ?1 WHERE pack = 'vendor/base' AND version = '1.0.0'",
+            ["e".repeat(64)],
+        )
+        .expect("alter the index");
+    assert_eq!(changed, 1);
+    for args in [&["update"][..], &["update", "vendor/base"]] {
+        let run = setup.run(&project, args);
+        failed(&run, "was altered");
+        assert_eq!(
+            std::fs::read(project.join("threatpack.lock")).expect("the lockfile"),
+            before,
+            "{args:?} changed nothing"
+        );
+    }
 }
