@@ -54,6 +54,7 @@ pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
 
 /// The longest a token may live: a token is a secret that leaks sooner or later, so every one
 /// expires and is replaced (`threatpack-registry token create`).
+/// (Migration 3 of the store gives the same bound to tokens made before every token expired.)
 pub const MAX_EXPIRY_SECONDS: i64 = 366 * 86_400;
 
 /// How long the first admin token lives: long enough to set the registry up and create the

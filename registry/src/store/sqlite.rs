@@ -85,10 +85,13 @@ CREATE TABLE audit_log (
 ALTER TABLE versions ADD COLUMN semver TEXT;
 "#,
     // 3: revocation. A revoked token and a removed key stay as rows, for the audit trail and
-    // for marking the versions a removed key signed.
+    // for marking the versions a removed key signed. Every token expires now: one made to live
+    // forever lives 366 days from the upgrade (`tokens::MAX_EXPIRY_SECONDS`).
     r#"
 ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
 ALTER TABLE publisher_keys ADD COLUMN removed_at INTEGER;
+UPDATE tokens SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 31622400
+    WHERE expires_at IS NULL;
 "#,
 ];
 
@@ -876,5 +879,46 @@ impl Store for SqliteStore {
             .map_err(internal)?
             .collect::<Result<_, _>>()
             .map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_that_never_expired_expires_366_days_after_the_upgrade() {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        {
+            // A store at schema 2, with a token made to live forever.
+            let mut connection =
+                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
+            for (number, migration) in MIGRATIONS.iter().take(2).enumerate() {
+                let transaction = connection.transaction().expect("a transaction");
+                transaction.execute_batch(migration).expect("a migration");
+                transaction
+                    .pragma_update(None, "user_version", number + 1)
+                    .expect("the version");
+                transaction.commit().expect("commit");
+            }
+            connection
+                .execute(
+                    "INSERT INTO tokens (hash, description, scopes, namespaces, expires_at, created_at)
+                     VALUES ('h', 'old', 'admin', '*', NULL, 0)",
+                    [],
+                )
+                .expect("an old token");
+        }
+        let store = SqliteStore::open(data.path()).expect("the store opens and migrates");
+        let token = store
+            .token_by_hash("h")
+            .expect("a lookup")
+            .expect("the old token");
+        let expires_at = token.expires_at.expect("it expires now");
+        let expected = now() + crate::tokens::MAX_EXPIRY_SECONDS;
+        assert!(
+            (expected - 60..=expected).contains(&expires_at),
+            "{expires_at}"
+        );
     }
 }
