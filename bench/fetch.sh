@@ -39,7 +39,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 URL="$(sed -n 's/^listening on //p' "$WORK/registry.out")"
-ADMIN="$(sed -n 's/^admin token (shown once, store it now): //p' "$WORK/registry.out")"
+ADMIN="$(cat "$WORK/registry/admin-token")" # first start: never printed
 export THREATPACK_REGISTRY="$URL" THREATPACK_TOKEN="$ADMIN"
 
 "$BIN/threatpack" key generate --unencrypted --out "$WORK/publisher" >/dev/null

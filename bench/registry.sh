@@ -9,7 +9,7 @@
 #   1. builds the release binaries (`cargo build --release --workspace`, and the generator
 #      example);
 #   2. starts `threatpack-registry --data TMP --listen 127.0.0.1:0` on a fresh data directory and
-#      reads its address and first admin token from stdout;
+#      reads its address from stdout and the first admin token from DATA/admin-token;
 #   3. creates the namespaces `threatpack` and `bench` and registers a throwaway publisher key
 #      (`threatpack key generate --unencrypted`) in both;
 #   4. builds and signs VERSIONS versions (default 200: 1.0.0, 1.0.1, ...) of a copy of
@@ -100,12 +100,12 @@ echo "== starting the registry"
 "$REGISTRY" --data "$WORK/data" --listen 127.0.0.1:0 >"$WORK/registry.out" 2>"$WORK/registry.err" &
 REGISTRY_PID=$!
 for _ in $(seq 1 100); do
-    grep -q '^admin token' "$WORK/registry.out" && break
+    grep -q '^listening on' "$WORK/registry.out" && break
     kill -0 "$REGISTRY_PID" 2>/dev/null || fail "the registry exited: $(cat "$WORK/registry.err")"
     sleep 0.1
 done
 URL="$(sed -n 's/^listening on //p' "$WORK/registry.out")"
-ADMIN="$(sed -n 's/^admin token (shown once, store it now): //p' "$WORK/registry.out")"
+ADMIN="$(cat "$WORK/data/admin-token" 2>/dev/null || true)" # first start: never printed
 [[ -n "$URL" && -n "$ADMIN" ]] || fail "no address or admin token in the registry's output: $(cat "$WORK/registry.out")"
 echo "   $URL (pid $REGISTRY_PID, $(awk '/^Threads:/ { print $2 }' "/proc/$REGISTRY_PID/status") threads)"
 

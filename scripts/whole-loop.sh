@@ -41,7 +41,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 url="$(sed -n 's/^listening on //p' "$work/registry.out")"
-admin="$(sed -n 's/^admin token (shown once, store it now): //p' "$work/registry.out")"
+admin="$(cat "$work/registry/admin-token" 2>/dev/null || true)" # first start: never printed
 [ -n "$url" ] && [ -n "$admin" ] || { cat "$work/registry.out"; exit 1; }
 export THREATPACK_REGISTRY="$url" THREATPACK_TOKEN="$admin"
 echo "registry at $url"

@@ -35,18 +35,52 @@ impl<'a> SourceMap<'a> {
     }
 }
 
-/// Replaces control characters (terminal escape sequences, carriage returns) with visible
-/// escapes: a hostile pack must not be able to drive the terminal of whoever checks it.
+/// The one escape for text that came from a pack, a bundle or a registry before it reaches a
+/// terminal: control characters (ESC and so every escape sequence, C1 controls such as CSI
+/// U+009B, carriage returns, backspaces) and the invisible marks that reorder or hide text
+/// (bidirectional overrides and isolates) become visible escapes such as `\u{1b}`. A hostile
+/// pack or registry must not be able to retitle, clear or rewrite the terminal of whoever reads
+/// it. Line breaks stay; everything else is unchanged.
 pub fn visible(text: &str) -> String {
-    text.chars()
-        .map(|character| {
-            if character.is_control() && character != '\n' {
-                character.escape_unicode().to_string()
-            } else {
-                character.to_string()
-            }
-        })
-        .collect()
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    for character in text.chars() {
+        if needs_escape(character) {
+            shown.extend(character.escape_unicode());
+        } else {
+            shown.push(character);
+        }
+    }
+    shown
+}
+
+/// [`visible`] for JSON text: the same characters become JSON escapes (`\u009b`), so the
+/// document stays valid and means the same. serde_json escapes C0 controls itself, but writes C1
+/// controls and bidirectional marks as they are.
+pub fn visible_json(json: &str) -> String {
+    if !json.chars().any(needs_escape) {
+        return json.to_string();
+    }
+    let mut shown = String::with_capacity(json.len() + 16);
+    for character in json.chars() {
+        if needs_escape(character) {
+            // Every character `needs_escape` picks is below U+FFFF: one `\uXXXX` escape.
+            shown.push_str(&format!("\\u{:04x}", u32::from(character)));
+        } else {
+            shown.push(character);
+        }
+    }
+    shown
+}
+
+fn needs_escape(character: char) -> bool {
+    (character.is_control() && character != '\n')
+        || matches!(
+            character,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// A JSON value on one line, cut to `max` characters with `...`.
@@ -239,4 +273,39 @@ pub fn render_json_lines(diagnostics: &[Diagnostic], sources: &SourceMap<'_>) ->
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn escape_sequences_and_hidden_marks_become_visible_and_line_breaks_stay() {
+        for (text, shown) in [
+            ("plain text, ünïcode", "plain text, ünïcode"),
+            // OSC 0: set the window title.
+            ("\u{1b}]0;pwned\u{7}", "\\u{1b}]0;pwned\\u{7}"),
+            // CSI 2J: clear the screen; the same as one C1 character.
+            ("\u{1b}[2Jgone", "\\u{1b}[2Jgone"),
+            ("\u{9b}2J", "\\u{9b}2J"),
+            ("ok\rfake", "ok\\u{d}fake"),
+            ("a\u{202e}cba", "a\\u{202e}cba"),
+            ("two\nlines", "two\nlines"),
+        ] {
+            assert_eq!(visible(text), shown, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_with_c1_controls_and_bidi_marks_escaped() {
+        let text = "CSI \u{9b}2J, override \u{202e}, ESC \u{1b}";
+        let json = serde_json::to_string(&serde_json::json!({ "reason": text })).expect("JSON");
+        let shown = super::visible_json(&json);
+        assert!(
+            !shown.contains('\u{9b}') && !shown.contains('\u{202e}'),
+            "{shown}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+        assert_eq!(back["reason"], text);
+    }
 }

@@ -154,6 +154,42 @@ pub struct KeyAdded {
 }
 
 // ------------------------------------------------------------------------------------------
+// Tokens
+
+/// An API token as the registry shows it: never the secret, which only its creator saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenInfo {
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub description: String,
+    /// RFC 3339, UTC; `null` only for tokens made before every token expired.
+    pub expires_at: Option<String>,
+    /// What `DELETE /tokens/{id}` takes.
+    pub id: i64,
+    /// The packs it may touch: `*`, `namespace/*` or `namespace/name`.
+    pub namespaces: Vec<String>,
+    /// RFC 3339, UTC; `null` while it is not revoked.
+    pub revoked_at: Option<String>,
+    /// `publish`, `yank`, `manage-keys`, `admin`.
+    pub scopes: Vec<String>,
+}
+
+/// `GET /tokens`: every token for an admin token, the token itself for any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tokens {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// The answer of `DELETE /tokens/{id}`: the token, revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenAnswer {
+    pub token: TokenInfo,
+}
+
+// ------------------------------------------------------------------------------------------
 // Packs: index, publish, yank, search
 
 /// `GET /packs/{namespace}/{name}`: every version of a pack, oldest first (semver order),
@@ -180,6 +216,10 @@ pub struct IndexVersion {
     pub semver: Option<SemverDecision>,
     /// The key id of the signature the registry checked.
     pub signer_key_id: String,
+    /// The signer's key was removed from the namespace since: the version stays downloadable
+    /// for lockfiles that pin it, and `lock`/`update` no longer choose it.
+    #[serde(default)]
+    pub signer_key_removed: bool,
     /// The bundle's size in bytes.
     pub size: u64,
     /// The tier the bundle was built for; `null` for the whole pack.
@@ -360,6 +400,7 @@ mod tests {
                     required: Some(BumpLevel::Major),
                 }),
                 signer_key_id: "9A0C".to_string(),
+                signer_key_removed: false,
                 size: 3,
                 tier: None,
                 version: "1.0.1".to_string(),
@@ -373,7 +414,7 @@ mod tests {
         assert_eq!(text, value.to_string());
         assert_eq!(
             text,
-            r#"{"name":"acme/web","versions":[{"dependencies":[],"digest":"sha256:ab","published_at":"2026-05-01T12:00:10Z","semver":{"baseline":"1.0.0","declared":"patch","required":"major"},"signer_key_id":"9A0C","size":3,"tier":null,"version":"1.0.1","yank_reason":null,"yanked":false}]}"#
+            r#"{"name":"acme/web","versions":[{"dependencies":[],"digest":"sha256:ab","published_at":"2026-05-01T12:00:10Z","semver":{"baseline":"1.0.0","declared":"patch","required":"major"},"signer_key_id":"9A0C","signer_key_removed":false,"size":3,"tier":null,"version":"1.0.1","yank_reason":null,"yanked":false}]}"#
         );
     }
 

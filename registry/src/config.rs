@@ -14,6 +14,9 @@ use crate::api::DEFAULT_MAX_BUNDLE_BYTES;
 pub const DATA_ENV: &str = "THREATPACK_REGISTRY_DATA";
 pub const LISTEN_ENV: &str = "THREATPACK_REGISTRY_LISTEN";
 pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
+/// The first admin token, when the operator provides it (a secret store) instead of reading it
+/// from `DATA/admin-token`; used on the data directory's first start only.
+pub const ADMIN_TOKEN_ENV: &str = "THREATPACK_REGISTRY_ADMIN_TOKEN";
 
 /// Where the server listens unless told otherwise: loopback, port 8080, the address the
 /// `threatpack` client uses when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise,

@@ -100,6 +100,27 @@ impl IndexCache {
     }
 }
 
+impl IndexCache {
+    /// Drops the index of every pack of `namespace`: a publisher key was removed or restored,
+    /// which changes how the versions it signed are marked.
+    pub fn invalidate_namespace(&self, namespace: &str) {
+        let prefix = format!("{namespace}/");
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.generation = state.generation.wrapping_add(1);
+        let packs: Vec<String> = state
+            .bodies
+            .keys()
+            .filter(|pack| pack.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for pack in packs {
+            if let Some(removed) = state.bodies.remove(&pack) {
+                state.bytes -= removed.body.len();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ use crate::api;
         api::owners::remove_owner,
         api::keys::list_keys,
         api::keys::add_key,
+        api::keys::remove_key,
         api::search::search,
         api::index::index,
         api::publish::publish,
@@ -32,6 +33,8 @@ use crate::api;
         api::yank::unyank,
         api::blobs::download,
         api::blobs::signature,
+        api::tokens::list_tokens,
+        api::tokens::revoke_token,
     ),
     modifiers(&BearerToken),
 )]

@@ -1,17 +1,31 @@
 //! Opening a registry's data directory and serving it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::api::{ApiOptions, router};
+use crate::config::ADMIN_TOKEN_ENV;
 use crate::store::{NewToken, SqliteStore, Store};
-use crate::tokens::{Scope, generate_token, hash_token};
+use crate::tokens::{
+    FIRST_ADMIN_TOKEN_SECONDS, MAX_EXPIRY_SECONDS, Scope, check_pattern, generate_token, hash_token,
+};
+
+/// The file of the data directory the first admin token is written to (mode 0600), unless it
+/// came from `THREATPACK_REGISTRY_ADMIN_TOKEN`.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// The shortest token accepted from `THREATPACK_REGISTRY_ADMIN_TOKEN`.
+const MIN_TOKEN_CHARS: usize = 32;
 
 /// A data directory opened and ready to serve.
 pub struct Opened {
     pub store: Arc<SqliteStore>,
-    /// The admin token made on first start (no token existed): shown once, never stored.
+    /// The admin token made on first start (no token existed), for an embedding program; the
+    /// server never prints it. The store keeps only its hash.
     pub admin_token: Option<String>,
+    /// Where the first admin token was written (`DATA/admin-token`, mode 0600); `None` when
+    /// there was a token already, or it came from the environment.
+    pub admin_token_file: Option<PathBuf>,
     /// Orphan blobs (and temporary files) collected at start.
     pub orphans_removed: usize,
 }
@@ -20,32 +34,62 @@ pub struct Opened {
 pub fn open(data: &Path) -> Result<Opened, String> {
     let store = SqliteStore::open(data)?;
     let orphans_removed = store.collect_orphans()?;
-    let admin_token = if store.token_count().map_err(|error| error.to_string())? == 0 {
-        let (token, _) = create_token(
-            &store,
-            &TokenOptions {
-                description: "admin token created on first start".to_string(),
-                scopes: vec![Scope::Admin],
-                namespaces: vec!["*".to_string()],
-                expires_in_seconds: None,
-            },
-            "server",
-        )?;
-        Some(token)
-    } else {
-        None
-    };
+    let (admin_token, admin_token_file) = first_admin_token(&store, data)?;
     Ok(Opened {
         store: Arc::new(store),
         admin_token,
+        admin_token_file,
         orphans_removed,
     })
+}
+
+/// On first start (the store has never had a token, revoked ones included): an admin token,
+/// taken from `THREATPACK_REGISTRY_ADMIN_TOKEN` or made and written to `DATA/admin-token` with
+/// mode 0600. It never reaches stdout or stderr, so it never lands in a container's or a
+/// journal's log. It expires after 30 days, like any token it must be replaced.
+fn first_admin_token(
+    store: &SqliteStore,
+    data: &Path,
+) -> Result<(Option<String>, Option<PathBuf>), String> {
+    if store.token_count().map_err(|error| error.to_string())? != 0 {
+        return Ok((None, None));
+    }
+    let from_environment = std::env::var(ADMIN_TOKEN_ENV)
+        .ok()
+        .map(|token| token.trim().to_string())
+        .filter(|token| !token.is_empty());
+    if let Some(token) = &from_environment
+        && (token.chars().count() < MIN_TOKEN_CHARS
+            || !token.chars().all(|character| character.is_ascii_graphic()))
+    {
+        return Err(format!(
+            "{ADMIN_TOKEN_ENV} must be at least {MIN_TOKEN_CHARS} printable ASCII characters without spaces\n  help: e.g. `tpr_` and 64 hex digits: `tpr_$(openssl rand -hex 32)`"
+        ));
+    }
+    let options = TokenOptions {
+        description: "admin token created on first start".to_string(),
+        scopes: vec![Scope::Admin],
+        namespaces: vec!["*".to_string()],
+        expires_in_seconds: Some(FIRST_ADMIN_TOKEN_SECONDS),
+    };
+    if let Some(token) = from_environment {
+        store_token(store, &token, &options, "server")?;
+        return Ok((Some(token), None));
+    }
+    let token = generate_token()?;
+    let path = data.join(ADMIN_TOKEN_FILE);
+    // Written before the token exists in the store: a failed write leaves no token nobody has.
+    threatpack::workspace::write_atomically(&path, format!("{token}\n").as_bytes(), 0o600)?;
+    store_token(store, &token, &options, "server")?;
+    Ok((Some(token), Some(path)))
 }
 
 pub struct TokenOptions {
     pub description: String,
     pub scopes: Vec<Scope>,
+    /// Pack patterns: `*`, `namespace/*` or `namespace/name`.
     pub namespaces: Vec<String>,
+    /// `None`: the longest allowed, `MAX_EXPIRY_SECONDS`.
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -56,21 +100,43 @@ pub fn create_token(
     actor: &str,
 ) -> Result<(String, i64), String> {
     let token = generate_token()?;
-    let id = store
+    let id = store_token(store, &token, options, actor)?;
+    Ok((token, id))
+}
+
+/// Stores `token`'s hash with `options`, checked: patterns of the three forms, an expiry of at
+/// most `MAX_EXPIRY_SECONDS` (`None`: that longest; a negative one makes an expired token).
+fn store_token(
+    store: &dyn Store,
+    token: &str,
+    options: &TokenOptions,
+    actor: &str,
+) -> Result<i64, String> {
+    if options.namespaces.is_empty() {
+        return Err("a token needs at least one pack pattern (`*` for every pack)".to_string());
+    }
+    for pattern in &options.namespaces {
+        check_pattern(pattern)?;
+    }
+    let seconds = options.expires_in_seconds.unwrap_or(MAX_EXPIRY_SECONDS);
+    if seconds > MAX_EXPIRY_SECONDS {
+        return Err(format!(
+            "a token lives at most {} days",
+            MAX_EXPIRY_SECONDS / 86_400
+        ));
+    }
+    store
         .create_token(
             &NewToken {
-                hash: hash_token(&token),
+                hash: hash_token(token),
                 description: options.description.clone(),
                 scopes: options.scopes.clone(),
                 namespaces: options.namespaces.clone(),
-                expires_at: options
-                    .expires_in_seconds
-                    .map(|seconds| crate::time::now().saturating_add(seconds)),
+                expires_at: Some(crate::time::now().saturating_add(seconds)),
             },
             actor,
         )
-        .map_err(|error| format!("cannot create the token: {error}"))?;
-    Ok((token, id))
+        .map_err(|error| format!("cannot create the token: {error}"))
 }
 
 /// Serves the API on `listener` until the process ends.

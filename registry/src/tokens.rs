@@ -1,5 +1,5 @@
 //! API tokens: random secrets shown once and stored as their sha256, each with scopes, the
-//! packs it may touch (patterns such as `acme/*`) and an expiry.
+//! packs it may touch (patterns such as `acme/*`) and an expiry; listed and revoked by id.
 
 use ct_codecs::{Encoder, Hex};
 
@@ -52,7 +52,16 @@ pub fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
     Ok(scopes)
 }
 
-/// Parses namespace patterns: `acme/*,vendor/web`. A `*` matches any run of characters.
+/// The longest a token may live: a token is a secret that leaks sooner or later, so every one
+/// expires and is replaced (`threatpack-registry token create`).
+/// (Migration 3 of the store gives the same bound to tokens made before every token expired.)
+pub const MAX_EXPIRY_SECONDS: i64 = 366 * 86_400;
+
+/// How long the first admin token lives: long enough to set the registry up and create the
+/// tokens people use, no longer.
+pub const FIRST_ADMIN_TOKEN_SECONDS: i64 = 30 * 86_400;
+
+/// Parses pack patterns: `acme/*,vendor/web`. Each is checked (`check_pattern`).
 pub fn parse_patterns(text: &str) -> Result<Vec<String>, String> {
     let patterns: Vec<String> = text
         .split(',')
@@ -61,18 +70,37 @@ pub fn parse_patterns(text: &str) -> Result<Vec<String>, String> {
         .map(str::to_string)
         .collect();
     if patterns.is_empty() {
-        return Err("no namespace pattern given (`*` for every pack)".to_string());
+        return Err("no pack pattern given (`*` for every pack)".to_string());
+    }
+    for pattern in &patterns {
+        check_pattern(pattern)?;
     }
     Ok(patterns)
 }
 
-/// Parses an expiry: `30d`, `12h`, `45m`, or `never`. Returns seconds.
-pub fn parse_expiry(text: &str) -> Result<Option<i64>, String> {
-    if text == "never" {
-        return Ok(None);
+/// A pack pattern is one of three forms, checked like pack names: `*` (every pack),
+/// `namespace/*` (every pack of one namespace) or `namespace/name` (one pack). Nothing else: a
+/// `*` inside a name (`acme*` would cover `acmecorp`) or a path (`ACME/../*`) is refused.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern == "*" {
+        return Ok(());
     }
+    let checked = match pattern.strip_suffix("/*") {
+        Some(namespace) => threatpack::names::check_pack_name(&format!("{namespace}/x")),
+        None => threatpack::names::check_pack_name(pattern),
+    };
+    checked.map_err(|problem| {
+        format!(
+            "`{}` is not a pack pattern ({problem}): use `*`, `namespace/*` or `namespace/name`",
+            pattern.escape_debug()
+        )
+    })
+}
+
+/// Parses an expiry: `30d`, `12h` or `45m`, at most 366 days. Returns seconds.
+pub fn parse_expiry(text: &str) -> Result<i64, String> {
     let invalid =
-        || format!("invalid expiry `{text}`: expected e.g. `30d`, `12h`, `45m` or `never`");
+        || format!("invalid expiry `{text}`: expected e.g. `30d`, `12h` or `45m`, at most `366d`");
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let number: i64 = number.parse().map_err(|_| invalid())?;
     let seconds = match unit {
@@ -84,7 +112,10 @@ pub fn parse_expiry(text: &str) -> Result<Option<i64>, String> {
     if number <= 0 {
         return Err(invalid());
     }
-    number.checked_mul(seconds).map(Some).ok_or_else(invalid)
+    number
+        .checked_mul(seconds)
+        .filter(|seconds| *seconds <= MAX_EXPIRY_SECONDS)
+        .ok_or_else(invalid)
 }
 
 /// A new random token: the prefix and 32 random bytes in hex.
@@ -100,27 +131,22 @@ pub fn hash_token(token: &str) -> String {
     threatpack::digest::sha256_hex(token.as_bytes())
 }
 
-/// A glob where `*` matches any run of characters (`/` included) and everything else itself.
-pub fn pattern_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
+/// Whether `pattern` (`*`, `namespace/*` or `namespace/name`) covers `target`: a pack
+/// `namespace/name`, or `namespace/*` for the namespace itself (its keys). A pattern that is not
+/// one of the three forms (stored before they were checked) covers nothing.
+pub fn pattern_matches(pattern: &str, target: &str) -> bool {
+    if check_pattern(pattern).is_err() {
         return false;
-    };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        // No `*`: the whole text must be the pattern.
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(position) => rest = &rest[position + part.len()..],
-            None => return false,
-        }
     }
-    rest.ends_with(last)
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix("/*") {
+        Some(namespace) => target
+            .split_once('/')
+            .is_some_and(|(target_namespace, _)| target_namespace == namespace),
+        None => pattern == target,
+    }
 }
 
 #[cfg(test)]
@@ -136,18 +162,42 @@ mod tests {
             ("acme/*", "acmex/web", false),
             ("acme/web", "acme/web", true),
             ("acme/web", "acme/webs", false),
-            ("a*/w*b", "acme/web", true),
-            ("a*/w*b", "acme/wet", false),
+            ("acme/web", "acme/*", false),
+            // Stored before patterns were checked: they cover nothing.
+            ("acme*", "acmecorp/web", false),
+            ("a*/w*b", "acme/web", false),
+            ("ACME/../*", "acme/web", false),
         ] {
             assert_eq!(pattern_matches(pattern, text), expected, "{pattern} {text}");
         }
     }
 
     #[test]
+    fn only_the_three_forms_of_pattern_are_accepted() {
+        assert_eq!(
+            parse_patterns("acme/*, vendor/web,*"),
+            Ok(vec!["acme/*".into(), "vendor/web".into(), "*".into()])
+        );
+        for bad in [
+            "acme*",
+            "ACME/../*",
+            "acme/w*",
+            "acme",
+            "acme/*/*",
+            "*/web",
+            "acme/web\u{1b}]0;x",
+        ] {
+            assert!(parse_patterns(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn expiries() {
-        assert_eq!(parse_expiry("30d"), Ok(Some(30 * 86_400)));
-        assert_eq!(parse_expiry("2h"), Ok(Some(7_200)));
-        assert_eq!(parse_expiry("never"), Ok(None));
+        assert_eq!(parse_expiry("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_expiry("2h"), Ok(7_200));
+        assert_eq!(parse_expiry("366d"), Ok(MAX_EXPIRY_SECONDS));
+        assert!(parse_expiry("367d").is_err());
+        assert!(parse_expiry("never").is_err());
         assert!(parse_expiry("0d").is_err());
         assert!(parse_expiry("d").is_err());
         assert!(parse_expiry("3w").is_err());

@@ -1,5 +1,7 @@
 //! Talking to a registry: one blocking HTTP client (reqwest, rustls with the `ring` provider)
-//! with timeouts, a cap on what it reads, and retries with backoff for transient failures.
+//! with timeouts, a cap on what it reads, and retries with backoff for transient failures. A
+//! write (any method but GET and HEAD) is never redirected to another host, nor turned into a
+//! GET by a redirect: both are errors, never a success reported for a write that did not happen.
 
 use std::io::Read;
 use std::time::Duration;
@@ -56,9 +58,10 @@ impl Response {
         })
     }
 
-    /// The details of the API's error envelope, or the body as text.
+    /// The details of the API's error envelope, or the body as text; made visible
+    /// (`render::visible`): whatever the server says may be printed.
     pub fn details(&self) -> Vec<String> {
-        match serde_json::from_slice::<crate::wire::ErrorEnvelope>(&self.body) {
+        let details = match serde_json::from_slice::<crate::wire::ErrorEnvelope>(&self.body) {
             Ok(envelope) if !envelope.errors.is_empty() => envelope.details(),
             _ => {
                 let text = String::from_utf8_lossy(&self.body);
@@ -69,7 +72,11 @@ impl Response {
                     text.chars().take(500).collect()
                 }]
             }
-        }
+        };
+        details
+            .iter()
+            .map(|detail| crate::render::visible(detail))
+            .collect()
     }
 
     /// The details of the API's error envelope in one line.
@@ -83,7 +90,33 @@ impl Response {
 pub struct Client {
     /// `scheme://host[:port][/prefix]`, without `/api/v1` or a trailing `/`.
     registry: String,
+    /// For reads: redirects followed (what they fetch is verified anyway).
     http: reqwest::blocking::Client,
+    /// For writes: only a redirect that keeps the method and the body (307, 308) to the same
+    /// origin is followed.
+    writes: reqwest::blocking::Client,
+}
+
+/// The most redirects a write follows (same origin, 307 or 308 only).
+const MAX_WRITE_REDIRECTS: usize = 3;
+
+fn write_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        let keeps_the_request = matches!(attempt.status().as_u16(), 307 | 308);
+        if same_origin && keeps_the_request && attempt.previous().len() <= MAX_WRITE_REDIRECTS {
+            return attempt.follow();
+        }
+        let error = format!(
+            "the registry redirected a write ({}) to `{}`: a write is never sent elsewhere nor turned into a read, so nothing was changed; if the registry moved, use its new address as --registry",
+            attempt.status(),
+            crate::render::visible(attempt.url().as_str())
+        );
+        attempt.error(error)
+    })
 }
 
 impl Client {
@@ -91,13 +124,23 @@ impl Client {
     pub fn new(registry: &str) -> Result<Client, String> {
         let registry = normalize_registry(registry)?;
         install_crypto_provider();
-        let http = reqwest::blocking::Client::builder()
-            .user_agent(concat!("threatpack/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
+        let builder = || {
+            reqwest::blocking::Client::builder()
+                .user_agent(concat!("threatpack/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(300))
+        };
+        let failed = |error: reqwest::Error| format!("cannot set up the HTTP client: {error}");
+        let http = builder().build().map_err(failed)?;
+        let writes = builder()
+            .redirect(write_redirects())
             .build()
-            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
-        Ok(Client { registry, http })
+            .map_err(failed)?;
+        Ok(Client {
+            registry,
+            http,
+            writes,
+        })
     }
 
     pub fn registry(&self) -> &str {
@@ -131,8 +174,12 @@ impl Client {
         let url = format!("{}/api/v1{}", self.registry, request.path);
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| (format!("`{}` is not an HTTP method", request.method), false))?;
-        let mut builder = self
-            .http
+        let client = if matches!(method, reqwest::Method::GET | reqwest::Method::HEAD) {
+            &self.http
+        } else {
+            &self.writes
+        };
+        let mut builder = client
             .request(method, &url)
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = request.token {
@@ -229,8 +276,19 @@ mod tests {
     /// A real HTTP peer on loopback that answers each connection with the next of `statuses`,
     /// and reports how many requests it saw.
     fn peer(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<usize>) {
+        peer_with(statuses, None)
+    }
+
+    /// `peer`, with a `Location` header in every answer when `location` is given.
+    fn peer_with(
+        statuses: Vec<u16>,
+        location: Option<String>,
+    ) -> (String, std::thread::JoinHandle<usize>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("address"));
+        let location = location
+            .map(|location| format!("Location: {location}\r\n"))
+            .unwrap_or_default();
         let handle = std::thread::spawn(move || {
             let mut served = 0;
             for status in statuses {
@@ -247,7 +305,7 @@ mod tests {
                 let mut stream = reader.into_inner();
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 served += 1;
@@ -274,6 +332,38 @@ mod tests {
             .expect("answered");
         assert_eq!(response.status, 503);
         assert_eq!(handle.join().expect("the peer"), 1);
+    }
+
+    #[test]
+    fn a_write_redirected_to_another_host_or_into_a_read_fails_and_a_read_follows() {
+        let (elsewhere, elsewhere_handle) = peer(vec![200]);
+        for status in [307, 308, 301, 302, 303] {
+            let (url, handle) =
+                peer_with(vec![status], Some(format!("{elsewhere}/api/v1/namespaces")));
+            let client = Client::new(&url).expect("a client");
+            let mut request = Request::new("POST", "/namespaces");
+            request.body = Some(("application/json", b"{}"));
+            let error = client.send(&request).expect_err("refused");
+            assert!(error.contains("redirected a write"), "{status}: {error}");
+            assert_eq!(handle.join().expect("the peer"), 1);
+        }
+        // Into a read on the same host: a 303 would turn the write into a GET.
+        let (url, handle) = peer_with(vec![303], Some("/api/v1/health".to_string()));
+        let client = Client::new(&url).expect("a client");
+        let error = client
+            .send(&Request::new("DELETE", "/tokens/1"))
+            .expect_err("refused");
+        assert!(error.contains("redirected a write"), "{error}");
+        assert_eq!(handle.join().expect("the peer"), 1);
+        // A read follows; it is the only request the other host ever saw.
+        let (url, handle) = peer_with(vec![302], Some(format!("{elsewhere}/api/v1/health")));
+        let client = Client::new(&url).expect("a client");
+        let response = client
+            .send(&Request::new("GET", "/health"))
+            .expect("answered");
+        assert_eq!(response.status, 200);
+        assert_eq!(handle.join().expect("the peer"), 1);
+        assert_eq!(elsewhere_handle.join().expect("the other peer"), 1);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! A pack's index (`GET /api/v1/packs/{namespace}/{name}`) and the publisher keys of a
 //! namespace, read through the cache: `If-None-Match` when online, the cached copy alone when
 //! offline.
+//!
+//! The cache is not trusted (a shared CI cache can be written by others): the registry's ETag
+//! is the sha256 of the index body, so a cached body is offered with `If-None-Match` only when
+//! it hashes to its cached ETag, and a 304 then means exactly that body is current. A planted
+//! body whose ETag does not match is dropped and the index fetched whole.
 
 use std::collections::HashMap;
 
@@ -45,32 +50,52 @@ impl RegistryIndexes {
 
     fn fetch_index(&mut self, registry: &str, name: &str) -> Result<Index, String> {
         let cached = self.cache.read_index(registry, name);
-        let parse = |body: &[u8]| {
-            serde_json::from_slice::<Index>(body).map_err(|error| {
-                format!("the index of `{name}` from {registry} cannot be read: {error}")
-            })
-        };
         if self.offline {
+            // Offline, the cached copy is all there is (nothing can confirm it).
             return match cached {
-                Some((body, _)) => parse(&body),
+                Some((body, _)) => parse_index(&body, registry, name),
                 None => Err(format!(
                     "`{name}` is not in the cache and --offline forbids asking {registry}: run once without --offline"
                 )),
             };
         }
+        // Only a body that is what its ETag names may be confirmed by a 304.
+        let cached = cached.and_then(|(body, etag)| {
+            let etag = etag?.trim().to_string();
+            body_matches_etag(&body, &etag).then_some((body, etag))
+        });
+        self.request_index(registry, name, cached)
+    }
+
+    /// `GET` the index, with `If-None-Match` when `cached` holds a body and its ETag.
+    fn request_index(
+        &mut self,
+        registry: &str,
+        name: &str,
+        cached: Option<(Vec<u8>, String)>,
+    ) -> Result<Index, String> {
         let path = format!("/packs/{name}");
         let mut request = Request::new("GET", &path);
-        if let Some((_, Some(etag))) = &cached {
-            request
-                .headers
-                .push(("If-None-Match", etag.trim().to_string()));
+        if let Some((_, etag)) = &cached {
+            request.headers.push(("If-None-Match", etag.clone()));
         }
         let response = self.client(registry)?.send(&request)?;
+        let parse = |body: &[u8]| parse_index(body, registry, name);
         match response.status {
             304 => match cached {
-                Some((body, _)) => parse(&body),
+                // The registry confirms the ETag sent (and says no other).
+                Some((body, etag))
+                    if response
+                        .etag
+                        .as_deref()
+                        .is_none_or(|answered| answered.trim() == etag) =>
+                {
+                    parse(&body)
+                }
+                // A 304 for nothing sent, or for another ETag: ask for the whole index.
+                Some(_) => self.request_index(registry, name, None),
                 None => Err(format!(
-                    "{registry} answered 304 for `{name}` without a cached copy"
+                    "{registry} answered 304 for `{name}` without being offered a cached copy"
                 )),
             },
             200 => {
@@ -78,11 +103,16 @@ impl RegistryIndexes {
                 if index.name != name {
                     return Err(format!(
                         "{registry} answered the index of `{}` when asked for `{name}`",
-                        index.name
+                        crate::render::visible(&index.name)
                     ));
                 }
+                // Cached with its ETag only when the two agree; else without one, never sent.
+                let etag = response
+                    .etag
+                    .as_deref()
+                    .filter(|etag| body_matches_etag(&response.body, etag));
                 self.cache
-                    .write_index(registry, name, &response.body, response.etag.as_deref())?;
+                    .write_index(registry, name, &response.body, etag)?;
                 Ok(index)
             }
             404 => Err(format!(
@@ -94,6 +124,19 @@ impl RegistryIndexes {
             )),
         }
     }
+}
+
+fn parse_index(body: &[u8], registry: &str, name: &str) -> Result<Index, String> {
+    serde_json::from_slice::<Index>(body)
+        .map_err(|error| format!("the index of `{name}` from {registry} cannot be read: {error}"))
+}
+
+/// Whether `etag` is the registry's strong ETag of `body`: its sha256 in hex, quoted.
+fn body_matches_etag(body: &[u8], etag: &str) -> bool {
+    etag.trim()
+        .strip_prefix('"')
+        .and_then(|etag| etag.strip_suffix('"'))
+        .is_some_and(|hex| hex == crate::digest::sha256_hex(body))
 }
 
 impl IndexSource for RegistryIndexes {

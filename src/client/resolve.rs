@@ -3,16 +3,23 @@
 //! requirement that names a pre-release of the same version); a version already locked is
 //! kept while it still matches, even when yanked since. One version of each pack, as in a
 //! build. Then the signer of each chosen version must be trusted: by the project's `[trust]`,
-//! else by the keys the lockfile recorded, else — first use — by the registry's key list,
-//! recorded in the lockfile from then on.
+//! else by the keys the lockfile recorded, else — first use — by the registry's key list (a key
+//! whose id is not its own bytes' is refused), recorded in the lockfile from then on.
+//!
+//! What an index says is checked before it is used: a version the lockfile pins must keep its
+//! digest (for `lock` and `update` alike), digests and key ids must be well formed, and a
+//! version whose signer's key was removed is not chosen anew. The dependencies an index lists
+//! are only a guide: `ops::lock` checks them against each bundle's signed manifest
+//! ([`Resolution::listed`]) before the lockfile is written.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use semver::{Version, VersionReq};
 
-use super::index::{IndexSource, IndexVersion};
+use super::index::{IndexDependency, IndexSource, IndexVersion};
 use crate::lockfile::{LockedKey, LockedPack, Lockfile, namespace_of};
 use crate::project::ConfiguredKey;
+use crate::render::visible;
 
 /// A requirement of the pack or project being locked (or of a pack on disk it depends on).
 #[derive(Debug, Clone)]
@@ -47,6 +54,9 @@ pub struct LockRequest<'a> {
 pub struct Resolution {
     pub lock: Lockfile,
     pub notes: Vec<String>,
+    /// The dependencies the index lists for each chosen pack, by name: resolution followed
+    /// them, so each must equal its bundle's signed manifest.
+    pub listed: BTreeMap<String, Vec<IndexDependency>>,
 }
 
 struct Chosen {
@@ -87,15 +97,31 @@ pub fn resolve_lock(
             continue;
         }
         let index = indexes.index(request.registry, &name)?;
-        let locked = request
+        let previously = request
             .previous
             .and_then(|lock| lock.pack(&name))
-            .filter(|_| match request.unlock {
-                Unlock::Nothing => true,
-                Unlock::All => false,
-                Unlock::Packs(names) => !names.contains(&name),
-            })
             .filter(|locked| locked.registry == request.registry);
+        // Whether or not it may move, a pinned version must not have changed.
+        if let Some(pinned) = previously
+            && let Some(entry) = index
+                .versions
+                .iter()
+                .find(|entry| entry.version == pinned.version)
+            && entry.digest != pinned.checksum
+        {
+            return Err(format!(
+                "{} lists `{name}` {} with sha256 {}, but threatpack.lock records {}: a published version never changes, so the registry (or the lockfile) was altered; find out which before going on",
+                request.registry,
+                pinned.version,
+                visible(&entry.digest),
+                pinned.checksum
+            ));
+        }
+        let locked = previously.filter(|_| match request.unlock {
+            Unlock::Nothing => true,
+            Unlock::All => false,
+            Unlock::Packs(names) => !names.contains(&name),
+        });
         let mut candidates: Vec<(Version, &IndexVersion)> = index
             .versions
             .iter()
@@ -110,22 +136,25 @@ pub fn resolve_lock(
                 .map(|candidate| (locked, candidate))
         });
         let (version, entry) = match kept {
-            Some((locked, (version, entry))) => {
-                if entry.digest != locked.checksum {
-                    return Err(format!(
-                        "{} lists `{name}` {version} with sha256 {}, but threatpack.lock records {}: a published version never changes, so the registry (or the lockfile) was altered; find out which before going on",
-                        request.registry, entry.digest, locked.checksum
-                    ));
-                }
+            Some((_, (version, entry))) => {
                 if entry.yanked {
                     notes.push(format!(
                         "`{name}` {version} is yanked ({}); it stays locked: run `threatpack update {name}` to move off it",
-                        entry.yank_reason.as_deref().unwrap_or("no reason given")
+                        visible(entry.yank_reason.as_deref().unwrap_or("no reason given"))
+                    ));
+                }
+                if entry.signer_key_removed {
+                    notes.push(format!(
+                        "`{name}` {version} is signed by key {}, which its publisher has removed; it stays locked: run `threatpack update {name}` to move off it",
+                        visible(&entry.signer_key_id)
                     ));
                 }
                 (version.clone(), (*entry).clone())
             }
-            None => match candidates.iter().find(|(_, entry)| !entry.yanked) {
+            None => match candidates
+                .iter()
+                .find(|(_, entry)| !entry.yanked && !entry.signer_key_removed)
+            {
                 Some((version, entry)) => (version.clone(), (*entry).clone()),
                 None => {
                     return Err(no_match(
@@ -138,6 +167,7 @@ pub fn resolve_lock(
                 }
             },
         };
+        check_entry(&name, &entry, request.registry)?;
         for dependency in &entry.dependencies {
             queue.push_back((
                 dependency.name.clone(),
@@ -156,6 +186,10 @@ pub fn resolve_lock(
     }
 
     let mut lock = Lockfile::new();
+    let listed = chosen
+        .iter()
+        .map(|(name, choice)| (name.clone(), choice.entry.dependencies.clone()))
+        .collect();
     for (name, choice) in &chosen {
         let namespace = namespace_of(name);
         let signer = &choice.entry.signer_key_id;
@@ -195,7 +229,35 @@ pub fn resolve_lock(
     // Normalize the order the way `render` writes it, so equal locks compare equal.
     lock.keys
         .sort_by(|a, b| (&a.namespace, &a.id).cmp(&(&b.namespace, &b.id)));
-    Ok(Resolution { lock, notes })
+    Ok(Resolution {
+        lock,
+        notes,
+        listed,
+    })
+}
+
+/// An index entry's digest and signer are what they claim to be shaped like: they go into
+/// threatpack.lock, file names and messages.
+fn check_entry(name: &str, entry: &IndexVersion, registry: &str) -> Result<(), String> {
+    super::cache::checksum_hex(&entry.digest).map_err(|_| {
+        format!(
+            "{registry} lists `{name}` {} with a malformed digest `{}`: refusing the index",
+            visible(&entry.version),
+            visible(&entry.digest)
+        )
+    })?;
+    if !is_key_id(&entry.signer_key_id) {
+        return Err(format!(
+            "{registry} lists `{name}` {} as signed by `{}`, which is not a key id (16 hex digits): refusing the index",
+            visible(&entry.version),
+            visible(&entry.signer_key_id)
+        ));
+    }
+    Ok(())
+}
+
+fn is_key_id(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 /// The key that makes the signer of `choice` trusted, or why it is not.
@@ -258,6 +320,20 @@ fn trusted_key(
                 choice.version, request.registry
             )
         })?;
+    // The id a registry lists must be the id of the bytes it lists: else a lockfile would record
+    // a key under another key's name.
+    let parsed = crate::signing::parse_public_keys(&key.public_key);
+    if !matches!(&parsed.as_deref(), Ok([only]) if only.key_id == key.key_id) {
+        return Err(format!(
+            "{} lists key {signer} of `{namespace}` with bytes that are {}: refusing to trust it",
+            request.registry,
+            match &parsed.as_deref() {
+                Ok([only]) => format!("key {}", visible(&only.key_id)),
+                Ok(_) => "not exactly one key".to_string(),
+                Err(error) => format!("not a minisign public key ({})", visible(error)),
+            }
+        ));
+    }
     notes.push(format!(
         "trusting key {signer} for `{namespace}` on first use (as listed by {}); it is recorded in threatpack.lock",
         request.registry
@@ -282,13 +358,19 @@ fn no_match(
     all: &[IndexVersion],
 ) -> String {
     if !matching.is_empty() {
-        let yanked: Vec<String> = matching
+        let unusable: Vec<String> = matching
             .iter()
-            .map(|(version, _)| version.to_string())
+            .map(|(version, entry)| {
+                if entry.yanked {
+                    format!("{version} yanked")
+                } else {
+                    format!("{version} signed by a removed key")
+                }
+            })
             .collect();
         return format!(
-            "{chain}, but every matching version is yanked ({}): a yanked version is only used when already locked; ask the publisher, or change the requirement",
-            yanked.join(", ")
+            "{chain}, but no matching version is usable ({}): a yanked version, or one signed by a key its publisher removed, is only used when already locked; ask the publisher, or change the requirement",
+            unusable.join(", ")
         );
     }
     let available: Vec<&str> = all
@@ -348,6 +430,21 @@ mod tests {
     /// Indexes given as data: the resolver is a pure function of what the registry lists.
     struct Listed(Vec<Index>);
 
+    /// The publisher key every listed version is signed by.
+    fn publisher() -> &'static crate::signing::GeneratedKey {
+        static KEY: std::sync::OnceLock<crate::signing::GeneratedKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| crate::signing::generate_key(None).expect("a key"))
+    }
+
+    /// The base64 line of a public key file.
+    fn key_line(public: &str) -> String {
+        public
+            .lines()
+            .find(|line| line.starts_with("RW"))
+            .expect("a key line")
+            .to_string()
+    }
+
     impl IndexSource for Listed {
         fn index(&mut self, _: &str, name: &str) -> Result<Index, String> {
             self.0
@@ -359,8 +456,8 @@ mod tests {
         fn keys(&mut self, _: &str, _: &str) -> Result<Vec<PublisherKey>, String> {
             Ok(vec![PublisherKey {
                 added_at: "2026-05-01T12:00:00Z".into(),
-                key_id: "KEY".into(),
-                public_key: "RWQ".into(),
+                key_id: publisher().key_id.clone(),
+                public_key: key_line(&publisher().public),
             }])
         }
     }
@@ -383,7 +480,8 @@ mod tests {
             semver: None,
             size: 0,
             tier: None,
-            signer_key_id: "KEY".into(),
+            signer_key_id: publisher().key_id.clone(),
+            signer_key_removed: false,
             yanked: false,
             yank_reason: None,
         }
@@ -418,15 +516,24 @@ mod tests {
         requirements: &[RootRequirement],
         previous: Option<&Lockfile>,
     ) -> Result<Resolution, String> {
+        resolve(requirements, previous, &Unlock::Nothing, &mut registry())
+    }
+
+    fn resolve(
+        requirements: &[RootRequirement],
+        previous: Option<&Lockfile>,
+        unlock: &Unlock,
+        source: &mut dyn IndexSource,
+    ) -> Result<Resolution, String> {
         resolve_lock(
             &LockRequest {
                 registry: "http://r",
                 requirements,
                 previous,
-                unlock: &Unlock::Nothing,
+                unlock,
                 configured: &[],
             },
-            &mut registry(),
+            source,
         )
     }
 
@@ -462,5 +569,97 @@ mod tests {
         previous.packs[0].checksum = format!("sha256:{}", "e".repeat(64));
         let error = lock(&[requirement("v/base", "^1")], Some(&previous)).expect_err("altered");
         assert!(error.contains("was altered"), "{error}");
+        // `update` refuses it exactly as `lock` does, though it may move off the version.
+        for unlock in [
+            Unlock::All,
+            Unlock::Packs(BTreeSet::from(["v/base".to_string()])),
+        ] {
+            let error = resolve(
+                &[requirement("v/base", "^1")],
+                Some(&previous),
+                &unlock,
+                &mut registry(),
+            )
+            .expect_err("altered");
+            assert!(error.contains("was altered"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_version_whose_signer_was_removed_is_kept_when_locked_and_never_chosen_anew() {
+        let mut source = registry();
+        let base = &mut source.0[1].versions;
+        base.insert(1, version("1.5.0", 'e', &[]));
+        base[1].signer_key_removed = true;
+        let chosen = resolve(
+            &[requirement("v/base", "^1")],
+            None,
+            &Unlock::Nothing,
+            &mut source,
+        )
+        .expect("resolves");
+        assert_eq!(chosen.lock.packs[0].version, "1.4.0");
+        let mut previous = chosen.lock;
+        previous.packs[0].version = "1.5.0".into();
+        previous.packs[0].checksum = format!("sha256:{}", "e".repeat(64));
+        let kept = resolve(
+            &[requirement("v/base", "^1")],
+            Some(&previous),
+            &Unlock::Nothing,
+            &mut source,
+        )
+        .expect("resolves");
+        assert_eq!(kept.lock.packs[0].version, "1.5.0");
+        assert!(
+            kept.notes.iter().any(|note| note.contains("removed")),
+            "{:?}",
+            kept.notes
+        );
+    }
+
+    /// A registry whose key list names the publisher's key id with another key's bytes.
+    struct Misnamed(Listed);
+
+    impl IndexSource for Misnamed {
+        fn index(&mut self, registry: &str, name: &str) -> Result<Index, String> {
+            self.0.index(registry, name)
+        }
+        fn keys(&mut self, _: &str, _: &str) -> Result<Vec<PublisherKey>, String> {
+            let other = crate::signing::generate_key(None).expect("a key");
+            Ok(vec![PublisherKey {
+                added_at: "2026-05-01T12:00:00Z".into(),
+                key_id: publisher().key_id.clone(),
+                public_key: key_line(&other.public),
+            }])
+        }
+    }
+
+    #[test]
+    fn a_key_listed_under_another_keys_id_is_not_trusted_on_first_use() {
+        let error = resolve(
+            &[requirement("v/base", "^1")],
+            None,
+            &Unlock::Nothing,
+            &mut Misnamed(registry()),
+        )
+        .expect_err("refused");
+        assert!(error.contains("refusing to trust it"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_digest_or_signer_in_an_index_is_refused() {
+        let mut source = registry();
+        source.0[1].versions[0].digest = "sha256:\u{1b}]0;x".into();
+        let error = resolve(
+            &[requirement("v/base", "^1")],
+            None,
+            &Unlock::Nothing,
+            &mut source,
+        )
+        .expect_err("refused");
+        assert!(
+            error.contains("malformed digest") && !error.contains('\u{1b}'),
+            "{error}"
+        );
     }
 }

@@ -239,12 +239,20 @@ pub fn lock(
         )?;
     }
     if options.fetch {
-        locked.outcome.fetched = fetch_lockfile(
+        let mut fetched = fetch_lockfile(
             &root,
             &locked.outcome.lockfile,
             &options.dependencies,
             progress,
         )?;
+        // What the dependency check downloaded a moment ago was downloaded by this run too.
+        for pack in &mut fetched {
+            pack.downloaded |= locked
+                .checked
+                .iter()
+                .any(|checked| checked.downloaded && checked.pack.checksum == pack.pack.checksum);
+        }
+        locked.outcome.fetched = fetched;
     }
     Ok(Some(locked.outcome))
 }
@@ -282,6 +290,8 @@ pub fn fetch(
 pub(crate) struct RootLocked {
     pub(crate) outcome: Locked,
     pub(crate) previous: Option<Lockfile>,
+    /// The packs fetched to check their signed dependencies before the lockfile was written.
+    pub(crate) checked: Vec<Fetched>,
 }
 
 /// [`lock`] for a root whose requirements are gathered.
@@ -319,6 +329,7 @@ pub(crate) fn lock_root(
             fetched: Vec::new(),
         },
         previous,
+        checked: Vec::new(),
     };
     if let Some(lockfile) = &existing
         && *unlock == Unlock::Nothing
@@ -351,6 +362,8 @@ pub(crate) fn lock_root(
     if options.locked {
         return Err(Error::LockfileWouldChange { path, changes });
     }
+    let checked =
+        check_listed_dependencies(root, &resolution, existing.as_ref(), options, progress)?;
     write_atomically(&path, text.as_bytes(), 0o644)?;
     Ok(Some(RootLocked {
         outcome: Locked {
@@ -362,7 +375,75 @@ pub(crate) fn lock_root(
             fetched: Vec::new(),
         },
         previous: existing,
+        checked,
     }))
+}
+
+/// Resolution followed the dependencies the index lists; they must be the ones each bundle's
+/// signed manifest records, or a registry could pull any pack (and, on first use, its
+/// namespace's key) into a project. Every pack newly chosen or changed is fetched into the cache,
+/// verified against the new lockfile's keys, and its manifest compared, before the lockfile is
+/// written.
+fn check_listed_dependencies(
+    root: &Root,
+    resolution: &crate::client::resolve::Resolution,
+    previous: Option<&Lockfile>,
+    options: &DependencyOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Fetched>, Error> {
+    let chosen = Lockfile {
+        packs: resolution
+            .lock
+            .packs
+            .iter()
+            .filter(|pack| previous.and_then(|previous| previous.pack(&pack.name)) != Some(pack))
+            .cloned()
+            .collect(),
+        ..resolution.lock.clone()
+    };
+    if chosen.packs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetched = fetch_lockfile(root, &chosen, options, progress)?;
+    let mut problems = Vec::new();
+    for fetched in &fetched {
+        let name = &fetched.pack.name;
+        let manifest = read_fetched(fetched)?.manifest;
+        let mut signed: Vec<crate::wire::IndexDependency> =
+            manifest.dependencies.iter().map(Into::into).collect();
+        let mut listed = resolution.listed.get(name).cloned().unwrap_or_default();
+        signed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        if signed != listed {
+            let names = |dependencies: &[crate::wire::IndexDependency]| {
+                let names: Vec<String> = dependencies
+                    .iter()
+                    .map(|dependency| {
+                        crate::render::visible(&format!(
+                            "{} {}",
+                            dependency.name, dependency.version
+                        ))
+                    })
+                    .collect();
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            problems.push(format!(
+                "the registry lists the dependencies of `{name}` {} as {}, but its signed manifest has {}: refusing the index; threatpack.lock was not changed",
+                fetched.pack.version,
+                names(&listed),
+                names(&signed)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(fetched)
+    } else {
+        Err(Error::Fetch { problems })
+    }
 }
 
 /// The changes from `old` to `new`, in the order of `new`, then the removed packs.

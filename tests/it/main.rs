@@ -20,6 +20,7 @@ mod registry_lock;
 mod registry_namespace;
 mod registry_ops;
 mod registry_owner;
+mod registry_trust;
 mod report_outputs;
 mod shipped_packs;
 mod signing;

@@ -78,7 +78,9 @@ fn a_tool_locks_loads_the_verified_knowledge_applies_it_and_walks_the_threats() 
             to: Some("1.0.0".to_string()),
         }]
     );
-    // `lock` does not fetch: offline, the pack is not in the cache, and the error says so.
+    // `lock` checked the bundle's signed dependencies, so it is in the cache (issue 13); from
+    // an empty cache, offline, the error says the pack is not there.
+    std::fs::remove_dir_all(setup.path("cache/bundles")).expect("empty the cache");
     let offline = KnowledgeOptions {
         dependencies: dependencies(&setup, true, true),
         ..locked_project(&setup, &project)
@@ -192,7 +194,9 @@ fn update_fetches_what_it_locks_so_apply_locked_offline_works_right_after() {
     setup.publish("vendor/base", "1.0.0", "");
     let project = setup.project("shop", "\"vendor/base\" = \"^1.0\"\n", "");
     succeeded(&setup.run(&project, &["lock"]));
-    // `lock` writes the lockfile only: offline, the pack is not there yet.
+    // `lock` leaves the bundles it checked in the cache (issue 13); from an empty cache the
+    // pack is not there, offline.
+    std::fs::remove_dir_all(setup.path("cache/bundles")).expect("empty the cache");
     let run = setup.run(&project, &["apply", "--locked", "--offline"]);
     failed(&run, "not in the cache");
     failed(&run, "run `threatpack fetch` once while online");
@@ -204,7 +208,7 @@ fn update_fetches_what_it_locks_so_apply_locked_offline_works_right_after() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("1 downloaded"), "{}", run.stderr);
+    assert!(run.stderr.contains("fetched 1 pack"), "{}", run.stderr);
     let run = setup.run(&project, &["apply", "--locked", "--offline"]);
     succeeded(&run);
     assert!(run.stdout.contains("vendor/base 1.1.0"), "{}", run.stdout);
@@ -287,7 +291,8 @@ fn lock_update_and_fetch_print_one_json_document() {
     assert_eq!(pack["name"], "vendor/base");
     assert_eq!(pack["digest"], base.as_str());
     assert_eq!(pack["signer"], setup.key.key_id.as_str());
-    assert_eq!(pack["from-cache"], false);
+    // `lock` brought it into the cache, verified, to check its signed dependencies (issue 13).
+    assert_eq!(pack["from-cache"], true);
     let fetch = json(&["fetch", "--format", "json", "--offline"]);
     assert_eq!(fetch["packs"][0]["from-cache"], true);
 

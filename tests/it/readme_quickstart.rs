@@ -1,14 +1,16 @@
 //! The README's Quickstart runs as written (issue 12: its examples had drifted from the code).
 //! Every `sh` block of the section is run in order by bash in a scratch directory, with the
 //! binary under test on PATH, against the real registry on loopback. Three kinds of line are
-//! the test's to do: `cargo install` (the binary is already built), starting
+//! the test's to do: `cargo install` (the binary is already built), and starting
 //! `threatpack-registry` (the test starts the same server in-process, on a free port that
-//! `THREATPACK_REGISTRY` names), and `threatpack login`, which reads the admin token from its
-//! standard input as it does when a user pastes it. scripts/whole-loop.sh runs the installed
-//! registry binary itself, in CI.
+//! `THREATPACK_REGISTRY` names, and writes its admin token where the server's first start
+//! writes it, `DATA/admin-token`, for `threatpack login` to read). scripts/whole-loop.sh runs
+//! the installed registry binary itself, in CI.
 
 use std::path::Path;
 use std::process::Command;
+
+use threatpack_registry::server::ADMIN_TOKEN_FILE;
 
 use crate::registry_client::start_registry;
 use crate::support::repository;
@@ -33,10 +35,16 @@ fn section_script(heading: &str) -> String {
                 let command = line.trim_start();
                 if command.starts_with("cargo install ") {
                     script.push_str(": # installed by the test: ");
-                } else if command.starts_with("threatpack-registry ") {
-                    script.push_str(": # started by the test: ");
-                } else if command.starts_with("threatpack login") {
-                    script.push_str("printf '%s\\n' \"$ADMIN_TOKEN\" | ");
+                } else if let Some(arguments) = command.strip_prefix("threatpack-registry ") {
+                    // Started by the test; its token goes where the server would write it.
+                    let data = arguments
+                        .split_whitespace()
+                        .skip_while(|argument| *argument != "--data")
+                        .nth(1)
+                        .expect("the README starts the registry with `--data DIR`");
+                    script.push_str(&format!(
+                        "mkdir -p {data} && printf '%s\\n' \"$ADMIN_TOKEN\" > {data}/{ADMIN_TOKEN_FILE} # "
+                    ));
                 }
                 script.push_str(line);
                 script.push('\n');

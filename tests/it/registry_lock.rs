@@ -67,7 +67,7 @@ impl Setup {
     }
 
     /// `publish`, with `edit` changing the pack's files before the build.
-    fn publish_edited(
+    pub(crate) fn publish_edited(
         &self,
         name: &str,
         version: &str,
@@ -266,12 +266,12 @@ fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry
         modified
     );
 
-    // Fetch downloads and verifies (`vendor/base` is in the cache since the build of
-    // `acme/policy`: the cache is shared); a second fetch comes from the cache, even offline.
+    // Fetch verifies what `lock` already brought into the cache, verified, when it compared
+    // each bundle's signed dependencies with the index's (issue 13); again even offline.
     let run = setup.run(&project, &["fetch"]);
     succeeded(&run);
     assert!(
-        run.stderr.contains("1 downloaded, 1 from the cache"),
+        run.stderr.contains("0 downloaded, 2 from the cache"),
         "{}",
         run.stderr
     );
@@ -368,6 +368,9 @@ fn a_blob_altered_on_the_registry_is_refused_and_nothing_is_cached() {
     let base = setup.publish("vendor/base", "1.0.0", "");
     let project = setup.project("shop", "\"vendor/base\" = \"1\"\n", "");
     succeeded(&setup.run(&project, &["lock"]));
+    // `lock` fetched and verified the bundle to compare its signed dependencies with the
+    // index's (issue 13): empty the cache, so that `fetch` downloads the altered blob.
+    std::fs::remove_dir_all(setup.path("cache/bundles")).expect("empty the cache");
     let blob = blob_on_disk(&setup.registry, &base);
     let mut bytes = std::fs::read(&blob).expect("the blob");
     bytes[100] ^= 0x01;
@@ -439,7 +442,7 @@ fn a_yanked_version_is_not_chosen_afresh_but_stays_usable_under_a_lockfile() {
     // Only yanked versions match: a clear error.
     let pinned = setup.project("pinned", "\"vendor/base\" = \"=1.0.0\"\n", "");
     let run = setup.run(&pinned, &["lock"]);
-    failed(&run, "every matching version is yanked (1.0.0)");
+    failed(&run, "no matching version is usable (1.0.0 yanked)");
     assert!(!pinned.join("threatpack.lock").exists());
 }
 

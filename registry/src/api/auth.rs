@@ -26,6 +26,11 @@ pub(super) async fn authenticate(
     let record = blocking(state, move |store| store.token_by_hash(&hash))
         .await?
         .ok_or_else(|| unauthorized("the token is not valid"))?;
+    if record.revoked_at.is_some() {
+        return Err(unauthorized(
+            "the token was revoked: ask the registry's administrator for a new one",
+        ));
+    }
     if record
         .expires_at
         .is_some_and(|expires_at| expires_at <= crate::time::now())

@@ -2,8 +2,8 @@
 //! then call one `Store` method on a blocking thread. Every error is the envelope
 //! `{"errors":[{"detail":"…"}]}` with a precise status (`errors`); `auth` says who asks and what
 //! they may do; one module per resource holds its handlers (`namespaces`, `owners`, `keys`,
-//! `publish`, `index`, `yank`, `search`, `blobs`). Each handler's `#[utoipa::path]` describes it
-//! in registry/openapi.json (`crate::openapi`).
+//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`). Each handler's `#[utoipa::path]`
+//! describes it in registry/openapi.json (`crate::openapi`).
 
 mod auth;
 pub(crate) mod blobs;
@@ -14,6 +14,7 @@ pub(crate) mod namespaces;
 pub(crate) mod owners;
 pub(crate) mod publish;
 pub(crate) mod search;
+pub(crate) mod tokens;
 pub(crate) mod yank;
 
 use std::sync::Arc;
@@ -135,6 +136,12 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/namespaces/{namespace}/keys",
             get(keys::list_keys).post(keys::add_key),
         )
+        .route(
+            "/api/v1/namespaces/{namespace}/keys/{key_id}",
+            delete(keys::remove_key),
+        )
+        .route("/api/v1/tokens", get(tokens::list_tokens))
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
         .route("/api/v1/packs", get(search::search))
         .route("/api/v1/packs/{namespace}/{name}", get(index::index))
         .route(

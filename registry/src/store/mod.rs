@@ -11,7 +11,9 @@ use serde::Serialize;
 pub use blobs::{BlobDir, is_sha256_hex};
 pub use sqlite::SqliteStore;
 /// What the store reads back is what the API serves: the wire types themselves.
-pub use threatpack::wire::{IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit};
+pub use threatpack::wire::{
+    IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit, TokenInfo,
+};
 
 use threatpack::wire::SemverDecision;
 
@@ -54,6 +56,8 @@ pub struct TokenRecord {
     pub namespaces: Vec<String>,
     /// Unix seconds; `None` never expires.
     pub expires_at: Option<i64>,
+    /// Unix seconds; a revoked token authenticates nothing.
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +113,8 @@ pub trait Store: Send + Sync {
     /// Removes an owner. `NotFound` for an unknown namespace or an owner it does not have;
     /// `Conflict` for its last owner (a namespace that has owners keeps at least one).
     fn remove_owner(&self, namespace: &str, owner: &str, actor: &str) -> Result<(), StoreError>;
-    /// Registers a publisher key; `false` if the namespace already had it.
+    /// Registers a publisher key; `false` if the namespace already had it. A removed key given
+    /// again with the same bytes is restored; another key under a known key id is a `Conflict`.
     fn add_key(
         &self,
         namespace: &str,
@@ -117,7 +122,11 @@ pub trait Store: Send + Sync {
         public_key: &str,
         actor: &str,
     ) -> Result<bool, StoreError>;
+    /// The namespace's keys, removed ones left out.
     fn keys(&self, namespace: &str) -> Result<Vec<PublisherKey>, StoreError>;
+    /// Removes a publisher key: no new version may be signed by it; the versions it signed stay
+    /// (the index marks them). `NotFound` for a key the namespace does not have.
+    fn remove_key(&self, namespace: &str, key_id: &str, actor: &str) -> Result<(), StoreError>;
     /// Stores the bundle and its version, all or nothing. A version is immutable: other bytes
     /// under a published version are a `Conflict`.
     fn publish(
@@ -148,7 +157,13 @@ pub trait Store: Send + Sync {
     ) -> Result<(u64, Vec<SearchHit>), StoreError>;
     fn create_token(&self, token: &NewToken, actor: &str) -> Result<i64, StoreError>;
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Every token ever made, revoked ones included.
     fn token_count(&self) -> Result<u64, StoreError>;
+    /// Every token, by id.
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Revokes a token (at once: the next request with it is refused); revoking a revoked token
+    /// changes nothing. `NotFound` for an unknown id.
+    fn revoke_token(&self, id: i64, actor: &str) -> Result<TokenInfo, StoreError>;
     /// The newest audit entries first.
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
 }

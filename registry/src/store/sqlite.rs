@@ -15,7 +15,7 @@ use threatpack::wire::{BumpLevel, SemverDecision};
 
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, PublishOutcome,
-    PublisherKey, SearchHit, Store, StoreError, TokenRecord,
+    PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
 };
 use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
@@ -83,6 +83,15 @@ CREATE TABLE audit_log (
     // versions published before it existed).
     r#"
 ALTER TABLE versions ADD COLUMN semver TEXT;
+"#,
+    // 3: revocation. A revoked token and a removed key stay as rows, for the audit trail and
+    // for marking the versions a removed key signed. Every token expires now: one made to live
+    // forever lives 366 days from the upgrade (`tokens::MAX_EXPIRY_SECONDS`).
+    r#"
+ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+ALTER TABLE publisher_keys ADD COLUMN removed_at INTEGER;
+UPDATE tokens SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 31622400
+    WHERE expires_at IS NULL;
 "#,
 ];
 
@@ -158,6 +167,28 @@ fn from_json_column<T: serde::de::DeserializeOwned>(
             rusqlite::types::Type::Text,
             Box::new(error),
         )
+    })
+}
+
+/// The columns `token_info` reads.
+const TOKEN_COLUMNS: &str =
+    "id, description, scopes, namespaces, expires_at, created_at, revoked_at";
+
+fn token_info(row: &rusqlite::Row<'_>) -> Result<TokenInfo, rusqlite::Error> {
+    let split = |text: String| -> Vec<String> {
+        text.split(',')
+            .filter(|part| !part.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    Ok(TokenInfo {
+        id: row.get(0)?,
+        description: row.get(1)?,
+        scopes: split(row.get(2)?),
+        namespaces: split(row.get(3)?),
+        expires_at: row.get::<_, Option<i64>>(4)?.map(rfc3339),
+        created_at: rfc3339(row.get(5)?),
+        revoked_at: row.get::<_, Option<i64>>(6)?.map(rfc3339),
     })
 }
 
@@ -354,19 +385,64 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut connection = self.lock()?;
         let transaction = connection.transaction().map_err(internal)?;
-        let inserted = transaction
-            .execute(
-                "INSERT OR IGNORE INTO publisher_keys (namespace, key_id, public_key, added_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![namespace, key_id, public_key, now()],
+        let known: Option<(String, Option<i64>)> = transaction
+            .query_row(
+                "SELECT public_key, removed_at FROM publisher_keys
+                 WHERE namespace = ?1 AND key_id = ?2",
+                params![namespace, key_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
+            .optional()
             .map_err(internal)?;
-        if inserted == 0 {
-            return Ok(false);
+        match known {
+            Some((known_key, _)) if known_key != public_key => {
+                return Err(StoreError::Conflict(format!(
+                    "namespace `{namespace}` already has a key with id {key_id} and other bytes: a key id names one key; generate a new key pair"
+                )));
+            }
+            Some((_, None)) => return Ok(false),
+            Some((_, Some(_))) => {
+                transaction
+                    .execute(
+                        "UPDATE publisher_keys SET removed_at = NULL, added_at = ?3
+                         WHERE namespace = ?1 AND key_id = ?2",
+                        params![namespace, key_id, now()],
+                    )
+                    .map_err(internal)?;
+                audit(&transaction, actor, "key.restore", namespace, key_id)?;
+            }
+            None => {
+                transaction
+                    .execute(
+                        "INSERT INTO publisher_keys (namespace, key_id, public_key, added_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![namespace, key_id, public_key, now()],
+                    )
+                    .map_err(internal)?;
+                audit(&transaction, actor, "key.add", namespace, key_id)?;
+            }
         }
-        audit(&transaction, actor, "key.add", namespace, key_id)?;
         transaction.commit().map_err(internal)?;
         Ok(true)
+    }
+
+    fn remove_key(&self, namespace: &str, key_id: &str, actor: &str) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        let changed = transaction
+            .execute(
+                "UPDATE publisher_keys SET removed_at = ?3
+                 WHERE namespace = ?1 AND key_id = ?2 AND removed_at IS NULL",
+                params![namespace, key_id, now()],
+            )
+            .map_err(internal)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "namespace `{namespace}` has no key {key_id}"
+            )));
+        }
+        audit(&transaction, actor, "key.remove", namespace, key_id)?;
+        transaction.commit().map_err(internal)
     }
 
     fn keys(&self, namespace: &str) -> Result<Vec<PublisherKey>, StoreError> {
@@ -374,7 +450,7 @@ impl Store for SqliteStore {
         let mut statement = connection
             .prepare(
                 "SELECT key_id, public_key, added_at FROM publisher_keys
-                 WHERE namespace = ?1 ORDER BY key_id",
+                 WHERE namespace = ?1 AND removed_at IS NULL ORDER BY key_id",
             )
             .map_err(internal)?;
         statement
@@ -508,8 +584,13 @@ impl Store for SqliteStore {
         let mut statement = connection
             .prepare(
                 "SELECT version, sha256, size, dependencies, tier, signer_key_id, yanked,
-                     yank_reason, published_at, semver
-                 FROM versions WHERE pack = ?1",
+                     yank_reason, published_at, semver,
+                     EXISTS (SELECT 1 FROM publisher_keys AS key
+                             WHERE key.namespace = packs.namespace
+                               AND key.key_id = versions.signer_key_id
+                               AND key.removed_at IS NOT NULL)
+                 FROM versions JOIN packs ON packs.name = versions.pack
+                 WHERE versions.pack = ?1",
             )
             .map_err(internal)?;
         let mut records = statement
@@ -525,6 +606,7 @@ impl Store for SqliteStore {
                     dependencies: from_json_column(3, &dependencies)?,
                     tier: row.get(4)?,
                     signer_key_id: row.get(5)?,
+                    signer_key_removed: row.get(10)?,
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
@@ -698,28 +780,32 @@ impl Store for SqliteStore {
 
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let connection = self.lock()?;
-        let row: Option<(i64, String, String, Option<i64>)> = connection
+        connection
             .query_row(
-                "SELECT id, scopes, namespaces, expires_at FROM tokens WHERE hash = ?1",
+                "SELECT id, scopes, namespaces, expires_at, revoked_at FROM tokens WHERE hash = ?1",
                 [hash],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                |row| {
+                    let scopes: String = row.get(1)?;
+                    let namespaces: String = row.get(2)?;
+                    Ok(TokenRecord {
+                        id: row.get(0)?,
+                        // Only this store writes scopes; an unknown one grants nothing.
+                        scopes: scopes
+                            .split(',')
+                            .filter_map(|scope| Scope::parse(scope).ok())
+                            .collect(),
+                        namespaces: namespaces
+                            .split(',')
+                            .filter(|pattern| !pattern.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        expires_at: row.get(3)?,
+                        revoked_at: row.get(4)?,
+                    })
+                },
             )
             .optional()
-            .map_err(internal)?;
-        Ok(row.map(|(id, scopes, namespaces, expires_at)| TokenRecord {
-            id,
-            // Only this store writes scopes; an unknown one grants nothing.
-            scopes: scopes
-                .split(',')
-                .filter_map(|scope| Scope::parse(scope).ok())
-                .collect(),
-            namespaces: namespaces
-                .split(',')
-                .filter(|pattern| !pattern.is_empty())
-                .map(str::to_string)
-                .collect(),
-            expires_at,
-        }))
+            .map_err(internal)
     }
 
     fn token_count(&self) -> Result<u64, StoreError> {
@@ -728,6 +814,49 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM tokens", [], |row| row.get(0))
             .map_err(internal)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+            .map_err(internal)?;
+        statement
+            .query_map([], token_info)
+            .map_err(internal)?
+            .collect::<Result<_, _>>()
+            .map_err(internal)
+    }
+
+    fn revoke_token(&self, id: i64, actor: &str) -> Result<TokenInfo, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        let changed = transaction
+            .execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now()],
+            )
+            .map_err(internal)?;
+        let token = transaction
+            .query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+                [id],
+                token_info,
+            )
+            .optional()
+            .map_err(internal)?
+            .ok_or_else(|| StoreError::NotFound(format!("no token {id}")))?;
+        if changed > 0 {
+            audit(
+                &transaction,
+                actor,
+                "token.revoke",
+                &format!("token:{id}"),
+                "",
+            )?;
+        }
+        transaction.commit().map_err(internal)?;
+        Ok(token)
     }
 
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
@@ -750,5 +879,46 @@ impl Store for SqliteStore {
             .map_err(internal)?
             .collect::<Result<_, _>>()
             .map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_that_never_expired_expires_366_days_after_the_upgrade() {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        {
+            // A store at schema 2, with a token made to live forever.
+            let mut connection =
+                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
+            for (number, migration) in MIGRATIONS.iter().take(2).enumerate() {
+                let transaction = connection.transaction().expect("a transaction");
+                transaction.execute_batch(migration).expect("a migration");
+                transaction
+                    .pragma_update(None, "user_version", number + 1)
+                    .expect("the version");
+                transaction.commit().expect("commit");
+            }
+            connection
+                .execute(
+                    "INSERT INTO tokens (hash, description, scopes, namespaces, expires_at, created_at)
+                     VALUES ('h', 'old', 'admin', '*', NULL, 0)",
+                    [],
+                )
+                .expect("an old token");
+        }
+        let store = SqliteStore::open(data.path()).expect("the store opens and migrates");
+        let token = store
+            .token_by_hash("h")
+            .expect("a lookup")
+            .expect("the old token");
+        let expires_at = token.expires_at.expect("it expires now");
+        let expected = now() + crate::tokens::MAX_EXPIRY_SECONDS;
+        assert!(
+            (expected - 60..=expected).contains(&expires_at),
+            "{expires_at}"
+        );
     }
 }

@@ -127,7 +127,7 @@ fn each_setting_comes_from_the_flag_else_the_environment_else_the_config_file() 
     assert_eq!(server.address.port(), 8080);
     assert!(
         server.admin.is_some(),
-        "the first start prints the admin token"
+        "the first start writes the admin token to a file"
     );
     assert_eq!(publish_status(&server, 3001), 404);
     assert_eq!(publish_status(&server, DEFAULT_MAX_BUNDLE_BYTES + 1), 413);

@@ -59,7 +59,7 @@ fn a_registry_killed_during_publishes_restarts_with_whole_versions_only() {
     let admin = server
         .admin
         .clone()
-        .expect("the first start prints the admin token");
+        .expect("the first start writes the admin token to a file");
     runtime.block_on(create_namespace_with_key(
         &client,
         &server.url,

@@ -8,4 +8,5 @@ mod config;
 mod crash;
 mod openapi;
 mod owners;
+mod revocation;
 mod support;

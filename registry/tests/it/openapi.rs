@@ -38,6 +38,8 @@ async fn every_path_of_the_document_is_served() {
             .replace("{name}", "web")
             .replace("{version}", "1.0.0")
             .replace("{owner}", "alice")
+            .replace("{key_id}", "0123456789ABCDEF")
+            .replace("{id}", "1")
             .replace("{digest}", &"0".repeat(64));
         for method in operations.as_object().expect("operations").keys() {
             operations_seen += 1;
@@ -59,6 +61,6 @@ async fn every_path_of_the_document_is_served() {
             );
         }
     }
-    // Every route of `api::router` (counted by hand there: 15 path-and-method pairs).
-    assert_eq!(operations_seen, 15);
+    // Every route of `api::router` (counted by hand there: 18 path-and-method pairs).
+    assert_eq!(operations_seen, 18);
 }

@@ -265,7 +265,8 @@ pub struct ServerProcess {
     pub address: std::net::SocketAddr,
     /// `http://ADDRESS/api/v1`.
     pub url: String,
-    /// The admin token, printed on the data directory's first start only.
+    /// The admin token, read from the file the data directory's first start names on stderr
+    /// (the token itself is never printed).
     pub admin: Option<String>,
     stderr: Arc<std::sync::Mutex<String>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
@@ -276,10 +277,11 @@ const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The variables that configure the server: removed from every child, so the test's own
 /// environment cannot change what a test means.
-const SERVER_ENV: [&str; 3] = [
+const SERVER_ENV: [&str; 4] = [
     threatpack_registry::config::DATA_ENV,
     threatpack_registry::config::LISTEN_ENV,
     threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
+    threatpack_registry::config::ADMIN_TOKEN_ENV,
 ];
 
 /// `threatpack-registry` with `args` and only the `env` of the server's own variables.
@@ -354,14 +356,31 @@ impl ServerProcess {
                     ));
                 }
             };
-            if let Some(token) = line.strip_prefix("admin token (shown once, store it now): ") {
-                server.admin = Some(token.to_string());
-            } else if let Some(address) = line.strip_prefix("listening on http://") {
+            if let Some(address) = line.strip_prefix("listening on http://") {
                 server.address = address.parse().expect("an address after `listening on`");
                 server.url = format!("http://{address}/api/v1");
+                server.admin = server.admin_token_from_file(deadline);
                 return Ok(server);
             }
         }
+    }
+
+    /// The first admin token, from the file the server named on stderr before it said where
+    /// clients reach it (the stderr reader may lag behind stdout: wait for that line).
+    fn admin_token_from_file(&self, deadline: std::time::Instant) -> Option<String> {
+        while !self.stderr().contains("clients reach it with")
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let said = self.stderr();
+        let path = said
+            .split_once("an admin token (expires in 30 days) is in `")?
+            .1
+            .split_once('`')?
+            .0;
+        let token = std::fs::read_to_string(path).expect("the admin token file reads");
+        Some(token.trim().to_string())
     }
 
     /// SIGKILL on Unix: no handler runs, nothing is flushed or cleaned up.

@@ -51,7 +51,7 @@ enum Command {
     Build(commands::build::BuildArgs),
     /// Show a bundle: manifest, contents, signature, and where each field came from
     Inspect(commands::inspect::InspectArgs),
-    /// Manage signing keys, and register public keys with the registry
+    /// Manage signing keys, and register or remove publisher keys on the registry
     Key(commands::key::KeyArgs),
     /// Sign a bundle (minisign format: BUNDLE.minisig)
     Sign(commands::sign::SignArgs),
@@ -87,6 +87,8 @@ enum Command {
     Owner(commands::owner::OwnerArgs),
     /// Create and show namespaces on the registry
     Namespace(commands::namespace::NamespaceArgs),
+    /// List the registry's tokens and revoke one
+    Token(commands::token::TokenArgs),
     /// Show what changed between two versions of a pack and the semver bump it requires
     Diff(commands::diff::DiffArgs),
     /// Check that pack.toml's version is bumped enough over a baseline (the registry's, by default)
@@ -134,6 +136,7 @@ fn main() -> ExitCode {
             Command::Fetch(args) => commands::lock::run_fetch(args),
             Command::Owner(args) => commands::owner::run(args),
             Command::Namespace(args) => commands::namespace::run(args),
+            Command::Token(args) => commands::token::run(args),
             Command::Diff(args) => commands::diff::run(args),
             Command::SemverCheck(args) => commands::semver_check::run(args),
             Command::Changelog(args) => commands::changelog::run(args),
@@ -148,7 +151,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            // Messages quote registries, bundles and packs: the one escape, once more.
+            eprintln!("error: {}", threatpack::render::visible(&message));
             ExitCode::from(2)
         }
     }

@@ -1,5 +1,5 @@
-//! The publisher keys of a namespace: registering one (`manage-keys`) and listing them
-//! (public; consumers decide whom to trust from the list).
+//! The publisher keys of a namespace: registering and removing one (`manage-keys`) and listing
+//! them (public; consumers decide whom to trust from the list).
 
 use std::path::PathBuf;
 
@@ -17,6 +17,14 @@ pub struct AddKeyOptions {
     pub namespace: String,
     /// The public key file (`threatpack key generate` writes PREFIX.pub).
     pub public_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct RemoveKeyOptions {
+    pub registry: RegistryOptions,
+    pub namespace: String,
+    /// The key id, 16 hex digits (`threatpack key list` shows them).
+    pub key_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -80,5 +88,27 @@ pub fn list_keys(options: &ListKeysOptions) -> Result<Keys, RegistryError> {
         "check the name, or ask the registry's administrator to create it (`threatpack namespace create`)",
     );
     let (_, keys) = connection.call(&Request::new("GET", &path), hints)?;
+    Ok(keys)
+}
+
+/// Removes a publisher key: the registry accepts no new version signed by it; the versions it
+/// signed stay downloadable for the lockfiles that pin them, marked in the index. Answers the
+/// keys left.
+pub fn remove_key(options: &RemoveKeyOptions) -> Result<Keys, RegistryError> {
+    let namespace = &options.namespace;
+    let connection = Connection::open(&options.registry)?;
+    let token = connection.token()?;
+    let path = format!(
+        "/namespaces/{}/keys/{}",
+        encode(namespace),
+        encode(&options.key_id)
+    );
+    let mut request = Request::new("DELETE", &path);
+    request.token = Some(token);
+    let hints = Hints::needs(format!("the `manage-keys` scope covering `{namespace}/*`"))
+        .not_found(format!(
+            "see the keys with `threatpack key list {namespace}`"
+        ));
+    let (_, keys) = connection.call(&request, hints)?;
     Ok(keys)
 }

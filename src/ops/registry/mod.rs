@@ -1,5 +1,5 @@
 //! The registry operations: one function per thing a user does with a registry (publish, yank,
-//! owners, keys, namespaces, search, info, login). Each takes an options struct with the
+//! owners, keys, namespaces, tokens, search, info, login). Each takes an options struct with the
 //! registry ([`RegistryOptions`]: URL and token) and what to do, makes its requests with the
 //! client (`client::http`), and returns the API's answer as its wire type (`crate::wire`) or a
 //! [`RegistryError`] a caller can match. The `threatpack` command prints what they return.
@@ -14,6 +14,7 @@ mod namespaces;
 mod owners;
 mod publish;
 mod search;
+mod tokens;
 mod yank;
 
 pub use credentials::{
@@ -21,7 +22,9 @@ pub use credentials::{
     stored_token,
 };
 pub use info::{InfoOptions, info};
-pub use keys::{AddKeyOptions, KeyAddition, ListKeysOptions, add_key, list_keys};
+pub use keys::{
+    AddKeyOptions, KeyAddition, ListKeysOptions, RemoveKeyOptions, add_key, list_keys, remove_key,
+};
 pub use namespaces::{
     CreateNamespaceOptions, ShowNamespaceOptions, create_namespace, show_namespace,
 };
@@ -31,6 +34,7 @@ pub use owners::{
 };
 pub use publish::{PublishOptions, publish};
 pub use search::{SearchOptions, search};
+pub use tokens::{ListTokensOptions, RevokeTokenOptions, list_tokens, revoke_token};
 pub use yank::{YankOptions, set_yanked};
 
 use serde::de::DeserializeOwned;

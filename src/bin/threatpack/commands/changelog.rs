@@ -38,7 +38,7 @@ pub fn run(args: ChangelogArgs) -> Result<ExitCode, String> {
             write_atomically(path, text.as_bytes(), 0o644)?;
             crate::output::status(&format!("wrote `{}`", path.display()));
         }
-        None => print!("{text}"),
+        None => print!("{}", threatpack::render::visible(&text)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Mutex;
+use threatpack::render::visible;
 
 use clap::Args;
 use threatpack::ops::{DependencyOptions, Error, Progress};
@@ -83,7 +84,7 @@ impl Progress for TerminalProgress {
     }
 
     fn note(&self, message: &str) {
-        let print = || eprintln!("note: {message}");
+        let print = || eprintln!("note: {}", visible(message));
         match self.bar.lock().ok().as_ref().and_then(|bar| bar.as_ref()) {
             Some(bar) => bar.suspend(print),
             None => print(),
@@ -99,7 +100,7 @@ pub fn report_error(error: &Error) -> ExitCode {
             diagnostics, graph, ..
         } => {
             let _ = super::print_diagnostics(diagnostics, graph, super::Format::Human);
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             ExitCode::from(1)
         }
         Error::ModelHasErrors {
@@ -108,11 +109,11 @@ pub fn report_error(error: &Error) -> ExitCode {
             diagnostics,
         } => {
             print_model_diagnostics(diagnostics, file, text);
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             ExitCode::from(1)
         }
         _ => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             ExitCode::from(2)
         }
     }

@@ -33,8 +33,9 @@ pub fn run(args: DiffArgs) -> Result<ExitCode, String> {
     print!(
         "{}",
         match args.format {
-            ReportFormat::Human => diff_human(diff, bump),
-            ReportFormat::Markdown => diff_markdown(diff, bump),
+            // Published versions' text reaches the terminal: made visible (JSON escapes its own).
+            ReportFormat::Human => threatpack::render::visible(&diff_human(diff, bump)),
+            ReportFormat::Markdown => threatpack::render::visible(&diff_markdown(diff, bump)),
             ReportFormat::Json => diff_json(diff, bump),
         }
     );

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use threatpack::ops::registry::{InfoOptions, info};
+use threatpack::render::visible;
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -30,26 +31,34 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, String> {
         print_json(&index)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} ({})", index.name, options.registry.url);
+    // Everything below comes from the registry: made visible before it reaches the terminal.
+    println!("{} ({})", visible(&index.name), options.registry.url);
     if index.versions.is_empty() {
         println!("  no versions");
     }
     for version in &index.versions {
         println!(
-            "  {}  {}  tier {}  signer {}  published {}",
-            version.version,
-            version.digest,
-            version.tier.as_deref().unwrap_or("all"),
-            version.signer_key_id,
-            version.published_at,
+            "  {}  {}  tier {}  signer {}{}  published {}",
+            visible(&version.version),
+            visible(&version.digest),
+            visible(version.tier.as_deref().unwrap_or("all")),
+            visible(&version.signer_key_id),
+            if version.signer_key_removed {
+                " (key removed)"
+            } else {
+                ""
+            },
+            visible(&version.published_at),
         );
         if version.yanked {
             println!(
                 "    yanked: {}",
-                version
-                    .yank_reason
-                    .as_deref()
-                    .unwrap_or("(no reason given)")
+                visible(
+                    version
+                        .yank_reason
+                        .as_deref()
+                        .unwrap_or("(no reason given)")
+                )
             );
         }
     }

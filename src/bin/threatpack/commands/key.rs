@@ -1,13 +1,17 @@
-//! `threatpack key generate [--out PREFIX] [--unencrypted] [--force]` and
+//! `threatpack key generate [--out PREFIX] [--unencrypted] [--force]`,
 //! `threatpack key add NAMESPACE PUBFILE`, which registers a public key as a publisher key of a
-//! namespace on the registry.
+//! namespace on the registry, `threatpack key remove NAMESPACE KEY_ID` and
+//! `threatpack key list NAMESPACE`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use threatpack::ops::registry::{AddKeyOptions, ListKeysOptions, add_key, list_keys};
+use threatpack::ops::registry::{
+    AddKeyOptions, ListKeysOptions, RemoveKeyOptions, add_key, list_keys, remove_key,
+};
 use threatpack::ops::{GenerateKeyOptions, generate_key_files};
+use threatpack::render::visible;
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -25,8 +29,25 @@ enum KeyCommand {
     /// Register a public key (PREFIX.pub) as a publisher key of a namespace on the registry
     /// (needs the `manage-keys` scope on the namespace)
     Add(AddArgs),
+    /// Remove a publisher key of a namespace on the registry (a lost or retired key): no new
+    /// version may be signed by it; the versions it signed stay for the lockfiles that pin
+    /// them (needs the `manage-keys` scope on the namespace)
+    Remove(RemoveArgs),
     /// List the publisher keys of a namespace on the registry
     List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+struct RemoveArgs {
+    /// The namespace, e.g. `acme`
+    namespace: String,
+    /// The key id, 16 hex digits (`threatpack key list NAMESPACE` shows them)
+    key_id: String,
+    /// `json`: the registry's answer (the `keys` left), as one JSON document
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +93,7 @@ pub fn run(args: KeyArgs) -> Result<ExitCode, String> {
     match args.command {
         KeyCommand::Generate(args) => generate(args),
         KeyCommand::Add(args) => add(args),
+        KeyCommand::Remove(args) => remove(args),
         KeyCommand::List(args) => list(args),
     }
 }
@@ -123,7 +145,7 @@ fn add(args: AddArgs) -> Result<ExitCode, String> {
         print_json(&addition.answer)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (key_id, namespace) = (&addition.answer.key_id, &options.namespace);
+    let (key_id, namespace) = (&visible(&addition.answer.key_id), &options.namespace);
     if addition.added {
         println!("key {key_id} registered for `{namespace}`");
     } else {
@@ -143,13 +165,40 @@ fn list(args: ListArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     for key in &keys.keys {
-        println!("{}  added {}", key.key_id, key.added_at);
+        println!("{}  added {}", visible(&key.key_id), visible(&key.added_at));
     }
     if keys.keys.is_empty() {
         eprintln!(
             "`{}` has no publisher keys: register one with `threatpack key add {} PUBFILE`",
             options.namespace, options.namespace
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(args: RemoveArgs) -> Result<ExitCode, String> {
+    let options = RemoveKeyOptions {
+        registry: args.registry.authenticated()?,
+        namespace: args.namespace,
+        key_id: args.key_id,
+    };
+    let keys = remove_key(&options).map_err(message)?;
+    if args.format == Format::Json {
+        print_json(&keys)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "key {} removed from `{}`; the versions it signed stay for the lockfiles that pin them",
+        options.key_id, options.namespace
+    );
+    let left: Vec<String> = keys.keys.iter().map(|key| visible(&key.key_id)).collect();
+    if left.is_empty() {
+        eprintln!(
+            "`{}` has no publisher keys left: register one with `threatpack key add {} PUBFILE` before the next publish",
+            options.namespace, options.namespace
+        );
+    } else {
+        println!("keys left: {}", left.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

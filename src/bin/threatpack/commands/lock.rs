@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use threatpack::render::visible;
 
 use clap::Args;
 use serde_json::json;
@@ -169,9 +170,14 @@ fn print_locked(locked: Option<&Locked>, format: Format) -> Result<ExitCode, Str
             super::plural(report.items.len(), "item")
         );
         for item in &report.items {
-            println!("  {} (overridden at {})", item.target, item.at);
+            println!(
+                "  {} (overridden at {})",
+                visible(&item.target),
+                visible(&item.at)
+            );
             for line in &item.changes {
-                println!("    {line}");
+                // Upstream changes quote the published bundles.
+                println!("    {}", visible(line));
             }
         }
     }

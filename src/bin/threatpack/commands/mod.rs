@@ -26,6 +26,7 @@ pub mod search;
 pub mod semver_check;
 pub mod sign;
 pub mod test;
+pub mod token;
 pub mod verify;
 pub mod versions;
 pub mod yank;

@@ -2,6 +2,7 @@
 //! namespace show NAME`: the namespaces of the registry, which packs are published into.
 
 use std::process::ExitCode;
+use threatpack::render::visible;
 
 use clap::{Args, Subcommand};
 use threatpack::ops::registry::{
@@ -61,7 +62,7 @@ pub fn run(args: NamespaceArgs) -> Result<ExitCode, String> {
             };
             let namespace = create_namespace(&options).map_err(message)?;
             if args.format == Format::Human {
-                println!("created namespace `{}`", namespace.name);
+                println!("created namespace `{}`", visible(&namespace.name));
             }
             print(namespace, args.format)
         }
@@ -72,7 +73,7 @@ pub fn run(args: NamespaceArgs) -> Result<ExitCode, String> {
             };
             let namespace = show_namespace(&options).map_err(message)?;
             if args.format == Format::Human {
-                println!("{}", namespace.name);
+                println!("{}", visible(&namespace.name));
             }
             print(namespace, args.format)
         }
@@ -88,8 +89,8 @@ fn print(namespace: Namespace, format: Format) -> Result<ExitCode, String> {
             } else {
                 namespace.owners.join(", ")
             };
-            println!("  owners: {owners}");
-            println!("  created: {}", namespace.created_at);
+            println!("  owners: {}", visible(&owners));
+            println!("  created: {}", visible(&namespace.created_at));
         }
     }
     Ok(ExitCode::SUCCESS)

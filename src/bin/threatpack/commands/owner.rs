@@ -2,6 +2,7 @@
 //! registry. Listing is public; adding and removing need an `admin` token.
 
 use std::process::ExitCode;
+use threatpack::render::visible;
 
 use clap::{Args, Subcommand};
 use threatpack::ops::registry::{
@@ -69,7 +70,7 @@ fn list(args: ListArgs) -> Result<ExitCode, String> {
         print_json(&owners)?;
     } else {
         for owner in &owners.owners {
-            println!("{owner}");
+            println!("{}", visible(owner));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -92,7 +93,7 @@ fn add(args: ChangeArgs) -> Result<ExitCode, String> {
     } else {
         println!("`{owner}` already owns `{namespace}`");
     }
-    println!("owners: {}", change.owners.owners.join(", "));
+    println!("owners: {}", visible(&change.owners.owners.join(", ")));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,6 +112,6 @@ fn remove(args: ChangeArgs) -> Result<ExitCode, String> {
         "removed `{}` from the owners of `{}`",
         options.owner, options.namespace
     );
-    println!("owners: {}", owners.owners.join(", "));
+    println!("owners: {}", visible(&owners.owners.join(", ")));
     Ok(ExitCode::SUCCESS)
 }

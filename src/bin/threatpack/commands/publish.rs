@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use threatpack::render::visible;
 
 use clap::Args;
 use threatpack::ops::NoProgress;
@@ -40,7 +41,12 @@ pub fn run(args: PublishArgs) -> Result<ExitCode, String> {
         print_json(&published)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let (name, version, digest) = (&published.name, &published.version, &published.digest);
+    // The answer comes from the registry: made visible before it reaches the terminal.
+    let (name, version, digest) = (
+        visible(&published.name),
+        visible(&published.version),
+        visible(&published.digest),
+    );
     if !published.created {
         println!("{name}@{version} was already published with these bytes: {digest}");
         return Ok(ExitCode::SUCCESS);
@@ -50,16 +56,19 @@ pub fn run(args: PublishArgs) -> Result<ExitCode, String> {
         if let Some(required) = semver.required {
             println!(
                 "  against {}: the changes need a {} bump; declared {}",
-                semver.baseline,
+                visible(&semver.baseline),
                 required.as_str(),
                 semver.declared.map_or("none", |declared| declared.as_str())
             );
         }
         if let Some(note) = &semver.note {
-            println!("  against {}: {note}", semver.baseline);
+            println!("  against {}: {}", visible(&semver.baseline), visible(note));
         }
         if let Some(reason) = &semver.allowed_violation {
-            println!("  semver violation accepted (recorded in the audit log): {reason}");
+            println!(
+                "  semver violation accepted (recorded in the audit log): {}",
+                visible(reason)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

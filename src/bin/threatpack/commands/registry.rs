@@ -54,11 +54,12 @@ pub fn message(error: RegistryError) -> String {
     error.to_string()
 }
 
-/// Prints one answer as a JSON document on stdout.
+/// Prints one answer as a JSON document on stdout, with what the registry said made visible
+/// (`render::visible_json`: still the same JSON).
 pub fn print_json(answer: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(answer)
         .map_err(|error| format!("cannot write the answer as JSON: {error}"))?;
-    println!("{text}");
+    println!("{}", threatpack::render::visible_json(&text));
     Ok(())
 }
 

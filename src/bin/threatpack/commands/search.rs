@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use threatpack::ops::registry::{SearchOptions, search};
+use threatpack::render::visible;
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -40,16 +41,16 @@ pub fn run(args: SearchArgs) -> Result<ExitCode, String> {
     for pack in &answer.packs {
         println!(
             "{}  {}  {}",
-            pack.name,
-            pack.latest_version.as_deref().unwrap_or("(all yanked)"),
-            pack.description,
+            visible(&pack.name),
+            visible(pack.latest_version.as_deref().unwrap_or("(all yanked)")),
+            visible(&pack.description),
         );
     }
     crate::output::say!(
         "{} of {} matching `{}` (page {})",
         answer.packs.len(),
         answer.meta.total,
-        options.query,
+        visible(&options.query),
         options.page
     );
     Ok(ExitCode::SUCCESS)

@@ -81,8 +81,9 @@ fn print_report(report: &SemverReport, format: ReportFormat) {
     print!(
         "{}",
         match format {
-            ReportFormat::Human => semver_human(report),
-            ReportFormat::Markdown => semver_markdown(report),
+            // Published versions' text reaches the terminal: made visible (JSON escapes its own).
+            ReportFormat::Human => threatpack::render::visible(&semver_human(report)),
+            ReportFormat::Markdown => threatpack::render::visible(&semver_markdown(report)),
             ReportFormat::Json => semver_json(report),
         }
     );

@@ -42,7 +42,7 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
             | BundleError::SignedButInvalid { .. }
             | BundleError::NotExpected { .. }),
         ) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", threatpack::render::visible(&error.to_string()));
             return Ok(ExitCode::from(1));
         }
         Err(error) => return Err(error.to_string()),
@@ -63,13 +63,10 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, String> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    crate::output::say!(
+    // The binding is the signature's trusted comment, text from the bundle's signer.
+    crate::output::status(&threatpack::render::visible(&format!(
         "verified: `{}` {} (tier {}), signed by key {}, sha256 {}",
-        binding.pack,
-        binding.version,
-        binding.tier,
-        key_id,
-        binding.sha256
-    );
+        binding.pack, binding.version, binding.tier, key_id, binding.sha256
+    )));
     Ok(ExitCode::SUCCESS)
 }
