@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::api::{ApiOptions, router};
-use crate::store::{NewToken, SqliteStore, Store};
+use crate::store::{NewToken, SqliteStore, StartOptions, StartReport, Store};
 use crate::tokens::{Scope, generate_token, hash_token};
 
 /// A data directory opened and ready to serve.
@@ -12,14 +12,21 @@ pub struct Opened {
     pub store: Arc<SqliteStore>,
     /// The admin token made on first start (no token existed): shown once, never stored.
     pub admin_token: Option<String>,
-    /// Orphan blobs (and temporary files) collected at start.
-    pub orphans_removed: usize,
+    /// What the checks at start did and found (`SqliteStore::check_at_start`).
+    pub start: StartReport,
 }
 
-/// Opens `data` (creating it), collects orphans, and on first start creates an admin token.
+/// Opens `data` (creating it) with the default checks, and on first start creates an admin
+/// token.
 pub fn open(data: &Path) -> Result<Opened, String> {
+    open_with(data, &StartOptions::default())
+}
+
+/// Opens `data` (creating it), checks it before serving (`SqliteStore::check_at_start`), and
+/// on first start creates an admin token.
+pub fn open_with(data: &Path, options: &StartOptions) -> Result<Opened, String> {
     let store = SqliteStore::open(data)?;
-    let orphans_removed = store.collect_orphans()?;
+    let start = store.check_at_start(options)?;
     let admin_token = if store.token_count().map_err(|error| error.to_string())? == 0 {
         let (token, _) = create_token(
             &store,
@@ -38,7 +45,7 @@ pub fn open(data: &Path) -> Result<Opened, String> {
     Ok(Opened {
         store: Arc::new(store),
         admin_token,
-        orphans_removed,
+        start,
     })
 }
 
