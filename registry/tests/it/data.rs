@@ -70,7 +70,12 @@ fn running_with(data: &Path, versions: &[&str]) -> Running {
         published: BTreeMap::new(),
     };
     for version in versions {
-        let published = bundle(PACK, version, &format!("Version {version}."), &running.signer);
+        let published = bundle(
+            PACK,
+            version,
+            &format!("Version {version}."),
+            &running.signer,
+        );
         assert_eq!(running.publish(&published), 201, "{version}");
         running.published.insert(version.to_string(), published);
     }
@@ -196,7 +201,8 @@ fn a_database_copied_without_its_wal_or_lost_keeps_every_blob_and_adopt_blobs_se
         );
     }
 
-    let adopted = start(copied.path(), &["--adopt-blobs"]).unwrap_or_else(|error| panic!("{error}"));
+    let adopted =
+        start(copied.path(), &["--adopt-blobs"]).unwrap_or_else(|error| panic!("{error}"));
     let said = adopted.stderr();
     for version in ["1.0.0", "1.0.1", "1.1.0"] {
         assert!(
@@ -306,7 +312,8 @@ fn a_damaged_or_missing_blob_is_never_served_and_a_republish_repairs_it() {
     running.server = start(data.path(), &[]).unwrap_or_else(|error| panic!("{error}"));
     let said = running.server.stderr();
     assert!(
-        said.contains("warning: 1 indexed bundle(s) are missing") && said.contains("acme/web@1.0.1"),
+        said.contains("warning: 1 indexed bundle(s) are missing")
+            && said.contains("acme/web@1.0.1"),
         "{said}"
     );
     let (status, _) = running.get(&running.blob_url(&missing));
@@ -366,13 +373,12 @@ fn a_backup_taken_while_publishing_restores_into_a_registry_that_serves_every_ve
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    running
-        .runtime
-        .block_on(publishing)
-        .expect("the publishes");
-    running
-        .published
-        .extend(later.into_iter().map(|bundle| (bundle.version.clone(), bundle)));
+    running.runtime.block_on(publishing).expect("the publishes");
+    running.published.extend(
+        later
+            .into_iter()
+            .map(|bundle| (bundle.version.clone(), bundle)),
+    );
 
     let restored = backups.path().join("restored");
     let output = server_command(
@@ -432,7 +438,10 @@ fn a_backup_taken_while_publishing_restores_into_a_registry_that_serves_every_ve
         .map(|version| (version.to_string(), running.published[version].clone()))
         .collect();
     for version in &before {
-        assert!(in_backup.contains_key(version), "{version} is in the backup");
+        assert!(
+            in_backup.contains_key(version),
+            "{version} is in the backup"
+        );
     }
     serves_every_version(&running, &server.url, &in_backup);
     // And the original still serves everything.

@@ -10,3 +10,4 @@ mod data;
 mod openapi;
 mod owners;
 mod support;
+mod tiers;
