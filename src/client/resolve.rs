@@ -374,28 +374,24 @@ fn no_match(
 /// Whether `lock` already answers every requirement, transitively, with nothing to ask the
 /// registry: then commands use it as it is, offline.
 pub fn lock_satisfies(lock: &Lockfile, registry: &str, requirements: &[RootRequirement]) -> bool {
-    let mut needed: Vec<(String, Option<(String, Option<String>)>)> = requirements
+    // A root requirement, or (`None`) a locked pack's dependency, which it already pins.
+    let mut needed: Vec<(String, Option<&RootRequirement>)> = requirements
         .iter()
-        .map(|root| {
-            (
-                root.name.clone(),
-                Some((root.requirement.clone(), root.tier.clone())),
-            )
-        })
+        .map(|root| (root.name.clone(), Some(root)))
         .collect();
     let mut seen = BTreeSet::new();
-    while let Some((name, requirement)) = needed.pop() {
+    while let Some((name, root)) = needed.pop() {
         let Some(locked) = lock.pack(&name) else {
             return false;
         };
         if locked.registry != registry {
             return false;
         }
-        if let Some((requirement, tier)) = requirement {
-            if locked.tier != tier {
+        if let Some(root) = root {
+            if locked.tier != root.tier {
                 return false;
             }
-            let matches = VersionReq::parse(&requirement)
+            let matches = VersionReq::parse(&root.requirement)
                 .ok()
                 .zip(Version::parse(&locked.version).ok())
                 .is_some_and(|(requirement, version)| requirement.matches(&version));

@@ -61,9 +61,9 @@ pub(crate) fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<S
         (status = 401, description = "No valid token", body = ErrorEnvelope),
         (status = 403, description = "The token may not publish this pack", body = ErrorEnvelope),
         (status = 404, description = "No such namespace", body = ErrorEnvelope),
-        (status = 409, description = "The version exists with other bytes", body = ErrorEnvelope),
+        (status = 409, description = "The version exists with other bytes (or other versions of the pack kept landing while it was compared with its baseline)", body = ErrorEnvelope),
         (status = 413, description = "The bundle is over the size limit", body = ErrorEnvelope),
-        (status = 422, description = "The bundle, its signature or its version bump is refused", body = ErrorEnvelope),
+        (status = 422, description = "The bundle, its signature, its version bump or its new tier is refused", body = ErrorEnvelope),
     ))]
 pub(crate) async fn publish(
     State(state): State<AppState>,
