@@ -154,6 +154,10 @@ impl BlobDir {
         self.path(sha256).is_ok_and(|path| path.is_file())
     }
 
+    pub fn has_sidecar(&self, sha256: &str) -> bool {
+        self.sidecar_path(sha256).is_ok_and(|path| path.is_file())
+    }
+
     pub fn sidecar(&self, sha256: &str) -> Result<Option<Sidecar>, String> {
         let path = self.sidecar_path(sha256)?;
         if !path.is_file() {

@@ -260,6 +260,7 @@ impl SqliteStore {
                 .map_err(|error| error.to_string())?;
         }
         let present: BTreeSet<String> = self.blobs.list()?.into_iter().collect();
+        report.sidecars_written = self.write_missing_sidecars(&connection, &present)?;
         let unknown: Vec<String> = present
             .iter()
             .filter(|sha256| !referenced.contains_key(*sha256))
@@ -300,6 +301,50 @@ impl SqliteStore {
         Ok(report)
     }
 
+    /// Writes the signature sidecar of every stored blob that lacks one, from what the
+    /// database recorded at its publish (blobs published before sidecars were kept), so that
+    /// every blob can be adopted again should the database be lost.
+    fn write_missing_sidecars(
+        &self,
+        connection: &Connection,
+        present: &BTreeSet<String>,
+    ) -> Result<usize, String> {
+        let mut statement = connection
+            .prepare(
+                "SELECT versions.sha256, versions.signature, versions.published_at,
+                     COALESCE(publisher_keys.public_key, '')
+                 FROM versions
+                 JOIN packs ON packs.name = versions.pack
+                 LEFT JOIN publisher_keys ON publisher_keys.namespace = packs.namespace
+                     AND publisher_keys.key_id = versions.signer_key_id",
+            )
+            .map_err(|error| error.to_string())?;
+        let rows: Vec<(String, String, i64, String)> = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .map_err(|error| error.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|error| error.to_string())?;
+        let mut written = 0;
+        for (sha256, signature, published_at, public_key) in rows {
+            if !present.contains(&sha256) || self.blobs.has_sidecar(&sha256) {
+                continue;
+            }
+            self.blobs.write_sidecar(
+                &sha256,
+                &Sidecar {
+                    format: 1,
+                    signature,
+                    public_key,
+                    published_at,
+                },
+            )?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
     /// The identical bytes published again: answered as already published, and a repair
     /// when the stored blob is missing or damaged (a damaged one is quarantined first).
     fn republish(
@@ -313,12 +358,7 @@ impl SqliteStore {
             .blobs
             .read_verified(&version.sha256)
             .map_err(StoreError::Internal)?;
-        if self
-            .blobs
-            .sidecar(&version.sha256)
-            .map_err(StoreError::Internal)?
-            .is_none()
-        {
+        if !self.blobs.has_sidecar(&version.sha256) {
             let published_at: i64 = connection
                 .query_row(
                     "SELECT published_at FROM versions WHERE pack = ?1 AND version = ?2",
@@ -405,6 +445,8 @@ pub struct StartOptions {
 #[derive(Debug, Clone, Default)]
 pub struct StartReport {
     pub temporary_removed: usize,
+    /// Signature sidecars written for blobs stored before registries kept them.
+    pub sidecars_written: usize,
     /// Blobs written by publishes that never committed (the journal says so).
     pub interrupted_removed: usize,
     /// Blobs no version names, kept where they are (`--adopt-blobs` indexes them).

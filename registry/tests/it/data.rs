@@ -168,7 +168,7 @@ fn copy_directory(from: &Path, to: &Path) {
 #[test]
 fn a_database_copied_without_its_wal_or_lost_keeps_every_blob_and_adopt_blobs_serves_them() {
     let data = tempfile::tempdir().expect("a temporary directory");
-    let running = running_with(data.path(), &["1.0.0", "1.0.1", "1.1.0"]);
+    let mut running = running_with(data.path(), &["1.0.0", "1.0.1", "1.1.0"]);
     let blobs = file_names(&data.path().join("blobs/sha256"));
     assert_eq!(blobs.len(), 3);
 
@@ -219,6 +219,16 @@ fn a_database_copied_without_its_wal_or_lost_keeps_every_blob_and_adopt_blobs_se
         keys["keys"][0]["key_id"],
         running.signer.signing.key_id.as_str()
     );
+
+    // Blobs stored before registries kept their signatures beside them get them at start,
+    // from the database, so that they too can be adopted.
+    running.server.kill();
+    let signatures = data.path().join("blobs/signatures");
+    for name in file_names(&signatures) {
+        std::fs::remove_file(signatures.join(name)).expect("remove a sidecar");
+    }
+    running.server = start(data.path(), &[]).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(file_names(&signatures).len(), 3);
 }
 
 #[test]
