@@ -266,7 +266,7 @@ pub struct SemverDecision {
     )]
     pub allowed_violation: Option<String>,
     /// The version compared with; for a tier no earlier version has (not compared), the
-    /// nearest version below of any tier, or empty.
+    /// published version it sits next to (the highest below, else the lowest), of any tier.
     pub baseline: String,
     /// The bump the declared version makes over the baseline; `null` when it is not newer, or
     /// when the two were not compared.

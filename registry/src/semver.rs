@@ -29,7 +29,8 @@ pub fn tier_name(tier: Option<&str>) -> &str {
 /// A version built for a tier no published version of the pack has: nothing to compare it
 /// with, and a consumer whose requirement matched the other tier's versions must not be handed
 /// this one unawares. Refused, unless the publisher allows it (`allow`), which is recorded as a
-/// violation with the reason. `nearest` is the highest published version below, of any tier.
+/// violation with the reason. `nearest` is the published version it sits next to (the highest
+/// below, else the lowest), of any tier.
 pub fn new_tier(
     pack: &str,
     declared: &Version,

@@ -289,7 +289,9 @@ async fn check_semver(
             &declared,
             new_version.tier.as_deref(),
             &published,
-            threatpack::versioning::baseline_version(&versions_of(None), &declared),
+            // The nearest version below, else the lowest: what the new tier sits next to.
+            threatpack::versioning::baseline_version(&versions_of(None), &declared)
+                .or_else(|| versions_of(None).into_iter().min()),
             allow.as_deref(),
         )
         .map_err(unprocessable)?;
