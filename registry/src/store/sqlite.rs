@@ -2,8 +2,10 @@
 //!
 //! One connection behind a mutex: SQLite takes one writer at a time anyway, and holding the
 //! lock from "is this version taken?" to the commit makes concurrent publishes of one version
-//! come out as exactly one winner. Publish writes the blob first and commits the metadata
-//! after, so a crash leaves either the whole version or an orphan blob collected at start.
+//! come out as exactly one winner, and its baseline check (`NewVersion::versions_seen`) exact.
+//! Publish journals the blob (`pending_blobs`), writes it, then commits the metadata and clears
+//! the journal in one transaction, so a crash leaves either the whole version or a journaled
+//! blob, removed at start (`check_at_start`); nothing the journal does not name is deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -683,13 +685,17 @@ impl Store for SqliteStore {
             }
         }
         // Journaled (and committed) before the blob is written: a crash from here to the
-        // commit below leaves a journal row, and the blob it names is removed at start.
-        connection
-            .execute(
-                "INSERT OR REPLACE INTO pending_blobs (sha256, started_at) VALUES (?1, ?2)",
-                params![version.sha256, now()],
-            )
-            .map_err(internal)?;
+        // commit below leaves a journal row, and the blob it names is removed at start. A blob
+        // already there (kept at start, no version naming it) is not this publish's to remove.
+        let journaled = !self.blobs.exists(&version.sha256);
+        if journaled {
+            connection
+                .execute(
+                    "INSERT OR REPLACE INTO pending_blobs (sha256, started_at) VALUES (?1, ?2)",
+                    params![version.sha256, now()],
+                )
+                .map_err(internal)?;
+        }
         let published_at = now();
         let written = self
             .write_sidecar(&connection, version, published_at)
@@ -699,11 +705,13 @@ impl Store for SqliteStore {
                     .map_err(StoreError::Internal)
             });
         if let Err(error) = written {
-            let _ = self.blobs.remove(&version.sha256);
-            let _ = connection.execute(
-                "DELETE FROM pending_blobs WHERE sha256 = ?1",
-                [&version.sha256],
-            );
+            if journaled {
+                let _ = self.blobs.remove(&version.sha256);
+                let _ = connection.execute(
+                    "DELETE FROM pending_blobs WHERE sha256 = ?1",
+                    [&version.sha256],
+                );
+            }
             return Err(error);
         }
         let transaction = connection.transaction().map_err(internal)?;
