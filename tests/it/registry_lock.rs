@@ -729,4 +729,18 @@ fn a_consumer_gets_the_tier_it_asks_for_and_never_another_one_silently() {
         &setup.run(&project, &["lock"]),
         "only versions built for another tier match (1.0.1 (tier top))",
     );
+
+    // `semver-check` chooses its default baseline as the registry's gate does: in the tier.
+    let next = setup.path("src/next");
+    write_small_pack(&next, "vendor/base", "1.0.2", "A small pack.", "");
+    let next_text = next.to_string_lossy().into_owned();
+    let run = setup.run(setup.work.path(), &["semver-check", &next_text]);
+    succeeded(&run);
+    assert!(run.stdout.contains("vendor/base@1.0.0"), "{}", run.stdout);
+    let run = setup.run(
+        setup.work.path(),
+        &["semver-check", &next_text, "--tier", "top"],
+    );
+    succeeded(&run);
+    assert!(run.stdout.contains("vendor/base@1.0.1"), "{}", run.stdout);
 }
