@@ -11,7 +11,7 @@ use threatpack_registry::config::{
     DATA_ENV, LISTEN_ENV, MAX_BUNDLE_BYTES_ENV, PartialSettings, ServerSettings, read_config_file,
 };
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve};
-use threatpack_registry::store::{SqliteStore, StartOptions, StartReport};
+use threatpack_registry::store::{SqliteStore, StartOptions, StartReport, listed};
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
 
 /// The threatpack registry: publish, index, download and yank signed bundles.
@@ -216,7 +216,7 @@ fn backup(args: &BackupArgs) -> Result<(), String> {
     Err(format!(
         "the backup was written without {} blob(s) its database names: {}\n  help: repair them (their publishers republish the identical bytes, or restore them from an earlier backup), then back up again",
         summary.problems.len(),
-        summary.problems.join("; ")
+        listed(&summary.problems)
     ))
 }
 
@@ -233,7 +233,7 @@ fn restore(args: &RestoreArgs) -> Result<(), String> {
         eprintln!(
             "warning: the backup lacks {} blob(s) its database names (missing or damaged when it was taken): {}",
             summary.missing.len(),
-            summary.missing.join(", ")
+            listed(&summary.missing)
         );
     }
     Ok(())
@@ -264,7 +264,7 @@ fn report_start(report: &StartReport) {
         eprintln!(
             "warning: {} indexed bundle(s) are missing from `blobs/sha256` and cannot be downloaded: {}\n  help: restore them from a backup, or have their publishers republish the identical bytes; `--strict` refuses to start like this",
             report.missing.len(),
-            report.missing.join(", ")
+            listed(&report.missing)
         );
     }
 }

@@ -10,7 +10,7 @@ mod sqlite;
 use serde::Serialize;
 
 pub use blobs::{BlobDir, Sidecar, is_sha256_hex};
-pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, quick_check};
+pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, listed, quick_check};
 /// What the store reads back is what the API serves: the wire types themselves.
 pub use threatpack::wire::{IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit};
 

@@ -297,7 +297,7 @@ impl SqliteStore {
             return Err(format!(
                 "{} indexed bundle(s) are missing from `blobs/sha256` ({}), and `--strict` refuses to serve without them\n  help: restore the blobs from a backup, or have each publisher republish the identical bytes, or start without `--strict` to serve the rest",
                 report.missing.len(),
-                report.missing.join(", ")
+                listed(&report.missing)
             ));
         }
         Ok(report)
@@ -476,6 +476,21 @@ pub fn quick_check(connection: &Connection) -> Result<(), String> {
     } else {
         Err(problems.into_iter().take(5).collect::<Vec<_>>().join("; "))
     }
+}
+
+/// Names for a message: the first 20, then how many more.
+pub fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 fn damaged(database: &Path, problem: &str) -> String {
