@@ -162,9 +162,12 @@ fn write_backup(
             )?;
         }
     }
-    let database_bytes = fs::read(snapshot)
+    // Streamed: the database may be far larger than any blob.
+    let mut database_file = fs::File::open(snapshot)
         .map_err(|error| format!("cannot read `{}`: {error}", snapshot.display()))?;
-    append(&mut archive, DATABASE_FILE, &database_bytes, partial)?;
+    archive
+        .append_file(DATABASE_FILE, &mut database_file)
+        .map_err(|error| format!("cannot write `{}`: {error}", partial.display()))?;
     let description = Description {
         format: 1,
         created_at: crate::time::rfc3339(crate::time::now()),
