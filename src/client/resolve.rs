@@ -150,11 +150,22 @@ pub fn resolve_lock(
             .map(|(version, entry)| format!("{version} ({})", tier_label(entry.tier.as_deref())))
             .collect();
         candidates.retain(|(_, entry)| entry.tier == tier);
-        if let Some(locked) = locked.filter(|locked| locked.tier != tier) {
+        // The tier the index lists for the locked version (a lockfile written before tiers were
+        // recorded does not say).
+        let locked_tier = locked.and_then(|locked| {
+            index
+                .versions
+                .iter()
+                .find(|entry| entry.version == locked.version && entry.digest == locked.checksum)
+                .map(|entry| entry.tier.clone())
+        });
+        if let (Some(locked), Some(locked_tier)) = (locked, locked_tier)
+            && locked_tier != tier
+        {
             notes.push(format!(
                 "`{name}` {} was locked for {}; the requirement asks for {}, so it is chosen again",
                 locked.version,
-                tier_label(locked.tier.as_deref()),
+                tier_label(locked_tier.as_deref()),
                 tier_label(tier.as_deref())
             ));
         }
@@ -604,6 +615,36 @@ mod tests {
         assert!(
             !lock_satisfies(&lock, "http://r", &top),
             "a lock of another tier does not answer the requirement"
+        );
+    }
+
+    /// A lockfile written before tiers were recorded, pinning a `top` version under a
+    /// requirement that asks for none: chosen again, and said.
+    #[test]
+    fn a_locked_version_of_another_tier_is_chosen_again_with_a_note() {
+        let mut previous = tiered_lock(&[with_tier(requirement("v/base", "^1.0"), "top")])
+            .expect("resolves")
+            .lock;
+        previous.packs[0].tier = None;
+        let resolution = resolve_lock(
+            &LockRequest {
+                registry: "http://r",
+                requirements: &[requirement("v/base", "^1.0")],
+                previous: Some(&previous),
+                unlock: &Unlock::Nothing,
+                configured: &[],
+            },
+            &mut tiered_registry(),
+        )
+        .expect("resolves");
+        assert_eq!(resolution.lock.packs[0].version, "1.0.2");
+        assert!(
+            resolution
+                .notes
+                .iter()
+                .any(|note| note.contains("1.0.1 was locked for tier top")),
+            "{:?}",
+            resolution.notes
         );
     }
 
