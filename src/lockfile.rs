@@ -1,5 +1,5 @@
 //! `threatpack.lock`: the exact registry packs a pack or project uses — version, registry,
-//! bundle sha256 and signer — and the publisher keys trusted for them. Written by
+//! bundle sha256, signer and tier — and the publisher keys trusted for them. Written by
 //! `threatpack lock`/`update`, read by everything that fetches. Schema: schema/lockfile.schema.json.
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,9 @@ pub struct LockedPack {
     pub checksum: String,
     /// The id of the publisher key that signed the bundle.
     pub signer: String,
+    /// The tier the bundle was built for; absent for the whole pack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// The packs it depends on, as `name version`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
@@ -129,6 +132,7 @@ mod tests {
                     registry: "http://127.0.0.1:8080".into(),
                     checksum: format!("sha256:{}", "b".repeat(64)),
                     signer: "0123456789ABCDEF".into(),
+                    tier: None,
                     dependencies: vec![],
                 },
                 LockedPack {
@@ -137,6 +141,7 @@ mod tests {
                     registry: "http://127.0.0.1:8080".into(),
                     checksum: format!("sha256:{}", "a".repeat(64)),
                     signer: "0123456789ABCDEF".into(),
+                    tier: Some("top".into()),
                     dependencies: vec!["threatpack/stride-core 1.0.0".into()],
                 },
             ],

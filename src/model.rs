@@ -64,6 +64,9 @@ pub enum DependencySpec {
     Detailed {
         version: String,
         path: Option<String>,
+        /// The tier of the published bundle to use (`None`: the whole pack, built without
+        /// `--tier`). A registry dependency only resolves to versions built for it.
+        tier: Option<String>,
     },
 }
 
@@ -79,6 +82,13 @@ impl DependencySpec {
         match self {
             DependencySpec::Requirement(_) => None,
             DependencySpec::Detailed { path, .. } => path.as_deref(),
+        }
+    }
+
+    pub fn tier(&self) -> Option<&str> {
+        match self {
+            DependencySpec::Requirement(_) => None,
+            DependencySpec::Detailed { tier, .. } => tier.as_deref(),
         }
     }
 }

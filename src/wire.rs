@@ -293,7 +293,7 @@ impl BumpLevel {
 }
 
 /// What the semantic-versioning check of a publish decided against the baseline (the highest
-/// published version below the new one).
+/// published version below the new one built for the same tier).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SemverDecision {
@@ -305,11 +305,14 @@ pub struct SemverDecision {
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_violation: Option<String>,
+    /// The version compared with; for a tier no earlier version has (not compared), the
+    /// published version it sits next to (the highest below, else the lowest), of any tier.
     pub baseline: String,
     /// The bump the declared version makes over the baseline; `null` when it is not newer, or
     /// when the two were not compared.
     pub declared: Option<BumpLevel>,
-    /// Why the versions were not compared (built for different tiers); absent when they were.
+    /// Why the versions were not compared (the new version is built for a tier no earlier
+    /// version has, published with `allowed-violation`); absent when they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The bump the changes since the baseline require; `null` when not compared.

@@ -4,10 +4,12 @@
 //! `store` keeps the data (the `Store` trait; SQLite plus a blob directory), `tokens` says who
 //! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
 //! memory), `openapi` its OpenAPI description (generated from the handlers and `threatpack::wire`),
-//! `semver` the versioning gate of publish, `server` opens the store and serves it, and
-//! `config` gathers the server's settings (flags, environment, configuration file).
+//! `semver` the versioning gate of publish, `server` opens the store and serves it,
+//! `backup` takes and restores backups of a data directory, and `config` gathers the server's
+//! settings (flags, environment, configuration file).
 
 pub mod api;
+pub mod backup;
 pub mod config;
 mod index_cache;
 pub mod openapi;

@@ -1,4 +1,5 @@
-//! `threatpack-registry`: serves a registry from a data directory, or manages its tokens.
+//! `threatpack-registry`: serves a registry from a data directory, manages its tokens, backs it
+//! up and restores it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,8 +11,8 @@ use threatpack_registry::config::{
     ADMIN_TOKEN_ENV, DATA_ENV, LISTEN_ENV, MAX_BUNDLE_BYTES_ENV, PartialSettings, ServerSettings,
     read_config_file,
 };
-use threatpack_registry::server::{TokenOptions, create_token, open, serve};
-use threatpack_registry::store::{SqliteStore, Store, TokenInfo};
+use threatpack_registry::server::{TokenOptions, create_token, open_with, serve};
+use threatpack_registry::store::{SqliteStore, StartOptions, StartReport, Store, TokenInfo, listed};
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
 
 /// The threatpack registry: publish, index, download and yank signed bundles.
@@ -45,6 +46,13 @@ struct ServeArgs {
     /// The largest bundle a publish accepts, in bytes [default: 67108864, 64 MiB]
     #[arg(long, value_name = "BYTES", env = MAX_BUNDLE_BYTES_ENV)]
     max_bundle_bytes: Option<usize>,
+    /// Index the bundles in `blobs/` that no version names, from their own manifests and
+    /// signatures (after a database was lost; docs/registry-data.md)
+    #[arg(long)]
+    adopt_blobs: bool,
+    /// Refuse to start when an indexed bundle is missing from `blobs/`
+    #[arg(long)]
+    strict: bool,
 }
 
 impl ServeArgs {
@@ -69,6 +77,33 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Back up a data directory into one file, consistently, while the server runs
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The registry's configuration file (for its `data`)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The registry's data directory
+    #[arg(long, value_name = "DIR", env = DATA_ENV)]
+    data: Option<PathBuf>,
+    /// The backup file to write (replaced only once complete)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// A file written by `threatpack-registry backup`
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The data directory to create (it must not exist, or be empty)
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +180,8 @@ fn main() -> ExitCode {
         Some(Command::Token(TokenCommand::Create(args))) => token_create(&args),
         Some(Command::Token(TokenCommand::List(args))) => token_list(&args),
         Some(Command::Token(TokenCommand::Revoke(args))) => token_revoke(&args),
+        Some(Command::Backup(args)) => backup(&args),
+        Some(Command::Restore(args)) => restore(&args),
         None => run_server(&cli.serve),
     };
     match result {
@@ -158,13 +195,14 @@ fn main() -> ExitCode {
 
 fn run_server(args: &ServeArgs) -> Result<(), String> {
     let settings = args.settings()?;
-    let opened = open(&settings.data)?;
-    if opened.orphans_removed > 0 {
-        eprintln!(
-            "collected {} orphan blob(s) left by an interrupted publish",
-            opened.orphans_removed
-        );
-    }
+    let opened = open_with(
+        &settings.data,
+        &StartOptions {
+            adopt_blobs: args.adopt_blobs,
+            strict: args.strict,
+        },
+    )?;
+    report_start(&opened.start);
     // The token itself is never printed: stdout and stderr end up in logs. Before binding, so
     // that the file is named even if the address is taken.
     if let Some(path) = &opened.admin_token_file {
@@ -206,6 +244,79 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
         .await
         .map_err(|error| format!("the server stopped: {error}"))
     })
+}
+
+fn backup(args: &BackupArgs) -> Result<(), String> {
+    let data = PartialSettings {
+        data: args.data.clone(),
+        ..PartialSettings::default()
+    }
+    .or(config_file(args.config.as_deref())?)
+    .data()?;
+    let summary = threatpack_registry::backup::backup(&data, &args.out)?;
+    eprintln!(
+        "backed up {} version(s) and {} blob(s) to `{}`",
+        summary.versions,
+        summary.blobs,
+        args.out.display()
+    );
+    if summary.problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the backup was written without {} blob(s) its database names: {}\n  help: repair them (their publishers republish the identical bytes, or restore them from an earlier backup), then back up again",
+        summary.problems.len(),
+        listed(&summary.problems)
+    ))
+}
+
+fn restore(args: &RestoreArgs) -> Result<(), String> {
+    let summary = threatpack_registry::backup::restore(&args.file, &args.data)?;
+    eprintln!(
+        "restored {} version(s) and {} blob(s) into `{}`; start the registry with `--data {}`",
+        summary.versions,
+        summary.blobs,
+        args.data.display(),
+        args.data.display()
+    );
+    if !summary.missing.is_empty() {
+        eprintln!(
+            "warning: the backup lacks {} blob(s) its database names (missing or damaged when it was taken): {}",
+            summary.missing.len(),
+            listed(&summary.missing)
+        );
+    }
+    Ok(())
+}
+
+/// What the checks at start did, on stderr; silent when there was nothing to do.
+fn report_start(report: &StartReport) {
+    let collected = report.temporary_removed + report.interrupted_removed;
+    if collected > 0 {
+        eprintln!(
+            "collected {collected} orphan file(s) left by an interrupted publish ({} bundle(s), {} temporary file(s))",
+            report.interrupted_removed, report.temporary_removed
+        );
+    }
+    for adopted in &report.adopted {
+        eprintln!("adopted {adopted} from its blob");
+    }
+    for reason in &report.not_adopted {
+        eprintln!("warning: not adopted: {reason}");
+    }
+    if report.unindexed_kept > 0 {
+        eprintln!(
+            "warning: kept {} blob(s) that no version names (a database older than its blobs?)\n  help: `--adopt-blobs` indexes them again from their own manifests and signatures",
+            report.unindexed_kept
+        );
+    }
+    if !report.missing.is_empty() {
+        eprintln!(
+            "warning: {} indexed bundle(s) are missing from `blobs/sha256` and cannot be downloaded: {}\n  help: restore them from a backup, or have their publishers republish the identical bytes; `--strict` refuses to start like this",
+            report.missing.len(),
+            listed(&report.missing)
+        );
+    }
 }
 
 fn token_create(args: &TokenCreateArgs) -> Result<(), String> {

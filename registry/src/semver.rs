@@ -21,6 +21,53 @@ pub struct Baseline {
     pub kb: KnowledgeBase,
 }
 
+/// The tier a bundle was built for, as messages name it (`all`: the whole pack).
+pub fn tier_name(tier: Option<&str>) -> &str {
+    tier.unwrap_or("all")
+}
+
+/// A version built for a tier no published version of the pack has: nothing to compare it
+/// with, and a consumer whose requirement matched the other tier's versions must not be handed
+/// this one unawares. Refused, unless the publisher allows it (`allow`), which is recorded as a
+/// violation with the reason. `nearest` is the published version it sits next to (the highest
+/// below, else the lowest), of any tier.
+pub fn new_tier(
+    pack: &str,
+    declared: &Version,
+    tier: Option<&str>,
+    published: &[threatpack::wire::IndexVersion],
+    nearest: Option<Version>,
+    allow: Option<&str>,
+) -> Result<SemverDecision, String> {
+    let mut tiers: Vec<&str> = published
+        .iter()
+        .map(|record| tier_name(record.tier.as_deref()))
+        .collect();
+    tiers.sort_unstable();
+    tiers.dedup();
+    let note = format!(
+        "built for tier {}, which no earlier version has (published tiers: {}); not compared",
+        tier_name(tier),
+        tiers.join(", ")
+    );
+    match allow.map(str::trim).filter(|reason| !reason.is_empty()) {
+        Some(reason) => Ok(SemverDecision {
+            allowed_violation: Some(reason.to_string()),
+            baseline: nearest
+                .map(|version| version.to_string())
+                .unwrap_or_default(),
+            declared: None,
+            note: Some(note),
+            required: None,
+        }),
+        None => Err(format!(
+            "`{pack}` {declared} is {note}: the semver gate compares versions of one tier, and consumers choose a tier (`tier = \"{}\"` in a dependency), so a new tier is a decision, not a patch. Build it for tier {} like the published versions, or accept the new tier with a reason (`threatpack publish --allow-semver-violation REASON`, recorded in the audit log)",
+            tier_name(tier),
+            tiers.join(" or "),
+        )),
+    }
+}
+
 /// Compares `new_kb` (declared as `declared`) with the baseline. `Ok` holds the record to
 /// store with the version; `Err` the refusal's detail.
 pub fn gate(
@@ -31,19 +78,14 @@ pub fn gate(
     allow: Option<&str>,
 ) -> Result<SemverDecision, String> {
     if baseline.kb.tier != new_kb.tier {
-        // A bundle of one tier compared with one of another would list every item outside
-        // the smaller one as a change: no decision is better than a wrong one.
-        return Ok(SemverDecision {
-            allowed_violation: None,
-            baseline: baseline.version.to_string(),
-            declared: None,
-            note: Some(format!(
-                "not compared: the baseline is built for tier {}, this version for tier {}",
-                baseline.kb.tier.as_deref().unwrap_or("all"),
-                new_kb.tier.as_deref().unwrap_or("all")
-            )),
-            required: None,
-        });
+        // The caller chooses a baseline of the same tier (`new_tier` when there is none): two
+        // tiers compared would list every item outside the smaller one as a change.
+        return Err(format!(
+            "`{pack}` {declared} is built for tier {} and cannot be compared with {} (tier {})",
+            tier_name(new_kb.tier.as_deref()),
+            baseline.version,
+            tier_name(baseline.kb.tier.as_deref())
+        ));
     }
     let changes = diff(&baseline.kb, new_kb);
     let bump = required_bump(&changes);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::api::{ApiOptions, router};
 use crate::config::ADMIN_TOKEN_ENV;
-use crate::store::{NewToken, SqliteStore, Store};
+use crate::store::{NewToken, SqliteStore, StartOptions, StartReport, Store};
 use crate::tokens::{
     FIRST_ADMIN_TOKEN_SECONDS, MAX_EXPIRY_SECONDS, Scope, check_pattern, generate_token, hash_token,
 };
@@ -26,20 +26,27 @@ pub struct Opened {
     /// Where the first admin token was written (`DATA/admin-token`, mode 0600); `None` when
     /// there was a token already, or it came from the environment.
     pub admin_token_file: Option<PathBuf>,
-    /// Orphan blobs (and temporary files) collected at start.
-    pub orphans_removed: usize,
+    /// What the checks at start did and found (`SqliteStore::check_at_start`).
+    pub start: StartReport,
 }
 
-/// Opens `data` (creating it), collects orphans, and on first start creates an admin token.
+/// Opens `data` (creating it) with the default checks, and on first start creates an admin
+/// token.
 pub fn open(data: &Path) -> Result<Opened, String> {
+    open_with(data, &StartOptions::default())
+}
+
+/// Opens `data` (creating it), checks it before serving (`SqliteStore::check_at_start`), and
+/// on first start creates an admin token.
+pub fn open_with(data: &Path, options: &StartOptions) -> Result<Opened, String> {
     let store = SqliteStore::open(data)?;
-    let orphans_removed = store.collect_orphans()?;
+    let start = store.check_at_start(options)?;
     let (admin_token, admin_token_file) = first_admin_token(&store, data)?;
     Ok(Opened {
         store: Arc::new(store),
         admin_token,
         admin_token_file,
-        orphans_removed,
+        start,
     })
 }
 

@@ -13,17 +13,18 @@ use super::index::IndexSource;
 use crate::bundle::{Bundle, ReadLimits, read_bundle};
 use crate::workspace::read_capped;
 
-/// Every version of `name` the registry lists (yanked ones included), unordered.
+/// Every version of `name` the registry lists (yanked ones included), unordered, with the tier
+/// each was built for (`None`: the whole pack).
 pub fn published_versions(
     indexes: &mut dyn IndexSource,
     registry: &str,
     name: &str,
-) -> Result<Vec<Version>, String> {
+) -> Result<Vec<(Version, Option<String>)>, String> {
     let index = indexes.index(registry, name)?;
     Ok(index
         .versions
         .iter()
-        .filter_map(|version| Version::parse(&version.version).ok())
+        .filter_map(|version| Some((Version::parse(&version.version).ok()?, version.tier.clone())))
         .collect())
 }
 

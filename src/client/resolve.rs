@@ -2,9 +2,12 @@
 //! highest non-yanked version that matches (semver's rules: a pre-release only matches a
 //! requirement that names a pre-release of the same version); a version already locked is
 //! kept while it still matches, even when yanked since. One version of each pack, as in a
-//! build. Then the signer of each chosen version must be trusted: by the project's `[trust]`,
-//! else by the keys the lockfile recorded, else — first use — by the registry's key list (a key
-//! whose id is not its own bytes' is refused), recorded in the lockfile from then on.
+//! build. A version's tier is part of what is resolved: a requirement only matches versions
+//! built for the tier it asks for (`tier = "top"`; none asks for the whole pack), and a pack's
+//! own dependencies keep the tier of the bundle it was built against. Then the signer of each
+//! chosen version must be trusted: by the project's `[trust]`, else by the keys the lockfile
+//! recorded, else — first use — by the registry's key list (a key whose id is not its own
+//! bytes' is refused), recorded in the lockfile from then on.
 //!
 //! What an index says is checked before it is used: a version the lockfile pins must keep its
 //! digest (for `lock` and `update` alike), digests and key ids must be well formed, and a
@@ -26,6 +29,8 @@ use crate::render::visible;
 pub struct RootRequirement {
     pub name: String,
     pub requirement: String,
+    /// The tier asked for (`tier = "top"` in the dependency); `None`: the whole pack.
+    pub tier: Option<String>,
     /// Who declares it, for messages: "`acme/web` 1.0.0 (packs/web)".
     pub declared_by: String,
 }
@@ -65,13 +70,27 @@ struct Chosen {
     chain: String,
 }
 
+/// The tier a requirement is resolved in.
+enum WantedTier {
+    /// Asked for by a root requirement (`None`: the whole pack).
+    Named(Option<String>),
+    /// A dependency of a published version: the tier of the bundle it was built against
+    /// (`sha256:HEX`), the whole pack if the registry does not list that bundle.
+    BuiltAgainst(String),
+}
+
+/// How a tier is named in messages.
+fn tier_label(tier: Option<&str>) -> String {
+    format!("tier {}", tier.unwrap_or("all"))
+}
+
 pub fn resolve_lock(
     request: &LockRequest<'_>,
     indexes: &mut dyn IndexSource,
 ) -> Result<Resolution, String> {
     let mut notes = Vec::new();
     let mut chosen: BTreeMap<String, Chosen> = BTreeMap::new();
-    let mut queue: VecDeque<(String, String, String)> = request
+    let mut queue: VecDeque<(String, String, String, WantedTier)> = request
         .requirements
         .iter()
         .map(|root| {
@@ -79,14 +98,29 @@ pub fn resolve_lock(
                 root.name.clone(),
                 root.requirement.clone(),
                 root.declared_by.clone(),
+                WantedTier::Named(root.tier.clone()),
             )
         })
         .collect();
-    while let Some((name, requirement_text, declared_by)) = queue.pop_front() {
+    while let Some((name, requirement_text, declared_by, wanted)) = queue.pop_front() {
         let requirement = VersionReq::parse(&requirement_text).map_err(|error| {
             format!("{declared_by} requires `{name}` \"{requirement_text}\", which is not a version requirement: {error}")
         })?;
-        let chain = format!("{declared_by} requires `{name}` {requirement_text}");
+        let index = indexes.index(request.registry, &name)?;
+        let tier = match wanted {
+            WantedTier::Named(tier) => tier,
+            WantedTier::BuiltAgainst(digest) => index
+                .versions
+                .iter()
+                .find(|entry| entry.digest == digest)
+                .and_then(|entry| entry.tier.clone()),
+        };
+        let chain = match &tier {
+            Some(tier) => {
+                format!("{declared_by} requires `{name}` {requirement_text} (tier {tier})")
+            }
+            None => format!("{declared_by} requires `{name}` {requirement_text}"),
+        };
         if let Some(choice) = chosen.get(&name) {
             if !requirement.matches(&choice.version) {
                 return Err(format!(
@@ -94,9 +128,16 @@ pub fn resolve_lock(
                     choice.chain, choice.version
                 ));
             }
+            if choice.entry.tier != tier {
+                return Err(format!(
+                    "{chain}, but {}, which chose {} built for {}: one version of each pack is used, in one tier; make the requirements agree",
+                    choice.chain,
+                    choice.version,
+                    tier_label(choice.entry.tier.as_deref())
+                ));
+            }
             continue;
         }
-        let index = indexes.index(request.registry, &name)?;
         let previously = request
             .previous
             .and_then(|lock| lock.pack(&name))
@@ -129,6 +170,32 @@ pub fn resolve_lock(
             .filter(|(version, _)| requirement.matches(version))
             .collect();
         candidates.sort_by(|a, b| b.0.cmp(&a.0));
+        // Versions built for another tier match no requirement: never switched to silently.
+        let other_tiers: Vec<String> = candidates
+            .iter()
+            .filter(|(_, entry)| entry.tier != tier)
+            .map(|(version, entry)| format!("{version} ({})", tier_label(entry.tier.as_deref())))
+            .collect();
+        candidates.retain(|(_, entry)| entry.tier == tier);
+        // The tier the index lists for the locked version (a lockfile written before tiers were
+        // recorded does not say).
+        let locked_tier = locked.and_then(|locked| {
+            index
+                .versions
+                .iter()
+                .find(|entry| entry.version == locked.version && entry.digest == locked.checksum)
+                .map(|entry| entry.tier.clone())
+        });
+        if let (Some(locked), Some(locked_tier)) = (locked, locked_tier)
+            && locked_tier != tier
+        {
+            notes.push(format!(
+                "`{name}` {} was locked for {}; the requirement asks for {}, so it is chosen again",
+                locked.version,
+                tier_label(locked_tier.as_deref()),
+                tier_label(tier.as_deref())
+            ));
+        }
         let kept = locked.and_then(|locked| {
             candidates
                 .iter()
@@ -163,6 +230,7 @@ pub fn resolve_lock(
                         request.registry,
                         &candidates,
                         &index.versions,
+                        &other_tiers,
                     ));
                 }
             },
@@ -173,6 +241,7 @@ pub fn resolve_lock(
                 dependency.name.clone(),
                 dependency.requirement.clone(),
                 format!("`{name}` {version}"),
+                WantedTier::BuiltAgainst(dependency.digest.clone()),
             ));
         }
         chosen.insert(
@@ -203,6 +272,7 @@ pub fn resolve_lock(
             registry: request.registry.to_string(),
             checksum: choice.entry.digest.clone(),
             signer: signer.clone(),
+            tier: choice.entry.tier.clone(),
             dependencies: choice
                 .entry
                 .dependencies
@@ -356,7 +426,14 @@ fn no_match(
     registry: &str,
     matching: &[(Version, &IndexVersion)],
     all: &[IndexVersion],
+    other_tiers: &[String],
 ) -> String {
+    if matching.is_empty() && !other_tiers.is_empty() {
+        return format!(
+            "{chain}, but only versions built for another tier match ({}): a dependency gets the tier it asks for (`tier = \"NAME\"` in the dependency, none for the whole pack), never another one",
+            other_tiers.join(", ")
+        );
+    }
     if !matching.is_empty() {
         let unusable: Vec<String> = matching
             .iter()
@@ -391,20 +468,24 @@ fn no_match(
 /// Whether `lock` already answers every requirement, transitively, with nothing to ask the
 /// registry: then commands use it as it is, offline.
 pub fn lock_satisfies(lock: &Lockfile, registry: &str, requirements: &[RootRequirement]) -> bool {
-    let mut needed: Vec<(String, Option<String>)> = requirements
+    // A root requirement, or (`None`) a locked pack's dependency, which it already pins.
+    let mut needed: Vec<(String, Option<&RootRequirement>)> = requirements
         .iter()
-        .map(|root| (root.name.clone(), Some(root.requirement.clone())))
+        .map(|root| (root.name.clone(), Some(root)))
         .collect();
     let mut seen = BTreeSet::new();
-    while let Some((name, requirement)) = needed.pop() {
+    while let Some((name, root)) = needed.pop() {
         let Some(locked) = lock.pack(&name) else {
             return false;
         };
         if locked.registry != registry {
             return false;
         }
-        if let Some(requirement) = requirement {
-            let matches = VersionReq::parse(&requirement)
+        if let Some(root) = root {
+            if locked.tier != root.tier {
+                return false;
+            }
+            let matches = VersionReq::parse(&root.requirement)
                 .ok()
                 .zip(Version::parse(&locked.version).ok())
                 .is_some_and(|(requirement, version)| requirement.matches(&version));
@@ -508,6 +589,7 @@ mod tests {
         RootRequirement {
             name: name.into(),
             requirement: requirement.into(),
+            tier: None,
             declared_by: "the project `shop`".into(),
         }
     }
@@ -661,5 +743,123 @@ mod tests {
             error.contains("malformed digest") && !error.contains('\u{1b}'),
             "{error}"
         );
+    }
+
+    /// A registry where `v/base` is published for the whole pack and for tier `top`, and
+    /// `a/policy` was built against the `top` bundle.
+    fn tiered_registry() -> Listed {
+        let tiered = |version: &str, digest: char, tier: Option<&str>| IndexVersion {
+            tier: tier.map(str::to_string),
+            ..self::version(version, digest, &[])
+        };
+        let mut policy = version("1.0.0", 'a', &[("v/base", "^1.0")]);
+        policy.dependencies[0].digest = format!("sha256:{}", "t".repeat(64));
+        Listed(vec![
+            Index {
+                name: "a/policy".into(),
+                versions: vec![policy],
+            },
+            Index {
+                name: "v/base".into(),
+                versions: vec![
+                    tiered("1.0.0", 'b', None),
+                    tiered("1.0.1", 't', Some("top")),
+                    tiered("1.0.2", 'c', None),
+                ],
+            },
+        ])
+    }
+
+    fn tiered_lock(requirements: &[RootRequirement]) -> Result<Resolution, String> {
+        resolve_lock(
+            &LockRequest {
+                registry: "http://r",
+                requirements,
+                previous: None,
+                unlock: &Unlock::Nothing,
+                configured: &[],
+            },
+            &mut tiered_registry(),
+        )
+    }
+
+    fn with_tier(mut requirement: RootRequirement, tier: &str) -> RootRequirement {
+        requirement.tier = Some(tier.into());
+        requirement
+    }
+
+    /// Issue 13: a `^1.0` consumer never gets a version built for another tier.
+    #[test]
+    fn a_requirement_resolves_only_to_versions_of_the_tier_it_asks_for() {
+        let chosen = |requirement: RootRequirement| {
+            let lock = tiered_lock(&[requirement]).expect("resolves").lock;
+            (lock.packs[0].version.clone(), lock.packs[0].tier.clone())
+        };
+        assert_eq!(
+            chosen(requirement("v/base", "^1.0")),
+            ("1.0.2".into(), None)
+        );
+        assert_eq!(
+            chosen(with_tier(requirement("v/base", "^1.0"), "top")),
+            ("1.0.1".into(), Some("top".into()))
+        );
+        let error = tiered_lock(&[requirement("v/base", "=1.0.1")]).expect_err("other tier");
+        assert!(
+            error.contains("only versions built for another tier match (1.0.1 (tier top))"),
+            "{error}"
+        );
+        let lock = tiered_lock(&[requirement("v/base", "^1.0")])
+            .expect("resolves")
+            .lock;
+        let top = [with_tier(requirement("v/base", "^1.0"), "top")];
+        assert!(
+            !lock_satisfies(&lock, "http://r", &top),
+            "a lock of another tier does not answer the requirement"
+        );
+    }
+
+    /// A lockfile written before tiers were recorded, pinning a `top` version under a
+    /// requirement that asks for none: chosen again, and said.
+    #[test]
+    fn a_locked_version_of_another_tier_is_chosen_again_with_a_note() {
+        let mut previous = tiered_lock(&[with_tier(requirement("v/base", "^1.0"), "top")])
+            .expect("resolves")
+            .lock;
+        previous.packs[0].tier = None;
+        let resolution = resolve_lock(
+            &LockRequest {
+                registry: "http://r",
+                requirements: &[requirement("v/base", "^1.0")],
+                previous: Some(&previous),
+                unlock: &Unlock::Nothing,
+                configured: &[],
+            },
+            &mut tiered_registry(),
+        )
+        .expect("resolves");
+        assert_eq!(resolution.lock.packs[0].version, "1.0.2");
+        assert!(
+            resolution
+                .notes
+                .iter()
+                .any(|note| note.contains("1.0.1 was locked for tier top")),
+            "{:?}",
+            resolution.notes
+        );
+    }
+
+    #[test]
+    fn a_dependency_of_a_published_version_keeps_the_tier_it_was_built_against() {
+        let lock = tiered_lock(&[requirement("a/policy", "^1")])
+            .expect("resolves")
+            .lock;
+        let base = lock.pack("v/base").expect("locked");
+        assert_eq!(
+            (base.version.as_str(), base.tier.as_deref()),
+            ("1.0.1", Some("top"))
+        );
+        let error = tiered_lock(&[requirement("a/policy", "^1"), requirement("v/base", "^1")])
+            .expect_err("two tiers of one pack");
+        assert!(error.contains("in one tier"), "{error}");
     }
 }

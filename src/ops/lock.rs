@@ -122,6 +122,7 @@ impl Root {
                 .map(|(name, spec)| RootRequirement {
                     name: name.clone(),
                     requirement: spec.requirement().to_string(),
+                    tier: spec.tier().map(str::to_string),
                     declared_by: format!("the project `{}`", project.name),
                 })
                 .collect()),
@@ -550,6 +551,7 @@ fn registry_requirements(graph: &PackGraph) -> Vec<RootRequirement> {
                 requirements.push(RootRequirement {
                     name: name.clone(),
                     requirement: spec.requirement().to_string(),
+                    tier: spec.tier().map(str::to_string),
                     declared_by: format!(
                         "{} ({})",
                         graph.label(at),
@@ -774,6 +776,7 @@ mod tests {
                     registry: "http://127.0.0.1:1".to_string(),
                     checksum: format!("sha256:{name}{version}"),
                     signer: "0000000000000000".to_string(),
+                    tier: None,
                     dependencies: Vec::new(),
                 })
                 .collect(),

@@ -155,6 +155,10 @@ pub struct SemverCheckOptions {
     /// directory, a bundle file, or `namespace/name@version`. `None`: the highest release on
     /// the registry below `pack.toml`'s version.
     pub baseline: Option<String>,
+    /// The tier the version is built for (`build --tier`; `None`: the whole pack): the pack is
+    /// compiled for it, and the default baseline is the highest release below built for it,
+    /// as the registry's gate chooses.
+    pub tier: Option<String>,
     /// The registry, the cache, `offline` (`locked` applies to the pack's own dependencies).
     pub dependencies: DependencyOptions,
 }
@@ -209,7 +213,8 @@ impl SemverCheck {
 }
 
 /// Whether the version in `path/pack.toml` is bumped enough over a baseline for the changes
-/// since it. A baseline built for one tier is compared with the same tier of the pack. With
+/// since it. A baseline built for one tier is compared with the same tier of the pack; with
+/// `options.tier`, the default baseline is a version built for that tier (none: the whole pack). With
 /// no baseline given and none on the registry below the pack's version, the report has no
 /// baseline and is ok.
 pub fn semver_check(
@@ -218,7 +223,7 @@ pub fn semver_check(
     progress: &dyn Progress,
 ) -> Result<SemverCheck, Error> {
     let dependencies = &options.dependencies;
-    let mut new = super::load_pack(path, None, dependencies, progress)?;
+    let mut new = super::load_pack(path, options.tier.as_deref(), dependencies, progress)?;
     let declared = parse_version(&new.version, "pack.toml")?;
     let mut registry = None;
     let (baseline, source) = match &options.baseline {
@@ -239,7 +244,19 @@ pub fn semver_check(
             let published = published_versions(&mut indexes, &url, &new.pack).map_err(|error| {
                 format!("{error}\nhelp: to compare with a copy on disk, give --baseline DIR or --baseline BUNDLE")
             })?;
-            let Some(version) = baseline_version(&published, &declared) else {
+            let same_tier: Vec<Version> = published
+                .iter()
+                .filter(|(_, tier)| *tier == options.tier)
+                .map(|(version, _)| version.clone())
+                .collect();
+            if same_tier.is_empty() && !published.is_empty() {
+                return Err(Error::Other(format!(
+                    "{url} has no version of `{}` built for tier {}: the registry compares versions of one tier, and refuses a tier the pack never had unless it is published with `--allow-semver-violation REASON`\nhelp: give `--tier` for the tier of the published versions, or `--baseline VERSION` to compare with one of them anyway",
+                    new.pack,
+                    options.tier.as_deref().unwrap_or("all")
+                )));
+            }
+            let Some(version) = baseline_version(&same_tier, &declared) else {
                 return Ok(SemverCheck {
                     report: SemverReport::without_baseline(&new.pack, &new.version),
                     declared,
@@ -262,7 +279,14 @@ pub fn semver_check(
     }
     // A baseline built for one tier is compared with the same tier of the pack: otherwise
     // every item outside the tier would count as added.
-    if let Some(tier) = &baseline.tier {
+    if options.tier.is_some() && baseline.tier != options.tier {
+        return Err(Error::Other(format!(
+            "the baseline `{source}` is built for tier {}, not for tier {}: compare versions of one tier",
+            baseline.tier.as_deref().unwrap_or("all"),
+            options.tier.as_deref().unwrap_or("all")
+        )));
+    }
+    if let (None, Some(tier)) = (&options.tier, &baseline.tier) {
         new = super::load_pack(path, Some(tier), dependencies, progress)?;
     }
     let baseline_version = parse_version(&baseline.version, &source)?;

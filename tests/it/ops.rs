@@ -433,6 +433,7 @@ fn versions_compare_and_semver_check_as_library_calls() {
     // 1.0.1 with a widened condition is under-bumped over 1.0.0.
     let options = ops::SemverCheckOptions {
         baseline: Some(spec("1.0.0")),
+        tier: None,
         dependencies: offline.clone(),
     };
     let checked = ops::semver_check(&versions.join("1.0.1-widened"), &options, &NoProgress)

@@ -363,7 +363,7 @@ fn publish_then_lock_fetch_verify_and_apply_as_a_project_and_build_on_a_registry
 }
 
 #[test]
-fn a_blob_altered_on_the_registry_is_refused_and_nothing_is_cached() {
+fn a_blob_altered_on_the_registry_is_never_served_and_nothing_is_cached() {
     let setup = Setup::new();
     let base = setup.publish("vendor/base", "1.0.0", "");
     let project = setup.project("shop", "\"vendor/base\" = \"1\"\n", "");
@@ -375,9 +375,11 @@ fn a_blob_altered_on_the_registry_is_refused_and_nothing_is_cached() {
     let mut bytes = std::fs::read(&blob).expect("the blob");
     bytes[100] ^= 0x01;
     std::fs::write(&blob, &bytes).expect("alter the blob");
+    // The registry checks a blob against its digest before serving it (issue 13): the altered
+    // bytes never leave it.
     let run = setup.run(&project, &["fetch"]);
-    failed(&run, "refusing `vendor/base` 1.0.0");
-    failed(&run, &format!("threatpack.lock records {base}"));
+    failed(&run, "downloading `vendor/base` 1.0.0");
+    failed(&run, "is missing or damaged on the registry");
     assert!(
         !setup
             .path("cache/bundles")
@@ -386,7 +388,7 @@ fn a_blob_altered_on_the_registry_is_refused_and_nothing_is_cached() {
         "an altered bundle must not reach the cache"
     );
     let run = setup.run(&project, &["apply"]);
-    failed(&run, "refusing");
+    failed(&run, "is missing or damaged on the registry");
 }
 
 #[test]
@@ -661,4 +663,87 @@ fn an_under_bumped_version_is_refused_at_publish_unless_the_violation_is_stated(
 
     // A version bumped enough needs no statement.
     setup.publish_edited("vendor/base", "2.0.0", "", widen);
+}
+
+/// Issue 13: a version built `--tier top` after a whole 1.0.0 is no patch of it. The registry
+/// refuses it unless the publisher states why, and a consumer gets the tier it asks for (none:
+/// the whole pack), never another one.
+#[test]
+fn a_consumer_gets_the_tier_it_asks_for_and_never_another_one_silently() {
+    let setup = Setup::new();
+    let whole = setup.publish("vendor/base", "1.0.0", "");
+    let directory = setup.path("src/top");
+    write_small_pack(&directory, "vendor/base", "1.0.1", "A small pack.", "");
+    let out = setup.path("dist");
+    let (directory_text, secret, out_text) = (
+        directory.to_string_lossy().into_owned(),
+        setup.secret_path.to_string_lossy().into_owned(),
+        out.to_string_lossy().into_owned(),
+    );
+    succeeded(&setup.run(
+        setup.work.path(),
+        &[
+            "build",
+            &directory_text,
+            "--tier",
+            "top",
+            "--sign",
+            &secret,
+            "--out",
+            &out_text,
+        ],
+    ));
+    let bundle = out.join("vendor_base-1.0.1-top.tar.gz");
+    let bundle_text = bundle.to_string_lossy().into_owned();
+    let run = setup.run(setup.work.path(), &["publish", &bundle_text]);
+    failed(&run, "built for tier top, which no earlier version has");
+    succeeded(&setup.run(
+        setup.work.path(),
+        &[
+            "publish",
+            &bundle_text,
+            "--allow-semver-violation",
+            "a top tier for small teams",
+        ],
+    ));
+    let top = threatpack::digest::sha256(&std::fs::read(&bundle).expect("the bundle"));
+
+    let locked = |name: &str, dependency: &str| {
+        let project = setup.project(name, dependency, "");
+        succeeded(&setup.run(&project, &["lock"]));
+        let text = std::fs::read_to_string(project.join("threatpack.lock")).expect("the lock");
+        let lock = Lockfile::parse("threatpack.lock", &text).expect("a lockfile");
+        let pack = lock.pack("vendor/base").expect("locked").clone();
+        (pack.version, pack.checksum, pack.tier)
+    };
+    assert_eq!(
+        locked("whole", "\"vendor/base\" = \"^1.0\"\n"),
+        ("1.0.0".to_string(), whole, None)
+    );
+    assert_eq!(
+        locked(
+            "small",
+            "\"vendor/base\" = { version = \"^1.0\", tier = \"top\" }\n"
+        ),
+        ("1.0.1".to_string(), top, Some("top".to_string()))
+    );
+    let project = setup.project("pinned", "\"vendor/base\" = \"=1.0.1\"\n", "");
+    failed(
+        &setup.run(&project, &["lock"]),
+        "only versions built for another tier match (1.0.1 (tier top))",
+    );
+
+    // `semver-check` chooses its default baseline as the registry's gate does: in the tier.
+    let next = setup.path("src/next");
+    write_small_pack(&next, "vendor/base", "1.0.2", "A small pack.", "");
+    let next_text = next.to_string_lossy().into_owned();
+    let run = setup.run(setup.work.path(), &["semver-check", &next_text]);
+    succeeded(&run);
+    assert!(run.stdout.contains("vendor/base@1.0.0"), "{}", run.stdout);
+    let run = setup.run(
+        setup.work.path(),
+        &["semver-check", &next_text, "--tier", "top"],
+    );
+    succeeded(&run);
+    assert!(run.stdout.contains("vendor/base@1.0.1"), "{}", run.stdout);
 }

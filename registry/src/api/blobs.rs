@@ -1,4 +1,5 @@
-//! Bundles and their signatures by digest: immutable, cached for a year.
+//! Bundles and their signatures by digest: immutable, cached for a year, each bundle checked
+//! against its digest before it is served (the store's `blob`).
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -27,6 +28,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
         (status = 200, description = "The bundle; immutable", content_type = "application/gzip", body = BundleBytes),
         (status = 400, description = "Not a sha256", body = ErrorEnvelope),
         (status = 404, description = "No such blob", body = ErrorEnvelope),
+        (status = 500, description = "The blob is missing or damaged on the registry (never served altered); republishing the identical bytes repairs it", body = ErrorEnvelope),
     ))]
 pub(crate) async fn download(
     State(state): State<AppState>,

@@ -22,8 +22,11 @@ use super::{
 use crate::store::{NewVersion, PublishOutcome};
 use crate::tokens::Scope;
 
+/// How many times a publish runs the semver gate while other versions of its pack land.
+const MAX_GATE_ATTEMPTS: u32 = 16;
+
 /// The tags of `source/pack.toml`, if the bundle has one that says.
-fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
+pub(crate) fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
     #[derive(Deserialize)]
     struct Manifest {
         pack: Pack,
@@ -58,9 +61,9 @@ fn tags(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Vec<String> {
         (status = 401, description = "No valid token", body = ErrorEnvelope),
         (status = 403, description = "The token may not publish this pack", body = ErrorEnvelope),
         (status = 404, description = "No such namespace", body = ErrorEnvelope),
-        (status = 409, description = "The version exists with other bytes", body = ErrorEnvelope),
+        (status = 409, description = "The version exists with other bytes (or other versions of the pack kept landing while it was compared with its baseline)", body = ErrorEnvelope),
         (status = 413, description = "The bundle is over the size limit", body = ErrorEnvelope),
-        (status = 422, description = "The bundle, its signature or its version bump is refused", body = ErrorEnvelope),
+        (status = 422, description = "The bundle, its signature, its version bump or its new tier is refused", body = ErrorEnvelope),
     ))]
 pub(crate) async fn publish(
     State(state): State<AppState>,
@@ -133,16 +136,36 @@ pub(crate) async fn publish(
         .get(crate::semver::ALLOW_HEADER)
         .and_then(|value| value.to_str().ok())
         .map(str::to_string);
-    check_semver(&state, &mut new_version, kb, allow).await?;
+    let kb = std::sync::Arc::new(kb);
     let actor = actor(&token);
-    let record = new_version.clone();
-    let outcome = changing_versions(&state, &new_version.pack, move |store| {
-        store.publish(&record, &bundle, &actor)
-    })
-    .await?;
+    // The gate reads its baseline, then the store commits only if no other version of the
+    // pack landed in between (`NewVersion::versions_seen`); if one did, the gate runs again
+    // against the new baseline.
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        check_semver(&state, &mut new_version, kb.clone(), allow.clone()).await?;
+        let (record, bundle, actor) = (new_version.clone(), bundle.clone(), actor.clone());
+        let outcome = changing_versions(&state, &new_version.pack, move |store| {
+            store.publish(&record, &bundle, &actor)
+        })
+        .await?;
+        if outcome != PublishOutcome::BaselineChanged {
+            break outcome;
+        }
+        if attempts == MAX_GATE_ATTEMPTS {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "`{}` changed {MAX_GATE_ATTEMPTS} times while {} was being compared with its baseline: publish it again",
+                    new_version.pack, new_version.version
+                ),
+            ));
+        }
+    };
     let status = match outcome {
         PublishOutcome::Created => StatusCode::CREATED,
-        PublishOutcome::AlreadyPublished => StatusCode::OK,
+        PublishOutcome::AlreadyPublished | PublishOutcome::BaselineChanged => StatusCode::OK,
     };
     Ok((
         status,
@@ -222,23 +245,28 @@ fn check_bundle(
         signer_key_id: verified.key_id,
         signature: signature.to_string(),
         semver: None,
+        versions_seen: None,
     };
     Ok((new_version, read.kb))
 }
 
 /// The semantic-versioning gate (`semver::gate`) against the highest published version below
-/// this one. A version already published skips it: the store answers a republish (identical
-/// bytes 200, other bytes 409).
+/// this one built for the same tier. A tier no published version has is refused unless the
+/// publisher allows it (recorded like a semver violation): a consumer must never find another
+/// tier under a requirement that used to give it this one. A version already published skips
+/// the gate: the store answers a republish (identical bytes 200, other bytes 409).
 async fn check_semver(
     state: &AppState,
     new_version: &mut NewVersion,
-    kb: threatpack::compile::KnowledgeBase,
+    kb: std::sync::Arc<threatpack::compile::KnowledgeBase>,
     allow: Option<String>,
 ) -> Result<(), ApiError> {
     let lookup = new_version.pack.clone();
     let published = blocking(state, move |store| store.index(&lookup))
         .await?
         .unwrap_or_default();
+    new_version.versions_seen = Some(published.len() as u64);
+    new_version.semver = None;
     if published
         .iter()
         .any(|record| record.version == new_version.version)
@@ -247,11 +275,30 @@ async fn check_semver(
     }
     let declared = semver::Version::parse(&new_version.version)
         .map_err(|error| unprocessable(format!("`{}`: {error}", new_version.version)))?;
-    let versions: Vec<semver::Version> = published
-        .iter()
-        .filter_map(|record| semver::Version::parse(&record.version).ok())
-        .collect();
-    let Some(baseline_version) = threatpack::versioning::baseline_version(&versions, &declared)
+    let versions_of = |tier: Option<&Option<String>>| -> Vec<semver::Version> {
+        published
+            .iter()
+            .filter(|record| tier.is_none_or(|tier| record.tier == *tier))
+            .filter_map(|record| semver::Version::parse(&record.version).ok())
+            .collect()
+    };
+    let same_tier = versions_of(Some(&new_version.tier));
+    if same_tier.is_empty() && !published.is_empty() {
+        let decision = crate::semver::new_tier(
+            &new_version.pack,
+            &declared,
+            new_version.tier.as_deref(),
+            &published,
+            // The nearest version below, else the lowest: what the new tier sits next to.
+            threatpack::versioning::baseline_version(&versions_of(None), &declared)
+                .or_else(|| versions_of(None).into_iter().min()),
+            allow.as_deref(),
+        )
+        .map_err(unprocessable)?;
+        new_version.semver = Some(decision);
+        return Ok(());
+    }
+    let Some(baseline_version) = threatpack::versioning::baseline_version(&same_tier, &declared)
     else {
         return Ok(());
     };
@@ -280,7 +327,7 @@ async fn check_semver(
         })?;
         crate::semver::gate(
             &pack,
-            &kb,
+            kb.as_ref(),
             &declared,
             &crate::semver::Baseline {
                 version: baseline_version,

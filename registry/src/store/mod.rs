@@ -3,13 +3,14 @@
 //!
 //! Every mutation records an audit entry in the same transaction as the change itself.
 
+mod adopt;
 mod blobs;
 mod sqlite;
 
 use serde::Serialize;
 
-pub use blobs::{BlobDir, is_sha256_hex};
-pub use sqlite::SqliteStore;
+pub use blobs::{BlobDir, Sidecar, is_sha256_hex};
+pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, listed, quick_check};
 /// What the store reads back is what the API serves: the wire types themselves.
 pub use threatpack::wire::{
     IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit, TokenInfo,
@@ -39,6 +40,10 @@ pub struct NewVersion {
     /// The semantic-versioning check against the baseline (`crate::semver`); `None` for a
     /// first version.
     pub semver: Option<SemverDecision>,
+    /// How many versions of the pack the semver gate saw when it chose the baseline: the
+    /// store commits only if that is still the count, so no version is compared with a stale
+    /// baseline. `None`: no gate ran.
+    pub versions_seen: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +51,9 @@ pub enum PublishOutcome {
     Created,
     /// The identical bytes were already published under this version.
     AlreadyPublished,
+    /// Nothing stored: another version of the pack committed since the semver gate read its
+    /// baseline (`NewVersion::versions_seen`); run the gate again.
+    BaselineChanged,
 }
 
 /// A token as the store knows it (never the secret).

@@ -2,10 +2,12 @@
 //!
 //! One connection behind a mutex: SQLite takes one writer at a time anyway, and holding the
 //! lock from "is this version taken?" to the commit makes concurrent publishes of one version
-//! come out as exactly one winner. Publish writes the blob first and commits the metadata
-//! after, so a crash leaves either the whole version or an orphan blob collected at start.
+//! come out as exactly one winner, and its baseline check (`NewVersion::versions_seen`) exact.
+//! Publish journals the blob (`pending_blobs`), writes it, then commits the metadata and clears
+//! the journal in one transaction, so a crash leaves either the whole version or a journaled
+//! blob, removed at start (`check_at_start`); nothing the journal does not name is deleted.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -13,9 +15,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use threatpack::wire::{BumpLevel, SemverDecision};
 
+use super::blobs::{BlobRead, Sidecar};
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, PublishOutcome,
-    PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
+    PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord, is_sha256_hex,
 };
 use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
@@ -93,11 +96,20 @@ ALTER TABLE publisher_keys ADD COLUMN removed_at INTEGER;
 UPDATE tokens SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 31622400
     WHERE expires_at IS NULL;
 "#,
+    // 4: the pending-publish journal. A blob is named here (committed) before it is written,
+    // and the row goes in the transaction that commits its version: at start, a row left
+    // behind names a blob an interrupted publish wrote, and only such blobs are ever removed.
+    r#"
+CREATE TABLE pending_blobs (
+    sha256 TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL
+);
+"#,
 ];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
-    blobs: BlobDir,
+    pub(super) blobs: BlobDir,
 }
 
 fn internal(error: impl std::fmt::Display) -> StoreError {
@@ -205,17 +217,21 @@ fn sort_versions(records: &mut [IndexVersion]) {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the store in `data`: `registry.sqlite3` and `blobs/`, and migrates
-    /// the schema.
+    /// Opens (or creates) the store in `data`: `registry.sqlite3` and `blobs/`, checks the
+    /// database's integrity (`PRAGMA quick_check`: a damaged database is refused, never
+    /// served), and migrates the schema.
     pub fn open(data: &Path) -> Result<SqliteStore, String> {
         std::fs::create_dir_all(data)
             .map_err(|error| format!("cannot create `{}`: {error}", data.display()))?;
-        let database = data.join("registry.sqlite3");
+        let database = data.join(DATABASE_FILE);
         let mut connection = Connection::open(&database)
             .map_err(|error| format!("cannot open `{}`: {error}", database.display()))?;
-        let failed = |error: rusqlite::Error| format!("`{}`: {error}", database.display());
+        let failed = |error: rusqlite::Error| damaged(&database, &error.to_string());
         // WAL lets `threatpack-registry token create` write while the server runs; the busy
         // timeout makes either wait for the other instead of failing.
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(failed)?;
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(failed)?;
@@ -225,9 +241,7 @@ impl SqliteStore {
         connection
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(failed)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(failed)?;
+        quick_check(&connection).map_err(|problem| damaged(&database, &problem))?;
         migrate(&mut connection).map_err(failed)?;
         let blobs = BlobDir::open(&data.join("blobs"))?;
         Ok(SqliteStore {
@@ -236,14 +250,30 @@ impl SqliteStore {
         })
     }
 
-    /// Removes the blobs no committed version names (and temporary files): what a crash
-    /// between writing a blob and committing its metadata leaves. Only the server runs it, at
-    /// start, before it serves: another process might be in the middle of a publish.
-    pub fn collect_orphans(&self) -> Result<usize, String> {
+    /// What must hold before serving, run by the server at start (another process might be
+    /// in the middle of a publish, so nothing else runs it): temporary files and the blobs of
+    /// journaled publishes that never committed are removed; a blob no version names is never
+    /// deleted (adopted with `adopt_blobs`, else kept and reported); an empty database beside
+    /// blobs is refused; indexed blobs that are missing are reported (refused when `strict`).
+    pub fn check_at_start(&self, options: &StartOptions) -> Result<StartReport, String> {
+        let mut report = StartReport {
+            temporary_removed: self.blobs.clear_temporary()?,
+            ..StartReport::default()
+        };
         let connection = self.lock().map_err(|error| error.to_string())?;
-        let referenced: HashSet<String> = {
+        let referenced: BTreeMap<String, String> = {
             let mut statement = connection
-                .prepare("SELECT DISTINCT sha256 FROM versions")
+                .prepare("SELECT sha256, pack || '@' || version FROM versions")
+                .map_err(|error| error.to_string())?;
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(|error| error.to_string())?
+                .collect::<Result<_, _>>()
+                .map_err(|error| error.to_string())?
+        };
+        let pending: Vec<String> = {
+            let mut statement = connection
+                .prepare("SELECT sha256 FROM pending_blobs")
                 .map_err(|error| error.to_string())?;
             statement
                 .query_map([], |row| row.get(0))
@@ -251,14 +281,254 @@ impl SqliteStore {
                 .collect::<Result<_, _>>()
                 .map_err(|error| error.to_string())?
         };
-        self.blobs.collect_orphans(&referenced)
+        for sha256 in &pending {
+            if !referenced.contains_key(sha256) && is_sha256_hex(sha256) {
+                if self.blobs.exists(sha256) {
+                    report.interrupted_removed += 1;
+                }
+                self.blobs.remove(sha256)?;
+            }
+            connection
+                .execute("DELETE FROM pending_blobs WHERE sha256 = ?1", [sha256])
+                .map_err(|error| error.to_string())?;
+        }
+        let present: BTreeSet<String> = self.blobs.list()?.into_iter().collect();
+        report.sidecars_written = self.write_missing_sidecars(&connection, &present)?;
+        let unknown: Vec<String> = present
+            .iter()
+            .filter(|sha256| !referenced.contains_key(*sha256))
+            .cloned()
+            .collect();
+        drop(connection);
+        if referenced.is_empty() && !unknown.is_empty() && !options.adopt_blobs {
+            return Err(format!(
+                "the database has no versions, but `blobs/sha256` holds {} bundle(s): it may be new, or a copy taken without its `-wal` file; nothing was deleted\n  help: restore a backup (`threatpack-registry restore FILE --data NEWDIR`), or start once with `--adopt-blobs` to index the bundles again from their own manifests and signatures (docs/registry-data.md)",
+                unknown.len()
+            ));
+        }
+        if options.adopt_blobs {
+            for sha256 in &unknown {
+                match self.adopt(sha256) {
+                    Ok(adopted) => report.adopted.push(adopted),
+                    Err(reason) => report
+                        .not_adopted
+                        .push(format!("sha256:{sha256}: {reason}")),
+                }
+            }
+        } else {
+            report.unindexed_kept = unknown.len();
+        }
+        report.missing = referenced
+            .iter()
+            .filter(|(sha256, _)| !present.contains(*sha256))
+            .map(|(_, version)| version.clone())
+            .collect();
+        report.missing.sort();
+        if options.strict && !report.missing.is_empty() {
+            return Err(format!(
+                "{} indexed bundle(s) are missing from `blobs/sha256` ({}), and `--strict` refuses to serve without them\n  help: restore the blobs from a backup, or have each publisher republish the identical bytes, or start without `--strict` to serve the rest",
+                report.missing.len(),
+                listed(&report.missing)
+            ));
+        }
+        Ok(report)
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    /// Writes the signature sidecar of every stored blob that lacks one, from what the
+    /// database recorded at its publish (blobs published before sidecars were kept), so that
+    /// every blob can be adopted again should the database be lost.
+    fn write_missing_sidecars(
+        &self,
+        connection: &Connection,
+        present: &BTreeSet<String>,
+    ) -> Result<usize, String> {
+        let mut statement = connection
+            .prepare(
+                "SELECT versions.sha256, versions.signature, versions.published_at,
+                     COALESCE(publisher_keys.public_key, '')
+                 FROM versions
+                 JOIN packs ON packs.name = versions.pack
+                 LEFT JOIN publisher_keys ON publisher_keys.namespace = packs.namespace
+                     AND publisher_keys.key_id = versions.signer_key_id",
+            )
+            .map_err(|error| error.to_string())?;
+        let rows: Vec<(String, String, i64, String)> = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .map_err(|error| error.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|error| error.to_string())?;
+        let mut written = 0;
+        for (sha256, signature, published_at, public_key) in rows {
+            if !present.contains(&sha256) || self.blobs.has_sidecar(&sha256) {
+                continue;
+            }
+            self.blobs.write_sidecar(
+                &sha256,
+                &Sidecar {
+                    format: 1,
+                    signature,
+                    public_key,
+                    published_at,
+                },
+            )?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// The identical bytes published again: answered as already published, and a repair
+    /// when the stored blob is missing or damaged (a damaged one is quarantined first).
+    fn republish(
+        &self,
+        connection: &Connection,
+        version: &NewVersion,
+        bundle: &[u8],
+        actor: &str,
+    ) -> Result<PublishOutcome, StoreError> {
+        let stored = self
+            .blobs
+            .read_verified(&version.sha256)
+            .map_err(StoreError::Internal)?;
+        if !self.blobs.has_sidecar(&version.sha256) {
+            let published_at: i64 = connection
+                .query_row(
+                    "SELECT published_at FROM versions WHERE pack = ?1 AND version = ?2",
+                    params![version.pack, version.version],
+                    |row| row.get(0),
+                )
+                .map_err(internal)?;
+            self.write_sidecar(connection, version, published_at)?;
+        }
+        let repaired = match stored {
+            BlobRead::Found(_) => return Ok(PublishOutcome::AlreadyPublished),
+            BlobRead::Missing => "missing",
+            BlobRead::Damaged => "damaged (quarantined)",
+        };
+        // The version names this blob already: no journal needed, it can never be an orphan.
+        self.blobs
+            .write(&version.sha256, bundle)
+            .map_err(StoreError::Internal)?;
+        connection
+            .execute(
+                "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    now(),
+                    actor,
+                    "version.repair",
+                    format!("{}@{}", version.pack, version.version),
+                    format!("sha256:{} was {repaired}; the identical bytes were written again", version.sha256)
+                ],
+            )
+            .map_err(internal)?;
+        Ok(PublishOutcome::AlreadyPublished)
+    }
+
+    /// Writes `signatures/HEX.json` beside the blob: the signature and the public key of its
+    /// signer, as the namespace registers it.
+    fn write_sidecar(
+        &self,
+        connection: &Connection,
+        version: &NewVersion,
+        published_at: i64,
+    ) -> Result<(), StoreError> {
+        let public_key: String = connection
+            .query_row(
+                "SELECT public_key FROM publisher_keys WHERE namespace = ?1 AND key_id = ?2",
+                params![version.namespace, version.signer_key_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(internal)?
+            .unwrap_or_default();
+        self.blobs
+            .write_sidecar(
+                &version.sha256,
+                &Sidecar {
+                    format: 1,
+                    signature: version.signature.clone(),
+                    public_key,
+                    published_at,
+                },
+            )
+            .map_err(StoreError::Internal)
+    }
+
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.connection
             .lock()
             .map_err(|_| StoreError::Internal("the store's lock is poisoned".to_string()))
     }
+}
+
+/// The database's file name in the data directory.
+pub const DATABASE_FILE: &str = "registry.sqlite3";
+
+/// How the server opens its data directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Index the blobs no version names from their own manifests and signatures.
+    pub adopt_blobs: bool,
+    /// Refuse to start when an indexed blob is missing.
+    pub strict: bool,
+}
+
+/// What the checks at start did and found.
+#[derive(Debug, Clone, Default)]
+pub struct StartReport {
+    pub temporary_removed: usize,
+    /// Signature sidecars written for blobs stored before registries kept them.
+    pub sidecars_written: usize,
+    /// Blobs written by publishes that never committed (the journal says so).
+    pub interrupted_removed: usize,
+    /// Blobs no version names, kept where they are (`--adopt-blobs` indexes them).
+    pub unindexed_kept: usize,
+    /// `pack@version` of each blob indexed again.
+    pub adopted: Vec<String>,
+    /// Why each blob that could not be adopted was kept as it is.
+    pub not_adopted: Vec<String>,
+    /// `pack@version` of each indexed version whose blob is missing.
+    pub missing: Vec<String>,
+}
+
+/// `PRAGMA quick_check`: `Err` with what SQLite found when the database is damaged.
+pub fn quick_check(connection: &Connection) -> Result<(), String> {
+    let mut statement = connection
+        .prepare("PRAGMA quick_check")
+        .map_err(|error| error.to_string())?;
+    let problems: Vec<String> = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(|error| error.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|error| error.to_string())?;
+    if problems.iter().all(|problem| problem == "ok") {
+        Ok(())
+    } else {
+        Err(problems.into_iter().take(5).collect::<Vec<_>>().join("; "))
+    }
+}
+
+/// Names for a message: the first 20, then how many more.
+pub fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+fn damaged(database: &Path, problem: &str) -> String {
+    format!(
+        "the database `{}` is damaged ({problem}); the registry will not serve from it\n  help: stop, keep a copy of the whole data directory, and restore the latest backup (`threatpack-registry restore FILE --data NEWDIR`, docs/registry-data.md)",
+        database.display()
+    )
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), rusqlite::Error> {
@@ -482,27 +752,61 @@ impl Store for SqliteStore {
             .optional()
             .map_err(internal)?;
         if let Some(existing) = &existing {
-            if *existing == version.sha256 && self.blobs.exists(existing) {
-                return Ok(PublishOutcome::AlreadyPublished);
-            }
             if *existing != version.sha256 {
                 return Err(StoreError::Conflict(format!(
                     "`{}` {} is already published with other bytes (sha256:{existing}); versions are immutable: publish a new version",
                     version.pack, version.version
                 )));
             }
+            return self.republish(&connection, version, bundle, actor);
         }
-        // The blob reaches the disk before any metadata names it.
-        self.blobs
-            .write(&version.sha256, bundle)
-            .map_err(StoreError::Internal)?;
-        if existing.is_some() {
-            // The metadata was there and the blob had gone missing: restored.
-            return Ok(PublishOutcome::AlreadyPublished);
+        if let Some(seen) = version.versions_seen {
+            // The semver gate read its baseline from `seen` versions: if another publish of
+            // this pack committed since, the baseline may have changed, and the gate must run
+            // again (the count can only grow: versions are never deleted).
+            let count: i64 = connection
+                .query_row(
+                    "SELECT COUNT(*) FROM versions WHERE pack = ?1",
+                    [&version.pack],
+                    |row| row.get(0),
+                )
+                .map_err(internal)?;
+            if u64::try_from(count).ok() != Some(seen) {
+                return Ok(PublishOutcome::BaselineChanged);
+            }
+        }
+        // Journaled (and committed) before the blob is written: a crash from here to the
+        // commit below leaves a journal row, and the blob it names is removed at start. A blob
+        // already there (kept at start, no version naming it) is not this publish's to remove.
+        let journaled = !self.blobs.exists(&version.sha256);
+        if journaled {
+            connection
+                .execute(
+                    "INSERT OR REPLACE INTO pending_blobs (sha256, started_at) VALUES (?1, ?2)",
+                    params![version.sha256, now()],
+                )
+                .map_err(internal)?;
+        }
+        let published_at = now();
+        let written = self
+            .write_sidecar(&connection, version, published_at)
+            .and_then(|()| {
+                self.blobs
+                    .write(&version.sha256, bundle)
+                    .map_err(StoreError::Internal)
+            });
+        if let Err(error) = written {
+            if journaled {
+                let _ = self.blobs.remove(&version.sha256);
+                let _ = connection.execute(
+                    "DELETE FROM pending_blobs WHERE sha256 = ?1",
+                    [&version.sha256],
+                );
+            }
+            return Err(error);
         }
         let transaction = connection.transaction().map_err(internal)?;
         let tags = serde_json::to_string(&version.tags).map_err(internal)?;
-        let published_at = now();
         transaction
             .execute(
                 "INSERT INTO packs (name, namespace, description, tags, created_at)
@@ -542,12 +846,26 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(internal)?;
+        transaction
+            .execute(
+                "DELETE FROM pending_blobs WHERE sha256 = ?1",
+                [&version.sha256],
+            )
+            .map_err(internal)?;
         audit(
             &transaction,
             actor,
             "version.publish",
             &format!("{}@{}", version.pack, version.version),
             &match &version.semver {
+                Some(SemverDecision {
+                    allowed_violation: Some(reason),
+                    note: Some(note),
+                    ..
+                }) => format!(
+                    "sha256:{} signed by {}; semver violation allowed ({note}): {reason}",
+                    version.sha256, version.signer_key_id,
+                ),
                 Some(SemverDecision {
                     allowed_violation: Some(reason),
                     required,
@@ -625,7 +943,18 @@ impl Store for SqliteStore {
         if self.signature(sha256)?.is_none() {
             return Ok(None);
         }
-        self.blobs.read(sha256).map_err(StoreError::Internal)
+        // Checked against its digest on every read: a blob altered on disk is never served
+        // under the name of the bytes that were published.
+        match self
+            .blobs
+            .read_verified(sha256)
+            .map_err(StoreError::Internal)?
+        {
+            BlobRead::Found(bytes) => Ok(Some(bytes)),
+            BlobRead::Missing | BlobRead::Damaged => Err(StoreError::Internal(format!(
+                "the bundle sha256:{sha256} is missing or damaged on the registry (a damaged one is quarantined); its publisher can repair it by publishing the identical bytes again, or an operator by restoring a backup"
+            ))),
+        }
     }
 
     fn signature(&self, sha256: &str) -> Result<Option<String>, StoreError> {

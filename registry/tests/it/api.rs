@@ -487,17 +487,67 @@ async fn the_same_version_published_concurrently_has_exactly_one_winner() {
 }
 
 #[test]
-fn orphan_blobs_are_collected_when_the_registry_opens() {
+fn only_blobs_of_interrupted_publishes_are_collected_when_the_registry_opens() {
     let data = tempfile::tempdir().expect("a temporary directory");
-    drop(threatpack_registry::server::open(data.path()).expect("first open"));
-    let orphan = data.path().join("blobs/sha256").join("ab".repeat(32));
+    let opened = threatpack_registry::server::open(data.path()).expect("first open");
+    // A version, so that the database is not empty.
+    let signer = key();
+    let published = bundle("acme/web", "1.0.0", "Kept.", &signer);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/api/v1", listener.local_addr().expect("address"));
+        tokio::spawn(threatpack_registry::server::serve(
+            listener,
+            opened.store.clone(),
+            ApiOptions::default(),
+        ));
+        let client = crate::support::http_client();
+        let admin = opened.admin_token.clone().expect("an admin token");
+        crate::support::create_namespace_with_key(&client, &url, &admin, "acme", &signer).await;
+        let response =
+            crate::support::send_publish(&client, &url, &admin, "acme/web", "1.0.0", &published)
+                .await
+                .expect("publish");
+        assert_eq!(response.status(), 201);
+    });
+    drop(runtime);
+    drop(opened);
+    let blobs = data.path().join("blobs/sha256");
+    let interrupted = "ab".repeat(32);
+    let unknown = "cd".repeat(32);
+    std::fs::write(blobs.join(&interrupted), b"written, never committed").expect("write");
+    std::fs::write(blobs.join(&unknown), b"a blob nothing names").expect("write");
     let temporary = data.path().join("blobs/tmp/partial");
-    std::fs::write(&orphan, b"a blob no version names").expect("write");
     std::fs::write(&temporary, b"half a blob").expect("write");
+    let database = rusqlite::Connection::open(data.path().join("registry.sqlite3")).expect("open");
+    database
+        .execute(
+            "INSERT INTO pending_blobs (sha256, started_at) VALUES (?1, 0)",
+            [&interrupted],
+        )
+        .expect("a journal row");
+    drop(database);
     let opened = threatpack_registry::server::open(data.path()).expect("second open");
-    assert_eq!(opened.orphans_removed, 2);
+    assert_eq!(opened.start.interrupted_removed, 1);
+    assert_eq!(opened.start.temporary_removed, 1);
+    assert_eq!(opened.start.unindexed_kept, 1);
     assert!(opened.admin_token.is_none(), "the admin token is made once");
-    assert!(!orphan.exists() && !temporary.exists());
+    assert!(!blobs.join(&interrupted).exists() && !temporary.exists());
+    assert!(
+        blobs.join(&unknown).exists(),
+        "a blob the journal does not name is never deleted"
+    );
+    assert!(
+        blobs
+            .join(threatpack::digest::sha256_hex(&published.bytes))
+            .exists()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

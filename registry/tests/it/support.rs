@@ -226,6 +226,18 @@ fn write(root: &Path, path: &str, text: &str) {
 
 /// Builds a small real pack (`description` varies its bytes) and signs the bundle with `key`.
 pub fn bundle(pack: &str, version: &str, description: &str, key: &Key) -> Bundle {
+    bundle_for_tier(pack, version, description, key, None)
+}
+
+/// `bundle`, built for `tier` (`build --tier`; its tiers are `top` and `standard`, and its items
+/// are all `standard`) or for the whole pack.
+pub fn bundle_for_tier(
+    pack: &str,
+    version: &str,
+    description: &str,
+    key: &Key,
+    tier: Option<&str>,
+) -> Bundle {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let root = directory.path();
     write(
@@ -245,7 +257,13 @@ tiers = ["top", "standard"]
     );
     copy_small_pack_items(root, &Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     let graph = load_graph(root, "pack").expect("the pack loads");
-    let report = build(&graph, &BuildOptions::default());
+    let report = build(
+        &graph,
+        &BuildOptions {
+            tier: tier.map(str::to_string),
+            ..BuildOptions::default()
+        },
+    );
     let built = report
         .built
         .unwrap_or_else(|| panic!("the pack builds: {:#?}", report.diagnostics));

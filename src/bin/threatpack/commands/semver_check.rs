@@ -23,6 +23,11 @@ pub struct SemverCheckArgs {
     /// the registry below pack.toml's version
     #[arg(long, value_name = "VERSION|PATH")]
     baseline: Option<String>,
+    /// The tier the version will be built for (`build --tier`): the pack is compiled for it, and
+    /// the default baseline is a version built for it, as the registry compares (none: the
+    /// whole pack)
+    #[arg(long, value_name = "NAME")]
+    tier: Option<String>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
     #[command(flatten)]
@@ -32,6 +37,7 @@ pub struct SemverCheckArgs {
 pub fn run(args: SemverCheckArgs) -> Result<ExitCode, String> {
     let options = SemverCheckOptions {
         baseline: args.baseline.clone(),
+        tier: args.tier.clone(),
         dependencies: args.source.options(),
     };
     let checked = match ops::semver_check(&args.path, &options, &TerminalProgress::default()) {
