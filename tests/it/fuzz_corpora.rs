@@ -6,8 +6,9 @@ use std::path::Path;
 
 use threatpack::fuzz::TARGETS;
 
-/// Mutations tried per corpus file (the debug build runs each target in milliseconds).
-const MUTATIONS_PER_FILE: usize = 48;
+/// Mutations tried per target, spread over its corpus (the debug build runs an input in a few
+/// milliseconds).
+const MUTATIONS_PER_TARGET: usize = 400;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -99,9 +100,10 @@ fn mutations_of_the_corpora_do_not_panic() {
     for (index, (target, run)) in TARGETS.iter().enumerate() {
         let files = corpus(target);
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ index as u64);
+        let per_file = (MUTATIONS_PER_TARGET / files.len().max(1)).max(1);
         for (number, (path, bytes)) in files.iter().enumerate() {
             let other = &files[(number + 1) % files.len()].1;
-            for round in 0..MUTATIONS_PER_FILE {
+            for round in 0..per_file {
                 let input = mutate(bytes, other, &mut rng);
                 if std::panic::catch_unwind(|| run(&input)).is_err() {
                     panic!(
