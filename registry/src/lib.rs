@@ -5,11 +5,15 @@
 //! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
 //! memory), `openapi` its OpenAPI description (generated from the handlers and `threatpack::wire`),
 //! `semver` the versioning gate of publish, `server` opens the store and serves it, and
-//! `config` gathers the server's settings (flags, environment, configuration file).
+//! `config` gathers the server's settings (flags, environment, configuration file),
+//! `connections` accepts connections under limits and timeouts and shuts down gracefully, and
+//! `metrics` counts what `/metrics` shows.
 
 pub mod api;
 pub mod config;
+pub mod connections;
 mod index_cache;
+pub mod metrics;
 pub mod openapi;
 pub mod semver;
 pub mod server;

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::api::{ApiOptions, router};
+use crate::connections::{ConnectionOptions, serve_connections};
 use crate::store::{NewToken, SqliteStore, Store};
 use crate::tokens::{Scope, generate_token, hash_token};
 
@@ -73,11 +74,30 @@ pub fn create_token(
     Ok((token, id))
 }
 
-/// Serves the API on `listener` until the process ends.
+/// Serves the API on `listener` until the process ends, with the default connection limits.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
     options: ApiOptions,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, options)).await
+    serve_until(
+        listener,
+        store,
+        options,
+        &ConnectionOptions::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish (`crate::connections`).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    options: ApiOptions,
+    connections: &ConnectionOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_connections(listener, router(store, options), connections, shutdown).await
 }

@@ -94,6 +94,33 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Why the store cannot serve now (`Store::check_ready`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    Database(String),
+    Blobs(String),
+}
+
+impl NotReady {
+    /// Which part failed, without the detail (which may name paths).
+    pub fn part(&self) -> &'static str {
+        match self {
+            NotReady::Database(_) => "the database does not answer",
+            NotReady::Blobs(_) => "the blob directory is not writable",
+        }
+    }
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::Database(detail) | NotReady::Blobs(detail) => {
+                write!(f, "{}: {detail}", self.part())
+            }
+        }
+    }
+}
+
 /// The registry's storage. Methods block (disk, database): async callers run them on a
 /// blocking thread. `actor` names who asks, for the audit log (`token:ID`, `cli`, `server`).
 pub trait Store: Send + Sync {
@@ -149,6 +176,8 @@ pub trait Store: Send + Sync {
     fn create_token(&self, token: &NewToken, actor: &str) -> Result<i64, StoreError>;
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     fn token_count(&self) -> Result<u64, StoreError>;
+    /// The database answers a query and the blob directory takes a file.
+    fn check_ready(&self) -> Result<(), NotReady>;
     /// The newest audit entries first.
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use threatpack::wire::{BumpLevel, SemverDecision};
 
 use super::{
-    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, PublishOutcome,
+    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PublishOutcome,
     PublisherKey, SearchHit, Store, StoreError, TokenRecord,
 };
 use crate::time::{now, rfc3339};
@@ -728,6 +728,20 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM tokens", [], |row| row.get(0))
             .map_err(internal)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn check_ready(&self) -> Result<(), NotReady> {
+        {
+            let connection = self
+                .lock()
+                .map_err(|error| NotReady::Database(error.to_string()))?;
+            connection
+                .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map_err(|error| NotReady::Database(error.to_string()))?;
+        }
+        self.blobs.check_writable().map_err(NotReady::Blobs)
     }
 
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
