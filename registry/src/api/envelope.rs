@@ -30,17 +30,13 @@ pub(super) async fn errors_in_envelope(request: Request, next: Next) -> Response
         .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
         .map(|text| text.trim().to_string())
         .filter(|text| !text.is_empty());
-    let allowed = parts
-        .headers
-        .get(header::ALLOW)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string);
-    let detail = match (status, said, &allowed) {
-        (StatusCode::METHOD_NOT_ALLOWED, _, Some(allowed)) => {
-            format!("`{method}` is not allowed here; this path allows {allowed}")
-        }
-        (_, Some(said), _) => said,
-        (status, None, _) => status
+    let detail = match (status, said) {
+        // axum adds the `Allow` header after this layer has run.
+        (StatusCode::METHOD_NOT_ALLOWED, _) => format!(
+            "`{method}` is not allowed on this path; its `Allow` header lists those that are"
+        ),
+        (_, Some(said)) => said,
+        (status, None) => status
             .canonical_reason()
             .unwrap_or("the request failed")
             .to_lowercase(),

@@ -62,7 +62,12 @@ fn rate_key(request: &Request) -> String {
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
     {
-        return format!("token:{}", crate::tokens::hash_token(token.trim()));
+        // The token without its scheme, whose case may vary.
+        let token = token.trim();
+        let token = token
+            .split_once(' ')
+            .map_or(token, |(_, token)| token.trim());
+        return format!("token:{}", crate::tokens::hash_token(token));
     }
     match request.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(address)) => format!("address:{}", address.ip()),
