@@ -75,6 +75,7 @@ pub fn create_token(
 }
 
 /// Serves the API on `listener` until the process ends, with the default connection limits.
+/// The runtime must have its IO and time drivers (`enable_all`): the timeouts need timers.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
