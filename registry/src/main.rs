@@ -196,7 +196,9 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
     })
 }
 
-/// The request log (and any warning) on stderr: stdout is for the lines scripts read.
+/// The request log (and any warning) on stderr, a line per write: stdout is for the lines
+/// scripts read. (A writer thread of its own, tracing-appender's, doubled the CPU time of an
+/// index GET: a wake-up per line.)
 fn start_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
