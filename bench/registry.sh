@@ -41,7 +41,8 @@
 # (Debian/Ubuntu: sudo apt-get install -y wrk nginx curl). Where an init system runs, the Debian
 # nginx package also starts a system nginx on port 80; the script neither uses nor stops it.
 # Environment: RUNS (7), DURATION (seconds, 10), CONNECTIONS ("32 256"), THREADS (2), VERSIONS
-# (200), PUBLISH_RUNS (9), SYNTHETIC_ARGS (generator arguments for the ~1 MB bundle), NGINX
+# (200), PUBLISH_RUNS (9), SYNTHETIC_ARGS (generator arguments for the ~1 MB bundle),
+# REGISTRY_BIN (another threatpack-registry binary to measure, e.g. an older build), NGINX
 # (path to nginx, default: `nginx` on PATH or /usr/sbin/nginx).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -67,7 +68,7 @@ echo "== building (release)"
 (cd "$REPO" && cargo build --release --quiet --workspace && cargo build --release --quiet --example generate_synthetic_pack)
 TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo "$REPO/target")"
 THREATPACK="$TARGET_DIR/release/threatpack"
-REGISTRY="$TARGET_DIR/release/threatpack-registry"
+REGISTRY="${REGISTRY_BIN:-$TARGET_DIR/release/threatpack-registry}"
 GENERATOR="$TARGET_DIR/release/examples/generate_synthetic_pack"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/threatpack-bench-registry.XXXXXX")"
@@ -97,7 +98,10 @@ fail() {
 # The registry
 
 echo "== starting the registry"
-"$REGISTRY" --data "$WORK/data" --listen 127.0.0.1:0 >"$WORK/registry.out" 2>"$WORK/registry.err" &
+# The setup publishes 200 versions in seconds: far over the default write rate (120 a minute).
+# The request log goes to a file, as it would in production.
+THREATPACK_REGISTRY_WRITE_RATE=1000000 \
+    "$REGISTRY" --data "$WORK/data" --listen 127.0.0.1:0 >"$WORK/registry.out" 2>"$WORK/registry.err" &
 REGISTRY_PID=$!
 for _ in $(seq 1 100); do
     grep -q '^listening on' "$WORK/registry.out" && break

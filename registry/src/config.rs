@@ -17,6 +17,21 @@ pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
 /// The first admin token, when the operator provides it (a secret store) instead of reading it
 /// from `DATA/admin-token`; used on the data directory's first start only.
 pub const ADMIN_TOKEN_ENV: &str = "THREATPACK_REGISTRY_ADMIN_TOKEN";
+pub const HEADER_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_HEADER_TIMEOUT";
+pub const BODY_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_BODY_TIMEOUT";
+pub const MAX_CONNECTIONS_ENV: &str = "THREATPACK_REGISTRY_MAX_CONNECTIONS";
+pub const WRITE_RATE_ENV: &str = "THREATPACK_REGISTRY_WRITE_RATE";
+pub const LOG_FORMAT_ENV: &str = "THREATPACK_REGISTRY_LOG_FORMAT";
+
+/// Seconds a client has to send a request's headers, and the longest a kept-alive connection
+/// may stay idle between requests (hyper's header-read timer covers both).
+pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
+/// Seconds a request body may go without sending anything.
+pub const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 30;
+/// Connections served at once; more wait in the kernel's queue until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Writes (publish, yank, namespaces, owners, keys) per minute, per token and per address.
+pub const DEFAULT_WRITE_RATE_PER_MINUTE: u32 = 120;
 
 /// Where the server listens unless told otherwise: loopback, port 8080, the address the
 /// `threatpack` client uses when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise,
@@ -27,7 +42,16 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::ne
 ));
 
 /// Every key a configuration file may hold, named as the flags are.
-pub const KEYS: [&str; 3] = ["data", "listen", "max-bundle-bytes"];
+pub const KEYS: [&str; 8] = [
+    "data",
+    "listen",
+    "max-bundle-bytes",
+    "header-timeout",
+    "body-timeout",
+    "max-connections",
+    "write-rate",
+    "log-format",
+];
 
 /// A configuration file is a few lines; anything larger is not one.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -38,6 +62,11 @@ pub struct PartialSettings {
     pub data: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub max_bundle_bytes: Option<usize>,
+    pub header_timeout_seconds: Option<u64>,
+    pub body_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub write_rate_per_minute: Option<u32>,
+    pub log_format: Option<LogFormat>,
 }
 
 /// The settings the server runs with.
@@ -46,6 +75,19 @@ pub struct ServerSettings {
     pub data: PathBuf,
     pub listen: SocketAddr,
     pub max_bundle_bytes: usize,
+    pub header_timeout_seconds: u64,
+    pub body_timeout_seconds: u64,
+    pub max_connections: usize,
+    pub write_rate_per_minute: u32,
+    pub log_format: LogFormat,
+}
+
+/// How the request log is written (stderr, one line per request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl PartialSettings {
@@ -55,6 +97,11 @@ impl PartialSettings {
             data: self.data.or(lower.data),
             listen: self.listen.or(lower.listen),
             max_bundle_bytes: self.max_bundle_bytes.or(lower.max_bundle_bytes),
+            header_timeout_seconds: self.header_timeout_seconds.or(lower.header_timeout_seconds),
+            body_timeout_seconds: self.body_timeout_seconds.or(lower.body_timeout_seconds),
+            max_connections: self.max_connections.or(lower.max_connections),
+            write_rate_per_minute: self.write_rate_per_minute.or(lower.write_rate_per_minute),
+            log_format: self.log_format.or(lower.log_format),
         }
     }
 
@@ -74,10 +121,39 @@ impl PartialSettings {
         if max_bundle_bytes == 0 {
             return Err("`max-bundle-bytes` is 0: no bundle could be published; give a size in bytes, e.g. 67108864 (64 MiB)".to_string());
         }
+        let positive = |value: Option<u64>, key: &str, default: u64| match value {
+            Some(0) => Err(format!(
+                "`{key}` is 0: give a positive number (the default is {default})"
+            )),
+            value => Ok(value.unwrap_or(default)),
+        };
         Ok(ServerSettings {
             data: self.data()?,
             listen: self.listen.unwrap_or(DEFAULT_LISTEN),
             max_bundle_bytes,
+            header_timeout_seconds: positive(
+                self.header_timeout_seconds,
+                "header-timeout",
+                DEFAULT_HEADER_TIMEOUT_SECONDS,
+            )?,
+            body_timeout_seconds: positive(
+                self.body_timeout_seconds,
+                "body-timeout",
+                DEFAULT_BODY_TIMEOUT_SECONDS,
+            )?,
+            max_connections: usize::try_from(positive(
+                self.max_connections.map(|count| count as u64),
+                "max-connections",
+                DEFAULT_MAX_CONNECTIONS as u64,
+            )?)
+            .unwrap_or(usize::MAX),
+            write_rate_per_minute: u32::try_from(positive(
+                self.write_rate_per_minute.map(u64::from),
+                "write-rate",
+                u64::from(DEFAULT_WRITE_RATE_PER_MINUTE),
+            )?)
+            .unwrap_or(u32::MAX),
+            log_format: self.log_format.unwrap_or_default(),
         })
     }
 }
@@ -116,6 +192,22 @@ pub fn parse_config(text: &str, file: &str, base: &Path) -> Result<PartialSettin
                 "listen" => config_address(value).map(|address| settings.listen = Some(address)),
                 "max-bundle-bytes" => {
                     config_size(value).map(|bytes| settings.max_bundle_bytes = Some(bytes))
+                }
+                "header-timeout" => config_number(value, "header-timeout", "10")
+                    .map(|seconds| settings.header_timeout_seconds = Some(seconds)),
+                "body-timeout" => config_number(value, "body-timeout", "30")
+                    .map(|seconds| settings.body_timeout_seconds = Some(seconds)),
+                "max-connections" => config_number(value, "max-connections", "1024")
+                    .map(|count| settings.max_connections = usize::try_from(count).ok()),
+                "write-rate" => config_number(value, "write-rate", "120").and_then(|rate| {
+                    let rate = u32::try_from(rate).map_err(|_| {
+                        Problem::at(value, format!("`write-rate = {rate}` is too large"))
+                    })?;
+                    settings.write_rate_per_minute = Some(rate);
+                    Ok(())
+                }),
+                "log-format" => {
+                    config_log_format(value).map(|format| settings.log_format = Some(format))
                 }
                 unknown => Err(Problem {
                     offset: entry.key_span.start,
@@ -217,6 +309,29 @@ fn config_size(value: &Node) -> Result<usize, Problem> {
     }
 }
 
+fn config_log_format(value: &Node) -> Result<LogFormat, Problem> {
+    match value.as_str() {
+        Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        _ => Err(Problem::at(
+            value,
+            "`log-format` must be \"text\" or \"json\"".to_string(),
+        )),
+    }
+}
+
+/// A positive whole number for `key` (seconds or a count); `example` shows one.
+fn config_number(value: &Node, key: &str, example: &str) -> Result<u64, Problem> {
+    match &value.value {
+        NodeValue::Integer(number) if *number > 0 => u64::try_from(*number)
+            .map_err(|_| Problem::at(value, format!("`{key} = {number}` is too large"))),
+        _ => Err(Problem::at(
+            value,
+            format!("`{key}` must be a positive whole number, e.g. `{key} = {example}`"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +351,7 @@ mod tests {
     #[test]
     fn every_key_is_read_and_a_relative_data_path_is_relative_to_the_file() {
         let settings =
-            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\n")
+            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\nheader-timeout = 5\nbody-timeout = 6\nmax-connections = 7\nwrite-rate = 8\nlog-format = \"json\"\n")
                 .expect("a valid file");
         assert_eq!(
             settings,
@@ -244,6 +359,11 @@ mod tests {
                 data: Some(PathBuf::from("/etc/threatpack/registry-data")),
                 listen: Some("0.0.0.0:8080".parse().expect("an address")),
                 max_bundle_bytes: Some(1024),
+                header_timeout_seconds: Some(5),
+                body_timeout_seconds: Some(6),
+                max_connections: Some(7),
+                write_rate_per_minute: Some(8),
+                log_format: Some(LogFormat::Json),
             }
         );
         let absolute = parse("data = \"/srv/registry\"\n").expect("a valid file");
@@ -264,7 +384,7 @@ mod tests {
         let error = parse("[server]\nport = 1\n").expect_err("unknown table");
         assert_eq!(
             error,
-            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`"
+            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`, `header-timeout`, `body-timeout`, `max-connections`, `write-rate`, `log-format`"
         );
     }
 
@@ -314,6 +434,11 @@ mod tests {
                 data: PathBuf::from("from-file"),
                 listen: DEFAULT_LISTEN,
                 max_bundle_bytes: 3,
+                header_timeout_seconds: DEFAULT_HEADER_TIMEOUT_SECONDS,
+                body_timeout_seconds: DEFAULT_BODY_TIMEOUT_SECONDS,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                write_rate_per_minute: DEFAULT_WRITE_RATE_PER_MINUTE,
+                log_format: LogFormat::Text,
             }
         );
         let error = PartialSettings::default()

@@ -5,13 +5,16 @@
 //! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
 //! memory), `openapi` its OpenAPI description (generated from the handlers and `threatpack::wire`),
 //! `semver` the versioning gate of publish, `server` opens the store and serves it,
-//! `backup` takes and restores backups of a data directory, and `config` gathers the server's
-//! settings (flags, environment, configuration file).
+//! `backup` takes and restores backups of a data directory, `config` gathers the server's
+//! settings (flags, environment, configuration file), `connections` accepts connections under
+//! limits and timeouts and shuts down gracefully, and `metrics` counts what `/metrics` shows.
 
 pub mod api;
 pub mod backup;
 pub mod config;
+pub mod connections;
 mod index_cache;
+pub mod metrics;
 pub mod openapi;
 pub mod semver;
 pub mod server;

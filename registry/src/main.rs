@@ -4,14 +4,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use threatpack_registry::api::ApiOptions;
 use threatpack_registry::config::{
-    ADMIN_TOKEN_ENV, DATA_ENV, LISTEN_ENV, MAX_BUNDLE_BYTES_ENV, PartialSettings, ServerSettings,
-    read_config_file,
+    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, LISTEN_ENV, LOG_FORMAT_ENV,
+    LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV, PartialSettings, ServerSettings,
+    WRITE_RATE_ENV, read_config_file,
 };
-use threatpack_registry::server::{TokenOptions, create_token, open_with, serve};
+use threatpack_registry::connections::ConnectionOptions;
+use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
 use threatpack_registry::store::{SqliteStore, StartOptions, StartReport, Store, TokenInfo, listed};
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
 
@@ -33,7 +36,7 @@ struct Cli {
 /// else its default.
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// A TOML file with any of `data`, `listen`, `max-bundle-bytes` (flags and environment
+    /// A TOML file with any of the settings below, named as their flags (flags and environment
     /// variables take precedence over it)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -53,6 +56,22 @@ struct ServeArgs {
     /// Refuse to start when an indexed bundle is missing from `blobs/`
     #[arg(long)]
     strict: bool,
+    /// Seconds a client has to send a request's headers; also the longest an idle connection
+    /// is kept open [default: 10]
+    #[arg(long, value_name = "SECONDS", env = HEADER_TIMEOUT_ENV)]
+    header_timeout: Option<u64>,
+    /// Seconds a request body may go without sending anything [default: 30]
+    #[arg(long, value_name = "SECONDS", env = BODY_TIMEOUT_ENV)]
+    body_timeout: Option<u64>,
+    /// Connections served at once; more wait until one closes [default: 1024]
+    #[arg(long, value_name = "COUNT", env = MAX_CONNECTIONS_ENV)]
+    max_connections: Option<usize>,
+    /// Writes a minute per token, or per address for requests without a token [default: 120]
+    #[arg(long, value_name = "PER_MINUTE", env = WRITE_RATE_ENV)]
+    write_rate: Option<u32>,
+    /// The request log's format, one line per request on stderr [default: text]
+    #[arg(long, value_name = "FORMAT", env = LOG_FORMAT_ENV)]
+    log_format: Option<LogFormat>,
 }
 
 impl ServeArgs {
@@ -61,6 +80,11 @@ impl ServeArgs {
             data: self.data.clone(),
             listen: self.listen,
             max_bundle_bytes: self.max_bundle_bytes,
+            header_timeout_seconds: self.header_timeout,
+            body_timeout_seconds: self.body_timeout,
+            max_connections: self.max_connections,
+            write_rate_per_minute: self.write_rate,
+            log_format: self.log_format,
         };
         command_line
             .or(config_file(self.config.as_deref())?)
@@ -195,6 +219,7 @@ fn main() -> ExitCode {
 
 fn run_server(args: &ServeArgs) -> Result<(), String> {
     let settings = args.settings()?;
+    start_logging(settings.log_format);
     let opened = open_with(
         &settings.data,
         &StartOptions {
@@ -202,6 +227,9 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
             strict: args.strict,
         },
     )?;
+    let upload_dir = settings.data.join("uploads");
+    std::fs::create_dir_all(&upload_dir)
+        .map_err(|error| format!("cannot create `{}`: {error}", upload_dir.display()))?;
     report_start(&opened.start);
     // The token itself is never printed: stdout and stderr end up in logs. Before binding, so
     // that the file is named even if the address is taken.
@@ -234,16 +262,61 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
         // The client's way to reach this server, ready to paste (stderr: stdout is for scripts).
         eprintln!("clients reach it with: export THREATPACK_REGISTRY=http://{address}");
         println!("listening on http://{address}");
-        serve(
+        serve_until(
             listener,
             opened.store,
             ApiOptions {
                 max_bundle_bytes: settings.max_bundle_bytes,
+                upload_dir,
+                body_timeout: Duration::from_secs(settings.body_timeout_seconds),
+                write_rate_per_minute: settings.write_rate_per_minute,
             },
+            &ConnectionOptions {
+                header_timeout: Duration::from_secs(settings.header_timeout_seconds),
+                max_connections: settings.max_connections,
+                ..ConnectionOptions::default()
+            },
+            shutdown_signal(),
         )
         .await
         .map_err(|error| format!("the server stopped: {error}"))
     })
+}
+
+/// The request log (and any warning) on stderr, a line per write: stdout is for the lines
+/// scripts read. (A writer thread of its own, tracing-appender's, doubled the CPU time of an
+/// index GET: a wake-up per line.)
+fn start_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// SIGTERM (systemd, docker stop) or SIGINT (Ctrl-C): the server stops accepting and drains.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }
 
 fn backup(args: &BackupArgs) -> Result<(), String> {

@@ -18,6 +18,8 @@ use crate::api;
     ),
     paths(
         api::health,
+        api::ready,
+        api::metrics,
         api::namespaces::create_namespace,
         api::namespaces::show_namespace,
         api::owners::list_owners,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::api::{ApiOptions, router};
 use crate::config::ADMIN_TOKEN_ENV;
+use crate::connections::{ConnectionOptions, serve_connections};
 use crate::store::{NewToken, SqliteStore, StartOptions, StartReport, Store};
 use crate::tokens::{
     FIRST_ADMIN_TOKEN_SECONDS, MAX_EXPIRY_SECONDS, Scope, check_pattern, generate_token, hash_token,
@@ -146,11 +147,31 @@ fn store_token(
         .map_err(|error| format!("cannot create the token: {error}"))
 }
 
-/// Serves the API on `listener` until the process ends.
+/// Serves the API on `listener` until the process ends, with the default connection limits.
+/// The runtime must have its IO and time drivers (`enable_all`): the timeouts need timers.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
     options: ApiOptions,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, options)).await
+    serve_until(
+        listener,
+        store,
+        options,
+        &ConnectionOptions::default(),
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish (`crate::connections`).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    options: ApiOptions,
+    connections: &ConnectionOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_connections(listener, router(store, options), connections, shutdown).await
 }

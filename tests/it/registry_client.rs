@@ -31,7 +31,8 @@ pub fn start_registry() -> Registry {
     let admin = opened.admin_token.expect("an admin token on first start");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .enable_io()
+        // The server's header and body timeouts need the time driver.
+        .enable_all()
         .build()
         .expect("a runtime");
     let listener = runtime

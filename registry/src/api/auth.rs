@@ -19,8 +19,7 @@ pub(super) async fn authenticate(
     let token = value
         .to_str()
         .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .ok_or_else(|| unauthorized("the `Authorization` header is not `Bearer TOKEN`"))?;
     let hash = hash_token(token);
     let record = blocking(state, move |store| store.token_by_hash(&hash))
@@ -39,7 +38,15 @@ pub(super) async fn authenticate(
             "the token has expired: create a new one with `threatpack-registry token create`",
         ));
     }
+    super::request_log::note_token(record.id);
     Ok(record)
+}
+
+/// The token of `Bearer TOKEN`; the scheme's case does not matter (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The token may use `scope` on `target` (a pack `ns/name`, or `ns/*` for the namespace

@@ -1,4 +1,7 @@
 //! The API's error answers: a status and the envelope `{"errors":[{"detail":"…"}]}`.
+//!
+//! A failure of the registry itself is logged with its detail and answered without it: such a
+//! detail may name the server's paths, which are no client's business.
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
@@ -6,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use threatpack::wire::ErrorEnvelope;
 
+use crate::metrics::METRICS;
 use crate::store::StoreError;
 
 /// An error response: a status and one detail.
@@ -22,6 +26,38 @@ impl ApiError {
             detail: detail.into(),
         }
     }
+
+    /// The registry failed (a bug, the database, the disk): 500, the detail only in the log.
+    pub(crate) fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(detail = %detail, "the registry failed");
+        METRICS.store_errors.inc();
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the registry failed; its log says why (tell its operator)",
+        )
+    }
+
+    /// A storage failure: 503 when the disk or the database is full (worth trying again once
+    /// the operator has made room), else as `internal`.
+    pub(crate) fn storage(detail: impl std::fmt::Display) -> ApiError {
+        let detail = detail.to_string();
+        let full = [
+            "No space left on device",
+            "os error 28",
+            "database or disk is full",
+        ]
+        .iter()
+        .any(|sign| detail.contains(sign));
+        if !full {
+            return ApiError::internal(detail);
+        }
+        tracing::error!(detail = %detail, "the registry is out of space");
+        METRICS.store_errors.inc();
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the registry is out of storage space: try again later (its operator must make room)",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -35,10 +71,12 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(detail) => ApiError::new(StatusCode::NOT_FOUND, detail),
             StoreError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
-            StoreError::Internal(detail) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the registry failed: {detail}"),
-            ),
+            StoreError::Internal(detail) => ApiError::storage(detail),
+            StoreError::Damaged(detail) => {
+                tracing::error!(detail = %detail, "a stored blob is missing or damaged");
+                METRICS.store_errors.inc();
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+            }
         }
     }
 }

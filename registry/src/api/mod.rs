@@ -4,27 +4,39 @@
 //! they may do; one module per resource holds its handlers (`namespaces`, `owners`, `keys`,
 //! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`). Each handler's `#[utoipa::path]`
 //! describes it in registry/openapi.json (`crate::openapi`).
+//!
+//! Around the routes (`router`): `request_log` (a log line and metrics per request), a panic
+//! catcher, `envelope` (every error in the envelope), `guard` (URI length, write rate limit)
+//! and the request-body timeout.
 
 mod auth;
 pub(crate) mod blobs;
+mod envelope;
 mod errors;
+mod guard;
 pub(crate) mod index;
 pub(crate) mod keys;
 pub(crate) mod namespaces;
 pub(crate) mod owners;
 pub(crate) mod publish;
+mod request_log;
 pub(crate) mod search;
 pub(crate) mod tokens;
 pub(crate) mod yank;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use threatpack::wire::Health;
+use threatpack::wire::{ErrorEnvelope, Health};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::index_cache::IndexCache;
 use crate::store::{Store, StoreError};
@@ -43,15 +55,30 @@ const MAX_PER_PAGE: u64 = 100;
 /// The longest owner name (a user name or an e-mail address).
 const MAX_OWNER_CHARS: usize = 100;
 
+/// Publishes checked at once: each holds its bundle and its unpacked files in memory while
+/// it is checked (at most `max-bundle-bytes` and 512 MiB unpacked), so this bounds the memory
+/// publishes may take; more wait their turn before their body is read.
+pub const MAX_CONCURRENT_PUBLISHES: usize = 4;
+
 #[derive(Clone)]
 pub struct ApiOptions {
     pub max_bundle_bytes: usize,
+    /// Where publish bodies are spooled (anonymous files, gone when closed): the data
+    /// directory's `uploads/` when served by `threatpack-registry`.
+    pub upload_dir: PathBuf,
+    /// The longest a request body may go without sending anything.
+    pub body_timeout: Duration,
+    /// Writes a minute per token (or per address for requests without one).
+    pub write_rate_per_minute: u32,
 }
 
 impl Default for ApiOptions {
     fn default() -> ApiOptions {
         ApiOptions {
             max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            upload_dir: std::env::temp_dir(),
+            body_timeout: Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECONDS),
+            write_rate_per_minute: crate::config::DEFAULT_WRITE_RATE_PER_MINUTE,
         }
     }
 }
@@ -62,6 +89,8 @@ pub(crate) struct AppState {
     options: ApiOptions,
     /// Every handler that changes a pack's versions does it through `changing_versions`.
     index_cache: Arc<IndexCache>,
+    write_limiter: Arc<guard::WriteLimiter>,
+    publish_permits: Arc<tokio::sync::Semaphore>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -82,12 +111,7 @@ where
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || call(store.as_ref()))
         .await
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the registry failed: {error}"),
-            )
-        })?
+        .map_err(|error| ApiError::internal(format!("the registry failed: {error}")))?
         .map_err(ApiError::from)
 }
 
@@ -111,14 +135,18 @@ where
 
 /// The router of the whole API.
 pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
-    let max_bundle_bytes = options.max_bundle_bytes;
+    let body_timeout = options.body_timeout;
     let state = AppState {
         store,
+        write_limiter: Arc::new(guard::WriteLimiter::new(options.write_rate_per_minute)),
         options,
         index_cache: Arc::default(),
+        publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
     };
     Router::new()
+        .route("/metrics", get(metrics))
         .route("/api/v1/health", get(health))
+        .route("/api/v1/ready", get(ready))
         .route("/api/v1/namespaces", post(namespaces::create_namespace))
         .route(
             "/api/v1/namespaces/{namespace}",
@@ -146,9 +174,8 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         .route("/api/v1/packs/{namespace}/{name}", get(index::index))
         .route(
             "/api/v1/packs/{namespace}/{name}/{version}",
-            // The limit is enforced while the body streams in (and from Content-Length
-            // before), never after reading it whole.
-            put(publish::publish).layer(DefaultBodyLimit::max(max_bundle_bytes)),
+            // The handler streams the body itself, under `max_bundle_bytes` (publish.rs).
+            put(publish::publish),
         )
         .route(
             "/api/v1/packs/{namespace}/{name}/{version}/yank",
@@ -165,6 +192,12 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        // Innermost first: the last layer sees every request first and every answer last.
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(from_fn_with_state(state.clone(), guard::guard))
+        .layer(from_fn(envelope::errors_in_envelope))
+        .layer(CatchPanicLayer::custom(envelope::panicked))
+        .layer(from_fn(request_log::log_request))
         .with_state(state)
 }
 
@@ -172,12 +205,54 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
 }
 
+/// Alive: the process answers. Touches neither the database nor the disk, so a busy store
+/// does not get the process restarted.
 #[utoipa::path(get, path = "/api/v1/health", tag = "health",
     responses((status = 200, description = "The registry is up", body = Health)))]
 pub(crate) async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".to_string(),
     })
+}
+
+/// Ready to serve: the database answers and the blob directory takes a file.
+#[utoipa::path(get, path = "/api/v1/ready", tag = "health",
+    responses(
+        (status = 200, description = "The database answers and the blob directory is writable", body = Health),
+        (status = 503, description = "Not ready; the detail says which part failed, the log why", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult {
+    let store = state.store.clone();
+    let checked = tokio::task::spawn_blocking(move || store.check_ready()).await;
+    match checked {
+        Ok(Ok(())) => Ok(Json(Health {
+            status: "ok".to_string(),
+        })
+        .into_response()),
+        Ok(Err(error)) => {
+            tracing::error!(detail = %error, "not ready");
+            crate::metrics::METRICS.store_errors.inc();
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {}", error.part()),
+            ))
+        }
+        Err(error) => Err(ApiError::internal(error)),
+    }
+}
+
+/// The Prometheus metrics (`crate::metrics`), in the OpenMetrics text format.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus metrics", content_type = "application/openmetrics-text", body = String)))]
+pub(crate) async fn metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
 }
 
 // ------------------------------------------------------------------------------------------

@@ -7,7 +7,12 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use threatpack::wire::{ErrorEnvelope, SearchAnswer, SearchMeta};
 
+use super::errors::ApiError;
 use super::{ApiResult, AppState, MAX_PER_PAGE, blocking};
+
+/// The longest search text: longer than any pack name, description phrase or tag, short
+/// enough that a query costs the store little.
+const MAX_QUERY_CHARS: usize = 200;
 
 /// The query of `GET /packs`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -26,13 +31,22 @@ pub(crate) struct SearchQuery {
     params(SearchQuery),
     responses(
         (status = 200, description = "The matching packs, by name", body = SearchAnswer),
-        (status = 400, description = "A malformed query", body = ErrorEnvelope),
+        (status = 400, description = "A malformed query, or a search text over 200 characters", body = ErrorEnvelope),
     ))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(query) = query?;
+    let chars = query.q.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!(
+                "the search text has {chars} characters; at most {MAX_QUERY_CHARS} are searched"
+            ),
+        ));
+    }
     let page = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(20).clamp(1, MAX_PER_PAGE);
     let offset = (page - 1).saturating_mul(per_page);

@@ -150,6 +150,13 @@ impl BlobDir {
         Ok(BlobRead::Damaged)
     }
 
+    /// A file can be made where blobs are written (an anonymous one, gone when closed).
+    pub fn check_writable(&self) -> Result<(), String> {
+        tempfile::tempfile_in(&self.temporary)
+            .map(drop)
+            .map_err(|error| error.to_string())
+    }
+
     pub fn exists(&self, sha256: &str) -> bool {
         self.path(sha256).is_ok_and(|path| path.is_file())
     }

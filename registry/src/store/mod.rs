@@ -92,6 +92,9 @@ pub enum StoreError {
     Conflict(String),
     /// The store itself failed (disk, database): not the caller's fault.
     Internal(String),
+    /// A stored blob is missing or fails its digest: never served. The detail names no path,
+    /// and tells the client how it gets repaired.
+    Damaged(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -99,12 +102,40 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::NotFound(detail)
             | StoreError::Conflict(detail)
-            | StoreError::Internal(detail) => f.write_str(detail),
+            | StoreError::Internal(detail)
+            | StoreError::Damaged(detail) => f.write_str(detail),
         }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+/// Why the store cannot serve now (`Store::check_ready`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    Database(String),
+    Blobs(String),
+}
+
+impl NotReady {
+    /// Which part failed, without the detail (which may name paths).
+    pub fn part(&self) -> &'static str {
+        match self {
+            NotReady::Database(_) => "the database does not answer",
+            NotReady::Blobs(_) => "the blob directory is not writable",
+        }
+    }
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::Database(detail) | NotReady::Blobs(detail) => {
+                write!(f, "{}: {detail}", self.part())
+            }
+        }
+    }
+}
 
 /// The registry's storage. Methods block (disk, database): async callers run them on a
 /// blocking thread. `actor` names who asks, for the audit log (`token:ID`, `cli`, `server`).
@@ -172,6 +203,8 @@ pub trait Store: Send + Sync {
     /// Revokes a token (at once: the next request with it is refused); revoking a revoked token
     /// changes nothing. `NotFound` for an unknown id.
     fn revoke_token(&self, id: i64, actor: &str) -> Result<TokenInfo, StoreError>;
+    /// The database answers a query and the blob directory takes a file.
+    fn check_ready(&self) -> Result<(), NotReady>;
     /// The newest audit entries first.
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
 }

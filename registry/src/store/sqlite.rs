@@ -17,7 +17,7 @@ use threatpack::wire::{BumpLevel, SemverDecision};
 
 use super::blobs::{BlobRead, Sidecar};
 use super::{
-    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, PublishOutcome,
+    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PublishOutcome,
     PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord, is_sha256_hex,
 };
 use crate::time::{now, rfc3339};
@@ -951,7 +951,7 @@ impl Store for SqliteStore {
             .map_err(StoreError::Internal)?
         {
             BlobRead::Found(bytes) => Ok(Some(bytes)),
-            BlobRead::Missing | BlobRead::Damaged => Err(StoreError::Internal(format!(
+            BlobRead::Missing | BlobRead::Damaged => Err(StoreError::Damaged(format!(
                 "the bundle sha256:{sha256} is missing or damaged on the registry (a damaged one is quarantined); its publisher can repair it by publishing the identical bytes again, or an operator by restoring a backup"
             ))),
         }
@@ -1186,6 +1186,20 @@ impl Store for SqliteStore {
         }
         transaction.commit().map_err(internal)?;
         Ok(token)
+    }
+
+    fn check_ready(&self) -> Result<(), NotReady> {
+        {
+            let connection = self
+                .lock()
+                .map_err(|error| NotReady::Database(error.to_string()))?;
+            connection
+                .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map_err(|error| NotReady::Database(error.to_string()))?;
+        }
+        self.blobs.check_writable().map_err(NotReady::Blobs)
     }
 
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {

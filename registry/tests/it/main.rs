@@ -1,13 +1,17 @@
 //! The registry's integration tests: the real server on `127.0.0.1:0` with a temporary data
 //! directory, in-process, talked to over HTTP; bundles built and signed by the threatpack
-//! library. `config`, `crash` and `data` run the `threatpack-registry` binary as a child process
-//! (its settings; SIGKILL during publishes; lost databases, damaged blobs, backups).
+//! library. `config`, `crash`, `data`, `hardening` and `operations` run the
+//! `threatpack-registry` binary as a child process (its settings; SIGKILL during publishes;
+//! lost databases, damaged blobs, backups; attacks before authentication, measured by its
+//! memory; request log, metrics, SIGTERM during a publish).
 
 mod api;
 mod config;
 mod crash;
 mod data;
+mod hardening;
 mod openapi;
+mod operations;
 mod owners;
 mod revocation;
 mod support;

@@ -295,11 +295,16 @@ const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The variables that configure the server: removed from every child, so the test's own
 /// environment cannot change what a test means.
-const SERVER_ENV: [&str; 4] = [
+const SERVER_ENV: [&str; 9] = [
     threatpack_registry::config::DATA_ENV,
     threatpack_registry::config::LISTEN_ENV,
     threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
     threatpack_registry::config::ADMIN_TOKEN_ENV,
+    threatpack_registry::config::HEADER_TIMEOUT_ENV,
+    threatpack_registry::config::BODY_TIMEOUT_ENV,
+    threatpack_registry::config::MAX_CONNECTIONS_ENV,
+    threatpack_registry::config::WRITE_RATE_ENV,
+    threatpack_registry::config::LOG_FORMAT_ENV,
 ];
 
 /// `threatpack-registry` with `args` and only the `env` of the server's own variables.
