@@ -111,6 +111,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
         entities: vec![None; file.model.word_count()],
         defaults: Vec::new(),
         element_of_id: &validation.elements,
+        references: &validation.references,
         bound_index: Vec::new(),
         table_sizes: (file.model.components(), file.model.flows()),
     };
@@ -129,6 +130,8 @@ struct Binder<'e, 'kb, 'v> {
     defaults: Vec<Option<Arc<EntitySlots>>>,
     /// Every element id with its role and position (from `validate`).
     element_of_id: &'v HashMap<&'v str, (Role, usize)>,
+    /// What each flow end and boundary member names (from `validate`, in model order).
+    references: &'v [Option<(Role, usize)>],
     /// Per element of the model (components, flows, boundaries), its index among the bound.
     bound_index: Vec<Option<usize>>,
     /// How many components and flows the model has: where flows and boundaries start.
@@ -206,41 +209,47 @@ impl<'kb> Binder<'_, 'kb, '_> {
             });
         }
 
+        // Flow ends, then boundary members, as `validate` resolved them.
+        let mut references = self.references.iter().map(|found| self.bound(*found));
+        let mut ends = Vec::with_capacity(model.flows());
+        for (number, flow) in model.elements().enumerate() {
+            if flow.ends().is_some() {
+                let source = references.next().flatten();
+                let target = references.next().flatten();
+                ends.push((self.bound_index[number], source, target));
+            }
+        }
         // Boundaries: which components each contains.
         let mut member_of: HashMap<usize, BTreeSet<usize>> = HashMap::new();
-        for boundary in model.elements() {
+        for (number, boundary) in model.elements().enumerate() {
             if boundary.role != Role::Boundary {
                 continue;
             }
-            let Some(boundary_index) = self.index_of(boundary.id) else {
-                continue;
-            };
-            for member in boundary.members() {
-                if let Some(index) = self.index_of(member) {
+            let boundary_index = self.bound_index[number];
+            for _ in boundary.members() {
+                if let (Some(boundary_index), Some(index)) =
+                    (boundary_index, references.next().flatten())
+                {
                     member_of.entry(index).or_default().insert(boundary_index);
                 }
             }
         }
         // Flows: their ends and whether they cross a boundary.
         let none = BTreeSet::new();
-        for flow in model.elements() {
-            let Some((source, target)) = flow.ends() else {
+        for (flow_index, source, target) in ends {
+            let Some(flow_index) = flow_index else {
                 continue;
             };
-            let Some(flow_index) = self.index_of(flow.id) else {
-                continue;
-            };
-            let ends = [self.index_of(source), self.index_of(target)];
-            let crosses = match ends {
-                [Some(source), Some(target)] => {
+            let crosses = match (source, target) {
+                (Some(source), Some(target)) => {
                     member_of.get(&source).unwrap_or(&none)
                         != member_of.get(&target).unwrap_or(&none)
                 }
                 _ => false,
             };
             let element = &mut bound.elements[flow_index];
-            element.source = ends[0];
-            element.target = ends[1];
+            element.source = source;
+            element.target = target;
             element.crosses_boundary = crosses;
         }
 
@@ -299,7 +308,12 @@ impl<'kb> Binder<'_, 'kb, '_> {
 
     /// The index among the bound elements of the element with this id.
     fn index_of(&self, id: &str) -> Option<usize> {
-        let (role, position) = *self.element_of_id.get(id)?;
+        self.bound(self.element_of_id.get(id).copied())
+    }
+
+    /// The index among the bound elements of an element by role and position.
+    fn bound(&self, element: Option<(Role, usize)>) -> Option<usize> {
+        let (role, position) = element?;
         let (components, flows) = self.table_sizes;
         let element = match role {
             Role::Component => position,

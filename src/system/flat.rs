@@ -149,6 +149,12 @@ impl FlatModel {
         self.boundaries
     }
 
+    /// Whether every property value is plain (a bool, an integer, a string or a list of
+    /// strings): always so for a model the JSON reader read.
+    pub fn plain_values_only(&self) -> bool {
+        self.others.is_empty()
+    }
+
     /// How many distinct kinds and property names the model holds (words are numbered from 0).
     pub fn word_count(&self) -> usize {
         self.words.len()

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::compile::KnowledgeBase;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::value_fits;
-use crate::model::{ElementKind, PropertyDefinition, PropertyValue};
+use crate::model::{ElementKind, PropertyDefinition};
 
 use super::ModelFile;
 use super::flat::FlatModel;
@@ -134,6 +134,11 @@ pub struct Validation<'m> {
     /// Every element id the model declares, with its role and its position in its table (the
     /// first, for an id used twice); elements whose kind failed included.
     pub elements: HashMap<&'m str, (Role, usize)>,
+    /// What each flow end and boundary member names, in the order `FlatModel::elements` lists
+    /// them (each flow's source and target, then each boundary's members): the element's role
+    /// and position, `None` when it names none. Binding reads them instead of looking every
+    /// id up again.
+    pub references: Vec<Option<(Role, usize)>>,
 }
 
 /// Checks `model` against `catalogue`: system values, element ids, kinds and property values,
@@ -150,11 +155,12 @@ pub fn validate<'m>(
     };
     validator.system(model);
     let elements = validator.elements(model);
-    validator.ends_and_members(model, &elements);
+    let references = validator.ends_and_members(model, &elements);
     validator.statuses_and_stories(model, &elements);
     Validation {
         diagnostics: validator.diagnostics,
         elements,
+        references,
     }
 }
 
@@ -354,7 +360,12 @@ impl<'c> Validator<'c> {
     }
 
     /// Flow ends and boundary members: components of the model.
-    fn ends_and_members(&mut self, model: &FlatModel, elements: &HashMap<&str, (Role, usize)>) {
+    fn ends_and_members(
+        &mut self,
+        model: &FlatModel,
+        elements: &HashMap<&str, (Role, usize)>,
+    ) -> Vec<Option<(Role, usize)>> {
+        let mut references = Vec::with_capacity(2 * model.flows());
         for flow in model.elements() {
             let Some((source, target)) = flow.ends() else {
                 continue;
@@ -362,7 +373,9 @@ impl<'c> Validator<'c> {
             let position = flow.position;
             for (field, end) in [("source", source), ("target", target)] {
                 let position = || position.to_string();
-                match elements.get(end) {
+                let found = elements.get(end);
+                references.push(found.copied());
+                match found {
                     Some((Role::Component, _)) => {}
                     Some((role, _)) => {
                         let span = self.places.locate(&["flow", &position(), field]);
@@ -395,7 +408,9 @@ impl<'c> Validator<'c> {
                     "contains",
                     member_position.as_str(),
                 ];
-                match elements.get(member) {
+                let found = elements.get(member);
+                references.push(found.copied());
+                match found {
                     Some((Role::Component, _)) => {}
                     Some((role, _)) => {
                         let span = self.places.locate(&at);
@@ -414,6 +429,7 @@ impl<'c> Validator<'c> {
                 }
             }
         }
+        references
     }
 
     fn statuses_and_stories(&mut self, model: &FlatModel, elements: &HashMap<&str, (Role, usize)>) {
@@ -659,13 +675,11 @@ pub fn fits_schema(model: &FlatModel) -> bool {
     model.info.as_ref().is_none_or(|info| !info.name.is_empty())
         && model.system.keys().all(|name| is_system_name(name))
         && values_fit(&model.system)
+        && model.plain_values_only()
         && model.elements().all(|element| {
             is_element_id(element.id)
                 && *kinds_fit[element.kind_word]
                     .get_or_insert_with(|| is_item_ref(element.kind, "entity"))
-                && element
-                    .properties()
-                    .all(|(_, _, value)| !matches!(value, PropertyValue::Json(_)))
                 && element
                     .ends()
                     .is_none_or(|(source, target)| is_element_id(source) && is_element_id(target))
@@ -748,20 +762,22 @@ fn is_item_ref(reference: &str, kind: &str) -> bool {
     }
 }
 
-/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json).
+/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json): one
+/// pass, since a model may hold 30,000 ids and more references.
 fn is_element_id(id: &str) -> bool {
     let bytes = id.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-' || *byte == b'_'
-        })
-        && !id.ends_with(['-', '_'])
-        && !id.contains("--")
-        && !id.contains("__")
-        && !id.contains("-_")
-        && !id.contains("_-")
+    if bytes.len() > 64 || !bytes.first().is_some_and(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let mut after_separator = false;
+    for byte in &bytes[1..] {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' => after_separator = false,
+            b'-' | b'_' if !after_separator => after_separator = true,
+            _ => return false,
+        }
+    }
+    !after_separator
 }
 
 #[cfg(test)]
