@@ -245,7 +245,10 @@ impl<'c> Validator<'c> {
         let catalogue = self.catalogue;
         let mut declared: HashMap<&'m str, (Role, usize)> = HashMap::new();
         // Kinds resolved once, by word: a model of 30,000 elements names a handful of kinds.
-        // With each, the definition of every property name of the model (by word).
+        // With each, the definition of every property name of the model (by word), unless
+        // the model has so many names that a table per kind would cost more than it saves
+        // (a hostile file could hold millions): then each is looked up by name.
+        const MAX_WORDS_IN_TABLES: usize = 4096;
         type Definitions<'d> = Vec<Option<&'d PropertyDefinition>>;
         let mut kinds: Vec<Option<(Resolution<EntityShape<'c>>, Definitions<'c>)>> =
             vec![None; model.word_count()];
@@ -284,8 +287,12 @@ impl<'c> Validator<'c> {
             }
             let (resolution, definitions) = kinds[element.kind_word].get_or_insert_with(|| {
                 let resolution = catalogue.entity(kind);
+                let table_size = match (&resolution, model.word_count()) {
+                    (Resolution::Found(_), words) if words <= MAX_WORDS_IN_TABLES => words,
+                    _ => 0,
+                };
                 let definitions = match &resolution {
-                    Resolution::Found(shape) => (0..model.word_count())
+                    Resolution::Found(shape) => (0..table_size)
                         .map(|word| shape.properties.get(model.word(word)).copied())
                         .collect(),
                     _ => Vec::new(),
@@ -315,7 +322,11 @@ impl<'c> Validator<'c> {
                 continue;
             }
             for (word, name, value) in element.properties() {
-                match definitions.get(word).copied().flatten() {
+                let definition = match definitions.get(word) {
+                    Some(definition) => *definition,
+                    None => shape.properties.get(name).copied(),
+                };
+                match definition {
                     // Inherited from an ancestor that failed, perhaps: reported there.
                     None if !shape.complete => {}
                     None => {

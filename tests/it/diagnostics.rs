@@ -577,4 +577,30 @@ strength = "strong"
     assert_eq!(json_code, 1);
     assert!(json.matches("error").count() > 5, "{json}");
     assert_eq!(json, yaml);
+    // A model with thousands of property names (here on an element of an unknown kind, whose
+    // properties are not checked) is validated without a table per kind: the same diagnostics.
+    let names: Vec<String> = (0..5000).map(|name| format!("\"p{name}\": true")).collect();
+    let many = valid
+        .replacen("\"tls\": 2", "\"tls\": 70", 1)
+        .replacen("\"public\": true", "\"publik\": true", 1)
+        .replacen(
+            "\"component\": [",
+            &format!(
+                "\"component\": [{{\"id\": \"many\", \"kind\": \"nothing\", \"properties\": {{{}}}}},",
+                names.join(", ")
+            ),
+            1,
+        );
+    assert!(fast(&many));
+    let (json_code, _, json) = apply("model.json", &many);
+    let (_, _, yaml) = apply("model.yaml", &many);
+    assert_eq!(json_code, 1);
+    for message in [
+        "publik",
+        "70 is above the maximum 7",
+        "unknown entity `nothing`",
+    ] {
+        assert!(json.contains(message), "{message}: {json}");
+    }
+    assert_eq!(json, yaml);
 }
