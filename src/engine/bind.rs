@@ -98,28 +98,53 @@ impl BoundModel {
 /// Checks a model against the engine's knowledge base and binds it.
 pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec<Diagnostic>> {
     let kb = engine.kb;
-    let catalogue = KnowledgeBaseCatalogue::new(kb);
-    let validation = validate(&file.model, &catalogue, file);
+    let mut binder = Binder {
+        engine,
+        catalogue: KnowledgeBaseCatalogue::new(kb),
+        entities: vec![None; file.model.word_count()],
+        defaults: Vec::new(),
+        bound_index: Vec::new(),
+        table_sizes: (file.model.components(), file.model.flows()),
+    };
+    // The model is validated on another core while its values go into their slots (what
+    // takes longest); a model that fails validation is then not bound after all.
+    let (validation, mut bound) = std::thread::scope(|scope| {
+        let validating = scope.spawn(|| {
+            let catalogue = KnowledgeBaseCatalogue::new(kb);
+            validate(&file.model, &catalogue, file)
+        });
+        let bound = binder.fill(file);
+        let validation = validating
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (validation, bound)
+    });
     let mut diagnostics = validation.diagnostics;
     if !diagnostics.is_empty() {
         crate::diagnostic::sort(&mut diagnostics);
         return Err(diagnostics);
     }
-    let mut binder = Binder {
-        engine,
-        catalogue,
-        entities: vec![None; file.model.word_count()],
-        defaults: Vec::new(),
-        element_of_id: &validation.elements,
-        references: &validation.references,
-        bound_index: Vec::new(),
-        table_sizes: (file.model.components(), file.model.flows()),
-    };
-    Ok(binder.bind(file))
+    binder.link(
+        &file.model,
+        &mut bound,
+        &Resolved {
+            element_of_id: &validation.elements,
+            references: &validation.references,
+        },
+    );
+    Ok(bound)
+}
+
+/// What `validate` resolved, for linking the elements.
+struct Resolved<'v> {
+    /// Every element id with its role and position.
+    element_of_id: &'v HashMap<&'v str, (Role, usize)>,
+    /// What each flow end and boundary member names (in model order).
+    references: &'v [Option<(Role, usize)>],
 }
 
 /// Lays out a model that `validate` accepted: every reference resolves.
-struct Binder<'e, 'kb, 'v> {
+struct Binder<'e, 'kb> {
     engine: &'e mut Engine<'kb>,
     catalogue: KnowledgeBaseCatalogue<'kb>,
     /// Per kind (a word of the model), its entity once resolved: a model of 30,000 elements
@@ -128,10 +153,6 @@ struct Binder<'e, 'kb, 'v> {
     /// Per entity, computed on first use: its default values and the slot of each property
     /// name of the model.
     defaults: Vec<Option<Arc<EntitySlots>>>,
-    /// Every element id with its role and position (from `validate`).
-    element_of_id: &'v HashMap<&'v str, (Role, usize)>,
-    /// What each flow end and boundary member names (from `validate`, in model order).
-    references: &'v [Option<(Role, usize)>],
     /// Per element of the model (components, flows, boundaries), its index among the bound.
     bound_index: Vec<Option<usize>>,
     /// How many components and flows the model has: where flows and boundaries start.
@@ -145,8 +166,10 @@ struct EntitySlots {
     slot_of_word: Vec<Option<u32>>,
 }
 
-impl<'kb> Binder<'_, 'kb, '_> {
-    fn bind(&mut self, file: &ModelFile) -> BoundModel {
+impl<'kb> Binder<'_, 'kb> {
+    /// The model's values in their slots: what binding does before it needs what validation
+    /// resolved.
+    fn fill(&mut self, file: &ModelFile) -> BoundModel {
         let model = &file.model;
         // Every element's slots, counted first: one allocation for the values of all.
         let kb = self.engine.kb;
@@ -209,8 +232,13 @@ impl<'kb> Binder<'_, 'kb, '_> {
             });
         }
 
-        // Flow ends, then boundary members, as `validate` resolved them.
-        let mut references = self.references.iter().map(|found| self.bound(*found));
+        bound
+    }
+
+    /// Flow ends, boundary members, mitigation statuses and stories, as `validate` resolved
+    /// them.
+    fn link(&self, model: &FlatModel, bound: &mut BoundModel, resolved: &Resolved<'_>) {
+        let mut references = resolved.references.iter().map(|found| self.bound(*found));
         let mut ends = Vec::with_capacity(model.flows());
         for (number, flow) in model.elements().enumerate() {
             if flow.ends().is_some() {
@@ -263,7 +291,7 @@ impl<'kb> Binder<'_, 'kb, '_> {
                 at: entry
                     .at
                     .iter()
-                    .filter_map(|element| self.index_of(element))
+                    .filter_map(|element| self.index_of(element, resolved))
                     .collect(),
                 status: entry.status,
                 note: entry.note.clone(),
@@ -285,7 +313,7 @@ impl<'kb> Binder<'_, 'kb, '_> {
                     };
                     let element = match element {
                         None => None,
-                        Some(element) => match self.index_of(element) {
+                        Some(element) => match self.index_of(element, resolved) {
                             Some(index) => Some(index),
                             None => continue,
                         },
@@ -303,12 +331,11 @@ impl<'kb> Binder<'_, 'kb, '_> {
                 clauses,
             });
         }
-        bound
     }
 
     /// The index among the bound elements of the element with this id.
-    fn index_of(&self, id: &str) -> Option<usize> {
-        self.bound(self.element_of_id.get(id).copied())
+    fn index_of(&self, id: &str, resolved: &Resolved<'_>) -> Option<usize> {
+        self.bound(resolved.element_of_id.get(id).copied())
     }
 
     /// The index among the bound elements of an element by role and position.
