@@ -585,7 +585,7 @@ pub struct Without {
 
 /// A table of values that refuses a key given twice, as the document parsers do: serde's
 /// `BTreeMap` keeps the last silently, and a JSON model can be deserialized without them.
-fn unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, Json>, D::Error>
+pub(crate) fn unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, Json>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -619,57 +619,125 @@ where
 /// Whether a JSON value fits a property definition (type, range, allowed values): for defaults,
 /// model values and system values.
 pub fn value_fits(definition: &PropertyDefinition, value: &Json) -> Result<(), String> {
-    match (definition.property_type, value) {
-        (PropertyType::Bool, Json::Bool(_)) => Ok(()),
-        (PropertyType::String, Json::String(_)) => Ok(()),
-        (PropertyType::Int, Json::Number(number)) if number.is_i64() => {
-            let number = number.as_i64().unwrap_or_default();
-            match (definition.min, definition.max) {
-                (Some(min), _) if number < min => {
-                    Err(format!("{number} is below the minimum {min}"))
-                }
-                (_, Some(max)) if number > max => {
-                    Err(format!("{number} is above the maximum {max}"))
-                }
-                _ => Ok(()),
-            }
+    PropertyValue::of_json(value).fits(definition)
+}
+
+/// A property value as validation reads it: from a JSON tree, or from a model read flat
+/// (`system::flat`), whose strings are ranges of one text. Plain values (bool, integer,
+/// string, list of strings) have their own variants; anything else stays JSON.
+#[derive(Debug, Clone, Copy)]
+pub enum PropertyValue<'a> {
+    Bool(bool),
+    Int(i64),
+    String(&'a str),
+    List(TextList<'a>),
+    Json(&'a Json),
+}
+
+/// The strings of a list value, as ranges of one text.
+#[derive(Debug, Clone, Copy)]
+pub struct TextList<'a> {
+    pub text: &'a str,
+    pub items: &'a [TextRange],
+}
+
+impl<'a> TextList<'a> {
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        self.items.iter().map(move |item| item.of(self.text))
+    }
+}
+
+/// A range of a text held elsewhere (`u32`: a model file is at most 64 MB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl TextRange {
+    pub fn of(self, text: &str) -> &str {
+        text.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+impl<'a> PropertyValue<'a> {
+    pub fn of_json(value: &'a Json) -> PropertyValue<'a> {
+        match value {
+            Json::Bool(boolean) => PropertyValue::Bool(*boolean),
+            Json::Number(number) => match number.as_i64() {
+                Some(integer) => PropertyValue::Int(integer),
+                None => PropertyValue::Json(value),
+            },
+            Json::String(text) => PropertyValue::String(text),
+            _ => PropertyValue::Json(value),
         }
-        (PropertyType::Enum, Json::String(text)) => {
-            if definition.values.contains(text) {
-                Ok(())
-            } else {
-                Err(format!(
+    }
+
+    /// Whether the value fits a property definition (type, range, allowed values).
+    pub fn fits(self, definition: &PropertyDefinition) -> Result<(), String> {
+        match (definition.property_type, self) {
+            (PropertyType::Bool, PropertyValue::Bool(_)) => Ok(()),
+            (PropertyType::String, PropertyValue::String(_)) => Ok(()),
+            (PropertyType::Int, PropertyValue::Int(number)) => {
+                match (definition.min, definition.max) {
+                    (Some(min), _) if number < min => {
+                        Err(format!("{number} is below the minimum {min}"))
+                    }
+                    (_, Some(max)) if number > max => {
+                        Err(format!("{number} is above the maximum {max}"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            (PropertyType::Enum, PropertyValue::String(text)) => {
+                if definition.values.iter().any(|value| value == text) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{text}` is not one of {}",
+                        quote_values(&definition.values)
+                    ))
+                }
+            }
+            (PropertyType::List, PropertyValue::List(items)) => {
+                list_fits(definition, items.iter().map(Some))
+            }
+            (PropertyType::List, PropertyValue::Json(Json::Array(items))) => {
+                list_fits(definition, items.iter().map(Json::as_str))
+            }
+            (property_type, _) => Err(format!(
+                "a {} property needs {}",
+                property_type.as_str(),
+                match property_type {
+                    PropertyType::Bool => "`true` or `false`",
+                    PropertyType::Int => "an integer",
+                    PropertyType::String | PropertyType::Enum => "a string",
+                    PropertyType::List => "an array of strings",
+                }
+            )),
+        }
+    }
+}
+
+/// The items of a list value (`None`: not a string) against the allowed values.
+fn list_fits<'t>(
+    definition: &PropertyDefinition,
+    items: impl Iterator<Item = Option<&'t str>>,
+) -> Result<(), String> {
+    for item in items {
+        match item {
+            Some(text) if definition.values.iter().any(|value| value == text) => {}
+            Some(text) => {
+                return Err(format!(
                     "`{text}` is not one of {}",
                     quote_values(&definition.values)
-                ))
+                ));
             }
+            None => return Err("a list holds strings".to_string()),
         }
-        (PropertyType::List, Json::Array(items)) => {
-            for item in items {
-                match item.as_str() {
-                    Some(text) if definition.values.iter().any(|value| value == text) => {}
-                    Some(text) => {
-                        return Err(format!(
-                            "`{text}` is not one of {}",
-                            quote_values(&definition.values)
-                        ));
-                    }
-                    None => return Err("a list holds strings".to_string()),
-                }
-            }
-            Ok(())
-        }
-        (property_type, _) => Err(format!(
-            "a {} property needs {}",
-            property_type.as_str(),
-            match property_type {
-                PropertyType::Bool => "`true` or `false`",
-                PropertyType::Int => "an integer",
-                PropertyType::String | PropertyType::Enum => "a string",
-                PropertyType::List => "an array of strings",
-            }
-        )),
     }
+    Ok(())
 }
 
 fn quote_values(values: &[String]) -> String {

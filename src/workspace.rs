@@ -281,10 +281,14 @@ pub fn write_atomically_with<T>(
     let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let file = open_with_mode(&temporary, mode, true)?;
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut buffered = std::io::BufWriter::with_capacity(
+            1 << 20,
+            EarlyWritebackFile::new(file, WRITEBACK_EVERY),
+        );
         let written = write(&mut buffered)?;
         buffered.flush()?;
-        let file = buffered.into_inner().map_err(|error| error.into_error())?;
+        let writing = buffered.into_inner().map_err(|error| error.into_error())?;
+        let file = writing.finish();
         file.sync_all()?;
         fs::rename(&temporary, path)?;
         // The rename is durable once the directory is synced.
@@ -297,6 +301,76 @@ pub fn write_atomically_with<T>(
         let _ = fs::remove_file(&temporary);
         format!("cannot write `{}`: {error}", path.display())
     })
+}
+
+/// Bytes written between two early flushes of a large file.
+const WRITEBACK_EVERY: u64 = 64 << 20;
+
+/// A file being written that, once large, is flushed to disk on a helper thread while it is
+/// still being written: the final `sync_all` then waits for the last part only (a 2 GB report
+/// took about a second to flush at the end). Small files never start the helper.
+struct EarlyWritebackFile {
+    file: fs::File,
+    /// Bytes between two flushes, and bytes since the last one.
+    every: u64,
+    unsynced: u64,
+    /// Asks the helper to flush (one request waiting at most), and the helper.
+    helper: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl EarlyWritebackFile {
+    fn new(file: fs::File, every: u64) -> EarlyWritebackFile {
+        EarlyWritebackFile {
+            file,
+            every,
+            unsynced: 0,
+            helper: None,
+        }
+    }
+
+    fn request_writeback(&mut self) {
+        if self.helper.is_none()
+            && let Ok(clone) = self.file.try_clone()
+        {
+            let (request, requests) = std::sync::mpsc::sync_channel::<()>(1);
+            let helper = std::thread::spawn(move || {
+                while requests.recv().is_ok() {
+                    // An error here shows again in the final `sync_all`.
+                    let _ = clone.sync_data();
+                }
+            });
+            self.helper = Some((request, helper));
+        }
+        if let Some((request, _)) = &self.helper {
+            // Dropped while a flush runs: the next one takes these bytes too.
+            let _ = request.try_send(());
+        }
+    }
+
+    /// The file, once the helper has stopped.
+    fn finish(self) -> fs::File {
+        if let Some((request, helper)) = self.helper {
+            drop(request);
+            let _ = helper.join();
+        }
+        self.file
+    }
+}
+
+impl std::io::Write for EarlyWritebackFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(bytes)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= self.every {
+            self.unsynced = 0;
+            self.request_writeback();
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Writes a file that must not exist yet (unless `force`), with `mode` permissions; with
@@ -385,6 +459,26 @@ fn normalize_display(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file flushed early while it is written (as a report of gigabytes is) holds exactly
+    /// what was written, and the helper stops.
+    #[test]
+    fn a_file_flushed_while_written_holds_every_byte() {
+        use std::io::Write;
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("report.json");
+        let file = fs::File::create(&path).expect("a file");
+        let mut writing = EarlyWritebackFile::new(file, 1000);
+        let mut expected = Vec::new();
+        for line in 0..2000 {
+            let text = format!("line {line}\n");
+            writing.write_all(text.as_bytes()).expect("written");
+            expected.extend_from_slice(text.as_bytes());
+        }
+        assert!(writing.helper.is_some(), "the helper started");
+        writing.finish().sync_all().expect("synced");
+        assert_eq!(fs::read(&path).expect("readable"), expected);
+    }
 
     #[test]
     fn normalizes_display_paths() {

@@ -8,6 +8,7 @@
 //! threat instances, and a terminal summary needs none of their text.
 
 pub mod backlog;
+mod json;
 pub mod markdown;
 pub mod questions;
 pub mod report;
@@ -21,6 +22,7 @@ use crate::engine::bind::BoundModel;
 use crate::engine::{Engine, RuleProblem, Rules, Sink};
 use crate::model::{ImplementationStatus, Severity, Strength};
 
+pub use json::write_report_json;
 use report::*;
 
 /// How much of the report to materialise.
@@ -186,110 +188,6 @@ pub fn analyse(
     with_builder(engine, rules, model, |builder| {
         builder.build(rules, header, detail)
     })
-}
-
-/// Applies the rules to the model and writes the whole report as JSON to `out`: the bytes of
-/// `serde_json::to_writer_pretty(out, &analyse(.., Detail::Full))` and a newline, but each
-/// threat instance and backlog item is made only when it is written, so memory holds the
-/// findings (a few words each), never the report. Returns the number of evaluation errors
-/// (listed in the report; the caller decides what they mean for the exit code).
-pub fn write_report_json(
-    engine: &Engine<'_>,
-    rules: &Rules,
-    model: &BoundModel,
-    header: Header,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<usize> {
-    with_builder(engine, rules, model, |builder| {
-        let prepared = builder.prepare(rules, Detail::Full);
-        let alignment = builder.alignment(&prepared.assessments);
-        let (format, model, pack, tier) = builder.heading(header);
-        let report = StreamedReport {
-            builder,
-            prepared: &prepared,
-            format,
-            model,
-            pack,
-            tier,
-            alignment,
-        };
-        use std::io::Write;
-        // A buffer of a concrete type: serde writes a few bytes at a time, and a call through
-        // `dyn Write` for each costs more than the bytes.
-        // As large as the file's buffer (`workspace::write_atomically_with`), which then
-        // passes its chunks through without copying them again.
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
-        let mut serializer = serde_json::Serializer::pretty(&mut buffered);
-        serde::Serialize::serialize(&report, &mut serializer).map_err(std::io::Error::from)?;
-        buffered.write_all(b"\n")?;
-        buffered.flush()?;
-        Ok(prepared.errors.len())
-    })
-}
-
-/// The report as `write_report_json` writes it: the fields of `Report`, in its order.
-struct StreamedReport<'r, 'a, 'kb> {
-    builder: &'r Builder<'a, 'kb>,
-    prepared: &'r Prepared,
-    format: u32,
-    model: ModelSummary,
-    pack: PackRef,
-    tier: TierChoice,
-    alignment: Alignment,
-}
-
-impl serde::Serialize for StreamedReport<'_, '_, '_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let prepared = self.prepared;
-        let with_errors = !prepared.errors.is_empty();
-        let mut report = serializer.serialize_struct("Report", 8 + usize::from(with_errors))?;
-        report.serialize_field("format", &self.format)?;
-        report.serialize_field("model", &self.model)?;
-        report.serialize_field("pack", &self.pack)?;
-        report.serialize_field("tier", &self.tier)?;
-        report.serialize_field("threats", &StreamedThreats(self))?;
-        report.serialize_field("totals", &prepared.totals)?;
-        report.serialize_field("backlog", &StreamedBacklog(self))?;
-        report.serialize_field("alignment", &self.alignment)?;
-        if with_errors {
-            report.serialize_field("errors", &prepared.errors)?;
-        } else {
-            report.skip_field("errors")?;
-        }
-        report.end()
-    }
-}
-
-/// The threat instances, each made when it is written.
-struct StreamedThreats<'s, 'r, 'a, 'kb>(&'s StreamedReport<'r, 'a, 'kb>);
-
-impl serde::Serialize for StreamedThreats<'_, '_, '_, '_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (builder, prepared) = (self.0.builder, self.0.prepared);
-        let findings = &builder.collector.findings;
-        serializer.collect_seq(
-            prepared
-                .order
-                .iter()
-                .map(|index| builder.instance(&findings[*index], &prepared.assessments[*index])),
-        )
-    }
-}
-
-/// The backlog items, each made when it is written.
-struct StreamedBacklog<'s, 'r, 'a, 'kb>(&'s StreamedReport<'r, 'a, 'kb>);
-
-impl serde::Serialize for StreamedBacklog<'_, '_, '_, '_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (builder, prepared) = (self.0.builder, self.0.prepared);
-        serializer.collect_seq(
-            prepared
-                .work
-                .iter()
-                .map(|(mitigation, work)| builder.backlog_item(*mitigation, work, Detail::Full)),
-        )
-    }
 }
 
 fn with_builder<R>(
@@ -584,19 +482,31 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn threat_key(&self, finding: &Finding) -> String {
-        let pattern = &self.engine.kb.attack_patterns[finding.attack_pattern as usize];
-        format!(
-            "{}@{}",
-            pattern.id, self.model.elements[finding.element as usize].id
+    /// The id of a finding's threat instance (`T-` and 12 hex digits of
+    /// sha256("ATTACK-PATTERN@ELEMENT")).
+    fn threat_id(&self, finding: &Finding) -> ThreatId {
+        ThreatId::of(
+            &self.engine.kb.attack_patterns[finding.attack_pattern as usize].id,
+            &self.model.elements[finding.element as usize].id,
         )
     }
 
     fn instance(&self, finding: &Finding, assessment: &Assessment) -> ThreatInstance {
+        self.instance_ref(finding, assessment, self.threat_id(finding))
+            .into_owned()
+    }
+
+    /// A threat instance, its text borrowed; `id` is `threat_id(finding)`.
+    fn instance_ref(
+        &self,
+        finding: &Finding,
+        assessment: &Assessment,
+        id: ThreatId,
+    ) -> ThreatInstanceRef<'_> {
         let kb = self.engine.kb;
         let pattern = &kb.attack_patterns[finding.attack_pattern as usize];
         let element = &self.model.elements[finding.element as usize];
-        let mut mitigations: Vec<MitigationAt> = self.collector.links
+        let mut mitigations: Vec<MitigationAtRef<'_>> = self.collector.links
             [finding.links.0 as usize..finding.links.1 as usize]
             .iter()
             .filter_map(|link| {
@@ -605,31 +515,31 @@ impl Builder<'_, '_> {
                 let (status, note) = self
                     .statuses
                     .get(mitigation_index, finding.element as usize);
-                Some(MitigationAt {
-                    mitigation: mitigation.id.clone(),
-                    name: mitigation.name.clone(),
+                Some(MitigationAtRef {
+                    mitigation: &mitigation.id,
+                    name: &mitigation.name,
                     strength: kb.links[*link as usize].strength,
                     status,
-                    note: note.map(str::to_string),
+                    note,
                 })
             })
             .collect();
         mitigations.sort_by(|a, b| {
             b.strength
                 .cmp(&a.strength)
-                .then_with(|| a.mitigation.cmp(&b.mitigation))
+                .then_with(|| a.mitigation.cmp(b.mitigation))
         });
-        ThreatInstance {
-            id: stable_id("T", &self.threat_key(finding)),
-            attack_pattern: pattern.id.clone(),
-            name: pattern.name.clone(),
-            element: element.id.clone(),
-            element_name: element.name.clone(),
-            categories: pattern.categories.clone(),
+        ThreatInstanceRef {
+            id,
+            attack_pattern: &pattern.id,
+            name: &pattern.name,
+            element: &element.id,
+            element_name: &element.name,
+            categories: &pattern.categories,
             severity: pattern.severity,
             likelihood: pattern.likelihood,
             impact: pattern.impact,
-            tier: pattern.tier.clone(),
+            tier: &pattern.tier,
             mitigations,
             residual: Residual {
                 score: assessment.residual,
@@ -720,6 +630,19 @@ impl Builder<'_, '_> {
 
     /// The backlog item of a mitigation; its places and threats only with `Detail::Full`.
     fn backlog_item(&self, mitigation_index: usize, work: &Work, detail: Detail) -> BacklogItem {
+        self.backlog_item_ref(mitigation_index, work, detail, None)
+            .into_owned()
+    }
+
+    /// A backlog item, its text borrowed; `threat_ids`, when given, holds `threat_id` of every
+    /// finding (by index), so that no id is hashed twice.
+    fn backlog_item_ref(
+        &self,
+        mitigation_index: usize,
+        work: &Work,
+        detail: Detail,
+        threat_ids: Option<&[ThreatId]>,
+    ) -> BacklogItemRef<'_> {
         let kb = self.engine.kb;
         let full = detail == Detail::Full;
         let mitigation = &kb.mitigations[mitigation_index];
@@ -731,30 +654,29 @@ impl Builder<'_, '_> {
                 .iter()
                 .map(|element| {
                     let (status, note) = self.statuses.get(mitigation_index, *element as usize);
-                    Place {
-                        element: self.model.elements[*element as usize].id.clone(),
+                    PlaceRef {
+                        element: &self.model.elements[*element as usize].id,
                         status,
-                        note: note.map(str::to_string),
+                        note,
                     }
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let mut threats: Vec<String> = if full {
+        let mut threats: Vec<ThreatId> = if full {
             work.findings
                 .iter()
-                .map(|index| {
-                    stable_id(
-                        "T",
-                        &self.threat_key(&self.collector.findings[*index as usize]),
-                    )
+                .map(|index| match threat_ids {
+                    Some(ids) => ids[*index as usize],
+                    None => self.threat_id(&self.collector.findings[*index as usize]),
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        threats.sort();
+        // Byte order is the order of the hex texts.
+        threats.sort_unstable();
         threats.dedup();
         let attack_patterns: BTreeSet<&str> = work
             .attack_patterns
@@ -768,22 +690,22 @@ impl Builder<'_, '_> {
             .map(|id| format!("ASVS {id}"))
             .chain(mitigation.references.url.iter().cloned())
             .collect();
-        BacklogItem {
+        BacklogItemRef {
             id: stable_id("M", &mitigation.id),
-            mitigation: mitigation.id.clone(),
-            title: mitigation.name.clone(),
-            description: mitigation.description.clone(),
-            implementation: mitigation.implementation.clone(),
-            verification: mitigation.verification.clone(),
+            mitigation: &mitigation.id,
+            title: &mitigation.name,
+            description: &mitigation.description,
+            implementation: &mitigation.implementation,
+            verification: &mitigation.verification,
             priority: priority(work.severity),
             severity: work.severity,
             places,
             threats,
-            attack_patterns: attack_patterns.into_iter().map(str::to_string).collect(),
+            attack_patterns: attack_patterns.into_iter().collect(),
             events: mitigation
                 .events
                 .iter()
-                .map(|event| event.id.clone())
+                .map(|event| event.id.as_str())
                 .collect(),
             references,
         }
@@ -840,7 +762,7 @@ impl Builder<'_, '_> {
                     text: story.text.clone(),
                     threats: story_findings
                         .iter()
-                        .map(|index| stable_id("T", &self.threat_key(&findings[*index])))
+                        .map(|index| self.threat_id(&findings[*index]).to_string())
                         .collect(),
                     open_mitigations: open.into_iter().collect(),
                 });
@@ -854,7 +776,7 @@ impl Builder<'_, '_> {
                 .map(|(index, finding)| {
                     (
                         std::cmp::Reverse(assessments[index].residual),
-                        stable_id("T", &self.threat_key(finding)),
+                        self.threat_id(finding).to_string(),
                     )
                 })
                 .collect();

@@ -231,3 +231,171 @@ pub struct EvaluationError {
     pub element: String,
     pub message: String,
 }
+
+/// The id of a threat instance: the first 6 bytes of sha256("ATTACK-PATTERN@ELEMENT"), written
+/// `T-` and 12 hex digits. Kept as bytes: a large report has millions, each written twice
+/// (in its threat and in its backlog item) and hashed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ThreatId(pub [u8; 6]);
+
+impl ThreatId {
+    pub fn of(attack_pattern: &str, element: &str) -> ThreatId {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(attack_pattern.as_bytes());
+        hasher.update(b"@");
+        hasher.update(element.as_bytes());
+        let digest = hasher.finalize();
+        let mut id = [0; 6];
+        id.copy_from_slice(&digest[..6]);
+        ThreatId(id)
+    }
+
+    /// `T-` and the 12 hex digits, in `buffer`.
+    fn text(self, buffer: &mut [u8; 14]) -> &str {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        buffer[0] = b'T';
+        buffer[1] = b'-';
+        for (position, byte) in self.0.iter().enumerate() {
+            buffer[2 + 2 * position] = HEX[usize::from(byte >> 4)];
+            buffer[3 + 2 * position] = HEX[usize::from(byte & 0xf)];
+        }
+        std::str::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for ThreatId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.text(&mut [0; 14]))
+    }
+}
+
+impl Serialize for ThreatId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.text(&mut [0; 14]))
+    }
+}
+
+/// A `ThreatInstance` whose text is borrowed from the knowledge base and the model: what the
+/// JSON report writes without copying, serialized exactly as `ThreatInstance`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct ThreatInstanceRef<'a> {
+    pub id: ThreatId,
+    pub attack_pattern: &'a str,
+    pub name: &'a str,
+    pub element: &'a str,
+    pub element_name: &'a str,
+    pub categories: &'a [String],
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<Rating>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Rating>,
+    pub tier: &'a str,
+    pub mitigations: Vec<MitigationAtRef<'a>>,
+    pub residual: Residual,
+    pub state: ThreatState,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct MitigationAtRef<'a> {
+    pub mitigation: &'a str,
+    pub name: &'a str,
+    pub strength: Strength,
+    pub status: ImplementationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+impl ThreatInstanceRef<'_> {
+    pub fn into_owned(self) -> ThreatInstance {
+        ThreatInstance {
+            id: self.id.to_string(),
+            attack_pattern: self.attack_pattern.to_string(),
+            name: self.name.to_string(),
+            element: self.element.to_string(),
+            element_name: self.element_name.to_string(),
+            categories: self.categories.to_vec(),
+            severity: self.severity,
+            likelihood: self.likelihood,
+            impact: self.impact,
+            tier: self.tier.to_string(),
+            mitigations: self
+                .mitigations
+                .into_iter()
+                .map(|at| MitigationAt {
+                    mitigation: at.mitigation.to_string(),
+                    name: at.name.to_string(),
+                    strength: at.strength,
+                    status: at.status,
+                    note: at.note.map(str::to_string),
+                })
+                .collect(),
+            residual: self.residual,
+            state: self.state,
+        }
+    }
+}
+
+/// A `BacklogItem` with borrowed text and threat ids as bytes, serialized exactly as it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct BacklogItemRef<'a> {
+    pub id: String,
+    pub mitigation: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub implementation: &'a str,
+    pub verification: &'a str,
+    pub priority: u8,
+    pub severity: Severity,
+    pub places: Vec<PlaceRef<'a>>,
+    pub threats: Vec<ThreatId>,
+    pub attack_patterns: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<&'a str>,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct PlaceRef<'a> {
+    pub element: &'a str,
+    pub status: ImplementationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+impl BacklogItemRef<'_> {
+    pub fn into_owned(self) -> BacklogItem {
+        BacklogItem {
+            id: self.id,
+            mitigation: self.mitigation.to_string(),
+            title: self.title.to_string(),
+            description: self.description.to_string(),
+            implementation: self.implementation.to_string(),
+            verification: self.verification.to_string(),
+            priority: self.priority,
+            severity: self.severity,
+            places: self
+                .places
+                .into_iter()
+                .map(|place| Place {
+                    element: place.element.to_string(),
+                    status: place.status,
+                    note: place.note.map(str::to_string),
+                })
+                .collect(),
+            threats: self.threats.iter().map(ThreatId::to_string).collect(),
+            attack_patterns: self
+                .attack_patterns
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            events: self.events.into_iter().map(str::to_string).collect(),
+            references: self.references,
+        }
+    }
+}

@@ -134,8 +134,9 @@ fn check_test(index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>, located: &Lo
     ));
 
     // The model: the validation `apply` and `test` run, against the pack being checked.
+    let model = crate::system::flat::FlatModel::from_model(model);
     let validation = validate(
-        model,
+        &model,
         &PackCatalogue { index },
         &TestPlaces { root, origin },
     );

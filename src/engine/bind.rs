@@ -4,17 +4,17 @@
 //! threats in stories) resolved to an index.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::Engine;
-use super::value::Value;
+use super::value::{Interner, Value};
 use crate::diagnostic::Diagnostic;
-use crate::model::{ImplementationStatus, Model};
+use crate::model::{ImplementationStatus, PropertyValue};
 
 use crate::system::ModelFile;
+use crate::system::flat::FlatModel;
 pub use crate::system::validate::Role;
-use crate::system::validate::{
-    Catalogue, ElementRef, KnowledgeBaseCatalogue, Resolution, model_elements, validate,
-};
+use crate::system::validate::{Catalogue, KnowledgeBaseCatalogue, Resolution, validate};
 
 #[derive(Debug, Clone)]
 pub struct BoundElement {
@@ -72,7 +72,6 @@ pub struct BoundModel {
     pub components: usize,
     pub flows: usize,
     pub boundaries: usize,
-    element_index: HashMap<String, usize>,
 }
 
 impl BoundModel {
@@ -89,113 +88,143 @@ impl BoundModel {
         slot < length as usize && self.explicit.get(start as usize + slot) == Some(&true)
     }
 
+    /// The index of the element with this id (a scan: for the few lookups of `--explain` and
+    /// pack tests, not worth a map of every id in the hot path).
     pub fn element(&self, id: &str) -> Option<usize> {
-        self.element_index.get(id).copied()
+        self.elements.iter().position(|element| element.id == id)
     }
 }
 
 /// Checks a model against the engine's knowledge base and binds it.
 pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec<Diagnostic>> {
     let kb = engine.kb;
-    let catalogue = KnowledgeBaseCatalogue::new(kb);
-    let mut diagnostics = validate(&file.model, &catalogue, file).diagnostics;
+    let mut binder = Binder {
+        engine,
+        catalogue: KnowledgeBaseCatalogue::new(kb),
+        entities: vec![None; file.model.word_count()],
+        defaults: Vec::new(),
+        bound_index: Vec::new(),
+        table_sizes: (file.model.components(), file.model.flows()),
+    };
+    // The model is validated on another core while its values go into their slots (what
+    // takes longest); a model that fails validation is then not bound after all.
+    let (validation, mut bound) = std::thread::scope(|scope| {
+        let validating = scope.spawn(|| {
+            let catalogue = KnowledgeBaseCatalogue::new(kb);
+            validate(&file.model, &catalogue, file)
+        });
+        let bound = binder.fill(file);
+        let validation = validating
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (validation, bound)
+    });
+    let mut diagnostics = validation.diagnostics;
     if !diagnostics.is_empty() {
         crate::diagnostic::sort(&mut diagnostics);
         return Err(diagnostics);
     }
-    let mut binder = Binder {
-        engine,
-        file,
-        catalogue,
-        entities: HashMap::new(),
-        defaults: Vec::new(),
-    };
-    Ok(binder.bind(&file.model))
+    binder.link(
+        &file.model,
+        &mut bound,
+        &Resolved {
+            element_of_id: &validation.elements,
+            references: &validation.references,
+        },
+    );
+    Ok(bound)
+}
+
+/// What `validate` resolved, for linking the elements.
+struct Resolved<'v> {
+    /// Every element id with its role and position.
+    element_of_id: &'v HashMap<&'v str, (Role, usize)>,
+    /// What each flow end and boundary member names (in model order).
+    references: &'v [Option<(Role, usize)>],
 }
 
 /// Lays out a model that `validate` accepted: every reference resolves.
-struct Binder<'e, 'kb, 'f> {
+struct Binder<'e, 'kb> {
     engine: &'e mut Engine<'kb>,
-    file: &'f ModelFile,
     catalogue: KnowledgeBaseCatalogue<'kb>,
-    /// Kinds already resolved: a model of 30,000 elements names a handful of kinds.
-    entities: HashMap<&'f str, usize>,
-    /// Per entity, computed on first use: its slots' names and default values.
-    defaults: Vec<Option<std::rc::Rc<EntitySlots<'kb>>>>,
+    /// Per kind (a word of the model), its entity once resolved: a model of 30,000 elements
+    /// names a handful of kinds.
+    entities: Vec<Option<Option<usize>>>,
+    /// Per entity, computed on first use: its default values and the slot of each property
+    /// name of the model.
+    defaults: Vec<Option<Arc<EntitySlots>>>,
+    /// Per element of the model (components, flows, boundaries), its index among the bound.
+    bound_index: Vec<Option<usize>>,
+    /// How many components and flows the model has: where flows and boundaries start.
+    table_sizes: (usize, usize),
 }
 
-/// An entity's slots, in slot order: their property names and default values.
-struct EntitySlots<'kb> {
-    names: Vec<&'kb str>,
+/// An entity's slots: their default values, in slot order, and the slot of each property name
+/// of the model (by word; `None`: not a property of the entity).
+struct EntitySlots {
     defaults: Vec<Value>,
+    slot_of_word: Vec<Option<u32>>,
 }
 
-impl<'kb, 'f> Binder<'_, 'kb, 'f> {
-    fn bind(&mut self, model: &'f Model) -> BoundModel {
+impl<'kb> Binder<'_, 'kb> {
+    /// The model's values in their slots: what binding does before it needs what validation
+    /// resolved.
+    fn fill(&mut self, file: &ModelFile) -> BoundModel {
+        let model = &file.model;
+        // Every element's slots, counted first: one allocation for the values of all.
+        let kb = self.engine.kb;
+        let slot_count: usize = model
+            .elements()
+            .filter_map(|element| self.entity(element.kind_word, element.kind))
+            .map(|entity| kb.entities[entity].properties.len())
+            .sum();
         let mut bound = BoundModel {
             name: model
-                .model
+                .info
                 .as_ref()
-                .map_or_else(|| self.file.display_path.clone(), |info| info.name.clone()),
-            elements: Vec::new(),
-            values: Vec::new(),
-            explicit: Vec::new(),
+                .map_or_else(|| file.display_path.clone(), |info| info.name.clone()),
+            elements: Vec::with_capacity(model.components() + model.flows() + model.boundaries()),
+            values: Vec::with_capacity(slot_count),
+            explicit: Vec::with_capacity(slot_count),
             system: Vec::new(),
             system_explicit: Vec::new(),
             statuses: Vec::new(),
             stories: Vec::new(),
-            components: model.component.len(),
-            flows: model.flow.len(),
-            boundaries: model.boundary.len(),
-            element_index: HashMap::new(),
+            components: model.components(),
+            flows: model.flows(),
+            boundaries: model.boundaries(),
         };
         self.bind_system(model, &mut bound);
 
         // Elements, in a fixed order: components, flows, boundaries.
-        for ElementRef {
-            role,
-            position,
-            id,
-            name,
-            kind,
-            properties,
-        } in model_elements(model)
-        {
-            let Some(entity) = self.entity(kind) else {
+        for element in model.elements() {
+            let Some(entity) = self.entity(element.kind_word, element.kind) else {
+                self.bound_index.push(None);
                 continue;
             };
             // The entity's defaults in its slots, then the values the model sets (`validate`
             // checked each against its definition).
             let start = bound.values.len() as u32;
-            let slots = self.slots(entity);
+            let slots = self.slots(entity, model);
             bound.values.extend_from_slice(&slots.defaults);
             bound.explicit.resize(bound.values.len(), false);
-            // Both maps are sorted by name, and slots number the entity's properties in that
-            // order: one merge finds every slot.
-            let mut next = 0;
-            for (property, json) in properties {
-                while slots
-                    .names
-                    .get(next)
-                    .is_some_and(|name| *name < property.as_str())
+            for (word, _, value) in element.properties() {
+                if let Some(Some(slot)) = slots.slot_of_word.get(word)
+                    && let Some(value) = value_of(value, &mut self.engine.symbols)
                 {
-                    next += 1;
-                }
-                if slots.names.get(next) == Some(&property.as_str())
-                    && let Some(value) = Value::from_json(json, &mut self.engine.symbols)
-                {
-                    bound.values[start as usize + next] = value;
-                    bound.explicit[start as usize + next] = true;
+                    let at = start as usize + *slot as usize;
+                    bound.values[at] = value;
+                    bound.explicit[at] = true;
                 }
             }
             let length = bound.values.len() as u32 - start;
-            bound.element_index.insert(id.clone(), bound.elements.len());
+            self.bound_index.push(Some(bound.elements.len()));
             bound.elements.push(BoundElement {
-                id: id.clone(),
-                name: name.clone().unwrap_or_else(|| id.clone()),
-                role,
+                id: element.id.to_string(),
+                name: element.name.unwrap_or(element.id).to_string(),
+                role: element.role,
                 entity,
-                position,
+                position: element.position,
                 values: (start, length),
                 source: None,
                 target: None,
@@ -203,35 +232,52 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
             });
         }
 
+        bound
+    }
+
+    /// Flow ends, boundary members, mitigation statuses and stories, as `validate` resolved
+    /// them.
+    fn link(&self, model: &FlatModel, bound: &mut BoundModel, resolved: &Resolved<'_>) {
+        let mut references = resolved.references.iter().map(|found| self.bound(*found));
+        let mut ends = Vec::with_capacity(model.flows());
+        for (number, flow) in model.elements().enumerate() {
+            if flow.ends().is_some() {
+                let source = references.next().flatten();
+                let target = references.next().flatten();
+                ends.push((self.bound_index[number], source, target));
+            }
+        }
         // Boundaries: which components each contains.
         let mut member_of: HashMap<usize, BTreeSet<usize>> = HashMap::new();
-        for boundary in &model.boundary {
-            let Some(boundary_index) = bound.element(&boundary.id) else {
+        for (number, boundary) in model.elements().enumerate() {
+            if boundary.role != Role::Boundary {
                 continue;
-            };
-            for member in &boundary.contains {
-                if let Some(index) = bound.element(member) {
+            }
+            let boundary_index = self.bound_index[number];
+            for _ in boundary.members() {
+                if let (Some(boundary_index), Some(index)) =
+                    (boundary_index, references.next().flatten())
+                {
                     member_of.entry(index).or_default().insert(boundary_index);
                 }
             }
         }
         // Flows: their ends and whether they cross a boundary.
         let none = BTreeSet::new();
-        for flow in &model.flow {
-            let Some(flow_index) = bound.element(&flow.id) else {
+        for (flow_index, source, target) in ends {
+            let Some(flow_index) = flow_index else {
                 continue;
             };
-            let ends = [bound.element(&flow.source), bound.element(&flow.target)];
-            let crosses = match ends {
-                [Some(source), Some(target)] => {
+            let crosses = match (source, target) {
+                (Some(source), Some(target)) => {
                     member_of.get(&source).unwrap_or(&none)
                         != member_of.get(&target).unwrap_or(&none)
                 }
                 _ => false,
             };
             let element = &mut bound.elements[flow_index];
-            element.source = ends[0];
-            element.target = ends[1];
+            element.source = source;
+            element.target = target;
             element.crosses_boundary = crosses;
         }
 
@@ -245,7 +291,7 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
                 at: entry
                     .at
                     .iter()
-                    .filter_map(|element| bound.element(element))
+                    .filter_map(|element| self.index_of(element, resolved))
                     .collect(),
                 status: entry.status,
                 note: entry.note.clone(),
@@ -267,7 +313,7 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
                     };
                     let element = match element {
                         None => None,
-                        Some(element) => match bound.element(element) {
+                        Some(element) => match self.index_of(element, resolved) {
                             Some(index) => Some(index),
                             None => continue,
                         },
@@ -285,10 +331,26 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
                 clauses,
             });
         }
-        bound
     }
 
-    fn slots(&mut self, entity: usize) -> std::rc::Rc<EntitySlots<'kb>> {
+    /// The index among the bound elements of the element with this id.
+    fn index_of(&self, id: &str, resolved: &Resolved<'_>) -> Option<usize> {
+        self.bound(resolved.element_of_id.get(id).copied())
+    }
+
+    /// The index among the bound elements of an element by role and position.
+    fn bound(&self, element: Option<(Role, usize)>) -> Option<usize> {
+        let (role, position) = element?;
+        let (components, flows) = self.table_sizes;
+        let element = match role {
+            Role::Component => position,
+            Role::Flow => components + position,
+            Role::Boundary => components + flows + position,
+        };
+        self.bound_index.get(element).copied().flatten()
+    }
+
+    fn slots(&mut self, entity: usize, model: &FlatModel) -> Arc<EntitySlots> {
         if self.defaults.len() <= entity {
             self.defaults.resize(entity + 1, None);
         }
@@ -298,17 +360,27 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
         let kb: &'kb crate::compile::KnowledgeBase = self.engine.kb;
         // Slots number the properties in the order of `properties` (`Engine::new`).
         let properties = &kb.entities[entity].properties;
-        let names = properties.keys().map(String::as_str).collect();
         let defaults = properties
             .values()
             .map(|compiled| Value::default_of(&compiled.definition, &mut self.engine.symbols))
             .collect();
-        let slots = std::rc::Rc::new(EntitySlots { names, defaults });
+        let slot_of_word = (0..model.word_count())
+            .map(|word| {
+                properties
+                    .keys()
+                    .position(|name| name == model.word(word))
+                    .map(|slot| slot as u32)
+            })
+            .collect();
+        let slots = Arc::new(EntitySlots {
+            defaults,
+            slot_of_word,
+        });
         self.defaults[entity] = Some(slots.clone());
         slots
     }
 
-    fn bind_system(&mut self, model: &Model, bound: &mut BoundModel) {
+    fn bind_system(&mut self, model: &FlatModel, bound: &mut BoundModel) {
         let kb = self.engine.kb;
         for (name, property) in &kb.system_properties {
             let (value, explicit) = match model
@@ -328,14 +400,34 @@ impl<'kb, 'f> Binder<'_, 'kb, 'f> {
     }
 
     /// The entity a kind names (resolved once per kind).
-    fn entity(&mut self, kind: &'f str) -> Option<usize> {
-        if let Some(entity) = self.entities.get(kind) {
-            return Some(*entity);
+    fn entity(&mut self, kind_word: usize, kind: &str) -> Option<usize> {
+        if let Some(Some(entity)) = self.entities.get(kind_word) {
+            return *entity;
         }
-        let Resolution::Found(shape) = self.catalogue.entity(kind) else {
-            return None;
+        let entity = match self.catalogue.entity(kind) {
+            Resolution::Found(shape) => Some(shape.index),
+            _ => None,
         };
-        self.entities.insert(kind, shape.index);
-        Some(shape.index)
+        if let Some(slot) = self.entities.get_mut(kind_word) {
+            *slot = Some(entity);
+        }
+        entity
     }
+}
+
+/// The engine's value of a property value that `validate` accepted.
+fn value_of(value: PropertyValue<'_>, symbols: &mut Interner) -> Option<Value> {
+    Some(match value {
+        PropertyValue::Bool(boolean) => Value::Bool(boolean),
+        PropertyValue::Int(integer) => Value::Int(integer),
+        PropertyValue::String(text) => Value::Str(symbols.intern(text)),
+        PropertyValue::List(items) => Value::List(
+            items
+                .iter()
+                .map(|item| Value::Str(symbols.intern(item)))
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        PropertyValue::Json(json) => return Value::from_json(json, symbols),
+    })
 }

@@ -13,7 +13,7 @@ use crate::engine::bind::{BoundModel, bind};
 use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, Rules};
 use crate::system::otm::Mapping;
-use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model};
+use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model_or_text};
 use crate::workspace::read_capped;
 
 /// Options of [`apply`], [`explain`] and [`questions`].
@@ -179,7 +179,8 @@ pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Erro
         }
         None => None,
     };
-    load_model(&display, text.clone(), mapping.as_ref()).map_err(|diagnostics| {
+    // The text comes back with the diagnostics: a model of megabytes is not copied.
+    load_model_or_text(&display, text, mapping.as_ref()).map_err(|(diagnostics, text)| {
         Error::ModelHasErrors {
             file: display,
             text,

@@ -2,11 +2,14 @@
 //!
 //! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or an
 //! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
-//! the typed `Model`, the document tree with spans, and for converted files the map from model
-//! fields back to the original file, so that every problem names the line the user wrote.
-//! `validate` checks it against a knowledge base (or, for a pack test, the pack being checked);
-//! `engine::bind` then lays it out for the rule engine.
+//! the model laid out flat (`flat::FlatModel`), the document tree with spans, and for converted
+//! files the map from model fields back to the original file, so that every problem names the
+//! line the user wrote. A JSON model is read straight into its flat form (`json`); others become
+//! the typed `Model` first. `validate` checks it against a knowledge base (or, for a pack test,
+//! the pack being checked); `engine::bind` then puts its values in the rule engine's slots.
 
+pub mod flat;
+pub mod json;
 pub mod otm;
 pub mod validate;
 
@@ -17,6 +20,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{self, Node};
 use crate::model::Model;
 use crate::schema::FileKind;
+use flat::FlatModel;
 
 /// The largest model file read (a model of 10,000 components is about 2 MB of TOML).
 pub const MAX_MODEL_BYTES: u64 = 64 * 1024 * 1024;
@@ -61,7 +65,7 @@ pub struct ModelFile {
     /// The file as written, with spans. Parsed on first use when the model was read by the
     /// fast path (a JSON model that deserialized directly): only a problem needs spans.
     document: OnceLock<Node>,
-    pub model: Model,
+    pub model: FlatModel,
     /// For files converted from another format: model field prefixes (JSON pointer segments
     /// of `model`) and the place in `document` they came from. Empty for native models.
     pub origins: Vec<(Vec<String>, Vec<String>)>,
@@ -82,7 +86,7 @@ impl ModelFile {
             text,
             syntax,
             document: OnceLock::from(document),
-            model,
+            model: FlatModel::from_model(&model),
             origins,
         }
     }
@@ -144,13 +148,23 @@ pub fn load_model(
     text: String,
     mapping: Option<&otm::Mapping>,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
+    load_model_or_text(display_path, text, mapping).map_err(|(diagnostics, _)| diagnostics)
+}
+
+/// `load_model`, giving the text back with the diagnostics (to show them with their lines).
+pub fn load_model_or_text(
+    display_path: &str,
+    text: String,
+    mapping: Option<&otm::Mapping>,
+) -> Result<ModelFile, (Vec<Diagnostic>, String)> {
     let syntax = Syntax::of_path(display_path);
-    // Fast path: a JSON model in threatpack's format deserializes directly (its types deny
-    // unknown keys and duplicate keys, `fits_schema` checks the rest of the schema), ten times
-    // faster than building the spanned tree and validating it. Any failure, or an OTM file,
-    // takes the full path, whose schema diagnostics locate every problem.
+    // Fast path: a JSON model in threatpack's format is read straight into its flat form
+    // (`json::read` refuses unknown and duplicate keys and values of other shapes,
+    // `fits_schema` checks the rest of the schema), many times faster than building the
+    // spanned tree, validating it and deserializing a `Model`. Any failure, or an OTM file,
+    // takes the general path, whose schema diagnostics locate every problem.
     if syntax == Syntax::Json
-        && let Ok(model) = serde_json::from_str::<Model>(&text)
+        && let Ok(model) = json::read(&text)
         && validate::fits_schema(&model)
     {
         return Ok(ModelFile {
@@ -162,6 +176,16 @@ pub fn load_model(
             origins: Vec::new(),
         });
     }
+    // The general path takes far longer than a copy of the text.
+    general_path(display_path, text.clone(), syntax, mapping).map_err(|problems| (problems, text))
+}
+
+fn general_path(
+    display_path: &str,
+    text: String,
+    syntax: Syntax,
+    mapping: Option<&otm::Mapping>,
+) -> Result<ModelFile, Vec<Diagnostic>> {
     let document = parse_document(display_path, &text, syntax)?;
     if syntax != Syntax::Toml && otm::is_otm(&document) {
         let mapping = mapping.unwrap_or_else(|| otm::Mapping::builtin());

@@ -17,63 +17,10 @@ use serde_json::Value as Json;
 use crate::compile::KnowledgeBase;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::value_fits;
-use crate::model::{ElementKind, Model, PropertyDefinition};
+use crate::model::{ElementKind, PropertyDefinition};
 
 use super::ModelFile;
-
-/// One element of a model, whichever table it is in.
-#[derive(Debug, Clone, Copy)]
-pub struct ElementRef<'m> {
-    pub role: Role,
-    /// Its index in its table.
-    pub position: usize,
-    pub id: &'m String,
-    pub name: &'m Option<String>,
-    pub kind: &'m String,
-    pub properties: &'m BTreeMap<String, Json>,
-}
-
-/// Every element of `model`, in the order validation and the engine number them: components,
-/// flows, boundaries.
-pub fn model_elements(model: &Model) -> impl Iterator<Item = ElementRef<'_>> {
-    let components = model
-        .component
-        .iter()
-        .enumerate()
-        .map(|(position, element)| ElementRef {
-            role: Role::Component,
-            position,
-            id: &element.id,
-            name: &element.name,
-            kind: &element.kind,
-            properties: &element.properties,
-        });
-    let flows = model
-        .flow
-        .iter()
-        .enumerate()
-        .map(|(position, flow)| ElementRef {
-            role: Role::Flow,
-            position,
-            id: &flow.id,
-            name: &flow.name,
-            kind: &flow.kind,
-            properties: &flow.properties,
-        });
-    let boundaries = model
-        .boundary
-        .iter()
-        .enumerate()
-        .map(|(position, boundary)| ElementRef {
-            role: Role::Boundary,
-            position,
-            id: &boundary.id,
-            name: &boundary.name,
-            kind: &boundary.kind,
-            properties: &boundary.properties,
-        });
-    components.chain(flows).chain(boundaries)
-}
+use super::flat::FlatModel;
 
 /// What an element is in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,12 +134,17 @@ pub struct Validation<'m> {
     /// Every element id the model declares, with its role and its position in its table (the
     /// first, for an id used twice); elements whose kind failed included.
     pub elements: HashMap<&'m str, (Role, usize)>,
+    /// What each flow end and boundary member names, in the order `FlatModel::elements` lists
+    /// them (each flow's source and target, then each boundary's members): the element's role
+    /// and position, `None` when it names none. Binding reads them instead of looking every
+    /// id up again.
+    pub references: Vec<Option<(Role, usize)>>,
 }
 
 /// Checks `model` against `catalogue`: system values, element ids, kinds and property values,
 /// flow ends and boundary members, mitigation statuses and the threats of stories.
 pub fn validate<'m>(
-    model: &'m Model,
+    model: &'m FlatModel,
     catalogue: &dyn Catalogue,
     places: &dyn ModelPlaces,
 ) -> Validation<'m> {
@@ -203,11 +155,12 @@ pub fn validate<'m>(
     };
     validator.system(model);
     let elements = validator.elements(model);
-    validator.ends_and_members(model, &elements);
+    let references = validator.ends_and_members(model, &elements);
     validator.statuses_and_stories(model, &elements);
     Validation {
         diagnostics: validator.diagnostics,
         elements,
+        references,
     }
 }
 
@@ -241,7 +194,7 @@ impl<'c> Validator<'c> {
         diagnostic.help = Some(unresolved.help);
     }
 
-    fn system(&mut self, model: &Model) {
+    fn system(&mut self, model: &FlatModel) {
         let declared = self.catalogue.system_properties();
         for (name, value) in &model.system {
             match declared.get(name.as_str()) {
@@ -288,24 +241,24 @@ impl<'c> Validator<'c> {
     }
 
     /// Checks every element; returns the declared ids with their role and position.
-    fn elements<'m>(&mut self, model: &'m Model) -> HashMap<&'m str, (Role, usize)> {
+    fn elements<'m>(&mut self, model: &'m FlatModel) -> HashMap<&'m str, (Role, usize)> {
         let catalogue = self.catalogue;
         let mut declared: HashMap<&'m str, (Role, usize)> = HashMap::new();
-        // Kinds resolved once: a model of 30,000 elements names a handful of kinds.
-        let mut kinds: HashMap<&'m str, Resolution<EntityShape<'c>>> = HashMap::new();
-        for ElementRef {
-            role,
-            position,
-            id,
-            kind,
-            properties,
-            ..
-        } in model_elements(model)
-        {
+        // Kinds resolved once, by word: a model of 30,000 elements names a handful of kinds.
+        // With each, the definition of every property name of the model (by word), unless
+        // the model has so many names that a table per kind would cost more than it saves
+        // (a hostile file could hold millions): then each is looked up by name.
+        const MAX_WORDS_IN_TABLES: usize = 4096;
+        type Definitions<'d> = Vec<Option<&'d PropertyDefinition>>;
+        let mut kinds: Vec<Option<(Resolution<EntityShape<'c>>, Definitions<'c>)>> =
+            vec![None; model.word_count()];
+        for element in model.elements() {
+            let (role, position, id, kind) =
+                (element.role, element.position, element.id, element.kind);
             let table = role.table();
             // Field paths are built only for a problem: a model may hold 30,000 elements.
             let position_text = || position.to_string();
-            match declared.get(id.as_str()) {
+            match declared.get(id) {
                 Some((first_role, first_position)) => {
                     let first = self.places.locate(&[
                         first_role.table(),
@@ -329,12 +282,23 @@ impl<'c> Validator<'c> {
                         Some("give every component, flow and boundary its own id".to_string());
                 }
                 None => {
-                    declared.insert(id.as_str(), (role, position));
+                    declared.insert(id, (role, position));
                 }
             }
-            let resolution = kinds
-                .entry(kind.as_str())
-                .or_insert_with(|| catalogue.entity(kind));
+            let (resolution, definitions) = kinds[element.kind_word].get_or_insert_with(|| {
+                let resolution = catalogue.entity(kind);
+                let table_size = match (&resolution, model.word_count()) {
+                    (Resolution::Found(_), words) if words <= MAX_WORDS_IN_TABLES => words,
+                    _ => 0,
+                };
+                let definitions = match &resolution {
+                    Resolution::Found(shape) => (0..table_size)
+                        .map(|word| shape.properties.get(model.word(word)).copied())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (resolution, definitions)
+            });
             let shape = match resolution {
                 Resolution::Found(shape) => &*shape,
                 Resolution::Failed => continue,
@@ -357,8 +321,12 @@ impl<'c> Validator<'c> {
                 diagnostic.help = Some(format!("a `[[{table}]]` needs {}", role.expected()));
                 continue;
             }
-            for (name, value) in properties {
-                match shape.properties.get(name.as_str()) {
+            for (word, name, value) in element.properties() {
+                let definition = match definitions.get(word) {
+                    Some(definition) => *definition,
+                    None => shape.properties.get(name).copied(),
+                };
+                match definition {
                     // Inherited from an ancestor that failed, perhaps: reported there.
                     None if !shape.complete => {}
                     None => {
@@ -382,7 +350,7 @@ impl<'c> Validator<'c> {
                         diagnostic.help = Some(help);
                     }
                     Some(definition) => {
-                        if let Err(problem) = value_fits(definition, value) {
+                        if let Err(problem) = value.fits(definition) {
                             let span =
                                 self.places
                                     .locate(&[table, &position_text(), "properties", name]);
@@ -403,11 +371,22 @@ impl<'c> Validator<'c> {
     }
 
     /// Flow ends and boundary members: components of the model.
-    fn ends_and_members(&mut self, model: &Model, elements: &HashMap<&str, (Role, usize)>) {
-        for (position, flow) in model.flow.iter().enumerate() {
-            for (field, end) in [("source", &flow.source), ("target", &flow.target)] {
+    fn ends_and_members(
+        &mut self,
+        model: &FlatModel,
+        elements: &HashMap<&str, (Role, usize)>,
+    ) -> Vec<Option<(Role, usize)>> {
+        let mut references = Vec::with_capacity(2 * model.flows());
+        for flow in model.elements() {
+            let Some((source, target)) = flow.ends() else {
+                continue;
+            };
+            let position = flow.position;
+            for (field, end) in [("source", source), ("target", target)] {
                 let position = || position.to_string();
-                match elements.get(end.as_str()) {
+                let found = elements.get(end);
+                references.push(found.copied());
+                match found {
                     Some((Role::Component, _)) => {}
                     Some((role, _)) => {
                         let span = self.places.locate(&["flow", &position(), field]);
@@ -427,9 +406,12 @@ impl<'c> Validator<'c> {
                 }
             }
         }
-        for (position, boundary) in model.boundary.iter().enumerate() {
-            let position = position.to_string();
-            for (member_position, member) in boundary.contains.iter().enumerate() {
+        for boundary in model.elements() {
+            if boundary.role != Role::Boundary {
+                continue;
+            }
+            for (member_position, member) in boundary.members().enumerate() {
+                let position = boundary.position.to_string();
                 let member_position = member_position.to_string();
                 let at = [
                     "boundary",
@@ -437,7 +419,9 @@ impl<'c> Validator<'c> {
                     "contains",
                     member_position.as_str(),
                 ];
-                match elements.get(member.as_str()) {
+                let found = elements.get(member);
+                references.push(found.copied());
+                match found {
                     Some((Role::Component, _)) => {}
                     Some((role, _)) => {
                         let span = self.places.locate(&at);
@@ -456,9 +440,10 @@ impl<'c> Validator<'c> {
                 }
             }
         }
+        references
     }
 
-    fn statuses_and_stories(&mut self, model: &Model, elements: &HashMap<&str, (Role, usize)>) {
+    fn statuses_and_stories(&mut self, model: &FlatModel, elements: &HashMap<&str, (Role, usize)>) {
         for (position, entry) in model.mitigation_status.iter().enumerate() {
             let position = position.to_string();
             if let Resolution::Unknown(unresolved) = self.catalogue.mitigation(&entry.mitigation) {
@@ -690,34 +675,28 @@ fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// Whether `model` satisfies what schema/model.schema.json says beyond the Rust types: id,
-/// reference and property-name patterns, non-empty texts, value shapes, unique lists. A JSON
-/// model read without the schema (the fast path of `load_model`) is read again with it when
-/// this is false, so the schema's own diagnostics report the problem.
-pub fn fits_schema(model: &Model) -> bool {
+/// Whether a model read by the JSON fast path (`json::read`, which took only fields, shapes and
+/// plain values the schema allows) satisfies the rest of schema/model.schema.json: id,
+/// reference and property-name patterns, non-empty texts, unique lists. When it does not,
+/// `load_model` reads the file again with the schema, whose diagnostics report the problem.
+pub fn fits_schema(model: &FlatModel) -> bool {
     let values_fit = |values: &BTreeMap<String, Json>| values.values().all(is_plain_value);
-    let element = |id: &str, kind: &str, properties: &BTreeMap<String, Json>| {
-        is_element_id(id) && is_item_ref(kind, "entity") && values_fit(properties)
-    };
-    model
-        .model
-        .as_ref()
-        .is_none_or(|info| !info.name.is_empty())
+    // Kinds are words of the model: each checked once.
+    let mut kinds_fit: Vec<Option<bool>> = vec![None; model.word_count()];
+    model.info.as_ref().is_none_or(|info| !info.name.is_empty())
         && model.system.keys().all(|name| is_system_name(name))
         && values_fit(&model.system)
-        && model
-            .component
-            .iter()
-            .all(|component| element(&component.id, &component.kind, &component.properties))
-        && model.flow.iter().all(|flow| {
-            element(&flow.id, &flow.kind, &flow.properties)
-                && is_element_id(&flow.source)
-                && is_element_id(&flow.target)
-        })
-        && model.boundary.iter().all(|boundary| {
-            element(&boundary.id, &boundary.kind, &boundary.properties)
-                && boundary.contains.iter().all(|member| is_element_id(member))
-                && all_unique(&boundary.contains)
+        && model.plain_values_only()
+        && model.elements().all(|element| {
+            is_element_id(element.id)
+                && *kinds_fit[element.kind_word]
+                    .get_or_insert_with(|| is_item_ref(element.kind, "entity"))
+                && element
+                    .ends()
+                    .is_none_or(|(source, target)| is_element_id(source) && is_element_id(target))
+                && element.members().all(is_element_id)
+                && (element.role != Role::Boundary
+                    || all_unique(&element.members().collect::<Vec<_>>()))
         })
         && model.mitigation_status.iter().all(|entry| {
             is_item_ref(&entry.mitigation, "mitigation")
@@ -752,8 +731,8 @@ fn is_plain_value(value: &Json) -> bool {
     }
 }
 
-fn all_unique(items: &[String]) -> bool {
-    let mut seen: Vec<&str> = items.iter().map(String::as_str).collect();
+fn all_unique(items: &[impl AsRef<str>]) -> bool {
+    let mut seen: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
     seen.sort_unstable();
     seen.windows(2).all(|pair| pair[0] != pair[1])
 }
@@ -794,20 +773,22 @@ fn is_item_ref(reference: &str, kind: &str) -> bool {
     }
 }
 
-/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json).
+/// `^[a-z][a-z0-9]*([-_][a-z0-9]+)*$`, at most 64 characters (schema/model.schema.json): one
+/// pass, since a model may hold 30,000 ids and more references.
 fn is_element_id(id: &str) -> bool {
     let bytes = id.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-' || *byte == b'_'
-        })
-        && !id.ends_with(['-', '_'])
-        && !id.contains("--")
-        && !id.contains("__")
-        && !id.contains("-_")
-        && !id.contains("_-")
+    if bytes.len() > 64 || !bytes.first().is_some_and(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let mut after_separator = false;
+    for byte in &bytes[1..] {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' => after_separator = false,
+            b'-' | b'_' if !after_separator => after_separator = true,
+            _ => return false,
+        }
+    }
+    !after_separator
 }
 
 #[cfg(test)]

@@ -337,3 +337,271 @@ fn a_json_model_is_refused_whenever_the_schema_refuses_it() {
         );
     }
 }
+
+/// A JSON model is read straight into the engine's flat form (`system::json`, the fast path);
+/// YAML takes the general path (document tree, schema, typed model). Every mistake the schema
+/// accepts and the model validation refuses must give the same diagnostics either way: same
+/// codes, messages, help and source lines (issue 12: one model validation).
+#[test]
+fn the_json_fast_path_and_the_general_path_give_the_same_diagnostics() {
+    let pack = r#"--- pack/pack.toml
+[pack]
+format = 1
+name = "test/fixture"
+version = "1.0.0"
+description = "A fixture pack."
+license = "MIT"
+tiers = ["top", "standard"]
+
+[system.properties.handles_pii]
+type = "bool"
+default = true
+description = "The system handles personal data."
+question = "Does the system handle personal data?"
+rationale = "Personal data raises the stakes."
+--- pack/entities/service.toml
+[[entity]]
+id = "service"
+name = "Service"
+description = "A network service."
+kind = "process"
+
+[entity.properties.public]
+type = "bool"
+default = false
+description = "Reachable from the internet."
+question = "Can the internet reach it?"
+rationale = "Public services face anonymous attackers."
+
+[entity.properties.tls]
+type = "int"
+default = 3
+min = 0
+max = 7
+description = "The lowest TLS version it accepts."
+question = "Which TLS version does it accept at least?"
+rationale = "Old versions are broken."
+
+[entity.properties.protocol]
+type = "enum"
+values = ["http", "https"]
+default = "https"
+description = "Its protocol."
+question = "Which protocol does it speak?"
+rationale = "Plain HTTP is readable on the way."
+
+[entity.properties.traits]
+type = "list"
+values = ["pii", "credentials"]
+default = []
+description = "What it holds."
+question = "What does it hold?"
+rationale = "Some data is worth more."
+
+[[entity]]
+id = "client"
+name = "Client"
+description = "A program that calls services."
+kind = "external-interactor"
+
+[[entity]]
+id = "request"
+name = "Request"
+description = "A call from one component to another."
+kind = "data-flow"
+
+[[entity]]
+id = "network-zone"
+name = "Network zone"
+description = "A part of the network with one level of trust."
+kind = "trust-boundary"
+--- pack/attack-patterns/spoofing.toml
+[[attack-pattern]]
+id = "spoofing"
+name = "Spoofing"
+description = "Someone pretends to be someone else."
+categories = ["spoofing"]
+applies-to = ["service"]
+condition = "self.public && self.tls < 4 && self.protocol == 'http' && 'pii' in self.traits"
+severity = "high"
+--- pack/mitigations/authentication.toml
+[[mitigation]]
+id = "authentication"
+name = "Authentication"
+description = "Callers prove who they are."
+control = "preventive"
+cost = "low"
+implementation = "Verify a token on every request."
+verification = "Call without a token and expect 401."
+
+[[mitigation.addresses]]
+attack-pattern = "spoofing"
+strength = "strong"
+"#;
+    // Tables in another order than the engine numbers them, and escapes in strings.
+    let valid = r#"{
+  "system": {"handles_pii": true},
+  "boundary": [{"id": "internet", "kind": "network-zone", "contains": ["browser"]}],
+  "model": {"name": "Sh\u006fp \"one\""},
+  "flow": [{"id": "browser-to-api", "kind": "request", "source": "browser", "target": "api"}],
+  "component": [
+    {"id": "browser", "name": "Caf\u00e9", "kind": "client"},
+    {"id": "api", "kind": "service", "properties": {"public": true, "tls": 2, "protocol": "http", "traits": ["pii"]}}
+  ],
+  "mitigation-status": [{"mitigation": "authentication", "status": "planned", "at": ["api"]}],
+  "story": [{"id": "login", "text": "As a user I log in", "without": [{"text": "being impersonated", "threats": ["spoofing@api"]}]}]
+}
+"#;
+    let directory = write_fixture(pack);
+    let apply = |name: &str, text: &str| {
+        fs::write(directory.path().join(name), text).expect("write the model");
+        let run = crate::support::threatpack(
+            directory.path(),
+            &["apply", "--pack", "pack", "--model", name, "--tier", "all"],
+        );
+        (run.code, run.stdout, run.stderr.replace(name, "MODEL"))
+    };
+    let fast = |text: &str| {
+        threatpack::system::json::read(text)
+            .is_ok_and(|model| threatpack::system::validate::fits_schema(&model))
+    };
+    assert!(fast(valid), "the fast path reads the valid model");
+    let (code, json_summary, stderr) = apply("model.json", valid);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(json_summary.contains("Spoofing"), "{json_summary}");
+    let (_, yaml_summary, _) = apply("model.yaml", valid);
+    assert_eq!(
+        json_summary.replace("model.json", "MODEL"),
+        yaml_summary.replace("model.yaml", "MODEL")
+    );
+    let mistakes = [
+        (
+            "an unknown kind",
+            "\"kind\": \"service\"",
+            "\"kind\": \"servic\"",
+        ),
+        (
+            "a kind of another table",
+            "\"kind\": \"client\"",
+            "\"kind\": \"request\"",
+        ),
+        (
+            "an unknown property",
+            "\"public\": true",
+            "\"publik\": true",
+        ),
+        (
+            "a value of another type",
+            "\"public\": true",
+            "\"public\": \"yes\"",
+        ),
+        ("an integer below its minimum", "\"tls\": 2", "\"tls\": -1"),
+        ("an integer above its maximum", "\"tls\": 2", "\"tls\": 70"),
+        (
+            "a value not among the enum's",
+            "\"protocol\": \"http\"",
+            "\"protocol\": \"ft\\u0070\"",
+        ),
+        (
+            "a list item not among the values",
+            "[\"pii\"]",
+            "[\"pii\", \"secrets\"]",
+        ),
+        (
+            "a list where a bool goes",
+            "\"public\": true",
+            "\"public\": [\"pii\"]",
+        ),
+        ("an id used twice", "\"id\": \"browser\"", "\"id\": \"api\""),
+        (
+            "a flow from a boundary",
+            "\"source\": \"browser\"",
+            "\"source\": \"internet\"",
+        ),
+        (
+            "a flow to nowhere",
+            "\"target\": \"api\"",
+            "\"target\": \"apj\"",
+        ),
+        (
+            "a boundary holding a flow",
+            "[\"browser\"]",
+            "[\"browser-to-api\"]",
+        ),
+        (
+            "an unknown mitigation",
+            "\"authentication\"",
+            "\"authentification\"",
+        ),
+        (
+            "a status at nowhere",
+            "\"at\": [\"api\"]",
+            "\"at\": [\"apx\"]",
+        ),
+        ("an unknown threat", "\"spoofing@api\"", "\"spoofng@api\""),
+        (
+            "a threat at nowhere",
+            "\"spoofing@api\"",
+            "\"spoofing@apx\"",
+        ),
+        (
+            "an unknown system property",
+            "\"handles_pii\"",
+            "\"handles_pi\"",
+        ),
+        (
+            "a system value of another type",
+            "\"handles_pii\": true",
+            "\"handles_pii\": 3",
+        ),
+    ];
+    let mut all = valid.to_string();
+    for (what, from, to) in mistakes {
+        assert!(valid.contains(from), "{what}: `{from}` is not in the model");
+        let broken = valid.replacen(from, to, 1);
+        assert!(fast(&broken), "{what}: the fast path reads it");
+        let (json_code, _, json) = apply("model.json", &broken);
+        let (yaml_code, _, yaml) = apply("model.yaml", &broken);
+        assert_eq!(yaml_code, 1, "{what}: the general path accepts it\n{yaml}");
+        assert_eq!(
+            (json_code, &json),
+            (1, &yaml),
+            "{what}: the two paths differ\n{json}\n{yaml}"
+        );
+        if all.contains(from) {
+            all = all.replacen(from, to, 1);
+        }
+    }
+    // Many mistakes at once: the same diagnostics, in the same order.
+    let (json_code, _, json) = apply("model.json", &all);
+    let (_, _, yaml) = apply("model.yaml", &all);
+    assert_eq!(json_code, 1);
+    assert!(json.matches("error").count() > 5, "{json}");
+    assert_eq!(json, yaml);
+    // A model with thousands of property names (here on an element of an unknown kind, whose
+    // properties are not checked) is validated without a table per kind: the same diagnostics.
+    let names: Vec<String> = (0..5000).map(|name| format!("\"p{name}\": true")).collect();
+    let many = valid
+        .replacen("\"tls\": 2", "\"tls\": 70", 1)
+        .replacen("\"public\": true", "\"publik\": true", 1)
+        .replacen(
+            "\"component\": [",
+            &format!(
+                "\"component\": [{{\"id\": \"many\", \"kind\": \"nothing\", \"properties\": {{{}}}}},",
+                names.join(", ")
+            ),
+            1,
+        );
+    assert!(fast(&many));
+    let (json_code, _, json) = apply("model.json", &many);
+    let (_, _, yaml) = apply("model.yaml", &many);
+    assert_eq!(json_code, 1);
+    for message in [
+        "publik",
+        "70 is above the maximum 7",
+        "unknown entity `nothing`",
+    ] {
+        assert!(json.contains(message), "{message}: {json}");
+    }
+    assert_eq!(json, yaml);
+}

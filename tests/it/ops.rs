@@ -579,4 +579,21 @@ fn the_streamed_json_report_is_the_serialized_report() {
     assert_eq!(errors, report.errors.len());
     assert!(report.threats.len() > 50, "{}", report.threats.len());
     assert_eq!(String::from_utf8(streamed).expect("UTF-8"), whole);
+
+    // A model without threats: empty arrays are written as the pretty printer writes them.
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let empty = directory.path().join("empty.toml");
+    std::fs::write(&empty, "[model]\nname = \"Nothing yet\"\n").expect("write the model");
+    let apply = threatpack::ops::ApplyOptions {
+        model: Some(empty),
+        ..threatpack::ops::ApplyOptions::default()
+    };
+    let report = threatpack::ops::apply(&knowledge, &apply).expect("the empty model applies");
+    assert!(report.threats.is_empty());
+    let mut whole = serde_json::to_string_pretty(&report).expect("a report serializes");
+    whole.push('\n');
+    let mut streamed = Vec::new();
+    threatpack::ops::write_report_json(&knowledge, None, &apply, &mut streamed)
+        .expect("the report streams");
+    assert_eq!(String::from_utf8(streamed).expect("UTF-8"), whole);
 }
