@@ -753,7 +753,7 @@ mod tests {
             ..self::version(version, digest, &[])
         };
         let mut policy = version("1.0.0", 'a', &[("v/base", "^1.0")]);
-        policy.dependencies[0].digest = format!("sha256:{}", "t".repeat(64));
+        policy.dependencies[0].digest = format!("sha256:{}", "f".repeat(64));
         Listed(vec![
             Index {
                 name: "a/policy".into(),
@@ -763,7 +763,7 @@ mod tests {
                 name: "v/base".into(),
                 versions: vec![
                     tiered("1.0.0", 'b', None),
-                    tiered("1.0.1", 't', Some("top")),
+                    tiered("1.0.1", 'f', Some("top")),
                     tiered("1.0.2", 'c', None),
                 ],
             },
