@@ -15,7 +15,9 @@ use threatpack_registry::config::{
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
-use threatpack_registry::store::{SqliteStore, StartOptions, StartReport, Store, TokenInfo, listed};
+use threatpack_registry::store::{
+    SqliteStore, StartOptions, StartReport, Store, TokenInfo, listed,
+};
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
 
 /// The threatpack registry: publish, index, download and yank signed bundles.
