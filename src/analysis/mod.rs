@@ -52,6 +52,8 @@ struct Collector {
     counts: Counts,
     /// Per mitigation (index): what is still to do, over every finding.
     work: Vec<Option<Work>>,
+    /// Per link: whether it made a mitigation work somewhere.
+    links_used: Vec<bool>,
 }
 
 /// Numbers over every finding, kept or not.
@@ -73,6 +75,8 @@ struct Assessor<'a> {
     /// The mitigation of each link (index into `kb.mitigations`).
     link_mitigations: &'a [Option<usize>],
     detail: Detail,
+    /// Without any recorded status, a finding's assessment is its attack pattern's: by index.
+    unrecorded: Option<Vec<Assessment>>,
 }
 
 /// The sink of one share of the evaluation: each finding is assessed, counted and added to the
@@ -100,12 +104,7 @@ impl Sink for Tally<'_> {
         let assessment = assessor.assess(attack_pattern, element, links);
         let collector = &mut self.collector;
         let index = collector.findings.len() as u32;
-        assessor.add_work(
-            &mut collector.work,
-            (attack_pattern, element, index),
-            &assessment,
-            links,
-        );
+        assessor.add_work(collector, (element, index), links);
         let counts = &mut collector.counts;
         counts.findings += 1;
         counts.per_pattern[attack_pattern][assessment.severity as usize] += 1;
@@ -152,6 +151,13 @@ impl Assessor<'_> {
     }
 
     fn assess(&self, attack_pattern: usize, element: usize, links: &[usize]) -> Assessment {
+        if let Some(assessment) = self
+            .unrecorded
+            .as_ref()
+            .and_then(|unrecorded| unrecorded.get(attack_pattern))
+        {
+            return *assessment;
+        }
         let kb = self.kb;
         let severity = kb.attack_patterns[attack_pattern].severity;
         let mut strongest: Option<u32> = None;
@@ -192,19 +198,19 @@ impl Assessor<'_> {
 
     /// Adds the mitigations still to do for the finding `(attack pattern, element, index)`
     /// to `work`. Findings arrive element by element, so a change of element is a new place.
-    fn add_work(
-        &self,
-        work: &mut [Option<Work>],
-        (attack_pattern, element, index): (usize, usize, u32),
-        assessment: &Assessment,
-        links: &[usize],
-    ) {
+    /// Its severity, strength and attack patterns come from the links used (`links_used`),
+    /// once all are known (`finish_work`).
+    fn add_work(&self, collector: &mut Collector, (element, index): (usize, u32), links: &[usize]) {
         let full = self.detail == Detail::Full;
         for link in links {
             let Some(mitigation) = self.link_mitigation(*link) else {
                 continue;
             };
-            let (status, _) = self.statuses.get(mitigation, element);
+            let (status, _) = if self.unrecorded.is_some() {
+                (ImplementationStatus::Missing, None)
+            } else {
+                self.statuses.get(mitigation, element)
+            };
             // Work is what is missing or planned: in place, not applicable and accepted
             // risks are decisions already made.
             if !matches!(
@@ -213,13 +219,13 @@ impl Assessor<'_> {
             ) {
                 continue;
             }
-            let entry = work[mitigation].get_or_insert_with(|| Work {
+            collector.links_used[*link] = true;
+            let entry = collector.work[mitigation].get_or_insert_with(|| Work {
                 place_count: 0,
                 last_place: None,
                 places: Vec::new(),
                 findings: Vec::new(),
                 attack_patterns: BTreeSet::new(),
-                pattern_bits: Vec::new(),
                 severity: Severity::Info,
                 strength: Strength::Negligible,
             });
@@ -233,13 +239,32 @@ impl Assessor<'_> {
             if full {
                 entry.findings.push(index);
             }
-            let (word, bit) = (attack_pattern / 64, 1u64 << (attack_pattern % 64));
-            if entry.pattern_bits.len() <= word {
-                entry.pattern_bits.resize(word + 1, 0);
-            }
-            entry.pattern_bits[word] |= bit;
-            entry.severity = entry.severity.max(assessment.severity);
-            entry.strength = entry.strength.max(self.kb.links[*link].strength);
+        }
+    }
+
+    /// The severity (the worst attack pattern's), strength (the strongest link's) and attack
+    /// patterns of each mitigation still to do, from the links that made it work.
+    fn finish_work(&self, work: &mut [Option<Work>], links_used: &[bool]) {
+        let kb = self.kb;
+        let patterns: HashMap<&str, usize> = kb
+            .attack_patterns
+            .iter()
+            .enumerate()
+            .map(|(index, pattern)| (pattern.id.as_str(), index))
+            .collect();
+        for (link, used) in links_used.iter().enumerate() {
+            let (true, Some(mitigation)) = (*used, self.link_mitigation(link)) else {
+                continue;
+            };
+            let Some(Some(entry)) = work.get_mut(mitigation) else {
+                continue;
+            };
+            let Some(pattern) = patterns.get(kb.links[link].attack_pattern.as_str()) else {
+                continue;
+            };
+            entry.attack_patterns.insert(*pattern);
+            entry.severity = entry.severity.max(kb.attack_patterns[*pattern].severity);
+            entry.strength = entry.strength.max(kb.links[link].strength);
         }
     }
 
@@ -252,6 +277,7 @@ impl Assessor<'_> {
                     ..Counts::default()
                 },
                 work: (0..self.kb.mitigations.len()).map(|_| None).collect(),
+                links_used: vec![false; self.kb.links.len()],
                 ..Collector::default()
             },
             kept: Vec::new(),
@@ -285,6 +311,9 @@ impl Collector {
             *mine += theirs;
         }
         counts.unmitigated += share.counts.unmitigated;
+        for (mine, theirs) in self.links_used.iter_mut().zip(share.links_used) {
+            *mine |= theirs;
+        }
         // Shares are disjoint ranges of elements: their places are distinct.
         for (mine, theirs) in self.work.iter_mut().zip(share.work) {
             let Some(mut theirs) = theirs else {
@@ -299,14 +328,6 @@ impl Collector {
                     mine.place_count += theirs.place_count;
                     mine.places.extend(theirs.places);
                     mine.findings.extend(theirs.findings);
-                    if mine.pattern_bits.len() < theirs.pattern_bits.len() {
-                        mine.pattern_bits.resize(theirs.pattern_bits.len(), 0);
-                    }
-                    for (mine, theirs) in mine.pattern_bits.iter_mut().zip(theirs.pattern_bits) {
-                        *mine |= theirs;
-                    }
-                    mine.severity = mine.severity.max(theirs.severity);
-                    mine.strength = mine.strength.max(theirs.strength);
                 }
             }
         }
@@ -420,6 +441,7 @@ impl<'m> Statuses<'m> {
 }
 
 /// What a finding amounts to once the mitigations' status counts.
+#[derive(Clone, Copy)]
 struct Assessment {
     severity: Severity,
     residual: u32,
@@ -568,13 +590,27 @@ fn with_builder<R>(
             .map(|link| index.get(link.mitigation.as_str()).copied())
             .collect()
     };
+    let unrecorded = model.statuses.is_empty().then(|| {
+        engine
+            .kb
+            .attack_patterns
+            .iter()
+            .map(|pattern| Assessment {
+                severity: pattern.severity,
+                residual: pattern.severity.score(),
+                state: ThreatState::Unmitigated,
+            })
+            .collect()
+    });
     let assessor = Assessor {
         kb: engine.kb,
         statuses: &statuses,
         link_mitigations: &link_mitigations,
         detail,
+        unrecorded,
     };
     let mut collector = evaluate_in_parallel(engine, rules, model, &assessor);
+    assessor.finish_work(&mut collector.work, &collector.links_used);
     let tallied = Tallied {
         assessments: std::mem::take(&mut collector.assessments),
         counts: std::mem::take(&mut collector.counts),
@@ -619,9 +655,7 @@ struct Work {
     /// With `Detail::Full` only: the places (element indexes) and the findings.
     places: Vec<u32>,
     findings: Vec<u32>,
-    /// Made by `backlog_order` from `pattern_bits`, one bit per attack pattern.
     attack_patterns: BTreeSet<usize>,
-    pattern_bits: Vec<u64>,
     severity: Severity,
     /// The strongest of its links to the threats it addresses here.
     strength: Strength,
@@ -1111,16 +1145,6 @@ fn backlog_order(
         .enumerate()
         .filter_map(|(mitigation, work)| Some((mitigation, work?)))
         .collect();
-    for (_, work) in &mut work {
-        for (word, bits) in work.pattern_bits.iter().enumerate() {
-            let mut bits = *bits;
-            while bits != 0 {
-                work.attack_patterns
-                    .insert(word * 64 + bits.trailing_zeros() as usize);
-                bits &= bits - 1;
-            }
-        }
-    }
     totals.backlog_items = work.len();
     totals.backlog_places = work.iter().map(|(_, work)| work.place_count).sum();
     // By priority; within a priority, the strongest fixes first, then the widest.

@@ -389,3 +389,83 @@ fn columnar_and_per_element_evaluation_agree_on_conditions_with_errors() {
     assert!(findings > 1000, "only {findings} findings");
     assert!(problems > 100, "only {problems} problems");
 }
+
+/// The summary (`Detail::Summary`, which keeps only the findings that may be among the worst)
+/// and the full report agree: the same totals, the same worst threats, the same backlog, also
+/// when recorded statuses make residual risks differ.
+#[test]
+fn the_summary_agrees_with_the_full_report_whatever_the_statuses() {
+    use threatpack::analysis::{Detail, Header, analyse};
+    use threatpack::engine::tiers::{TierChoice, TierSource};
+
+    let kb = compiled("packs/stride-core");
+    let mut random = Random(11);
+    let mut model: Json = serde_json::from_str(&generated_model(&kb, &mut random, 70))
+        .expect("the generated model is JSON");
+    let elements: Vec<Json> = model["component"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|component| component["id"].clone())
+        .collect();
+    let mut statuses = Vec::new();
+    for mitigation in &kb.mitigations {
+        if !random.chance(70) {
+            continue;
+        }
+        let status = *random.pick(&["existing", "planned", "accepted-risk", "not-applicable"]);
+        let at: Vec<&Json> = if random.chance(50) {
+            elements.iter().filter(|_| random.chance(20)).collect()
+        } else {
+            Vec::new()
+        };
+        statuses.push(json!({"mitigation": mitigation.id, "status": status, "at": at}));
+    }
+    model["mitigation-status"] = Json::Array(statuses);
+    let file = load_model("statuses.json", model.to_string(), None)
+        .unwrap_or_else(|problems| panic!("the model loads: {problems:#?}"));
+    let mut engine = Engine::new(&kb);
+    let bound = bind(&mut engine, &file)
+        .unwrap_or_else(|problems| panic!("the model binds: {problems:#?}"));
+    let rules = engine.rules(None);
+    let header = || Header {
+        model_file: "statuses.json".to_string(),
+        tier: TierChoice {
+            name: None,
+            chosen_by: TierSource::All,
+            reason: String::new(),
+        },
+    };
+    let full = analyse(&engine, &rules, &bound, header(), Detail::Full);
+    let summary = analyse(
+        &engine,
+        &rules,
+        &bound,
+        header(),
+        Detail::Summary { limit: 10 },
+    );
+    assert!(
+        full.threats.len() > 100,
+        "only {} threats",
+        full.threats.len()
+    );
+    let states: std::collections::BTreeSet<_> =
+        full.threats.iter().map(|threat| threat.state).collect();
+    assert!(states.len() >= 3, "too few states: {states:?}");
+    assert_eq!(summary.totals, full.totals);
+    assert_eq!(summary.threats, full.threats[..10]);
+    assert_eq!(summary.errors, full.errors);
+    let brief = |report: &threatpack::analysis::report::Report| -> Vec<String> {
+        report
+            .backlog
+            .iter()
+            .map(|item| {
+                format!(
+                    "{} {} {:?} {:?}",
+                    item.id, item.priority, item.severity, item.attack_patterns
+                )
+            })
+            .collect()
+    };
+    assert_eq!(brief(&summary), brief(&full));
+}
