@@ -5,6 +5,8 @@
 //! that `system::validate` accepted into values in those slots. `Engine::rules` compiles each condition once per entity
 //! it applies to (inheritance included), so that evaluation indexes arrays instead of looking
 //! up names, and only the attack patterns of an element's entity are ever considered for it.
+//! `Engine::evaluate` decides each condition for 64 elements of an entity at once
+//! (`columns.rs`); `Engine::evaluate_each`, one element at a time, is what it must agree with.
 
 pub mod bind;
 pub mod columns;
