@@ -30,7 +30,7 @@ pub fn write_report_json(
     header: Header,
     out: &mut dyn Write,
 ) -> io::Result<usize> {
-    with_builder(engine, rules, model, |builder| {
+    with_builder(engine, rules, model, Detail::Full, |builder| {
         let prepared = builder.prepare(rules, Detail::Full);
         let alignment = builder.alignment(&prepared.assessments);
         let (format, model, pack, tier) = builder.heading(header);

@@ -17,6 +17,7 @@ pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::compile::KnowledgeBase;
 use crate::digest::sha256_hex;
 use crate::engine::bind::BoundModel;
 use crate::engine::{Engine, RuleProblem, Rules, Sink};
@@ -41,40 +42,316 @@ struct Finding {
     links: (u32, u32),
 }
 
+/// What evaluation leaves for the report: the findings kept (with `Detail::Full`, all of them;
+/// with `Detail::Summary`, only those that may be among the worst shown), their assessments,
+/// and what every finding adds up to (counts and the backlog's work).
 #[derive(Default)]
 struct Collector {
     findings: Vec<Finding>,
     links: Vec<u32>,
+    assessments: Vec<Assessment>,
     problems: Vec<RuleProblem>,
+    counts: Counts,
+    /// Per mitigation (index): what is still to do, over every finding.
+    work: Vec<Option<Work>>,
+    /// Per link: whether it made a mitigation work somewhere.
+    links_used: Vec<bool>,
 }
 
-impl Sink for Collector {
+/// Numbers over every finding, kept or not.
+#[derive(Default)]
+struct Counts {
+    findings: usize,
+    /// Per attack pattern: findings per severity.
+    per_pattern: Vec<[usize; 5]>,
+    /// Per residual severity, then "none".
+    by_residual: [usize; 6],
+    by_state: [usize; 5],
+    unmitigated: usize,
+}
+
+/// What a finding is assessed against while the engine runs.
+struct Assessor<'a> {
+    kb: &'a KnowledgeBase,
+    statuses: &'a Statuses<'a>,
+    /// The mitigation of each link (index into `kb.mitigations`).
+    link_mitigations: &'a [Option<usize>],
+    detail: Detail,
+    /// Without any recorded status, a finding's assessment is its attack pattern's: by index.
+    unrecorded: Option<Vec<Assessment>>,
+}
+
+/// The sink of one share of the evaluation: each finding is assessed, counted and added to the
+/// backlog's work as it comes, and kept only if the report needs it.
+struct Tally<'a> {
+    assessor: &'a Assessor<'a>,
+    collector: Collector,
+    /// With `Detail::Summary`: per (residual, severity) bucket, how many findings were kept.
+    /// The worst `limit` findings are the first of their buckets, in model order.
+    kept: Vec<usize>,
+}
+
+impl Sink for Tally<'_> {
+    fn reserve(&mut self, findings: usize) {
+        if self.assessor.detail == Detail::Full {
+            let collector = &mut self.collector;
+            collector.findings.reserve_exact(findings);
+            collector.assessments.reserve_exact(findings);
+            collector.links.reserve(findings);
+        }
+    }
+
     fn finding(&mut self, attack_pattern: usize, element: usize, links: &[usize]) {
-        let start = self.links.len() as u32;
-        self.links.extend(links.iter().map(|link| *link as u32));
-        self.findings.push(Finding {
+        let assessor = self.assessor;
+        let assessment = assessor.assess(attack_pattern, element, links);
+        let collector = &mut self.collector;
+        let index = collector.findings.len() as u32;
+        assessor.add_work(collector, (element, index), links);
+        let counts = &mut collector.counts;
+        counts.findings += 1;
+        counts.per_pattern[attack_pattern][assessment.severity as usize] += 1;
+        counts.by_residual
+            [Severity::of_score(assessment.residual).map_or(5, |level| level as usize)] += 1;
+        counts.by_state[assessment.state as usize] += 1;
+        if !matches!(
+            assessment.state,
+            ThreatState::Mitigated | ThreatState::PartiallyMitigated
+        ) {
+            counts.unmitigated += 1;
+        }
+        if let Detail::Summary { limit } = assessor.detail {
+            let bucket =
+                assessment.residual as usize * Severity::ALL.len() + assessment.severity as usize;
+            if self.kept.len() <= bucket {
+                self.kept.resize(bucket + 1, 0);
+            }
+            if self.kept[bucket] >= limit {
+                return;
+            }
+            self.kept[bucket] += 1;
+        }
+        let start = collector.links.len() as u32;
+        collector
+            .links
+            .extend(links.iter().map(|link| *link as u32));
+        collector.findings.push(Finding {
             attack_pattern: attack_pattern as u32,
             element: element as u32,
-            links: (start, self.links.len() as u32),
+            links: (start, collector.links.len() as u32),
         });
+        collector.assessments.push(assessment);
     }
 
     fn problem(&mut self, problem: RuleProblem) {
-        self.problems.push(problem);
+        self.collector.problems.push(problem);
+    }
+}
+
+impl Assessor<'_> {
+    fn link_mitigation(&self, link: usize) -> Option<usize> {
+        self.link_mitigations.get(link).copied().flatten()
+    }
+
+    fn assess(&self, attack_pattern: usize, element: usize, links: &[usize]) -> Assessment {
+        if let Some(assessment) = self
+            .unrecorded
+            .as_ref()
+            .and_then(|unrecorded| unrecorded.get(attack_pattern))
+        {
+            return *assessment;
+        }
+        let kb = self.kb;
+        let severity = kb.attack_patterns[attack_pattern].severity;
+        let mut strongest: Option<u32> = None;
+        let (mut planned, mut accepted) = (false, false);
+        for link in links {
+            let Some(mitigation) = self.link_mitigation(*link) else {
+                continue;
+            };
+            match self.statuses.get(mitigation, element).0 {
+                ImplementationStatus::Existing => {
+                    let percent = kb.links[*link].strength.percent();
+                    strongest = Some(strongest.map_or(percent, |best| best.max(percent)));
+                }
+                ImplementationStatus::Planned => planned = true,
+                ImplementationStatus::AcceptedRisk => accepted = true,
+                ImplementationStatus::NotApplicable | ImplementationStatus::Missing => {}
+            }
+        }
+        let score = severity.score();
+        let residual = match strongest {
+            // Rounded half up, in integers: score × (100 − strength) / 100.
+            Some(percent) => (score * (100 - percent) + 50) / 100,
+            None => score,
+        };
+        let state = match strongest {
+            Some(_) if residual == 0 => ThreatState::Mitigated,
+            Some(_) => ThreatState::PartiallyMitigated,
+            None if accepted => ThreatState::Accepted,
+            None if planned => ThreatState::Planned,
+            None => ThreatState::Unmitigated,
+        };
+        Assessment {
+            severity,
+            residual,
+            state,
+        }
+    }
+
+    /// Adds the mitigations still to do for the finding `(attack pattern, element, index)`
+    /// to `work`. Findings arrive element by element, so a change of element is a new place.
+    /// Its severity, strength and attack patterns come from the links used (`links_used`),
+    /// once all are known (`finish_work`).
+    fn add_work(&self, collector: &mut Collector, (element, index): (usize, u32), links: &[usize]) {
+        let full = self.detail == Detail::Full;
+        for link in links {
+            let Some(mitigation) = self.link_mitigation(*link) else {
+                continue;
+            };
+            let (status, _) = if self.unrecorded.is_some() {
+                (ImplementationStatus::Missing, None)
+            } else {
+                self.statuses.get(mitigation, element)
+            };
+            // Work is what is missing or planned: in place, not applicable and accepted
+            // risks are decisions already made.
+            if !matches!(
+                status,
+                ImplementationStatus::Missing | ImplementationStatus::Planned
+            ) {
+                continue;
+            }
+            collector.links_used[*link] = true;
+            let entry = collector.work[mitigation].get_or_insert_with(|| Work {
+                place_count: 0,
+                last_place: None,
+                places: Vec::new(),
+                findings: Vec::new(),
+                attack_patterns: BTreeSet::new(),
+                severity: Severity::Info,
+                strength: Strength::Negligible,
+            });
+            if entry.last_place != Some(element) {
+                entry.last_place = Some(element);
+                entry.place_count += 1;
+                if full {
+                    entry.places.push(element as u32);
+                }
+            }
+            if full {
+                entry.findings.push(index);
+            }
+        }
+    }
+
+    /// The severity (the worst attack pattern's), strength (the strongest link's) and attack
+    /// patterns of each mitigation still to do, from the links that made it work.
+    fn finish_work(&self, work: &mut [Option<Work>], links_used: &[bool]) {
+        let kb = self.kb;
+        let patterns: HashMap<&str, usize> = kb
+            .attack_patterns
+            .iter()
+            .enumerate()
+            .map(|(index, pattern)| (pattern.id.as_str(), index))
+            .collect();
+        for (link, used) in links_used.iter().enumerate() {
+            let (true, Some(mitigation)) = (*used, self.link_mitigation(link)) else {
+                continue;
+            };
+            let Some(Some(entry)) = work.get_mut(mitigation) else {
+                continue;
+            };
+            let Some(pattern) = patterns.get(kb.links[link].attack_pattern.as_str()) else {
+                continue;
+            };
+            entry.attack_patterns.insert(*pattern);
+            entry.severity = entry.severity.max(kb.attack_patterns[*pattern].severity);
+            entry.strength = entry.strength.max(kb.links[link].strength);
+        }
+    }
+
+    fn tally(&self) -> Tally<'_> {
+        Tally {
+            assessor: self,
+            collector: Collector {
+                counts: Counts {
+                    per_pattern: vec![[0; 5]; self.kb.attack_patterns.len()],
+                    ..Counts::default()
+                },
+                work: (0..self.kb.mitigations.len()).map(|_| None).collect(),
+                links_used: vec![false; self.kb.links.len()],
+                ..Collector::default()
+            },
+            kept: Vec::new(),
+        }
+    }
+}
+
+impl Collector {
+    /// Appends the share that follows this one in model order.
+    fn append(&mut self, share: Collector) {
+        let (finding_offset, link_offset) = (self.findings.len() as u32, self.links.len() as u32);
+        self.links.extend(share.links);
+        self.findings
+            .extend(share.findings.into_iter().map(|finding| Finding {
+                links: (finding.links.0 + link_offset, finding.links.1 + link_offset),
+                ..finding
+            }));
+        self.assessments.extend(share.assessments);
+        self.problems.extend(share.problems);
+        let counts = &mut self.counts;
+        counts.findings += share.counts.findings;
+        for (mine, theirs) in counts.per_pattern.iter_mut().zip(&share.counts.per_pattern) {
+            for (mine, theirs) in mine.iter_mut().zip(theirs) {
+                *mine += theirs;
+            }
+        }
+        for (mine, theirs) in counts.by_residual.iter_mut().zip(share.counts.by_residual) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in counts.by_state.iter_mut().zip(share.counts.by_state) {
+            *mine += theirs;
+        }
+        counts.unmitigated += share.counts.unmitigated;
+        for (mine, theirs) in self.links_used.iter_mut().zip(share.links_used) {
+            *mine |= theirs;
+        }
+        // Shares are disjoint ranges of elements: their places are distinct.
+        for (mine, theirs) in self.work.iter_mut().zip(share.work) {
+            let Some(mut theirs) = theirs else {
+                continue;
+            };
+            for finding in &mut theirs.findings {
+                *finding += finding_offset;
+            }
+            match mine {
+                None => *mine = Some(theirs),
+                Some(mine) => {
+                    mine.place_count += theirs.place_count;
+                    mine.places.extend(theirs.places);
+                    mine.findings.extend(theirs.findings);
+                }
+            }
+        }
     }
 }
 
 /// Evaluates the model on every core, each thread a contiguous share of the elements, and
 /// joins the shares in element order: the result is the same as one thread's.
-fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) -> Collector {
+fn evaluate_in_parallel(
+    engine: &Engine<'_>,
+    rules: &Rules,
+    model: &BoundModel,
+    assessor: &Assessor<'_>,
+) -> Collector {
     let elements = model.elements.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(elements / 1000 + 1);
     if threads <= 1 {
-        let mut collector = Collector::default();
-        engine.evaluate(rules, model, &mut collector);
-        return collector;
+        let mut tally = assessor.tally();
+        engine.evaluate(rules, model, &mut tally);
+        return tally.collector;
     }
     let share = elements.div_ceil(threads);
     let shares: Vec<Collector> = std::thread::scope(|scope| {
@@ -82,9 +359,9 @@ fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) 
             .map(|thread| {
                 let range = (thread * share).min(elements)..((thread + 1) * share).min(elements);
                 scope.spawn(move || {
-                    let mut collector = Collector::default();
-                    engine.evaluate_range(rules, model, range, &mut collector);
-                    collector
+                    let mut tally = assessor.tally();
+                    engine.evaluate_range(rules, model, range, &mut tally);
+                    tally.collector
                 })
             })
             .collect();
@@ -106,18 +383,13 @@ fn evaluate_in_parallel(engine: &Engine<'_>, rules: &Rules, model: &BoundModel) 
         .findings
         .reserve_exact(rest.iter().map(|share| share.findings.len()).sum());
     joined
+        .assessments
+        .reserve_exact(rest.iter().map(|share| share.assessments.len()).sum());
+    joined
         .links
         .reserve_exact(rest.iter().map(|share| share.links.len()).sum());
     for share in rest {
-        let offset = joined.links.len() as u32;
-        joined.links.extend(share.links);
-        joined
-            .findings
-            .extend(share.findings.into_iter().map(|finding| Finding {
-                links: (finding.links.0 + offset, finding.links.1 + offset),
-                ..finding
-            }));
-        joined.problems.extend(share.problems);
+        joined.append(share);
     }
     joined
 }
@@ -171,6 +443,7 @@ impl<'m> Statuses<'m> {
 }
 
 /// What a finding amounts to once the mitigations' status counts.
+#[derive(Clone, Copy)]
 struct Assessment {
     severity: Severity,
     residual: u32,
@@ -185,41 +458,79 @@ pub fn analyse(
     header: Header,
     detail: Detail,
 ) -> Report {
-    with_builder(engine, rules, model, |builder| {
+    with_builder(engine, rules, model, detail, |builder| {
         builder.build(rules, header, detail)
     })
 }
 
+/// Evaluates the rules on the model (keeping what `detail` needs), then runs `run` with a
+/// builder of the report.
 fn with_builder<R>(
     engine: &Engine<'_>,
     rules: &Rules,
     model: &BoundModel,
+    detail: Detail,
     run: impl FnOnce(&Builder<'_, '_>) -> R,
 ) -> R {
-    let collector = evaluate_in_parallel(engine, rules, model);
+    let statuses = Statuses::new(model);
+    let link_mitigations: Vec<Option<usize>> = {
+        let index: HashMap<&str, usize> = engine
+            .kb
+            .mitigations
+            .iter()
+            .enumerate()
+            .map(|(position, mitigation)| (mitigation.id.as_str(), position))
+            .collect();
+        engine
+            .kb
+            .links
+            .iter()
+            .map(|link| index.get(link.mitigation.as_str()).copied())
+            .collect()
+    };
+    let unrecorded = model.statuses.is_empty().then(|| {
+        engine
+            .kb
+            .attack_patterns
+            .iter()
+            .map(|pattern| Assessment {
+                severity: pattern.severity,
+                residual: pattern.severity.score(),
+                state: ThreatState::Unmitigated,
+            })
+            .collect()
+    });
+    let assessor = Assessor {
+        kb: engine.kb,
+        statuses: &statuses,
+        link_mitigations: &link_mitigations,
+        detail,
+        unrecorded,
+    };
+    let mut collector = evaluate_in_parallel(engine, rules, model, &assessor);
+    assessor.finish_work(&mut collector.work, &collector.links_used);
+    let tallied = Tallied {
+        assessments: std::mem::take(&mut collector.assessments),
+        counts: std::mem::take(&mut collector.counts),
+        work: std::mem::take(&mut collector.work),
+    };
     let builder = Builder {
         engine,
         model,
-        statuses: Statuses::new(model),
+        statuses,
         collector: &collector,
-        link_mitigations: {
-            let index: HashMap<&str, usize> = engine
-                .kb
-                .mitigations
-                .iter()
-                .enumerate()
-                .map(|(position, mitigation)| (mitigation.id.as_str(), position))
-                .collect();
-            engine
-                .kb
-                .links
-                .iter()
-                .map(|link| index.get(link.mitigation.as_str()).copied())
-                .collect()
-        },
+        tallied: std::sync::Mutex::new(Some(tallied)),
+        link_mitigations,
         _kb: std::marker::PhantomData,
     };
     run(&builder)
+}
+
+/// What the evaluation added up, until `Builder::prepare` takes it.
+struct Tallied {
+    assessments: Vec<Assessment>,
+    counts: Counts,
+    work: Vec<Option<Work>>,
 }
 
 /// The report by indexes, before any of its text is made (`Builder::prepare`).
@@ -243,7 +554,6 @@ struct Work {
     places: Vec<u32>,
     findings: Vec<u32>,
     attack_patterns: BTreeSet<usize>,
-    last_attack_pattern: Option<u32>,
     severity: Severity,
     /// The strongest of its links to the threats it addresses here.
     strength: Strength,
@@ -260,6 +570,9 @@ struct Builder<'a, 'kb> {
     model: &'a BoundModel,
     statuses: Statuses<'a>,
     collector: &'a Collector,
+    /// Taken by `prepare`, which runs once. (A mutex, not a cell: the JSON report's workers
+    /// share the builder.)
+    tallied: std::sync::Mutex<Option<Tallied>>,
     /// The mitigation of each link (index into `kb.mitigations`).
     link_mitigations: Vec<Option<usize>>,
     _kb: std::marker::PhantomData<&'kb ()>,
@@ -273,46 +586,6 @@ fn stable_id(prefix: &str, key: &str) -> String {
 impl Builder<'_, '_> {
     fn link_mitigation(&self, link: u32) -> Option<usize> {
         self.link_mitigations.get(link as usize).copied().flatten()
-    }
-
-    fn assess(&self, finding: &Finding) -> Assessment {
-        let kb = self.engine.kb;
-        let severity = kb.attack_patterns[finding.attack_pattern as usize].severity;
-        let element = finding.element as usize;
-        let mut strongest: Option<u32> = None;
-        let (mut planned, mut accepted) = (false, false);
-        for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
-            let Some(mitigation) = self.link_mitigation(*link) else {
-                continue;
-            };
-            match self.statuses.get(mitigation, element).0 {
-                ImplementationStatus::Existing => {
-                    let percent = kb.links[*link as usize].strength.percent();
-                    strongest = Some(strongest.map_or(percent, |best| best.max(percent)));
-                }
-                ImplementationStatus::Planned => planned = true,
-                ImplementationStatus::AcceptedRisk => accepted = true,
-                ImplementationStatus::NotApplicable | ImplementationStatus::Missing => {}
-            }
-        }
-        let score = severity.score();
-        let residual = match strongest {
-            // Rounded half up, in integers: score × (100 − strength) / 100.
-            Some(percent) => (score * (100 - percent) + 50) / 100,
-            None => score,
-        };
-        let state = match strongest {
-            Some(_) if residual == 0 => ThreatState::Mitigated,
-            Some(_) => ThreatState::PartiallyMitigated,
-            None if accepted => ThreatState::Accepted,
-            None if planned => ThreatState::Planned,
-            None => ThreatState::Unmitigated,
-        };
-        Assessment {
-            severity,
-            residual,
-            state,
-        }
     }
 
     fn build(&self, rules: &Rules, header: Header, detail: Detail) -> Report {
@@ -372,14 +645,21 @@ impl Builder<'_, '_> {
     fn prepare(&self, rules: &Rules, detail: Detail) -> Prepared {
         let kb = self.engine.kb;
         let findings = &self.collector.findings;
-        let assessments: Vec<Assessment> = findings
-            .iter()
-            .map(|finding| self.assess(finding))
-            .collect();
+        let Tallied {
+            assessments,
+            counts,
+            work,
+        } = self
+            .tallied
+            .lock()
+            .ok()
+            .and_then(|mut tallied| tallied.take())
+            .expect("`prepare` runs once per builder, after the evaluation");
 
         // Totals.
         let mut totals = Totals {
-            threats: findings.len(),
+            threats: counts.findings,
+            unmitigated: counts.unmitigated,
             ..Totals::default()
         };
         for category in [
@@ -397,23 +677,9 @@ impl Builder<'_, '_> {
             totals.by_residual.insert(severity.as_str().to_string(), 0);
         }
         totals.by_residual.insert("none".to_string(), 0);
-        // Counted by index first (millions of findings), named once at the end.
-        let mut per_pattern = vec![[0usize; 5]; kb.attack_patterns.len()];
-        let mut by_residual = [0usize; 6];
-        let mut by_state = [0usize; 5];
-        for (finding, assessment) in findings.iter().zip(&assessments) {
-            per_pattern[finding.attack_pattern as usize][assessment.severity as usize] += 1;
-            by_residual
-                [Severity::of_score(assessment.residual).map_or(5, |level| level as usize)] += 1;
-            by_state[assessment.state as usize] += 1;
-            if !matches!(
-                assessment.state,
-                ThreatState::Mitigated | ThreatState::PartiallyMitigated
-            ) {
-                totals.unmitigated += 1;
-            }
-        }
-        for (pattern, counts) in kb.attack_patterns.iter().zip(&per_pattern) {
+        let (per_pattern, by_residual, by_state) =
+            (&counts.per_pattern, counts.by_residual, counts.by_state);
+        for (pattern, counts) in kb.attack_patterns.iter().zip(per_pattern) {
             let total: usize = counts.iter().sum();
             if total == 0 {
                 continue;
@@ -460,7 +726,7 @@ impl Builder<'_, '_> {
             Detail::Summary { limit } => limit.min(findings.len()),
         };
         let order = worst_first(findings, &assessments, keep);
-        let work = self.backlog_work(&assessments, &mut totals, detail);
+        let work = backlog_order(kb, work, &mut totals);
         let mut errors: Vec<EvaluationError> = rules
             .problems
             .iter()
@@ -547,85 +813,6 @@ impl Builder<'_, '_> {
             },
             state: assessment.state,
         }
-    }
-
-    /// What each mitigation still to do amounts to, over every place it applies, in the
-    /// backlog's order.
-    fn backlog_work(
-        &self,
-        assessments: &[Assessment],
-        totals: &mut Totals,
-        detail: Detail,
-    ) -> Vec<(usize, Work)> {
-        let kb = self.engine.kb;
-        let full = detail == Detail::Full;
-        let mut work: Vec<Option<Work>> = (0..kb.mitigations.len()).map(|_| None).collect();
-        for (index, finding) in self.collector.findings.iter().enumerate() {
-            let element = finding.element as usize;
-            for link in &self.collector.links[finding.links.0 as usize..finding.links.1 as usize] {
-                let Some(mitigation) = self.link_mitigation(*link) else {
-                    continue;
-                };
-                let (status, _) = self.statuses.get(mitigation, element);
-                // Work is what is missing or planned: in place, not applicable and accepted
-                // risks are decisions already made.
-                if !matches!(
-                    status,
-                    ImplementationStatus::Missing | ImplementationStatus::Planned
-                ) {
-                    continue;
-                }
-                let entry = work[mitigation].get_or_insert_with(|| Work {
-                    place_count: 0,
-                    last_place: None,
-                    places: Vec::new(),
-                    findings: Vec::new(),
-                    attack_patterns: BTreeSet::new(),
-                    last_attack_pattern: None,
-                    severity: Severity::Info,
-                    strength: Strength::Negligible,
-                });
-                if entry.last_place != Some(element) {
-                    entry.last_place = Some(element);
-                    entry.place_count += 1;
-                    if full {
-                        entry.places.push(finding.element);
-                    }
-                }
-                if full {
-                    entry.findings.push(index as u32);
-                }
-                // Most findings of a mitigation come from the same attack pattern.
-                if entry.last_attack_pattern != Some(finding.attack_pattern) {
-                    entry.last_attack_pattern = Some(finding.attack_pattern);
-                    entry
-                        .attack_patterns
-                        .insert(finding.attack_pattern as usize);
-                }
-                entry.severity = entry.severity.max(assessments[index].severity);
-                entry.strength = entry.strength.max(kb.links[*link as usize].strength);
-            }
-        }
-        let mut work: Vec<(usize, Work)> = work
-            .into_iter()
-            .enumerate()
-            .filter_map(|(mitigation, work)| Some((mitigation, work?)))
-            .collect();
-        totals.backlog_items = work.len();
-        totals.backlog_places = work.iter().map(|(_, work)| work.place_count).sum();
-        // By priority; within a priority, the strongest fixes first, then the widest.
-        work.sort_by(|(a_mitigation, a), (b_mitigation, b)| {
-            priority(a.severity)
-                .cmp(&priority(b.severity))
-                .then_with(|| b.strength.cmp(&a.strength))
-                .then_with(|| b.place_count.cmp(&a.place_count))
-                .then_with(|| {
-                    kb.mitigations[*a_mitigation]
-                        .id
-                        .cmp(&kb.mitigations[*b_mitigation].id)
-                })
-        });
-        work
     }
 
     /// The backlog item of a mitigation; its places and threats only with `Detail::Full`.
@@ -870,6 +1057,34 @@ fn worst_first(findings: &[Finding], assessments: &[Assessment], keep: usize) ->
         *place += 1;
     }
     order
+}
+
+/// The mitigations still to do, in the backlog's order, counted into `totals`.
+fn backlog_order(
+    kb: &KnowledgeBase,
+    work: Vec<Option<Work>>,
+    totals: &mut Totals,
+) -> Vec<(usize, Work)> {
+    let mut work: Vec<(usize, Work)> = work
+        .into_iter()
+        .enumerate()
+        .filter_map(|(mitigation, work)| Some((mitigation, work?)))
+        .collect();
+    totals.backlog_items = work.len();
+    totals.backlog_places = work.iter().map(|(_, work)| work.place_count).sum();
+    // By priority; within a priority, the strongest fixes first, then the widest.
+    work.sort_by(|(a_mitigation, a), (b_mitigation, b)| {
+        priority(a.severity)
+            .cmp(&priority(b.severity))
+            .then_with(|| b.strength.cmp(&a.strength))
+            .then_with(|| b.place_count.cmp(&a.place_count))
+            .then_with(|| {
+                kb.mitigations[*a_mitigation]
+                    .id
+                    .cmp(&kb.mitigations[*b_mitigation].id)
+            })
+    });
+    work
 }
 
 fn priority(severity: Severity) -> u8 {

@@ -5,8 +5,11 @@
 //! that `system::validate` accepted into values in those slots. `Engine::rules` compiles each condition once per entity
 //! it applies to (inheritance included), so that evaluation indexes arrays instead of looking
 //! up names, and only the attack patterns of an element's entity are ever considered for it.
+//! `Engine::evaluate` decides each condition for 64 elements of an entity at once
+//! (`columns.rs`); `Engine::evaluate_each`, one element at a time, is what it must agree with.
 
 pub mod bind;
+pub mod columns;
 pub mod enumerate;
 pub mod eval;
 pub mod explain;
@@ -22,9 +25,12 @@ use crate::compile::KnowledgeBase;
 use crate::model::ElementKind;
 use bind::{BoundElement, BoundModel};
 
+use columns::{Formula, Leaves};
 use eval::{Endpoint, EvalError, Frame};
+use predicate::Tri;
 use program::{Bindings, CompileError, EndpointSlots, Layout, NO_SLOT, Program};
 use value::Interner;
+use value::Value;
 
 /// A knowledge base prepared for evaluation.
 pub struct Engine<'kb> {
@@ -40,7 +46,7 @@ pub struct Engine<'kb> {
 /// The rules of one tier selection, compiled.
 pub struct Rules {
     /// Per entity: the attack patterns that apply to it, with their compiled conditions.
-    by_entity: Vec<Vec<Rule>>,
+    by_entity: Vec<EntityRules>,
     /// Conditions that could not be compiled: reported, and their attack pattern or link is
     /// not evaluated.
     pub problems: Vec<RuleProblem>,
@@ -48,11 +54,134 @@ pub struct Rules {
     pub max_rank: Option<usize>,
 }
 
+/// The rules of one entity, and the leaves their conditions share (`columns.rs`).
+#[derive(Default)]
+struct EntityRules {
+    rules: Vec<Rule>,
+    leaves: Leaves,
+    /// How many conditions (of attack patterns and links) the rules have: one column each.
+    columns: usize,
+}
+
 struct Rule {
     attack_pattern: usize,
-    condition: Option<Program>,
+    condition: Option<Condition>,
     /// The links of this attack pattern in the selection, with their conditions.
-    links: Vec<(usize, Option<Program>)>,
+    links: Vec<(usize, Option<Condition>)>,
+}
+
+/// A condition compiled for one entity: its program, and its formula over the entity's leaves,
+/// whose outcomes are in column `column` of the entity's bits.
+struct Condition {
+    program: Program,
+    formula: Formula,
+    column: usize,
+}
+
+impl EntityRules {
+    fn condition(&mut self, program: Program) -> Condition {
+        self.leaves.locals = self.leaves.locals.max(program.locals);
+        let formula = self.leaves.formula(&program.predicate);
+        self.columns += 1;
+        Condition {
+            program,
+            formula,
+            column: self.columns - 1,
+        }
+    }
+
+    /// Every condition, in column order.
+    fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.rules.iter().flat_map(|rule| {
+            rule.condition.iter().chain(
+                rule.links
+                    .iter()
+                    .filter_map(|(_, condition)| condition.as_ref()),
+            )
+        })
+    }
+}
+
+/// Which elements of an entity (in a range) each of its conditions holds on, 64 elements per
+/// word: row `block` (the entity's elements `64 × block ..`) is `columns` words.
+struct Decided {
+    /// How many elements (the last row may be partly filled).
+    elements: usize,
+    trues: Vec<u64>,
+    /// Elements where the condition failed: evaluated again one by one for the message.
+    errors: Vec<u64>,
+    /// How many findings the entity's attack patterns make (errors aside).
+    findings: usize,
+}
+
+/// The rules that hold or failed on each element of one row of an entity's elements, in rule
+/// order: found by iterating set bits, so the cost is that of the findings, not of the rules.
+#[derive(Default)]
+struct BlockRules {
+    /// Element `i` of the row has `rules[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    rules: Vec<u32>,
+}
+
+impl BlockRules {
+    fn fill(&mut self, entity: &EntityRules, decided: &Decided, block: usize) {
+        let present = decided.elements.saturating_sub(block * 64).min(64);
+        let all = if present == 64 {
+            !0
+        } else {
+            (1u64 << present) - 1
+        };
+        let row = block * entity.columns;
+        let word = |rule: &Rule| match &rule.condition {
+            None => all,
+            Some(condition) => {
+                decided.trues[row + condition.column] | decided.errors[row + condition.column]
+            }
+        };
+        // A counting sort by element: counts, then each rule in order into its elements.
+        self.starts.clear();
+        self.starts.resize(66, 0);
+        for rule in &entity.rules {
+            let mut bits = word(rule);
+            while bits != 0 {
+                self.starts[bits.trailing_zeros() as usize + 2] += 1;
+                bits &= bits - 1;
+            }
+        }
+        for position in 2..self.starts.len() {
+            self.starts[position] += self.starts[position - 1];
+        }
+        self.rules.clear();
+        self.rules.resize(self.starts[65] as usize, 0);
+        for (index, rule) in entity.rules.iter().enumerate() {
+            let mut bits = word(rule);
+            while bits != 0 {
+                let next = &mut self.starts[bits.trailing_zeros() as usize + 1];
+                self.rules[*next as usize] = index as u32;
+                *next += 1;
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    /// The rules of element `position` of the row.
+    fn of(&self, position: usize) -> &[u32] {
+        &self.rules[self.starts[position] as usize..self.starts[position + 1] as usize]
+    }
+}
+
+impl Decided {
+    /// The outcome at word `at` for the element `bit`: `None` if the condition failed there.
+    #[inline]
+    fn get(&self, at: usize, bit: u64) -> Option<bool> {
+        if self.trues[at] & bit != 0 {
+            Some(true)
+        } else if self.errors[at] & bit != 0 {
+            None
+        } else {
+            Some(false)
+        }
+    }
 }
 
 /// A condition that could not be compiled or evaluated.
@@ -71,6 +200,8 @@ pub trait Sink {
     /// of its mitigations whose link conditions hold there.
     fn finding(&mut self, attack_pattern: usize, element: usize, links: &[usize]);
     fn problem(&mut self, problem: RuleProblem);
+    /// About `findings` findings will follow (to size buffers once).
+    fn reserve(&mut self, _findings: usize) {}
 }
 
 impl Rules {
@@ -80,7 +211,7 @@ impl Rules {
         self.by_entity
             .get(entity)
             .into_iter()
-            .flatten()
+            .flat_map(|entity| &entity.rules)
             .map(|rule| {
                 let programs = rule
                     .condition
@@ -88,8 +219,9 @@ impl Rules {
                     .chain(
                         rule.links
                             .iter()
-                            .filter_map(|(_, program)| program.as_ref()),
+                            .filter_map(|(_, condition)| condition.as_ref()),
                     )
+                    .map(|condition| &condition.program)
                     .collect();
                 (rule.attack_pattern, programs)
             })
@@ -180,7 +312,9 @@ impl<'kb> Engine<'kb> {
                 links_of[*pattern].push(index);
             }
         }
-        let mut by_entity: Vec<Vec<Rule>> = (0..kb.entities.len()).map(|_| Vec::new()).collect();
+        let mut by_entity: Vec<EntityRules> = (0..kb.entities.len())
+            .map(|_| EntityRules::default())
+            .collect();
         for (index, pattern) in kb.attack_patterns.iter().enumerate() {
             if !in_selection(&pattern.tier) {
                 continue;
@@ -213,7 +347,7 @@ impl<'kb> Engine<'kb> {
                 let condition = match &parsed {
                     None => None,
                     Some(parsed) => match self.compile(parsed, entity) {
-                        Ok(program) => Some(program),
+                        Ok(program) => Some(by_entity[entity].condition(program)),
                         Err(error) => {
                             problems.push(RuleProblem {
                                 rule: pattern.id.clone(),
@@ -233,7 +367,9 @@ impl<'kb> Engine<'kb> {
                     match parsed {
                         None => links.push((*link, None)),
                         Some(Ok(parsed)) => match self.compile(parsed, entity) {
-                            Ok(program) => links.push((*link, Some(program))),
+                            Ok(program) => {
+                                links.push((*link, Some(by_entity[entity].condition(program))));
+                            }
                             Err(error) => problems.push(RuleProblem {
                                 rule: rule(),
                                 subject: entity_id.clone(),
@@ -247,7 +383,7 @@ impl<'kb> Engine<'kb> {
                         }),
                     }
                 }
-                by_entity[entity].push(Rule {
+                by_entity[entity].rules.push(Rule {
                     attack_pattern: index,
                     condition,
                     links,
@@ -303,7 +439,9 @@ impl<'kb> Engine<'kb> {
         self.evaluate_range(rules, model, 0..model.elements.len(), sink);
     }
 
-    /// Evaluates every rule on the elements in `range`, in order (one share of a parallel run).
+    /// Evaluates every rule on the elements in `range` (one share of a parallel run), reporting
+    /// findings and problems element by element, in rule order: what `evaluate_each` reports,
+    /// but each condition decided for 64 elements of an entity at once (`columns.rs`).
     pub fn evaluate_range(
         &self,
         rules: &Rules,
@@ -311,21 +449,63 @@ impl<'kb> Engine<'kb> {
         range: std::ops::Range<usize>,
         sink: &mut impl Sink,
     ) {
-        let mut applicable = Vec::new();
         let start = range.start;
-        for (offset, element) in model.elements[range].iter().enumerate() {
+        let elements = &model.elements[range];
+        // The elements of each entity, in model order.
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); rules.by_entity.len()];
+        for (offset, element) in elements.iter().enumerate() {
+            if rules
+                .by_entity
+                .get(element.entity)
+                .is_some_and(|entity| !entity.rules.is_empty())
+            {
+                members[element.entity].push((start + offset) as u32);
+            }
+        }
+        let decided: Vec<Decided> = rules
+            .by_entity
+            .iter()
+            .zip(&members)
+            .map(|(entity, members)| self.decide(entity, model, members))
+            .collect();
+        sink.reserve(decided.iter().map(|decided| decided.findings).sum());
+        drop(members);
+
+        let mut seen = vec![0usize; rules.by_entity.len()];
+        let mut blocks: Vec<BlockRules> = (0..rules.by_entity.len())
+            .map(|_| BlockRules::default())
+            .collect();
+        let mut applicable = Vec::new();
+        for (offset, element) in elements.iter().enumerate() {
             let element_index = start + offset;
-            let Some(candidates) = rules.by_entity.get(element.entity) else {
+            let Some(entity) = rules.by_entity.get(element.entity) else {
                 continue;
             };
-            if candidates.is_empty() {
+            if entity.rules.is_empty() {
                 continue;
             }
-            let mut frame = self.frame(model, element);
-            for rule in candidates {
+            let local = seen[element.entity];
+            seen[element.entity] += 1;
+            let decided = &decided[element.entity];
+            let block = &mut blocks[element.entity];
+            if local.is_multiple_of(64) {
+                block.fill(entity, decided, local / 64);
+            }
+            let row = local / 64 * entity.columns;
+            let bit = 1u64 << (local % 64);
+            // Built only for an element where a condition failed.
+            let mut frame: Option<Frame<'_>> = None;
+            let mut holds = |condition: &Condition| match decided.get(row + condition.column, bit) {
+                Some(outcome) => Ok(outcome),
+                None => condition
+                    .program
+                    .holds(frame.get_or_insert_with(|| self.frame(model, element))),
+            };
+            for rule in block.of(local % 64) {
+                let rule = &entity.rules[*rule as usize];
                 let applies = match &rule.condition {
                     None => Ok(true),
-                    Some(program) => program.holds(&mut frame),
+                    Some(condition) => holds(condition),
                 };
                 match applies {
                     Ok(false) => continue,
@@ -343,7 +523,108 @@ impl<'kb> Engine<'kb> {
                 for (link, condition) in &rule.links {
                     let holds = match condition {
                         None => Ok(true),
-                        Some(program) => program.holds(&mut frame),
+                        Some(condition) => holds(condition),
+                    };
+                    match holds {
+                        Ok(true) => applicable.push(*link),
+                        Ok(false) => {}
+                        Err(error) => {
+                            let link = &self.kb.links[*link];
+                            let rule = format!("{} → {}", link.mitigation, link.attack_pattern);
+                            sink.problem(self.problem(&rule, element, &error));
+                        }
+                    }
+                }
+                sink.finding(rule.attack_pattern, element_index, &applicable);
+            }
+        }
+    }
+
+    /// Decides every condition of `entity` on its elements `members`: each distinct leaf runs
+    /// once per element, then each condition is word operations on the leaves' bits.
+    fn decide(&self, entity: &EntityRules, model: &BoundModel, members: &[u32]) -> Decided {
+        let columns = entity.columns;
+        let blocks = members.len().div_ceil(64);
+        let mut decided = Decided {
+            elements: members.len(),
+            trues: vec![0; blocks * columns],
+            errors: vec![0; blocks * columns],
+            findings: 0,
+        };
+        let tests = &entity.leaves.tests;
+        let (mut trues, mut falses) = (vec![0u64; tests.len()], vec![0u64; tests.len()]);
+        for (block, chunk) in members.chunks(64).enumerate() {
+            trues.fill(0);
+            falses.fill(0);
+            for (position, element) in chunk.iter().enumerate() {
+                let mut frame = self.frame(model, &model.elements[*element as usize]);
+                frame
+                    .locals
+                    .resize(entity.leaves.locals as usize, Value::Null);
+                let bit = 1u64 << position;
+                for (leaf, test) in tests.iter().enumerate() {
+                    match test.run(&mut frame) {
+                        Tri::True => trues[leaf] |= bit,
+                        Tri::False => falses[leaf] |= bit,
+                        Tri::Error => {}
+                    }
+                }
+            }
+            let present = if chunk.len() == 64 {
+                !0
+            } else {
+                (1u64 << chunk.len()) - 1
+            };
+            let row = block * columns;
+            for condition in entity.conditions() {
+                let (yes, no) = condition.formula.decide(&trues, &falses);
+                decided.trues[row + condition.column] = yes & present;
+                decided.errors[row + condition.column] = !(yes | no) & present;
+            }
+            for rule in &entity.rules {
+                decided.findings += match &rule.condition {
+                    None => chunk.len(),
+                    Some(condition) => decided.trues[row + condition.column].count_ones() as usize,
+                };
+            }
+        }
+        decided
+    }
+
+    /// The reference evaluator: every condition on one element at a time, by its typed
+    /// predicate. `evaluate` must report exactly what this reports (the tests compare them).
+    pub fn evaluate_each(&self, rules: &Rules, model: &BoundModel, sink: &mut impl Sink) {
+        let mut applicable = Vec::new();
+        for (element_index, element) in model.elements.iter().enumerate() {
+            let Some(entity) = rules.by_entity.get(element.entity) else {
+                continue;
+            };
+            if entity.rules.is_empty() {
+                continue;
+            }
+            let mut frame = self.frame(model, element);
+            for rule in &entity.rules {
+                let applies = match &rule.condition {
+                    None => Ok(true),
+                    Some(condition) => condition.program.holds(&mut frame),
+                };
+                match applies {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(error) => {
+                        sink.problem(self.problem(
+                            &self.kb.attack_patterns[rule.attack_pattern].id,
+                            element,
+                            &error,
+                        ));
+                        continue;
+                    }
+                }
+                applicable.clear();
+                for (link, condition) in &rule.links {
+                    let holds = match condition {
+                        None => Ok(true),
+                        Some(condition) => condition.program.holds(&mut frame),
                     };
                     match holds {
                         Ok(true) => applicable.push(*link),

@@ -7,6 +7,7 @@ mod bundle_schemas;
 mod bundles;
 mod check_cli;
 mod cli_conventions;
+mod columnar;
 mod diagnostics;
 mod docs_examples;
 mod fuzz_corpora;
