@@ -8,11 +8,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// Faster than the system allocator for what `apply` and `check` do on large inputs: millions of
-// small allocations, often freed on another thread (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The environment variables the client reads, listed under `threatpack --help`.
 const ENVIRONMENT_HELP: &str = "\
 Environment:
