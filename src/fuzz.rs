@@ -118,11 +118,7 @@ pub fn model(data: &[u8]) {
     let Some(kb) = small_knowledge_base() else {
         return;
     };
-    let mut engine = Engine::new(kb);
-    if let Ok(model) = bind(&mut engine, &file) {
-        let rules = engine.rules(None);
-        engine.evaluate(&rules, &model, &mut Discard);
-    }
+    apply(kb, &file);
 }
 
 /// A condition (CEL) in an attack pattern of a pack: checked as `check` does, then compiled
@@ -162,8 +158,13 @@ fn check_pack_with(path: &str, text: String) {
     let Ok(file) = crate::system::load_model("model.toml", SMALL_MODEL.to_string(), None) else {
         return;
     };
-    let mut engine = Engine::new(&kb);
-    if let Ok(model) = bind(&mut engine, &file) {
+    apply(&kb, &file);
+}
+
+/// What `apply` does with a model that loaded: bind it, then evaluate every rule.
+fn apply(kb: &KnowledgeBase, file: &crate::system::ModelFile) {
+    let mut engine = Engine::new(kb);
+    if let Ok(model) = bind(&mut engine, file) {
         let rules = engine.rules(None);
         engine.evaluate(&rules, &model, &mut Discard);
     }

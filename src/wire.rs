@@ -175,6 +175,25 @@ pub struct TokenInfo {
     pub scopes: Vec<String>,
 }
 
+impl TokenInfo {
+    /// One line: `3  publish,yank  acme/*  expires 2027-01-01T00:00:00Z  "CI"`, and when it was
+    /// revoked.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}  {}  {}  expires {}  {:?}{}",
+            self.id,
+            self.scopes.join(","),
+            self.namespaces.join(","),
+            self.expires_at.as_deref().unwrap_or("never"),
+            self.description,
+            self.revoked_at
+                .as_deref()
+                .map(|at| format!("  revoked {at}"))
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// `GET /tokens`: every token for an admin token, the token itself for any other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

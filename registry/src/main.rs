@@ -15,9 +15,7 @@ use threatpack_registry::config::{
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
-use threatpack_registry::store::{
-    SqliteStore, StartOptions, StartReport, Store, TokenInfo, listed,
-};
+use threatpack_registry::store::{SqliteStore, StartOptions, StartReport, Store, listed};
 use threatpack_registry::tokens::{parse_expiry, parse_patterns, parse_scopes};
 
 /// The threatpack registry: publish, index, download and yank signed bundles.
@@ -421,7 +419,7 @@ fn token_list(args: &TokenListArgs) -> Result<(), String> {
         return Ok(());
     }
     for token in &tokens {
-        println!("{}", token_line(token));
+        println!("{}", token.summary());
     }
     if tokens.is_empty() {
         eprintln!("no tokens: the server makes the first admin token on its first start");
@@ -435,23 +433,6 @@ fn token_revoke(args: &TokenRevokeArgs) -> Result<(), String> {
         .store()?
         .revoke_token(args.id, "cli")
         .map_err(|error| error.to_string())?;
-    eprintln!("revoked: {}", token_line(&token));
+    eprintln!("revoked: {}", token.summary());
     Ok(())
-}
-
-/// `3  publish,yank  acme/*  expires 2027-01-01T00:00:00Z  "CI"  [revoked …]`.
-fn token_line(token: &TokenInfo) -> String {
-    format!(
-        "{}  {}  {}  expires {}  {:?}{}",
-        token.id,
-        token.scopes.join(","),
-        token.namespaces.join(","),
-        token.expires_at.as_deref().unwrap_or("never"),
-        token.description,
-        token
-            .revoked_at
-            .as_deref()
-            .map(|at| format!("  revoked {at}"))
-            .unwrap_or_default()
-    )
 }

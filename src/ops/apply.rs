@@ -71,8 +71,8 @@ pub fn apply_to(
 }
 
 /// The whole threat model as JSON (schema/report.schema.json), written to `out` as it is
-/// made: threat instances and backlog items are never all in memory, so the report of a model
-/// of any size takes about the memory of its summary. Returns how many conditions could not
+/// made: threat instances and backlog items are never all in memory, only the findings (a
+/// few words each) and their assessments, never their text. Returns how many conditions could not
 /// be evaluated (they are in the report's `errors`).
 pub fn write_report_json(
     knowledge: &Knowledge,

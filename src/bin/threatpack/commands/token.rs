@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use threatpack::ops::registry::{ListTokensOptions, RevokeTokenOptions, list_tokens, revoke_token};
 use threatpack::render::visible;
-use threatpack::wire::TokenInfo;
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -64,7 +63,7 @@ fn list(args: ListArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     for token in &tokens.tokens {
-        println!("{}", line(token));
+        println!("{}", visible(&token.summary()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -79,24 +78,6 @@ fn revoke(args: RevokeArgs) -> Result<ExitCode, String> {
         print_json(&answer)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("revoked: {}", line(&answer.token));
+    println!("revoked: {}", visible(&answer.token.summary()));
     Ok(ExitCode::SUCCESS)
-}
-
-/// `3  publish,yank  acme/*  expires 2027-01-01T00:00:00Z  "CI"`, and when it was revoked; all
-/// of it from the registry, so made visible.
-fn line(token: &TokenInfo) -> String {
-    visible(&format!(
-        "{}  {}  {}  expires {}  {:?}{}",
-        token.id,
-        token.scopes.join(","),
-        token.namespaces.join(","),
-        token.expires_at.as_deref().unwrap_or("never"),
-        token.description,
-        token
-            .revoked_at
-            .as_deref()
-            .map(|at| format!("  revoked {at}"))
-            .unwrap_or_default()
-    ))
 }
