@@ -423,7 +423,12 @@ fn open_with_mode(path: &Path, mode: u32, truncate: bool) -> std::io::Result<fs:
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = fs::File::open(path)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-    let mut bytes = Vec::new();
+    // Sized from the file's length (the cap still holds if it grows): one allocation instead
+    // of doubling, which for a model of 22 MB touched 33 MB.
+    let expected = file
+        .metadata()
+        .map_or(0, |metadata| metadata.len().min(limit));
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;

@@ -111,7 +111,7 @@ impl Sink for Tally<'_> {
         counts.findings += 1;
         counts.per_pattern[attack_pattern][assessment.severity as usize] += 1;
         counts.by_residual
-            [Severity::of_score(assessment.residual).map_or(5, |level| level as usize)] += 1;
+            [Severity::of_score(assessment.residual.into()).map_or(5, |level| level as usize)] += 1;
         counts.by_state[assessment.state as usize] += 1;
         if !matches!(
             assessment.state,
@@ -193,7 +193,7 @@ impl Assessor<'_> {
         };
         Assessment {
             severity,
-            residual,
+            residual: residual_score(residual),
             state,
         }
     }
@@ -442,12 +442,19 @@ impl<'m> Statuses<'m> {
     }
 }
 
-/// What a finding amounts to once the mitigations' status counts.
+/// What a finding amounts to once the mitigations' status counts. Three bytes: the JSON
+/// report keeps one per finding, millions of them.
 #[derive(Clone, Copy)]
 struct Assessment {
     severity: Severity,
-    residual: u32,
+    /// 0–100 (`Severity::score` less the strongest mitigation's share).
+    residual: u8,
     state: ThreatState,
+}
+
+/// A residual score (0–100) as an `Assessment` holds it.
+fn residual_score(score: u32) -> u8 {
+    u8::try_from(score.min(100)).unwrap_or(100)
 }
 
 /// Applies the rules to the model and builds the report.
@@ -495,7 +502,7 @@ fn with_builder<R>(
             .iter()
             .map(|pattern| Assessment {
                 severity: pattern.severity,
-                residual: pattern.severity.score(),
+                residual: residual_score(pattern.severity.score()),
                 state: ThreatState::Unmitigated,
             })
             .collect()
@@ -538,7 +545,7 @@ struct Prepared {
     assessments: Vec<Assessment>,
     totals: Totals,
     /// Indexes of the findings shown, worst first.
-    order: Vec<usize>,
+    order: Vec<u32>,
     /// The backlog: per mitigation (index), what is still to do, in the backlog's order.
     work: Vec<(usize, Work)>,
     errors: Vec<EvaluationError>,
@@ -594,7 +601,10 @@ impl Builder<'_, '_> {
         let threats: Vec<ThreatInstance> = prepared
             .order
             .iter()
-            .map(|index| self.instance(&findings[*index], &prepared.assessments[*index]))
+            .map(|index| {
+                let index = *index as usize;
+                self.instance(&findings[index], &prepared.assessments[index])
+            })
             .collect();
         let backlog = prepared
             .work
@@ -808,8 +818,8 @@ impl Builder<'_, '_> {
             tier: &pattern.tier,
             mitigations,
             residual: Residual {
-                score: assessment.residual,
-                severity: Severity::of_score(assessment.residual),
+                score: assessment.residual.into(),
+                severity: Severity::of_score(assessment.residual.into()),
             },
             state: assessment.state,
         }
@@ -956,7 +966,7 @@ impl Builder<'_, '_> {
             }
         }
         if !self.model.stories.is_empty() {
-            let mut uncovered: Vec<(std::cmp::Reverse<u32>, String)> = findings
+            let mut uncovered: Vec<(std::cmp::Reverse<u8>, String)> = findings
                 .iter()
                 .enumerate()
                 .filter(|(index, _)| !covered[*index])
@@ -1011,21 +1021,23 @@ impl Builder<'_, '_> {
 /// (both highest first), ties in model order, then by attack pattern id (the knowledge base is
 /// sorted). Findings arrive in (element, attack pattern) order, so a counting sort on (residual,
 /// severity), which keeps that order within each bucket, sorts them in linear time.
-fn worst_first(findings: &[Finding], assessments: &[Assessment], keep: usize) -> Vec<usize> {
+fn worst_first(findings: &[Finding], assessments: &[Assessment], keep: usize) -> Vec<u32> {
     let in_model_order = findings.windows(2).all(|pair| {
         (pair[0].element, pair[0].attack_pattern) < (pair[1].element, pair[1].attack_pattern)
     });
     if !in_model_order {
-        let key = |index: &usize| {
-            let finding = &findings[*index];
+        let key = |index: &u32| {
+            let index = *index as usize;
+            let finding = &findings[index];
             (
-                std::cmp::Reverse(assessments[*index].residual),
-                std::cmp::Reverse(assessments[*index].severity),
+                std::cmp::Reverse(assessments[index].residual),
+                std::cmp::Reverse(assessments[index].severity),
                 finding.element,
                 finding.attack_pattern,
             )
         };
-        let mut order: Vec<usize> = (0..findings.len()).collect();
+        // Findings are counted in u32 (`Finding`, `Work::findings`).
+        let mut order: Vec<u32> = (0..findings.len() as u32).collect();
         order.sort_by_key(key);
         order.truncate(keep);
         return order;
@@ -1048,11 +1060,11 @@ fn worst_first(findings: &[Finding], assessments: &[Assessment], keep: usize) ->
     for position in 1..next.len() {
         next[position] += next[position - 1];
     }
-    let mut order = vec![0usize; keep.min(findings.len())];
+    let mut order = vec![0u32; keep.min(findings.len())];
     for (index, assessment) in assessments.iter().enumerate() {
         let place = &mut next[bucket(assessment)];
         if let Some(slot) = order.get_mut(*place) {
-            *slot = index;
+            *slot = index as u32;
         }
         *place += 1;
     }
