@@ -15,7 +15,7 @@ pub mod report;
 pub mod summary;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use crate::compile::KnowledgeBase;
 use crate::digest::sha256_hex;
@@ -89,6 +89,56 @@ struct Tally<'a> {
     /// With `Detail::Summary`: per (residual, severity) bucket, how many findings were kept.
     /// The worst `limit` findings are the first of their buckets, in model order.
     kept: Vec<usize>,
+    /// When the engine reports whole blocks (a summary without recorded statuses).
+    blocks: Option<Blocks>,
+}
+
+/// What a tally that takes blocks adds up: findings then come entity by entity, so the ones
+/// kept are chosen by model order here, and places are counted per block.
+struct Blocks {
+    limit: usize,
+    /// Per (residual, severity) bucket: its first `limit` findings in model order so far, the
+    /// last in model order on top.
+    candidates: Vec<BinaryHeap<Candidate>>,
+    /// Per mitigation: the elements of the current block where it is still to do.
+    places: Vec<u64>,
+    /// The mitigations with places in the current block.
+    touched: Vec<usize>,
+}
+
+/// A finding that may be among the worst shown, ordered by model order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    element: u32,
+    attack_pattern: u32,
+    links: Vec<u32>,
+}
+
+impl Blocks {
+    /// Keeps the finding if it is among its bucket's first `limit` in model order. Returns
+    /// false when it is not, nor would any later element of the same rule be.
+    fn offer(&mut self, bucket: usize, key: (u32, u32), links: impl FnOnce() -> Vec<u32>) -> bool {
+        if self.candidates.len() <= bucket {
+            self.candidates.resize_with(bucket + 1, BinaryHeap::new);
+        }
+        let heap = &mut self.candidates[bucket];
+        if heap.len() >= self.limit {
+            match heap.peek() {
+                Some(last) if key < (last.element, last.attack_pattern) => {
+                    heap.pop();
+                }
+                _ => return false,
+            }
+        }
+        if self.limit > 0 {
+            heap.push(Candidate {
+                element: key.0,
+                attack_pattern: key.1,
+                links: links(),
+            });
+        }
+        true
+    }
 }
 
 impl Sink for Tally<'_> {
@@ -119,6 +169,14 @@ impl Sink for Tally<'_> {
         ) {
             counts.unmitigated += 1;
         }
+        if let Some(blocks) = &mut self.blocks {
+            let bucket =
+                assessment.residual as usize * Severity::ALL.len() + assessment.severity as usize;
+            blocks.offer(bucket, (element as u32, attack_pattern as u32), || {
+                links.iter().map(|link| *link as u32).collect()
+            });
+            return;
+        }
         if let Detail::Summary { limit } = assessor.detail {
             let bucket =
                 assessment.residual as usize * Severity::ALL.len() + assessment.severity as usize;
@@ -144,6 +202,117 @@ impl Sink for Tally<'_> {
 
     fn problem(&mut self, problem: RuleProblem) {
         self.collector.problems.push(problem);
+    }
+
+    fn takes_blocks(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// What `finding` does for each element of the block, once per block: every finding of
+    /// an attack pattern has its assessment (no status is recorded).
+    fn findings_in_block(
+        &mut self,
+        attack_pattern: usize,
+        elements: &[u32],
+        applies: u64,
+        links: &[(usize, u64)],
+    ) {
+        let (Some(blocks), Some(unrecorded)) = (&mut self.blocks, &self.assessor.unrecorded) else {
+            return;
+        };
+        let Some(assessment) = unrecorded.get(attack_pattern) else {
+            return;
+        };
+        let count = applies.count_ones() as usize;
+        let collector = &mut self.collector;
+        let counts = &mut collector.counts;
+        counts.findings += count;
+        counts.per_pattern[attack_pattern][assessment.severity as usize] += count;
+        counts.by_residual
+            [Severity::of_score(assessment.residual.into()).map_or(5, |level| level as usize)] +=
+            count;
+        counts.by_state[assessment.state as usize] += count;
+        if !matches!(
+            assessment.state,
+            ThreatState::Mitigated | ThreatState::PartiallyMitigated
+        ) {
+            counts.unmitigated += count;
+        }
+        // Without recorded statuses every mitigation is missing: work wherever its link holds.
+        for (link, holds) in links {
+            let Some(mitigation) = self.assessor.link_mitigation(*link) else {
+                continue;
+            };
+            if *holds == 0 {
+                continue;
+            }
+            collector.links_used[*link] = true;
+            collector.work[mitigation].get_or_insert_with(Work::new);
+            if blocks.places[mitigation] == 0 {
+                blocks.touched.push(mitigation);
+            }
+            blocks.places[mitigation] |= holds;
+        }
+        let bucket =
+            assessment.residual as usize * Severity::ALL.len() + assessment.severity as usize;
+        let mut bits = applies;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let key = (elements[bit], attack_pattern as u32);
+            let kept = blocks.offer(bucket, key, || {
+                links
+                    .iter()
+                    .filter(|(_, holds)| holds & (1u64 << bit) != 0)
+                    .map(|(link, _)| *link as u32)
+                    .collect()
+            });
+            // Elements ascend within the block: the later ones come after this one.
+            if !kept {
+                break;
+            }
+        }
+    }
+
+    fn end_block(&mut self) {
+        let Some(blocks) = &mut self.blocks else {
+            return;
+        };
+        for mitigation in blocks.touched.drain(..) {
+            let places = std::mem::take(&mut blocks.places[mitigation]);
+            if let Some(entry) = &mut self.collector.work[mitigation] {
+                entry.place_count += places.count_ones() as usize;
+            }
+        }
+    }
+}
+
+impl Tally<'_> {
+    /// What the share added up, with the findings kept in model order.
+    fn into_collector(self) -> Collector {
+        let mut collector = self.collector;
+        let (Some(blocks), Some(unrecorded)) = (self.blocks, &self.assessor.unrecorded) else {
+            return collector;
+        };
+        let mut kept: Vec<Candidate> = blocks
+            .candidates
+            .into_iter()
+            .flat_map(BinaryHeap::into_vec)
+            .collect();
+        kept.sort_unstable();
+        for candidate in kept {
+            let start = collector.links.len() as u32;
+            collector.links.extend(candidate.links);
+            collector.findings.push(Finding {
+                attack_pattern: candidate.attack_pattern,
+                element: candidate.element,
+                links: (start, collector.links.len() as u32),
+            });
+            if let Some(assessment) = unrecorded.get(candidate.attack_pattern as usize) {
+                collector.assessments.push(*assessment);
+            }
+        }
+        collector
     }
 }
 
@@ -222,15 +391,7 @@ impl Assessor<'_> {
                 continue;
             }
             collector.links_used[*link] = true;
-            let entry = collector.work[mitigation].get_or_insert_with(|| Work {
-                place_count: 0,
-                last_place: None,
-                places: Vec::new(),
-                findings: Vec::new(),
-                attack_patterns: BTreeSet::new(),
-                severity: Severity::Info,
-                strength: Strength::Negligible,
-            });
+            let entry = collector.work[mitigation].get_or_insert_with(Work::new);
             if entry.last_place != Some(element) {
                 entry.last_place = Some(element);
                 entry.place_count += 1;
@@ -283,6 +444,15 @@ impl Assessor<'_> {
                 ..Collector::default()
             },
             kept: Vec::new(),
+            blocks: match self.detail {
+                Detail::Summary { limit } if self.unrecorded.is_some() => Some(Blocks {
+                    limit,
+                    candidates: Vec::new(),
+                    places: vec![0; self.kb.mitigations.len()],
+                    touched: Vec::new(),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -351,7 +521,7 @@ fn evaluate_in_parallel(
     if threads <= 1 {
         let mut tally = assessor.tally();
         engine.evaluate(rules, model, &mut tally);
-        return tally.collector;
+        return tally.into_collector();
     }
     let share = elements.div_ceil(threads);
     let shares: Vec<Collector> = std::thread::scope(|scope| {
@@ -361,7 +531,7 @@ fn evaluate_in_parallel(
                 scope.spawn(move || {
                     let mut tally = assessor.tally();
                     engine.evaluate_range(rules, model, range, &mut tally);
-                    tally.collector
+                    tally.into_collector()
                 })
             })
             .collect();
@@ -549,6 +719,20 @@ struct Prepared {
     /// The backlog: per mitigation (index), what is still to do, in the backlog's order.
     work: Vec<(usize, Work)>,
     errors: Vec<EvaluationError>,
+}
+
+impl Work {
+    fn new() -> Work {
+        Work {
+            place_count: 0,
+            last_place: None,
+            places: Vec::new(),
+            findings: Vec::new(),
+            attack_patterns: BTreeSet::new(),
+            severity: Severity::Info,
+            strength: Strength::Negligible,
+        }
+    }
 }
 
 /// What a mitigation still to do amounts to.

@@ -202,6 +202,25 @@ pub trait Sink {
     fn problem(&mut self, problem: RuleProblem);
     /// About `findings` findings will follow (to size buffers once).
     fn reserve(&mut self, _findings: usize) {}
+    /// Whether the sink takes the findings of up to 64 elements of an entity at once
+    /// (`findings_in_block`, then `end_block`). Such a sink gives up the order: blocks come
+    /// entity by entity, and only blocks where a condition failed come finding by finding.
+    fn takes_blocks(&self) -> bool {
+        false
+    }
+    /// The attack pattern applies to `elements[i]` (model indexes, ascending) for every bit
+    /// `i` of `applies`; each of its links `(link, holds)` holds on the elements of `holds`
+    /// (a subset of `applies`).
+    fn findings_in_block(
+        &mut self,
+        _attack_pattern: usize,
+        _elements: &[u32],
+        _applies: u64,
+        _links: &[(usize, u64)],
+    ) {
+    }
+    /// Every finding of the block has been reported. No other block holds its elements.
+    fn end_block(&mut self) {}
 }
 
 impl Rules {
@@ -469,6 +488,9 @@ impl<'kb> Engine<'kb> {
             .map(|(entity, members)| self.decide(entity, model, members))
             .collect();
         sink.reserve(decided.iter().map(|decided| decided.findings).sum());
+        if sink.takes_blocks() {
+            return self.report_blocks(rules, model, &members, &decided, sink);
+        }
         drop(members);
 
         let mut seen = vec![0usize; rules.by_entity.len()];
@@ -503,39 +525,136 @@ impl<'kb> Engine<'kb> {
             };
             for rule in block.of(local % 64) {
                 let rule = &entity.rules[*rule as usize];
-                let applies = match &rule.condition {
-                    None => Ok(true),
-                    Some(condition) => holds(condition),
-                };
-                match applies {
-                    Ok(false) => continue,
-                    Ok(true) => {}
-                    Err(error) => {
-                        sink.problem(self.problem(
-                            &self.kb.attack_patterns[rule.attack_pattern].id,
-                            element,
-                            &error,
-                        ));
-                        continue;
-                    }
+                self.report_rule(
+                    rule,
+                    element,
+                    element_index,
+                    &mut holds,
+                    &mut applicable,
+                    sink,
+                );
+            }
+        }
+    }
+
+    /// Reports `rule` on one element: a finding with the links that hold, or the problems of
+    /// the conditions that failed. `holds` decides a condition there.
+    fn report_rule(
+        &self,
+        rule: &Rule,
+        element: &BoundElement,
+        element_index: usize,
+        holds: &mut impl FnMut(&Condition) -> Result<bool, Box<EvalError>>,
+        applicable: &mut Vec<usize>,
+        sink: &mut impl Sink,
+    ) {
+        let applies = match &rule.condition {
+            None => Ok(true),
+            Some(condition) => holds(condition),
+        };
+        match applies {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(error) => {
+                sink.problem(self.problem(
+                    &self.kb.attack_patterns[rule.attack_pattern].id,
+                    element,
+                    &error,
+                ));
+                return;
+            }
+        }
+        applicable.clear();
+        for (link, condition) in &rule.links {
+            let holds = match condition {
+                None => Ok(true),
+                Some(condition) => holds(condition),
+            };
+            match holds {
+                Ok(true) => applicable.push(*link),
+                Ok(false) => {}
+                Err(error) => {
+                    let link = &self.kb.links[*link];
+                    let rule = format!("{} → {}", link.mitigation, link.attack_pattern);
+                    sink.problem(self.problem(&rule, element, &error));
                 }
-                applicable.clear();
-                for (link, condition) in &rule.links {
-                    let holds = match condition {
-                        None => Ok(true),
-                        Some(condition) => holds(condition),
-                    };
-                    match holds {
-                        Ok(true) => applicable.push(*link),
-                        Ok(false) => {}
-                        Err(error) => {
-                            let link = &self.kb.links[*link];
-                            let rule = format!("{} → {}", link.mitigation, link.attack_pattern);
-                            sink.problem(self.problem(&rule, element, &error));
+            }
+        }
+        sink.finding(rule.attack_pattern, element_index, applicable);
+    }
+
+    /// `evaluate_range` for a sink that takes blocks: each entity's rows of 64 elements, each
+    /// rule's findings as one word; a row where a condition failed goes finding by finding,
+    /// as `evaluate_range` reports them, so that every problem is reported as usual.
+    fn report_blocks(
+        &self,
+        rules: &Rules,
+        model: &BoundModel,
+        members: &[Vec<u32>],
+        decided: &[Decided],
+        sink: &mut impl Sink,
+    ) {
+        let mut links: Vec<(usize, u64)> = Vec::new();
+        let mut block_rules = BlockRules::default();
+        let mut applicable = Vec::new();
+        for ((entity, members), decided) in rules.by_entity.iter().zip(members).zip(decided) {
+            for (block, elements) in members.chunks(64).enumerate() {
+                let row = block * entity.columns;
+                let failed = decided.errors[row..row + entity.columns]
+                    .iter()
+                    .any(|word| *word != 0);
+                if failed {
+                    block_rules.fill(entity, decided, block);
+                    for (position, element_index) in elements.iter().enumerate() {
+                        let element_index = *element_index as usize;
+                        let bit = 1u64 << position;
+                        let element = &model.elements[element_index];
+                        let mut frame: Option<Frame<'_>> = None;
+                        let mut holds = |condition: &Condition| match decided
+                            .get(row + condition.column, bit)
+                        {
+                            Some(outcome) => Ok(outcome),
+                            None => condition
+                                .program
+                                .holds(frame.get_or_insert_with(|| self.frame(model, element))),
+                        };
+                        for rule in block_rules.of(position) {
+                            let rule = &entity.rules[*rule as usize];
+                            self.report_rule(
+                                rule,
+                                element,
+                                element_index,
+                                &mut holds,
+                                &mut applicable,
+                                sink,
+                            );
                         }
                     }
+                } else {
+                    let all = if elements.len() == 64 {
+                        !0
+                    } else {
+                        (1u64 << elements.len()) - 1
+                    };
+                    for rule in &entity.rules {
+                        let applies = rule
+                            .condition
+                            .as_ref()
+                            .map_or(all, |condition| decided.trues[row + condition.column]);
+                        if applies == 0 {
+                            continue;
+                        }
+                        links.clear();
+                        links.extend(rule.links.iter().map(|(link, condition)| {
+                            let holds = condition.as_ref().map_or(applies, |condition| {
+                                applies & decided.trues[row + condition.column]
+                            });
+                            (*link, holds)
+                        }));
+                        sink.findings_in_block(rule.attack_pattern, elements, applies, &links);
+                    }
                 }
-                sink.finding(rule.attack_pattern, element_index, &applicable);
+                sink.end_block();
             }
         }
     }
