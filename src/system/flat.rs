@@ -334,15 +334,11 @@ impl Builder {
     }
 
     pub(crate) fn word(&mut self, text: &str) -> u32 {
-        const RECENT: usize = 256;
+        const RECENT: usize = 1024;
         if self.recent_words.is_empty() {
             self.recent_words = vec![0; RECENT];
         }
-        // FNV-1a: a few cycles a byte. A collision only costs the map lookup below.
-        let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
-            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-        });
-        let recent = hash as usize % RECENT;
+        let recent = quick_hash(text) as usize % RECENT;
         if let Some(word) = self.recent_words[recent].checked_sub(1)
             && self.flat.word(word as usize) == text
         {
@@ -496,4 +492,22 @@ impl Builder {
         let properties = (properties_start, self.properties_len());
         self.element(role, id, kind, name, description, ends, members, properties);
     }
+}
+
+/// A hash of a property name or kind from its length and its first and last 8 bytes: a few
+/// instructions whatever the length (names share long prefixes, `implements_…`, and differ at
+/// either end). A collision only costs a lookup in `word_index`, whose hasher resists chosen
+/// collisions.
+fn quick_hash(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let word = |part: &[u8]| {
+        let mut padded = [0u8; 8];
+        padded[..part.len()].copy_from_slice(part);
+        u64::from_le_bytes(padded)
+    };
+    let head = word(&bytes[..bytes.len().min(8)]);
+    let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
+    let mixed =
+        (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 40) as u32
 }
