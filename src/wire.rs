@@ -71,6 +71,26 @@ pub struct Health {
 }
 
 // ------------------------------------------------------------------------------------------
+// The registry's own key
+
+/// The response header carrying the signed envelope of an index answer (200 and 304): the
+/// base64 of a signed note (`crate::transparency`, docs/security.md).
+pub const INDEX_NOTE_HEADER: &str = "threatpack-index-note";
+
+/// `GET /api/v1/registry/key`: the key the registry signs its index envelopes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistryKeyInfo {
+    /// The note verifier key: `<origin>+<key id>+<base64>`.
+    pub key: String,
+    /// The registry's origin, the name in every note it signs.
+    pub origin: String,
+    /// Every rotation, oldest first: a signed note `threatpack registry key rotation v1`,
+    /// `old VKEY`, `new VKEY`, signed by both keys. A client that pinned an old key follows them.
+    pub rotations: Vec<String>,
+}
+
+// ------------------------------------------------------------------------------------------
 // Namespaces, owners and keys
 
 /// A namespace: the first part of a pack name (`acme` in `acme/web`).
@@ -229,6 +249,10 @@ pub struct IndexVersion {
     pub dependencies: Vec<IndexDependency>,
     /// `sha256:HEX` of the bundle.
     pub digest: String,
+    /// The index of this version's publish entry in the registry's transparency log; absent
+    /// where the registry has no log entry for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
     /// RFC 3339, UTC.
     pub published_at: String,
     /// What the publish's semantic-versioning check decided; `null` for a first version.
@@ -413,6 +437,7 @@ mod tests {
             versions: vec![IndexVersion {
                 dependencies: vec![],
                 digest: "sha256:ab".to_string(),
+                log_index: None,
                 published_at: "2026-05-01T12:00:10Z".to_string(),
                 semver: Some(SemverDecision {
                     allowed_violation: None,

@@ -17,6 +17,10 @@ pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
 /// The first admin token, when the operator provides it (a secret store) instead of reading it
 /// from `DATA/admin-token`; used on the data directory's first start only.
 pub const ADMIN_TOKEN_ENV: &str = "THREATPACK_REGISTRY_ADMIN_TOKEN";
+/// Where the registry key is kept, when not in `DATA/registry-key` (a secret store's mount).
+pub const KEY_FILE_ENV: &str = "THREATPACK_REGISTRY_KEY_FILE";
+/// The registry's origin (the name in its key and its signed notes), used when the key is made.
+pub const ORIGIN_ENV: &str = "THREATPACK_REGISTRY_ORIGIN";
 pub const HEADER_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_HEADER_TIMEOUT";
 pub const BODY_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_BODY_TIMEOUT";
 pub const MAX_CONNECTIONS_ENV: &str = "THREATPACK_REGISTRY_MAX_CONNECTIONS";

@@ -37,6 +37,7 @@ use crate::api;
         api::blobs::signature,
         api::tokens::list_tokens,
         api::tokens::revoke_token,
+        api::registry_key::registry_key,
     ),
     modifiers(&BearerToken),
 )]

@@ -558,6 +558,7 @@ mod tests {
                 })
                 .collect(),
             published_at: "2026-05-01T12:00:00Z".into(),
+            log_index: None,
             semver: None,
             size: 0,
             tier: None,

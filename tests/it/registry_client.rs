@@ -40,7 +40,11 @@ pub fn start_registry() -> Registry {
         .expect("bind loopback");
     let address = listener.local_addr().expect("bound address");
     let store = opened.store.clone();
-    runtime.spawn(serve(listener, opened.store.clone(), ApiOptions::default()));
+    let options = ApiOptions {
+        registry_key: opened.registry_key.clone(),
+        ..ApiOptions::default()
+    };
+    runtime.spawn(serve(listener, opened.store.clone(), options));
     Registry {
         url: format!("http://{address}"),
         admin,

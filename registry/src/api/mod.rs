@@ -19,6 +19,7 @@ pub(crate) mod keys;
 pub(crate) mod namespaces;
 pub(crate) mod owners;
 pub(crate) mod publish;
+pub(crate) mod registry_key;
 mod request_log;
 pub(crate) mod search;
 pub(crate) mod tokens;
@@ -34,6 +35,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
+use threatpack::transparency::RegistryKey;
 use threatpack::wire::{ErrorEnvelope, Health};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -70,6 +72,8 @@ pub struct ApiOptions {
     pub body_timeout: Duration,
     /// Writes a minute per token (or per address for requests without one).
     pub write_rate_per_minute: u32,
+    /// The key index envelopes are signed with: the data directory's (`server::Opened`).
+    pub registry_key: Arc<RegistryKey>,
 }
 
 impl Default for ApiOptions {
@@ -79,6 +83,13 @@ impl Default for ApiOptions {
             upload_dir: std::env::temp_dir(),
             body_timeout: Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECONDS),
             write_rate_per_minute: crate::config::DEFAULT_WRITE_RATE_PER_MINUTE,
+            // A key of its own, for a registry embedded without a data directory's key; one
+            // served from a data directory passes `Opened::registry_key`.
+            registry_key: Arc::new(
+                threatpack::transparency::key::random_origin()
+                    .and_then(|origin| RegistryKey::generate(&origin))
+                    .expect("the operating system's random source works"),
+            ),
         }
     }
 }
@@ -168,6 +179,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/namespaces/{namespace}/keys/{key_id}",
             delete(keys::remove_key),
         )
+        .route("/api/v1/registry/key", get(registry_key::registry_key))
         .route("/api/v1/tokens", get(tokens::list_tokens))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
         .route("/api/v1/packs", get(search::search))

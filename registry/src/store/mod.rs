@@ -207,4 +207,8 @@ pub trait Store: Send + Sync {
     fn check_ready(&self) -> Result<(), NotReady>;
     /// The newest audit entries first.
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Records a registry key rotation statement (a signed note), after the earlier ones.
+    fn add_registry_key_rotation(&self, statement: &str, actor: &str) -> Result<(), StoreError>;
+    /// Every registry key rotation statement, oldest first.
+    fn registry_key_rotations(&self) -> Result<Vec<String>, StoreError>;
 }

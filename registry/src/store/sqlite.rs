@@ -105,6 +105,17 @@ CREATE TABLE pending_blobs (
     started_at INTEGER NOT NULL
 );
 "#,
+    // 5: signed index metadata (issue 14). Each pack's index sequence, raised in the
+    // transaction of every change to what its index shows (a pack existing before counts as
+    // changed once); and the registry key's rotation statements, in order.
+    r#"
+ALTER TABLE packs ADD COLUMN index_sequence INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE registry_key_rotations (
+    position INTEGER PRIMARY KEY,
+    statement TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
 ];
 
 pub struct SqliteStore {
@@ -929,6 +940,7 @@ impl Store for SqliteStore {
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
                     semver: semver.map(|text| from_json_column(9, &text)).transpose()?,
+                    log_index: None,
                 })
             })
             .map_err(internal)?
@@ -1200,6 +1212,38 @@ impl Store for SqliteStore {
                 .map_err(|error| NotReady::Database(error.to_string()))?;
         }
         self.blobs.check_writable().map_err(NotReady::Blobs)
+    }
+
+    fn add_registry_key_rotation(&self, statement: &str, actor: &str) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        transaction
+            .execute(
+                "INSERT INTO registry_key_rotations (statement, created_at) VALUES (?1, ?2)",
+                params![statement, now()],
+            )
+            .map_err(internal)?;
+        let new_key = statement.lines().nth(2).unwrap_or_default();
+        audit(
+            &transaction,
+            actor,
+            "rotate-registry-key",
+            "registry",
+            new_key,
+        )?;
+        transaction.commit().map_err(internal)
+    }
+
+    fn registry_key_rotations(&self) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare("SELECT statement FROM registry_key_rotations ORDER BY position")
+            .map_err(internal)?;
+        statement
+            .query_map([], |row| row.get(0))
+            .map_err(internal)?
+            .collect::<Result<_, _>>()
+            .map_err(internal)
     }
 
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {

@@ -3,7 +3,8 @@
 //! library. `config`, `crash`, `data`, `hardening` and `operations` run the
 //! `threatpack-registry` binary as a child process (its settings; SIGKILL during publishes;
 //! lost databases, damaged blobs, backups; attacks before authentication, measured by its
-//! memory; request log, metrics, SIGTERM during a publish).
+//! memory; request log, metrics, SIGTERM during a publish). `signed_index` runs it too (its
+//! key, its rotation, and the index's signed envelopes through a man-in-the-middle proxy).
 
 mod api;
 mod config;
@@ -14,5 +15,6 @@ mod openapi;
 mod operations;
 mod owners;
 mod revocation;
+mod signed_index;
 mod support;
 mod tiers;

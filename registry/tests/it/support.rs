@@ -48,6 +48,10 @@ impl Registry {
             .await
             .expect("bind loopback");
         let address = listener.local_addr().expect("bound address");
+        let options = ApiOptions {
+            registry_key: opened.registry_key.clone(),
+            ..options
+        };
         tokio::spawn(serve(listener, opened.store.clone(), options));
         Registry {
             url: format!("http://{address}/api/v1"),
@@ -295,8 +299,10 @@ const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The variables that configure the server: removed from every child, so the test's own
 /// environment cannot change what a test means.
-const SERVER_ENV: [&str; 9] = [
+const SERVER_ENV: [&str; 11] = [
     threatpack_registry::config::DATA_ENV,
+    threatpack_registry::config::KEY_FILE_ENV,
+    threatpack_registry::config::ORIGIN_ENV,
     threatpack_registry::config::LISTEN_ENV,
     threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
     threatpack_registry::config::ADMIN_TOKEN_ENV,
