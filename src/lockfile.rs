@@ -39,6 +39,10 @@ pub struct LockedPack {
     /// The packs it depends on, as `name version`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// The index of its publish entry in the registry's transparency log (`client::log`);
+    /// absent in lockfiles written before registries kept one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 /// A publisher key trusted for a namespace.
@@ -134,6 +138,7 @@ mod tests {
                     signer: "0123456789ABCDEF".into(),
                     tier: None,
                     dependencies: vec![],
+                    log_index: Some(0),
                 },
                 LockedPack {
                     name: "acme/appsec-policy".into(),
@@ -143,6 +148,7 @@ mod tests {
                     signer: "0123456789ABCDEF".into(),
                     tier: Some("top".into()),
                     dependencies: vec!["threatpack/stride-core 1.0.0".into()],
+                    log_index: None,
                 },
             ],
             keys: vec![LockedKey {

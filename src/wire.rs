@@ -263,6 +263,10 @@ pub struct IndexVersion {
     /// for lockfiles that pin it, and `lock`/`update` no longer choose it.
     #[serde(default)]
     pub signer_key_removed: bool,
+    /// The log index of the entry that removed the signer's key (when it is removed): a
+    /// version published after it is refused by clients (`client::log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key_removed_log_index: Option<u64>,
     /// The bundle's size in bytes.
     pub size: u64,
     /// The tier the bundle was built for; `null` for the whole pack.
@@ -370,6 +374,10 @@ pub struct PublishAnswer {
     pub created: bool,
     /// `sha256:HEX` of the bundle.
     pub digest: String,
+    /// The version's publish entry in the transparency log and the proof of it; `null` from
+    /// registries without a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<PublishLog>,
     /// `namespace/name`.
     pub name: String,
     /// `null` for a first version, and for the identical bytes published again.
@@ -426,6 +434,60 @@ pub struct SearchHit {
     pub tags: Vec<String>,
 }
 
+// ------------------------------------------------------------------------------------------
+// The transparency log (`crate::transparency::log`, docs/security.md)
+
+/// The most entries `GET /api/v1/log/entries` returns at once; ranges of exactly this many
+/// entries starting at a multiple of it never change, and are served as immutable.
+pub const LOG_ENTRIES_PER_PAGE: u64 = 1000;
+
+/// `GET /api/v1/log/entries?start=N&count=M`: entries `start..start + entries.len()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogEntries {
+    /// Each entry's exact bytes (canonical text, UTF-8), in log order.
+    pub entries: Vec<String>,
+    pub start: u64,
+}
+
+/// `GET /api/v1/log/proof/inclusion?index=I&size=N`: entry `index` and the proof that it is in
+/// the log's first `size` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogInclusion {
+    /// The entry's exact bytes.
+    pub entry: String,
+    /// The RFC 6962 audit path, base64 hashes, leaf upwards.
+    pub hashes: Vec<String>,
+    pub index: u64,
+    pub size: u64,
+}
+
+/// `GET /api/v1/log/proof/consistency?from=M&to=N`: the proof that the log's first `from`
+/// entries are a prefix of its first `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogConsistency {
+    pub from: u64,
+    /// The RFC 6962 consistency proof, base64 hashes.
+    pub hashes: Vec<String>,
+    pub to: u64,
+}
+
+/// Where a publish was logged (part of `PublishAnswer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishLog {
+    /// The signed checkpoint (a C2SP signed note) of the log of `tree_size` entries.
+    pub checkpoint: String,
+    /// The publish entry's exact bytes.
+    pub entry: String,
+    pub inclusion_proof: Vec<String>,
+    /// The index of the publish entry.
+    pub index: u64,
+    pub tree_size: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,6 +510,7 @@ mod tests {
                 }),
                 signer_key_id: "9A0C".to_string(),
                 signer_key_removed: false,
+                signer_key_removed_log_index: None,
                 size: 3,
                 tier: None,
                 version: "1.0.1".to_string(),

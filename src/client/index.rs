@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::cache::Cache;
 use super::http::{Client, Request};
+use super::log::{LogChecker, LoggedVersion};
 
 pub use crate::wire::{Index, IndexDependency, IndexVersion, PublisherKey};
 
@@ -18,6 +19,13 @@ pub use crate::wire::{Index, IndexDependency, IndexVersion, PublisherKey};
 pub trait IndexSource {
     fn index(&mut self, registry: &str, name: &str) -> Result<Index, String>;
     fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<PublisherKey>, String>;
+    /// Checks that a chosen version is in the registry's transparency log (`super::log`);
+    /// returns its log index, `None` from a registry that keeps no log.
+    fn check_logged(
+        &mut self,
+        registry: &str,
+        version: &LoggedVersion<'_>,
+    ) -> Result<Option<u64>, String>;
 }
 
 /// Indexes from registries, through the cache; each index is read once per run.
@@ -26,11 +34,13 @@ pub struct RegistryIndexes {
     offline: bool,
     clients: HashMap<String, Client>,
     read: HashMap<(String, String), Index>,
+    log: LogChecker,
 }
 
 impl RegistryIndexes {
     pub fn new(cache: Cache, offline: bool) -> RegistryIndexes {
         RegistryIndexes {
+            log: LogChecker::new(cache.clone()),
             cache,
             offline,
             clients: HashMap::new(),
@@ -168,5 +178,19 @@ impl IndexSource for RegistryIndexes {
         serde_json::from_slice::<crate::wire::Keys>(&response.body)
             .map(|keys| keys.keys)
             .map_err(|error| format!("the key list of `{namespace}` cannot be read: {error}"))
+    }
+
+    fn check_logged(
+        &mut self,
+        registry: &str,
+        version: &LoggedVersion<'_>,
+    ) -> Result<Option<u64>, String> {
+        if self.offline {
+            // Nothing can be asked of the log offline: what the cached index names is kept,
+            // and checked by the next lock or download that is online.
+            return Ok(version.log_index);
+        }
+        let client = self.client(registry)?.clone();
+        self.log.check(&client, version)
     }
 }

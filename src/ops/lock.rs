@@ -778,6 +778,7 @@ mod tests {
                     signer: "0000000000000000".to_string(),
                     tier: None,
                     dependencies: Vec::new(),
+                    log_index: None,
                 })
                 .collect(),
             ..Lockfile::new()

@@ -8,6 +8,8 @@
 use ct_codecs::{Base64, Decoder, Encoder};
 use tlog_tiles::tlog;
 
+/// What a `HashReader` returns when it cannot read a hash.
+pub use tlog_tiles::tlog::Error as TreeError;
 pub use tlog_tiles::{Hash, HashReader};
 
 /// The first line of every entry.
@@ -545,7 +547,7 @@ impl MemoryHashes {
 }
 
 impl HashReader for MemoryHashes {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::tlog::Error> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TreeError> {
         indexes
             .iter()
             .map(|&index| {
@@ -553,7 +555,7 @@ impl HashReader for MemoryHashes {
                     .ok()
                     .and_then(|index| self.hashes.get(index))
                     .copied()
-                    .ok_or(tlog_tiles::tlog::Error::IndexesNotInTree)
+                    .ok_or(TreeError::IndexesNotInTree)
             })
             .collect()
     }

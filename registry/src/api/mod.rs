@@ -2,7 +2,7 @@
 //! then call one `Store` method on a blocking thread. Every error is the envelope
 //! `{"errors":[{"detail":"…"}]}` with a precise status (`errors`); `auth` says who asks and what
 //! they may do; one module per resource holds its handlers (`namespaces`, `owners`, `keys`,
-//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`). Each handler's `#[utoipa::path]`
+//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`, `log`: the transparency log). Each handler's `#[utoipa::path]`
 //! describes it in registry/openapi.json (`crate::openapi`).
 //!
 //! Around the routes (`router`): `request_log` (a log line and metrics per request), a panic
@@ -16,6 +16,7 @@ mod errors;
 mod guard;
 pub(crate) mod index;
 pub(crate) mod keys;
+pub(crate) mod log;
 pub(crate) mod namespaces;
 pub(crate) mod owners;
 pub(crate) mod publish;
@@ -102,6 +103,7 @@ pub(crate) struct AppState {
     index_cache: Arc<IndexCache>,
     write_limiter: Arc<guard::WriteLimiter>,
     publish_permits: Arc<tokio::sync::Semaphore>,
+    checkpoint_cache: Arc<log::CheckpointCache>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -153,6 +155,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         options,
         index_cache: Arc::default(),
         publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
+        checkpoint_cache: Arc::default(),
     };
     Router::new()
         .route("/metrics", get(metrics))
@@ -197,6 +200,10 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/packs/{namespace}/{name}/{version}/unyank",
             put(yank::unyank),
         )
+        .route("/api/v1/log/checkpoint", get(log::checkpoint))
+        .route("/api/v1/log/entries", get(log::entries))
+        .route("/api/v1/log/proof/inclusion", get(log::inclusion))
+        .route("/api/v1/log/proof/consistency", get(log::consistency))
         .route("/api/v1/blobs/sha256/{digest}", get(blobs::download))
         .route(
             "/api/v1/blobs/sha256/{digest}/signature",

@@ -197,11 +197,18 @@ pub(crate) async fn publish(
         }
         PublishOutcome::AlreadyPublished | PublishOutcome::BaselineChanged => StatusCode::OK,
     };
+    let log = super::log::publish_log(
+        &state,
+        new_version.pack.clone(),
+        new_version.version.clone(),
+    )
+    .await?;
     Ok((
         status,
         Json(PublishAnswer {
             created: outcome == PublishOutcome::Created,
             digest: format!("sha256:{}", new_version.sha256),
+            log,
             name: new_version.pack,
             semver: new_version.semver,
             signer_key_id: new_version.signer_key_id,

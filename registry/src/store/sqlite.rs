@@ -13,9 +13,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use threatpack::transparency::log::{Event, Hash};
 use threatpack::wire::{BumpLevel, SemverDecision};
 
 use super::blobs::{BlobRead, Sidecar};
+use super::log;
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PublishOutcome,
     PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord, is_sha256_hex,
@@ -116,6 +118,9 @@ CREATE TABLE registry_key_rotations (
     created_at INTEGER NOT NULL
 );
 "#,
+    // 6: the transparency log (`super::log`); a registry with history writes it at its first
+    // start after this (`log::backfill`).
+    super::log::MIGRATION,
 ];
 
 pub struct SqliteStore {
@@ -254,6 +259,12 @@ impl SqliteStore {
             .map_err(failed)?;
         quick_check(&connection).map_err(|problem| damaged(&database, &problem))?;
         migrate(&mut connection).map_err(failed)?;
+        backfill_log(&mut connection).map_err(|error| {
+            format!(
+                "cannot write the transparency log of `{}`'s history: {error}",
+                database.display()
+            )
+        })?;
         let blobs = BlobDir::open(&data.join("blobs"))?;
         Ok(SqliteStore {
             connection: Mutex::new(connection),
@@ -542,6 +553,17 @@ fn damaged(database: &Path, problem: &str) -> String {
     )
 }
 
+/// A registry that kept no log yet gets one entry per event of its history (`log::backfill`),
+/// in one transaction that no other writer can interleave with.
+fn backfill_log(connection: &mut Connection) -> Result<u64, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(internal)?;
+    let written = log::backfill(&transaction, now())?;
+    transaction.commit().map_err(internal)?;
+    Ok(written)
+}
+
 fn migrate(connection: &mut Connection) -> Result<(), rusqlite::Error> {
     let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (number, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
@@ -574,12 +596,22 @@ impl Store for SqliteStore {
             )));
         }
         for owner in owners {
-            transaction
+            let inserted = transaction
                 .execute(
                     "INSERT OR IGNORE INTO namespace_owners (namespace, owner) VALUES (?1, ?2)",
                     params![name, owner],
                 )
                 .map_err(internal)?;
+            if inserted > 0 {
+                log::append(
+                    &transaction,
+                    Event::OwnerAdd {
+                        namespace: name.to_string(),
+                        owner: owner.clone(),
+                    },
+                    now(),
+                )?;
+            }
         }
         audit(
             &transaction,
@@ -626,6 +658,14 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         audit(&transaction, actor, "owner.add", namespace, owner)?;
+        log::append(
+            &transaction,
+            Event::OwnerAdd {
+                namespace: namespace.to_string(),
+                owner: owner.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)?;
         Ok(true)
     }
@@ -654,6 +694,14 @@ impl Store for SqliteStore {
             )
             .map_err(internal)?;
         audit(&transaction, actor, "owner.remove", namespace, owner)?;
+        log::append(
+            &transaction,
+            Event::OwnerRemove {
+                namespace: namespace.to_string(),
+                owner: owner.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)
     }
 
@@ -703,6 +751,14 @@ impl Store for SqliteStore {
                 audit(&transaction, actor, "key.add", namespace, key_id)?;
             }
         }
+        log::append(
+            &transaction,
+            Event::KeyAdd {
+                namespace: namespace.to_string(),
+                key_id: key_id.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)?;
         Ok(true)
     }
@@ -723,6 +779,14 @@ impl Store for SqliteStore {
             )));
         }
         audit(&transaction, actor, "key.remove", namespace, key_id)?;
+        log::append(
+            &transaction,
+            Event::KeyRemove {
+                namespace: namespace.to_string(),
+                key_id: key_id.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)
     }
 
@@ -895,6 +959,16 @@ impl Store for SqliteStore {
                 ),
             },
         )?;
+        log::append(
+            &transaction,
+            Event::Publish {
+                pack: version.pack.clone(),
+                version: version.version.clone(),
+                sha256: version.sha256.clone(),
+                signer: version.signer_key_id.clone(),
+            },
+            published_at,
+        )?;
         transaction.commit().map_err(internal)?;
         Ok(PublishOutcome::Created)
     }
@@ -917,7 +991,13 @@ impl Store for SqliteStore {
                      EXISTS (SELECT 1 FROM publisher_keys AS key
                              WHERE key.namespace = packs.namespace
                                AND key.key_id = versions.signer_key_id
-                               AND key.removed_at IS NOT NULL)
+                               AND key.removed_at IS NOT NULL),
+                     (SELECT MIN(id) FROM log_entries
+                      WHERE kind = 'publish' AND subject = versions.pack
+                        AND object = versions.version),
+                     (SELECT MAX(id) FROM log_entries
+                      WHERE kind = 'key-remove' AND subject = packs.namespace
+                        AND object = versions.signer_key_id)
                  FROM versions JOIN packs ON packs.name = versions.pack
                  WHERE versions.pack = ?1",
             )
@@ -936,11 +1016,19 @@ impl Store for SqliteStore {
                     tier: row.get(4)?,
                     signer_key_id: row.get(5)?,
                     signer_key_removed: row.get(10)?,
+                    log_index: row
+                        .get::<_, Option<i64>>(11)?
+                        .and_then(|index| u64::try_from(index).ok()),
+                    signer_key_removed_log_index: if row.get(10)? {
+                        row.get::<_, Option<i64>>(12)?
+                            .and_then(|index| u64::try_from(index).ok())
+                    } else {
+                        None
+                    },
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
                     semver: semver.map(|text| from_json_column(9, &text)).transpose()?,
-                    log_index: None,
                 })
             })
             .map_err(internal)?
@@ -1013,6 +1101,17 @@ impl Store for SqliteStore {
             &format!("{pack}@{version}"),
             reason.unwrap_or(""),
         )?;
+        let (pack, version) = (pack.to_string(), version.to_string());
+        let event = if yanked {
+            Event::Yank {
+                pack,
+                version,
+                reason_sha256: threatpack::digest::sha256_hex(reason.unwrap_or("").as_bytes()),
+            }
+        } else {
+            Event::Unyank { pack, version }
+        };
+        log::append(&transaction, event, now())?;
         transaction.commit().map_err(internal)
     }
 
@@ -1266,6 +1365,26 @@ impl Store for SqliteStore {
             .map_err(internal)?
             .collect::<Result<_, _>>()
             .map_err(internal)
+    }
+
+    fn log_head(&self) -> Result<(u64, Hash), StoreError> {
+        log::head(&*self.lock()?)
+    }
+
+    fn log_entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        log::entries(&*self.lock()?, start, count)
+    }
+
+    fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        log::inclusion(&*self.lock()?, index, size)
+    }
+
+    fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        log::consistency(&*self.lock()?, from, to)
+    }
+
+    fn log_publish_index(&self, pack: &str, version: &str) -> Result<Option<u64>, StoreError> {
+        log::find(&*self.lock()?, "publish", pack, version, true)
     }
 }
 
