@@ -60,7 +60,14 @@ impl LogChecker {
         let registry = client.registry();
         let label = format!("`{}` {}", version.name, visible(version.version));
         let Some(checkpoint) = self.checkpoint(client)? else {
-            return Ok(None);
+            // A registry without a log names no entries; one that names them and serves no
+            // checkpoint is hiding its log (or something between is).
+            return match version.log_index {
+                None => Ok(None),
+                Some(index) => Err(format!(
+                    "{registry} names log entry {index} for {label} but serves no checkpoint of its transparency log: refusing it"
+                )),
+            };
         };
         let Some(index) = version.log_index else {
             return Err(format!(

@@ -544,6 +544,11 @@ impl MemoryHashes {
     pub fn root(&self) -> Result<Hash, String> {
         tree_hash(self.size, self)
     }
+
+    /// Every stored hash, in tlog_tiles' numbering: what a store keeps.
+    pub fn stored(&self) -> &[Hash] {
+        &self.hashes
+    }
 }
 
 impl HashReader for MemoryHashes {
