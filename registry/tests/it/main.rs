@@ -11,6 +11,7 @@ mod config;
 mod crash;
 mod data;
 mod hardening;
+mod log;
 mod openapi;
 mod operations;
 mod owners;
