@@ -3,6 +3,8 @@
 //! answer and the statements that rotate the key. The registry signs with this code and the
 //! client verifies with it.
 
+pub mod envelope;
 pub mod key;
 
+pub use envelope::{IndexEnvelope, IndexExpectation, IndexRefusal, check_index};
 pub use key::{KeyError, NoteError, RegistryKey, check_origin, verify_note};
