@@ -1,5 +1,6 @@
 //! The registry client: HTTP (`http`), the local cache (`cache`), indexes and keys
-//! (`index`), choosing what `threatpack.lock` pins (`resolve`), downloading and verifying
+//! (`index`), the registry's pinned key and the check of every index's signed envelope
+//! (`registry_key`), choosing what `threatpack.lock` pins (`resolve`), downloading and verifying
 //! (`fetch`), and fetched packs as a `PackSource` for builds (`source`); `published` reads a
 //! published version for comparing (`diff`, `semver-check`), sha256-checked, never cached.
 //!
@@ -12,5 +13,6 @@ pub mod fetch;
 pub mod http;
 pub mod index;
 pub mod published;
+pub mod registry_key;
 pub mod resolve;
 pub mod source;
