@@ -15,6 +15,18 @@ use serde::{Deserialize, Serialize};
 /// names one; the registry server listens on this address by default, so the defaults meet.
 pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
 
+/// The registry URL without a trailing `/` or `/api/v1`; only `http://` and `https://`.
+pub fn normalize_registry(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix("/api/v1").unwrap_or(url);
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
+        return Err(format!(
+            "`{url}` is not a registry URL: expected `https://HOST[:PORT]` or `http://HOST[:PORT]`"
+        ));
+    }
+    Ok(url.to_string())
+}
+
 /// The environment variable naming the registry a client uses.
 pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
 

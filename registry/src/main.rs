@@ -9,9 +9,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use threatpack_registry::api::ApiOptions;
 use threatpack_registry::config::{
-    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, LISTEN_ENV, LOG_FORMAT_ENV,
-    LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV, ORIGIN_ENV, PartialSettings,
-    ServerSettings, WRITE_RATE_ENV, read_config_file,
+    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, INDEX_EXPIRY_ENV, LISTEN_ENV,
+    LOG_FORMAT_ENV, LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV, ORIGIN_ENV,
+    PartialSettings, ServerSettings, WRITE_RATE_ENV, parse_index_expiry, read_config_file,
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
@@ -72,6 +72,10 @@ struct ServeArgs {
     /// The request log's format, one line per request on stderr [default: text]
     #[arg(long, value_name = "FORMAT", env = LOG_FORMAT_ENV)]
     log_format: Option<LogFormat>,
+    /// How long an index envelope is valid (clients refuse an expired one): `1d`, `12h`, `30m`
+    /// or `90s`; re-signed when half of it has passed [default: 1d]
+    #[arg(long, value_name = "DURATION", env = INDEX_EXPIRY_ENV, value_parser = parse_index_expiry)]
+    index_expiry: Option<i64>,
     /// The registry's origin, the name in its key and in every note it signs, e.g. its host
     /// name; fixed when the key is made at first start [default: threatpack-registry/<random>]
     #[arg(long, value_name = "NAME", env = ORIGIN_ENV)]
@@ -89,6 +93,7 @@ impl ServeArgs {
             max_connections: self.max_connections,
             write_rate_per_minute: self.write_rate,
             log_format: self.log_format,
+            index_expiry_seconds: self.index_expiry,
         };
         command_line
             .or(config_file(self.config.as_deref())?)
@@ -303,6 +308,7 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
                 body_timeout: Duration::from_secs(settings.body_timeout_seconds),
                 write_rate_per_minute: settings.write_rate_per_minute,
                 registry_key: opened.registry_key.clone(),
+                index_expiry_seconds: settings.index_expiry_seconds,
             },
             &ConnectionOptions {
                 header_timeout: Duration::from_secs(settings.header_timeout_seconds),

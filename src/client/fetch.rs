@@ -161,8 +161,15 @@ fn fetch_one(
                     .find(|entry| entry.version == pack.version)
             })
             .and_then(|entry| entry.signer_key_removed_log_index);
+        // The registry key the lockfile pins (`[[registry]]`), else the registry's own.
+        let key = lock
+            .registries
+            .iter()
+            .find(|registry| registry.url == pack.registry)
+            .map(|registry| registry.key.as_str());
         log.check(
             &client,
+            key,
             &LoggedVersion {
                 name: &pack.name,
                 version: &pack.version,

@@ -52,14 +52,18 @@ impl LogChecker {
     /// its digest and signer, and not signed by a key after its removal. Returns its log
     /// index; `None` for a registry that keeps no log (one that serves no checkpoint and has
     /// no pinned key).
+    ///
+    /// `key`: the registry key pinned for it (`client::registry_key`); `None`: the key the
+    /// registry names.
     pub fn check(
         &self,
         client: &Client,
+        key: Option<&str>,
         version: &LoggedVersion<'_>,
     ) -> Result<Option<u64>, String> {
         let registry = client.registry();
         let label = format!("`{}` {}", version.name, visible(version.version));
-        let Some(checkpoint) = self.checkpoint(client)? else {
+        let Some(checkpoint) = self.checkpoint(client, key)? else {
             // A registry without a log names no entries; one that names them and serves no
             // checkpoint is hiding its log (or something between is).
             return match version.log_index {
@@ -115,14 +119,18 @@ impl LogChecker {
 
     /// The registry's checkpoint now, verified, and consistent with the last one seen; kept
     /// in the cache. `None` when the registry keeps no log.
-    pub fn checkpoint(&self, client: &Client) -> Result<Option<Checkpoint>, String> {
+    pub fn checkpoint(
+        &self,
+        client: &Client,
+        key: Option<&str>,
+    ) -> Result<Option<Checkpoint>, String> {
         let registry = client.registry().to_string();
         if let Ok(seen) = self.checkpoints.lock()
             && let Some(checkpoint) = seen.get(&registry)
         {
             return Ok(checkpoint.clone());
         }
-        let checkpoint = self.fetch_checkpoint(client, None)?;
+        let checkpoint = self.fetch_checkpoint(client, key)?;
         if let Ok(mut seen) = self.checkpoints.lock() {
             seen.insert(registry, checkpoint.clone());
         }
@@ -137,9 +145,7 @@ impl LogChecker {
         key: Option<&str>,
     ) -> Result<Option<Checkpoint>, String> {
         let registry = client.registry();
-        let pinned = key
-            .map(str::to_string)
-            .or_else(|| registry_key_for(registry));
+        let pinned = key.map(str::to_string);
         let response = client.send(&Request::new("GET", "/log/checkpoint"))?;
         if response.status == 404 && pinned.is_none() {
             return Ok(None);
@@ -209,12 +215,13 @@ impl LogChecker {
 /// checkpoint's root.
 pub fn check_publish_log(
     client: &Client,
+    key: Option<&str>,
     log: &PublishLog,
     version: &LoggedVersion<'_>,
 ) -> Result<(), String> {
     let registry = client.registry();
-    let key = match registry_key_for(registry) {
-        Some(key) => key,
+    let key = match key {
+        Some(key) => key.to_string(),
         None => first_use_key(client)?,
     };
     let problem = |problem: String| {
@@ -348,13 +355,6 @@ fn get_json<T: serde::de::DeserializeOwned>(
         ));
     }
     response.json()
-}
-
-/// The registry key pinned for `registry`, if any. SEAM: wired to the pinning of the signed
-/// index (`[trust] registry`, the lockfile, the cache) when that lands; until then nothing is
-/// pinned and the key is trusted on first use each run (`first_use_key`).
-pub fn registry_key_for(_registry: &str) -> Option<String> {
-    None
 }
 
 /// The key the registry says it has (`GET /api/v1/registry/key`), for a registry whose key is

@@ -1,5 +1,6 @@
 //! The registry client: HTTP (`http`), the local cache (`cache`), indexes and keys
-//! (`index`), choosing what `threatpack.lock` pins (`resolve`), downloading and verifying
+//! (`index`), the registry's pinned key and the check of every index's signed envelope
+//! (`registry_key`), choosing what `threatpack.lock` pins (`resolve`), downloading and verifying
 //! (`fetch`), checking versions against the registry's transparency log (`log`), and fetched
 //! packs as a `PackSource` for builds (`source`); `published` reads a published version for
 //! comparing (`diff`, `semver-check`), sha256-checked, never cached.
@@ -14,5 +15,6 @@ pub mod http;
 pub mod index;
 pub mod log;
 pub mod published;
+pub mod registry_key;
 pub mod resolve;
 pub mod source;

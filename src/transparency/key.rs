@@ -196,6 +196,13 @@ pub fn random_origin() -> Result<String, KeyError> {
     Ok(format!("threatpack-registry/{}", hex(&bytes)))
 }
 
+/// Checks that `vkey` is an Ed25519 note verifier key `<origin>+<key id>+<base64>`.
+pub fn check_vkey(vkey: &str) -> Result<(), NoteError> {
+    StandardVerifier::new(vkey)
+        .map(|_| ())
+        .map_err(|_| NoteError::Vkey(vkey.escape_debug().to_string()))
+}
+
 /// The origin a vkey names (the text before its first `+`).
 pub fn vkey_origin(vkey: &str) -> &str {
     vkey.split('+').next().unwrap_or_default()

@@ -4,7 +4,9 @@
 //! client verifies with it. And the transparency log (`log`): entries, the Merkle tree,
 //! checkpoints and proofs, shared by the registry, the client and the monitor.
 
+pub mod envelope;
 pub mod key;
 pub mod log;
 
+pub use envelope::{IndexEnvelope, IndexExpectation, IndexRefusal, check_index};
 pub use key::{KeyError, NoteError, RegistryKey, check_origin, verify_note};

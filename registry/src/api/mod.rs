@@ -75,6 +75,8 @@ pub struct ApiOptions {
     pub write_rate_per_minute: u32,
     /// The key index envelopes are signed with: the data directory's (`server::Opened`).
     pub registry_key: Arc<RegistryKey>,
+    /// How long an index envelope is valid; it is re-signed when half of that has passed.
+    pub index_expiry_seconds: i64,
 }
 
 impl Default for ApiOptions {
@@ -86,6 +88,7 @@ impl Default for ApiOptions {
             write_rate_per_minute: crate::config::DEFAULT_WRITE_RATE_PER_MINUTE,
             // A key of its own, for a registry embedded without a data directory's key; one
             // served from a data directory passes `Opened::registry_key`.
+            index_expiry_seconds: crate::config::DEFAULT_INDEX_EXPIRY_SECONDS,
             registry_key: Arc::new(
                 threatpack::transparency::key::random_origin()
                     .and_then(|origin| RegistryKey::generate(&origin))

@@ -314,7 +314,8 @@ async fn check_semver(
     let lookup = new_version.pack.clone();
     let published = blocking(state, move |store| store.index(&lookup))
         .await?
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .versions;
     new_version.versions_seen = Some(published.len() as u64);
     new_version.semver = None;
     if published

@@ -127,14 +127,19 @@ impl SqliteStore {
             .map_err(|error| error.to_string())?;
         transaction
             .execute(
-                "INSERT INTO packs (name, namespace, description, tags, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO packs (name, namespace, description, tags, created_at, index_sequence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET index_sequence = MAX(index_sequence + 1, ?6)",
                 params![
                     manifest.pack,
                     namespace,
                     manifest.description,
                     tags,
-                    sidecar.published_at
+                    sidecar.published_at,
+                    // The database that counted this pack's changes was lost: clients may have
+                    // seen any sequence, so the count goes on from the clock (seconds), which
+                    // no count of changes reaches, and never backwards.
+                    now()
                 ],
             )
             .map_err(failed)?;

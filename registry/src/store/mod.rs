@@ -140,6 +140,15 @@ impl std::fmt::Display for NotReady {
     }
 }
 
+/// A pack's index as stored: its versions and its sequence, which every change to what the
+/// index shows raises in the same transaction (publish, yank, unyank, a key of its namespace
+/// added, removed or restored).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackIndex {
+    pub sequence: u64,
+    pub versions: Vec<IndexVersion>,
+}
+
 /// The registry's storage. Methods block (disk, database): async callers run them on a
 /// blocking thread. `actor` names who asks, for the audit log (`token:ID`, `cli`, `server`).
 pub trait Store: Send + Sync {
@@ -177,8 +186,9 @@ pub trait Store: Send + Sync {
         bundle: &[u8],
         actor: &str,
     ) -> Result<PublishOutcome, StoreError>;
-    /// Every version of a pack, oldest first (semver order); `None` for an unknown pack.
-    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError>;
+    /// Every version of a pack, oldest first (semver order), with the pack's index sequence;
+    /// `None` for an unknown pack.
+    fn index(&self, pack: &str) -> Result<Option<PackIndex>, StoreError>;
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn signature(&self, sha256: &str) -> Result<Option<String>, StoreError>;
     /// Yanks (the index shows `reason`) or unyanks (`reason` only goes to the audit log).

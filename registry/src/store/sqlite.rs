@@ -19,8 +19,9 @@ use threatpack::wire::{BumpLevel, SemverDecision};
 use super::blobs::{BlobRead, Sidecar};
 use super::log;
 use super::{
-    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PublishOutcome,
-    PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord, is_sha256_hex,
+    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PackIndex,
+    PublishOutcome, PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
+    is_sha256_hex,
 };
 use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
@@ -143,6 +144,21 @@ fn audit(
         .execute(
             "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now(), actor, action, target, detail],
+        )
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Raises the index sequence of every pack of `namespace`: a publisher key was added, removed
+/// or restored, which changes how the index marks the versions it signed.
+fn raise_namespace_sequences(
+    transaction: &Transaction<'_>,
+    namespace: &str,
+) -> Result<(), StoreError> {
+    transaction
+        .execute(
+            "UPDATE packs SET index_sequence = index_sequence + 1 WHERE namespace = ?1",
+            [namespace],
         )
         .map_err(internal)?;
     Ok(())
@@ -759,6 +775,7 @@ impl Store for SqliteStore {
             },
             now(),
         )?;
+        raise_namespace_sequences(&transaction, namespace)?;
         transaction.commit().map_err(internal)?;
         Ok(true)
     }
@@ -787,6 +804,7 @@ impl Store for SqliteStore {
             },
             now(),
         )?;
+        raise_namespace_sequences(&transaction, namespace)?;
         transaction.commit().map_err(internal)
     }
 
@@ -886,7 +904,8 @@ impl Store for SqliteStore {
             .execute(
                 "INSERT INTO packs (name, namespace, description, tags, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (name) DO UPDATE SET description = ?3, tags = ?4",
+                 ON CONFLICT (name) DO UPDATE SET description = ?3, tags = ?4,
+                     index_sequence = index_sequence + 1",
                 params![
                     version.pack,
                     version.namespace,
@@ -973,17 +992,19 @@ impl Store for SqliteStore {
         Ok(PublishOutcome::Created)
     }
 
-    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError> {
+    fn index(&self, pack: &str) -> Result<Option<PackIndex>, StoreError> {
         let connection = self.lock()?;
-        let known: Option<i64> = connection
-            .query_row("SELECT 1 FROM packs WHERE name = ?1", [pack], |row| {
-                row.get(0)
-            })
+        let sequence: Option<i64> = connection
+            .query_row(
+                "SELECT index_sequence FROM packs WHERE name = ?1",
+                [pack],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(internal)?;
-        if known.is_none() {
+        let Some(sequence) = sequence else {
             return Ok(None);
-        }
+        };
         let mut statement = connection
             .prepare(
                 "SELECT version, sha256, size, dependencies, tier, signer_key_id, yanked,
@@ -1035,7 +1056,10 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(internal)?;
         sort_versions(&mut records);
-        Ok(Some(records))
+        Ok(Some(PackIndex {
+            sequence: u64::try_from(sequence).unwrap_or(0),
+            versions: records,
+        }))
     }
 
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -1090,6 +1114,12 @@ impl Store for SqliteStore {
                 "`{pack}` has no version {version}"
             )));
         }
+        transaction
+            .execute(
+                "UPDATE packs SET index_sequence = index_sequence + 1 WHERE name = ?1",
+                [pack],
+            )
+            .map_err(internal)?;
         audit(
             &transaction,
             actor,

@@ -180,3 +180,153 @@ fn a_rotation_interrupted_before_it_was_recorded_is_undone_at_start() {
     assert_eq!(served_key(&server).key, first.key);
     assert!(!data.path().join("registry-key.next").exists());
 }
+
+/// The envelope of an in-process registry's index answer, checked against its key.
+async fn envelope_of(
+    registry: &crate::support::Registry,
+    pack: &str,
+    etag: Option<&str>,
+) -> (u16, threatpack::transparency::IndexEnvelope, Vec<u8>) {
+    let mut request = registry
+        .client
+        .get(format!("{}/packs/{pack}", registry.url));
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let note = response
+        .headers()
+        .get(threatpack::wire::INDEX_NOTE_HEADER)
+        .map(|value| value.as_bytes().to_vec());
+    let body = response.bytes().await.expect("a body").to_vec();
+    let key = registry.key.clone();
+    let (note, body) = (note.expect("every index answer carries an envelope"), body);
+    let text = {
+        use ct_codecs::{Base64, Decoder};
+        let note = Base64::decode_to_vec(&note, None).expect("base64");
+        threatpack::transparency::verify_note(&note, key.vkey()).expect("signed by the key")
+    };
+    let envelope =
+        threatpack::transparency::IndexEnvelope::parse(&text).expect("an index envelope");
+    (status, envelope, body)
+}
+
+#[tokio::test]
+async fn every_index_answer_carries_an_envelope_whose_sequence_grows_with_each_change() {
+    use crate::support::{Registry, bundle, key};
+    use threatpack_registry::tokens::Scope;
+
+    let registry = Registry::start().await;
+    let signer = key();
+    registry.namespace_with_key("acme", &signer).await;
+    let token = registry.token(&[Scope::Publish, Scope::Yank], &["acme/*"], None);
+    let publish = |version: &'static str, pack: &'static str| {
+        let bundle = bundle(pack, version, "A web pack.", &signer);
+        let registry = &registry;
+        let token = token.clone();
+        async move {
+            assert_eq!(registry.publish(&token, &bundle).await.status(), 201);
+        }
+    };
+    publish("1.0.0", "acme/web").await;
+    publish("1.0.0", "acme/api").await;
+
+    let (status, first, body) = envelope_of(&registry, "acme/web", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(first.pack, "acme/web");
+    assert_eq!(first.origin, registry.key.origin());
+    assert_eq!(first.sequence, 1);
+    assert_eq!(first.body_sha256, threatpack::digest::sha256_hex(&body));
+    let now = threatpack_registry::time::now();
+    assert!(
+        (now + 86_400 - 5..=now + 86_400).contains(&first.expires),
+        "a day: {}",
+        first.expires
+    );
+    // A 304 carries the envelope too: the client checks it against the body it has.
+    let etag = format!("\"{}\"", first.body_sha256);
+    let (status, confirmed, _) = envelope_of(&registry, "acme/web", Some(&etag)).await;
+    assert_eq!((status, confirmed.sequence), (304, 1));
+    assert_eq!(confirmed.body_sha256, first.body_sha256);
+
+    let sequence = |pack: &'static str| {
+        let registry = &registry;
+        async move { envelope_of(registry, pack, None).await.1.sequence }
+    };
+    publish("1.1.0", "acme/web").await;
+    assert_eq!(sequence("acme/web").await, 2);
+    let yank = |action: &'static str| {
+        let registry = &registry;
+        let token = token.clone();
+        async move {
+            let response = registry
+                .client
+                .put(format!("{}/packs/acme/web/1.0.0/{action}", registry.url))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(r#"{"reason":"a test"}"#)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    yank("yank").await;
+    assert_eq!(sequence("acme/web").await, 3);
+    yank("unyank").await;
+    assert_eq!(sequence("acme/web").await, 4);
+
+    // A key added to or removed from the namespace changes every pack of it.
+    let other = key();
+    let response = registry
+        .client
+        .post(format!("{}/namespaces/acme/keys", registry.url))
+        .bearer_auth(&registry.admin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "public_key": other.public }).to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    assert_eq!(sequence("acme/web").await, 5);
+    assert_eq!(sequence("acme/api").await, 2);
+    let key_id = threatpack::signing::parse_public_keys(&signer.public).expect("a key")[0]
+        .key_id
+        .clone();
+    let response = registry
+        .client
+        .delete(format!("{}/namespaces/acme/keys/{key_id}", registry.url))
+        .bearer_auth(&registry.admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(sequence("acme/web").await, 6);
+    assert_eq!(sequence("acme/api").await, 3);
+}
+
+#[tokio::test]
+async fn the_cached_envelope_is_signed_again_once_half_its_lifetime_has_passed() {
+    use crate::support::{Registry, bundle, key};
+    use threatpack_registry::api::ApiOptions;
+    use threatpack_registry::tokens::Scope;
+
+    let registry = Registry::start_with(ApiOptions {
+        index_expiry_seconds: 2,
+        ..ApiOptions::default()
+    })
+    .await;
+    let signer = key();
+    registry.namespace_with_key("acme", &signer).await;
+    let token = registry.token(&[Scope::Publish], &["acme/*"], None);
+    let bundle = bundle("acme/web", "1.0.0", "A web pack.", &signer);
+    assert_eq!(registry.publish(&token, &bundle).await.status(), 201);
+    let (_, first, _) = envelope_of(&registry, "acme/web", None).await;
+    let (_, again, _) = envelope_of(&registry, "acme/web", None).await;
+    assert!(again.expires - first.expires <= 1, "served from the cache");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (_, later, _) = envelope_of(&registry, "acme/web", None).await;
+    assert!(later.expires > first.expires, "signed again");
+    assert_eq!(later.sequence, first.sequence);
+}

@@ -19,8 +19,8 @@ use crate::wire::{Index, LOG_ENTRIES_PER_PAGE, LogEntries, SearchAnswer};
 #[derive(Debug, Clone)]
 pub struct LogVerifyOptions {
     pub registry: RegistryOptions,
-    /// The registry key (a note verifier key) to check the checkpoint with; else the pinned
-    /// one, else the key the registry names.
+    /// The registry key (a note verifier key) to check the checkpoint with; else the one the
+    /// cache pinned for the registry (`client::registry_key`), else the key the registry names.
     pub key: Option<String>,
     /// Where the last checkpoint seen of each log is kept.
     pub cache: Cache,
@@ -58,8 +58,13 @@ pub fn verify_log(options: &LogVerifyOptions) -> Result<LogReport, RegistryError
     let connection = Connection::open(&options.registry)?;
     let registry = connection.url.clone();
     let checker = LogChecker::new(options.cache.clone());
+    // `--key`, else the key this machine pinned for the registry, else the registry's own.
+    let key = options
+        .key
+        .clone()
+        .or_else(|| options.cache.read_registry_key(&registry));
     let checkpoint = checker
-        .fetch_checkpoint(&connection.client, options.key.as_deref())
+        .fetch_checkpoint(&connection.client, key.as_deref())
         .map_err(RegistryError::Invalid)?
         .ok_or_else(|| {
             RegistryError::Invalid(format!(

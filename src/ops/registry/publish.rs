@@ -141,6 +141,7 @@ pub fn publish(
     if let Some(log) = &answer.log {
         crate::client::log::check_publish_log(
             &connection.client,
+            None,
             log,
             &crate::client::log::LoggedVersion {
                 name: &name,
