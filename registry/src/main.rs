@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use threatpack_registry::api::ApiOptions;
 use threatpack_registry::config::{
-    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, INDEX_EXPIRY_ENV, LISTEN_ENV,
-    LOG_FORMAT_ENV, LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV, ORIGIN_ENV,
-    PartialSettings, ServerSettings, WRITE_RATE_ENV, parse_index_expiry, read_config_file,
+    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, INDEX_EXPIRY_ENV,
+    KEY_FILE_ENV, LISTEN_ENV, LOG_FORMAT_ENV, LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV,
+    ORIGIN_ENV, PartialSettings, ServerSettings, WRITE_RATE_ENV, parse_index_expiry,
+    read_config_file,
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
@@ -385,7 +386,7 @@ fn backup(args: &BackupArgs) -> Result<(), String> {
 fn restore(args: &RestoreArgs) -> Result<(), String> {
     let summary = threatpack_registry::backup::restore(&args.file, &args.data)?;
     eprintln!(
-        "restored {} version(s) and {} blob(s) into `{}`; start the registry with `--data {}`",
+        "restored {} version(s) and {} blob(s) into `{}`; put the registry key (`registry-key`, kept with your secrets: backups do not hold it) into it or set {KEY_FILE_ENV}, then start the registry with `--data {}` (with a new key, every client that pinned the old one refuses the registry)",
         summary.versions,
         summary.blobs,
         args.data.display(),

@@ -249,6 +249,20 @@ fn sort_versions(records: &mut [IndexVersion]) {
 }
 
 impl SqliteStore {
+    /// Raises every pack's index sequence to at least `floor` (and by one): after a backup is
+    /// restored, clients may have seen higher sequences than the backup holds, and would refuse
+    /// its indexes as a rollback. Unix seconds make a floor no count of changes reaches.
+    pub fn raise_index_sequences_past(&self, floor: i64) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .execute(
+                "UPDATE packs SET index_sequence = MAX(index_sequence + 1, ?1)",
+                [floor],
+            )
+            .map_err(internal)?;
+        Ok(())
+    }
+
     /// Opens (or creates) the store in `data`: `registry.sqlite3` and `blobs/`, checks the
     /// database's integrity (`PRAGMA quick_check`: a damaged database is refused, never
     /// served), and migrates the schema.

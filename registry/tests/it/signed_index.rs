@@ -39,7 +39,7 @@ fn served_key(server: &ServerProcess) -> RegistryKeyInfo {
     serde_json::from_slice(&body).expect("a RegistryKeyInfo")
 }
 
-/// A plain HTTP/1.1 GET: the status, the head (lower-cased) and the body.
+/// A plain HTTP/1.1 GET: the status, the head and the body.
 pub fn get(address: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
@@ -57,7 +57,7 @@ pub fn get(address: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) 
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
         .expect("a head");
-    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
     let status = head
         .split_whitespace()
         .nth(1)
