@@ -19,6 +19,29 @@ pub struct Lockfile {
     pub packs: Vec<LockedPack>,
     #[serde(default, rename = "key", skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<LockedKey>,
+    /// The registries the packs come from: the key each signs its index with, and the highest
+    /// index sequence seen per pack (docs/security.md). Absent from lockfiles written before.
+    #[serde(default, rename = "registry", skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<LockedRegistry>,
+}
+
+/// A registry's pinned key and the index sequences seen from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LockedRegistry {
+    /// Its URL, as `[[pack]]` `registry` names it.
+    pub url: String,
+    /// The note verifier key its index envelopes must be signed with:
+    /// `<origin>+<key id>+<base64>`.
+    pub key: String,
+    /// `first-use` (recorded from the registry when first used), `configured` (from the
+    /// project's `[registry-keys]`) or `rotated` (followed from an earlier key by a rotation
+    /// statement it signed).
+    pub trusted: String,
+    /// Pack → the highest index sequence seen when the lockfile was written; an index with a
+    /// lower one is refused (rollback).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub index_sequences: std::collections::BTreeMap<String, u64>,
 }
 
 /// One registry pack at its exact version.
@@ -39,6 +62,10 @@ pub struct LockedPack {
     /// The packs it depends on, as `name version`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// The index of its publish entry in the registry's transparency log (`client::log`);
+    /// absent in lockfiles written before registries kept one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 /// A publisher key trusted for a namespace.
@@ -61,6 +88,7 @@ impl Lockfile {
             version: LOCK_FORMAT,
             packs: Vec::new(),
             keys: Vec::new(),
+            registries: Vec::new(),
         }
     }
 
@@ -89,6 +117,7 @@ impl Lockfile {
             .keys
             .sort_by(|a, b| (&a.namespace, &a.id).cmp(&(&b.namespace, &b.id)));
         sorted.keys.dedup();
+        sorted.registries.sort_by(|a, b| a.url.cmp(&b.url));
         // Plain structs of strings always serialize.
         let body = toml::to_string(&sorted).unwrap_or_default();
         format!("{HEADER}{body}")
@@ -96,6 +125,21 @@ impl Lockfile {
 
     pub fn pack(&self, name: &str) -> Option<&LockedPack> {
         self.packs.iter().find(|pack| pack.name == name)
+    }
+
+    /// What the lockfile records of `url`.
+    pub fn registry(&self, url: &str) -> Option<&LockedRegistry> {
+        self.registries.iter().find(|registry| registry.url == url)
+    }
+
+    /// The lockfile without its index sequences: two lockfiles that differ only in those pin
+    /// the same things, and the newer sequences are not worth a rewrite (the cache keeps them).
+    pub fn without_index_sequences(&self) -> Lockfile {
+        let mut lockfile = self.clone();
+        for registry in &mut lockfile.registries {
+            registry.index_sequences.clear();
+        }
+        lockfile
     }
 
     /// The keys recorded for a namespace.
@@ -134,6 +178,7 @@ mod tests {
                     signer: "0123456789ABCDEF".into(),
                     tier: None,
                     dependencies: vec![],
+                    log_index: Some(0),
                 },
                 LockedPack {
                     name: "acme/appsec-policy".into(),
@@ -143,6 +188,7 @@ mod tests {
                     signer: "0123456789ABCDEF".into(),
                     tier: Some("top".into()),
                     dependencies: vec!["threatpack/stride-core 1.0.0".into()],
+                    log_index: None,
                 },
             ],
             keys: vec![LockedKey {
@@ -150,6 +196,12 @@ mod tests {
                 id: "0123456789ABCDEF".into(),
                 public_key: "RWQ".into(),
                 trusted: "first-use".into(),
+            }],
+            registries: vec![LockedRegistry {
+                url: "http://127.0.0.1:8080".into(),
+                key: "registry.example.com+1a2b3c4d+AQ==".into(),
+                trusted: "first-use".into(),
+                index_sequences: [("acme/appsec-policy".to_string(), 7)].into(),
             }],
         }
     }
@@ -164,6 +216,24 @@ mod tests {
         assert_eq!(
             parsed.pack("acme/appsec-policy"),
             lock.pack("acme/appsec-policy")
+        );
+        assert!(
+            text.ends_with("[[registry]]\nurl = \"http://127.0.0.1:8080\"\nkey = \"registry.example.com+1a2b3c4d+AQ==\"\ntrusted = \"first-use\"\n\n[registry.index-sequences]\n\"acme/appsec-policy\" = 7\n"),
+            "{text}"
+        );
+        assert_eq!(parsed.registries, lock.registries);
+        // A lockfile written before registries were recorded still reads.
+        let mut old = lock.clone();
+        old.registries.clear();
+        assert_eq!(
+            Lockfile::parse("threatpack.lock", &old.render())
+                .expect("parses")
+                .registries,
+            vec![]
+        );
+        assert_eq!(
+            lock.without_index_sequences().registries[0].index_sequences,
+            Default::default()
         );
     }
 

@@ -13,6 +13,9 @@
 //!
 //! [trust]                               # publisher keys, per namespace
 //! acme = ["keys/acme.pub"]              # a .pub file (relative to this file) or the base64 key
+//!
+//! [registry-keys]                       # the key each registry signs its indexes with
+//! "https://registry.example.com" = "registry.example.com+1a2b3c4d+AX..."
 //! ```
 
 use std::collections::BTreeMap;
@@ -39,6 +42,11 @@ pub struct ProjectManifest {
     /// Namespace → public keys (file paths relative to the manifest, or base64 keys).
     #[serde(default)]
     pub trust: BTreeMap<String, Vec<String>>,
+    /// Registry URL → the key it signs its index envelopes with (`<origin>+<key id>+<base64>`,
+    /// as `threatpack-registry key show` prints it). A registry listed here is checked against
+    /// this key from the start; one not listed is trusted on first use.
+    #[serde(default)]
+    pub registry_keys: BTreeMap<String, String>,
 }
 
 /// The model file a project uses when `[project]` names none.
@@ -83,6 +91,8 @@ pub struct Project {
     pub manifest: ProjectManifest,
     /// The keys `[trust]` lists, read.
     pub trusted: Vec<ConfiguredKey>,
+    /// `[registry-keys]`, checked, by normalized registry URL.
+    pub registry_keys: BTreeMap<String, String>,
     /// `name` under `[project]`, else the directory's name.
     pub name: String,
     /// The system model: `model` under `[project]`, else `model.toml` when it exists.
@@ -143,6 +153,17 @@ impl Project {
                 }
             }
         }
+        let mut registry_keys = BTreeMap::new();
+        for (url, key) in &manifest.registry_keys {
+            let normalized = crate::wire::normalize_registry(url)
+                .map_err(|error| format!("`{display}`: [registry-keys] `{url}`: {error}"))?;
+            crate::transparency::key::check_vkey(key).map_err(|error| {
+                format!(
+                    "`{display}`: [registry-keys] `{url}`: {error}\n  help: copy the key `threatpack-registry key show` prints, or the `key` of `GET /api/v1/registry/key`"
+                )
+            })?;
+            registry_keys.insert(normalized, key.clone());
+        }
         let name = match &manifest.project.name {
             Some(name) => name.clone(),
             None => directory_name(root),
@@ -155,6 +176,7 @@ impl Project {
             root: root.to_path_buf(),
             manifest,
             trusted,
+            registry_keys,
             name,
             model,
         })

@@ -15,6 +15,18 @@ use serde::{Deserialize, Serialize};
 /// names one; the registry server listens on this address by default, so the defaults meet.
 pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
 
+/// The registry URL without a trailing `/` or `/api/v1`; only `http://` and `https://`.
+pub fn normalize_registry(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix("/api/v1").unwrap_or(url);
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
+        return Err(format!(
+            "`{url}` is not a registry URL: expected `https://HOST[:PORT]` or `http://HOST[:PORT]`"
+        ));
+    }
+    Ok(url.to_string())
+}
+
 /// The environment variable naming the registry a client uses.
 pub const REGISTRY_ENV: &str = "THREATPACK_REGISTRY";
 
@@ -68,6 +80,26 @@ impl ErrorEnvelope {
 pub struct Health {
     /// `ok`.
     pub status: String,
+}
+
+// ------------------------------------------------------------------------------------------
+// The registry's own key
+
+/// The response header carrying the signed envelope of an index answer (200 and 304): the
+/// base64 of a signed note (`crate::transparency`, docs/security.md).
+pub const INDEX_NOTE_HEADER: &str = "threatpack-index-note";
+
+/// `GET /api/v1/registry/key`: the key the registry signs its index envelopes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistryKeyInfo {
+    /// The note verifier key: `<origin>+<key id>+<base64>`.
+    pub key: String,
+    /// The registry's origin, the name in every note it signs.
+    pub origin: String,
+    /// Every rotation, oldest first: a signed note `threatpack registry key rotation v1`,
+    /// `old VKEY`, `new VKEY`, signed by both keys. A client that pinned an old key follows them.
+    pub rotations: Vec<String>,
 }
 
 // ------------------------------------------------------------------------------------------
@@ -229,6 +261,10 @@ pub struct IndexVersion {
     pub dependencies: Vec<IndexDependency>,
     /// `sha256:HEX` of the bundle.
     pub digest: String,
+    /// The index of this version's publish entry in the registry's transparency log; absent
+    /// where the registry has no log entry for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
     /// RFC 3339, UTC.
     pub published_at: String,
     /// What the publish's semantic-versioning check decided; `null` for a first version.
@@ -239,6 +275,10 @@ pub struct IndexVersion {
     /// for lockfiles that pin it, and `lock`/`update` no longer choose it.
     #[serde(default)]
     pub signer_key_removed: bool,
+    /// The log index of the entry that removed the signer's key (when it is removed): a
+    /// version published after it is refused by clients (`client::log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key_removed_log_index: Option<u64>,
     /// The bundle's size in bytes.
     pub size: u64,
     /// The tier the bundle was built for; `null` for the whole pack.
@@ -346,6 +386,10 @@ pub struct PublishAnswer {
     pub created: bool,
     /// `sha256:HEX` of the bundle.
     pub digest: String,
+    /// The version's publish entry in the transparency log and the proof of it; `null` from
+    /// registries without a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<PublishLog>,
     /// `namespace/name`.
     pub name: String,
     /// `null` for a first version, and for the identical bytes published again.
@@ -402,6 +446,60 @@ pub struct SearchHit {
     pub tags: Vec<String>,
 }
 
+// ------------------------------------------------------------------------------------------
+// The transparency log (`crate::transparency::log`, docs/security.md)
+
+/// The most entries `GET /api/v1/log/entries` returns at once; ranges of exactly this many
+/// entries starting at a multiple of it never change, and are served as immutable.
+pub const LOG_ENTRIES_PER_PAGE: u64 = 1000;
+
+/// `GET /api/v1/log/entries?start=N&count=M`: entries `start..start + entries.len()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogEntries {
+    /// Each entry's exact bytes (canonical text, UTF-8), in log order.
+    pub entries: Vec<String>,
+    pub start: u64,
+}
+
+/// `GET /api/v1/log/proof/inclusion?index=I&size=N`: entry `index` and the proof that it is in
+/// the log's first `size` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogInclusion {
+    /// The entry's exact bytes.
+    pub entry: String,
+    /// The RFC 6962 audit path, base64 hashes, leaf upwards.
+    pub hashes: Vec<String>,
+    pub index: u64,
+    pub size: u64,
+}
+
+/// `GET /api/v1/log/proof/consistency?from=M&to=N`: the proof that the log's first `from`
+/// entries are a prefix of its first `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogConsistency {
+    pub from: u64,
+    /// The RFC 6962 consistency proof, base64 hashes.
+    pub hashes: Vec<String>,
+    pub to: u64,
+}
+
+/// Where a publish was logged (part of `PublishAnswer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishLog {
+    /// The signed checkpoint (a C2SP signed note) of the log of `tree_size` entries.
+    pub checkpoint: String,
+    /// The publish entry's exact bytes.
+    pub entry: String,
+    pub inclusion_proof: Vec<String>,
+    /// The index of the publish entry.
+    pub index: u64,
+    pub tree_size: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,6 +511,7 @@ mod tests {
             versions: vec![IndexVersion {
                 dependencies: vec![],
                 digest: "sha256:ab".to_string(),
+                log_index: None,
                 published_at: "2026-05-01T12:00:10Z".to_string(),
                 semver: Some(SemverDecision {
                     allowed_violation: None,
@@ -423,6 +522,7 @@ mod tests {
                 }),
                 signer_key_id: "9A0C".to_string(),
                 signer_key_removed: false,
+                signer_key_removed_log_index: None,
                 size: 3,
                 tier: None,
                 version: "1.0.1".to_string(),

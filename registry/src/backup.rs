@@ -248,6 +248,10 @@ pub fn restore(file: &Path, data: &Path) -> Result<RestoreSummary, String> {
         }
         fs::rename(&staging, data)
             .map_err(|error| format!("cannot rename to `{}`: {error}", data.display()))?;
+        // Clients saw the sequences of the registry as it was before, higher than the backup's.
+        crate::store::SqliteStore::open(data)?
+            .raise_index_sequences_past(crate::time::now())
+            .map_err(|error| format!("cannot raise the index sequences: {error}"))?;
         Ok(summary)
     });
     if result.is_err() {

@@ -17,11 +17,16 @@ pub const MAX_BUNDLE_BYTES_ENV: &str = "THREATPACK_REGISTRY_MAX_BUNDLE_BYTES";
 /// The first admin token, when the operator provides it (a secret store) instead of reading it
 /// from `DATA/admin-token`; used on the data directory's first start only.
 pub const ADMIN_TOKEN_ENV: &str = "THREATPACK_REGISTRY_ADMIN_TOKEN";
+/// Where the registry key is kept, when not in `DATA/registry-key` (a secret store's mount).
+pub const KEY_FILE_ENV: &str = "THREATPACK_REGISTRY_KEY_FILE";
+/// The registry's origin (the name in its key and its signed notes), used when the key is made.
+pub const ORIGIN_ENV: &str = "THREATPACK_REGISTRY_ORIGIN";
 pub const HEADER_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_HEADER_TIMEOUT";
 pub const BODY_TIMEOUT_ENV: &str = "THREATPACK_REGISTRY_BODY_TIMEOUT";
 pub const MAX_CONNECTIONS_ENV: &str = "THREATPACK_REGISTRY_MAX_CONNECTIONS";
 pub const WRITE_RATE_ENV: &str = "THREATPACK_REGISTRY_WRITE_RATE";
 pub const LOG_FORMAT_ENV: &str = "THREATPACK_REGISTRY_LOG_FORMAT";
+pub const INDEX_EXPIRY_ENV: &str = "THREATPACK_REGISTRY_INDEX_EXPIRY";
 
 /// Seconds a client has to send a request's headers, and the longest a kept-alive connection
 /// may stay idle between requests (hyper's header-read timer covers both).
@@ -32,6 +37,10 @@ pub const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Writes (publish, yank, namespaces, owners, keys) per minute, per token and per address.
 pub const DEFAULT_WRITE_RATE_PER_MINUTE: u32 = 120;
+/// How long an index envelope is valid: clients refuse it after that (freeze protection).
+pub const DEFAULT_INDEX_EXPIRY_SECONDS: i64 = 86_400;
+/// The longest index expiry: past a year, freeze protection means little.
+const MAX_INDEX_EXPIRY_SECONDS: i64 = 366 * 86_400;
 
 /// Where the server listens unless told otherwise: loopback, port 8080, the address the
 /// `threatpack` client uses when neither `--registry` nor `THREATPACK_REGISTRY` says otherwise,
@@ -42,7 +51,7 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::ne
 ));
 
 /// Every key a configuration file may hold, named as the flags are.
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     "data",
     "listen",
     "max-bundle-bytes",
@@ -51,6 +60,7 @@ pub const KEYS: [&str; 8] = [
     "max-connections",
     "write-rate",
     "log-format",
+    "index-expiry",
 ];
 
 /// A configuration file is a few lines; anything larger is not one.
@@ -67,6 +77,7 @@ pub struct PartialSettings {
     pub max_connections: Option<usize>,
     pub write_rate_per_minute: Option<u32>,
     pub log_format: Option<LogFormat>,
+    pub index_expiry_seconds: Option<i64>,
 }
 
 /// The settings the server runs with.
@@ -80,6 +91,7 @@ pub struct ServerSettings {
     pub max_connections: usize,
     pub write_rate_per_minute: u32,
     pub log_format: LogFormat,
+    pub index_expiry_seconds: i64,
 }
 
 /// How the request log is written (stderr, one line per request).
@@ -102,6 +114,7 @@ impl PartialSettings {
             max_connections: self.max_connections.or(lower.max_connections),
             write_rate_per_minute: self.write_rate_per_minute.or(lower.write_rate_per_minute),
             log_format: self.log_format.or(lower.log_format),
+            index_expiry_seconds: self.index_expiry_seconds.or(lower.index_expiry_seconds),
         }
     }
 
@@ -154,6 +167,9 @@ impl PartialSettings {
             )?)
             .unwrap_or(u32::MAX),
             log_format: self.log_format.unwrap_or_default(),
+            index_expiry_seconds: self
+                .index_expiry_seconds
+                .unwrap_or(DEFAULT_INDEX_EXPIRY_SECONDS),
         })
     }
 }
@@ -209,6 +225,9 @@ pub fn parse_config(text: &str, file: &str, base: &Path) -> Result<PartialSettin
                 "log-format" => {
                     config_log_format(value).map(|format| settings.log_format = Some(format))
                 }
+                "index-expiry" => parse_index_expiry(value.as_str().unwrap_or_default())
+                    .map(|seconds| settings.index_expiry_seconds = Some(seconds))
+                    .map_err(|error| Problem::at(value, error)),
                 unknown => Err(Problem {
                     offset: entry.key_span.start,
                     message: format!("unknown key `{unknown}`"),
@@ -320,6 +339,29 @@ fn config_log_format(value: &Node) -> Result<LogFormat, Problem> {
     }
 }
 
+/// An index expiry: a positive number and a unit, `s`, `m`, `h` or `d` (`1d`, `12h`, `90s`), at
+/// most 366 days.
+pub fn parse_index_expiry(text: &str) -> Result<i64, String> {
+    let invalid = || {
+        format!(
+            "`index-expiry = \"{text}\"` is not a duration: give a number and a unit, e.g. \"1d\", \"12h\", \"30m\" or \"90s\", at most \"366d\""
+        )
+    };
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let number: i64 = number.parse().map_err(|_| invalid())?;
+    let unit_seconds = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(invalid()),
+    };
+    number
+        .checked_mul(unit_seconds)
+        .filter(|seconds| (1..=MAX_INDEX_EXPIRY_SECONDS).contains(seconds))
+        .ok_or_else(invalid)
+}
+
 /// A positive whole number for `key` (seconds or a count); `example` shows one.
 fn config_number(value: &Node, key: &str, example: &str) -> Result<u64, Problem> {
     match &value.value {
@@ -351,7 +393,7 @@ mod tests {
     #[test]
     fn every_key_is_read_and_a_relative_data_path_is_relative_to_the_file() {
         let settings =
-            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\nheader-timeout = 5\nbody-timeout = 6\nmax-connections = 7\nwrite-rate = 8\nlog-format = \"json\"\n")
+            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\nheader-timeout = 5\nbody-timeout = 6\nmax-connections = 7\nwrite-rate = 8\nlog-format = \"json\"\nindex-expiry = \"2h\"\n")
                 .expect("a valid file");
         assert_eq!(
             settings,
@@ -364,6 +406,7 @@ mod tests {
                 max_connections: Some(7),
                 write_rate_per_minute: Some(8),
                 log_format: Some(LogFormat::Json),
+                index_expiry_seconds: Some(7200),
             }
         );
         let absolute = parse("data = \"/srv/registry\"\n").expect("a valid file");
@@ -384,7 +427,7 @@ mod tests {
         let error = parse("[server]\nport = 1\n").expect_err("unknown table");
         assert_eq!(
             error,
-            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`, `header-timeout`, `body-timeout`, `max-connections`, `write-rate`, `log-format`"
+            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`, `header-timeout`, `body-timeout`, `max-connections`, `write-rate`, `log-format`, `index-expiry`"
         );
     }
 
@@ -439,6 +482,7 @@ mod tests {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 write_rate_per_minute: DEFAULT_WRITE_RATE_PER_MINUTE,
                 log_format: LogFormat::Text,
+                index_expiry_seconds: DEFAULT_INDEX_EXPIRY_SECONDS,
             }
         );
         let error = PartialSettings::default()

@@ -15,6 +15,9 @@
 //! The registry process is the only writer of versions (orphan collection at start already
 //! assumes so); `threatpack-registry token create` writes tokens only.
 //!
+//! Each body is cached with its signed envelope (`IndexBody::note`), re-signed on read once half
+//! its lifetime has passed: the envelope's sequence is the body's, so it is dropped with it.
+//!
 //! The cache holds at most `MAX_CACHED_BYTES` of bodies; past that, arbitrary entries are
 //! dropped to make room, and they are rebuilt from the store when asked for again.
 
@@ -27,12 +30,26 @@ use axum::http::HeaderValue;
 /// The most bytes of index bodies kept at once.
 const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
 
-/// One pack's index as served: the JSON body and its strong ETag.
+/// One pack's index as served: the JSON body, its strong ETag, and its signed envelope.
 #[derive(Debug)]
 pub struct IndexBody {
     pub body: Bytes,
     /// The sha256 of `body` in hex, quoted: `"…"`.
     pub etag: HeaderValue,
+    /// The pack's index sequence when `body` was read.
+    pub sequence: u64,
+    /// The envelope served with it, signed once and re-signed only when half its lifetime has
+    /// passed, so that an index GET costs no signature.
+    pub note: RwLock<SignedNote>,
+}
+
+/// A signed envelope (`threatpack::transparency::envelope`) as the header carries it.
+#[derive(Debug, Clone)]
+pub struct SignedNote {
+    /// The `Threatpack-Index-Note` header's value.
+    pub header: HeaderValue,
+    /// Unix seconds from which it is re-signed (half its lifetime).
+    pub refresh_at: i64,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +146,11 @@ mod tests {
         Arc::new(IndexBody {
             body: Bytes::from_static(text.as_bytes()),
             etag: HeaderValue::from_static("\"x\""),
+            sequence: 1,
+            note: RwLock::new(SignedNote {
+                header: HeaderValue::from_static("x"),
+                refresh_at: 0,
+            }),
         })
     }
 

@@ -4,7 +4,8 @@
 //! `store` keeps the data (the `Store` trait; SQLite plus a blob directory), `tokens` says who
 //! may do what, `api` is the HTTP interface (with `index_cache`, the index bodies it serves from
 //! memory), `openapi` its OpenAPI description (generated from the handlers and `threatpack::wire`),
-//! `semver` the versioning gate of publish, `server` opens the store and serves it,
+//! `semver` the versioning gate of publish, `registry_key` the key
+//! the registry signs its index envelopes with (kept in the data directory, rotated), `server` opens the store and serves it,
 //! `backup` takes and restores backups of a data directory, `config` gathers the server's
 //! settings (flags, environment, configuration file), `connections` accepts connections under
 //! limits and timeouts and shuts down gracefully, and `metrics` counts what `/metrics` shows.
@@ -16,6 +17,7 @@ pub mod connections;
 mod index_cache;
 pub mod metrics;
 pub mod openapi;
+pub mod registry_key;
 pub mod semver;
 pub mod server;
 pub mod store;

@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use threatpack_registry::api::ApiOptions;
 use threatpack_registry::config::{
-    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, LISTEN_ENV, LOG_FORMAT_ENV,
-    LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV, PartialSettings, ServerSettings,
-    WRITE_RATE_ENV, read_config_file,
+    ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, INDEX_EXPIRY_ENV,
+    KEY_FILE_ENV, LISTEN_ENV, LOG_FORMAT_ENV, LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV,
+    ORIGIN_ENV, PartialSettings, ServerSettings, WRITE_RATE_ENV, parse_index_expiry,
+    read_config_file,
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
@@ -72,6 +73,14 @@ struct ServeArgs {
     /// The request log's format, one line per request on stderr [default: text]
     #[arg(long, value_name = "FORMAT", env = LOG_FORMAT_ENV)]
     log_format: Option<LogFormat>,
+    /// How long an index envelope is valid (clients refuse an expired one): `1d`, `12h`, `30m`
+    /// or `90s`; re-signed when half of it has passed [default: 1d]
+    #[arg(long, value_name = "DURATION", env = INDEX_EXPIRY_ENV, value_parser = parse_index_expiry)]
+    index_expiry: Option<i64>,
+    /// The registry's origin, the name in its key and in every note it signs, e.g. its host
+    /// name; fixed when the key is made at first start [default: threatpack-registry/<random>]
+    #[arg(long, value_name = "NAME", env = ORIGIN_ENV)]
+    origin: Option<String>,
 }
 
 impl ServeArgs {
@@ -85,6 +94,7 @@ impl ServeArgs {
             max_connections: self.max_connections,
             write_rate_per_minute: self.write_rate,
             log_format: self.log_format,
+            index_expiry_seconds: self.index_expiry,
         };
         command_line
             .or(config_file(self.config.as_deref())?)
@@ -105,6 +115,19 @@ enum Command {
     Backup(BackupArgs),
     /// Restore a backup into a new data directory
     Restore(RestoreArgs),
+    /// Show or rotate the registry key (the key index envelopes are signed with)
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Print the registry's public key (what clients pin) and its origin
+    Show(DataArgs),
+    /// Make a new registry key, introduced by a statement the old key signs; clients that
+    /// pinned the old key follow it. Restart the server afterwards: it signs with the key it
+    /// read at start
+    Rotate(DataArgs),
 }
 
 #[derive(Debug, Args)]
@@ -152,14 +175,17 @@ struct DataArgs {
 }
 
 impl DataArgs {
-    fn store(&self) -> Result<SqliteStore, String> {
-        let data = PartialSettings {
+    fn directory(&self) -> Result<PathBuf, String> {
+        PartialSettings {
             data: self.data.clone(),
             ..PartialSettings::default()
         }
         .or(config_file(self.config.as_deref())?)
-        .data()?;
-        SqliteStore::open(&data)
+        .data()
+    }
+
+    fn store(&self) -> Result<SqliteStore, String> {
+        SqliteStore::open(&self.directory()?)
     }
 }
 
@@ -206,6 +232,8 @@ fn main() -> ExitCode {
         Some(Command::Token(TokenCommand::Revoke(args))) => token_revoke(&args),
         Some(Command::Backup(args)) => backup(&args),
         Some(Command::Restore(args)) => restore(&args),
+        Some(Command::Key(KeyCommand::Show(args))) => key_show(&args),
+        Some(Command::Key(KeyCommand::Rotate(args))) => key_rotate(&args),
         None => run_server(&cli.serve),
     };
     match result {
@@ -226,6 +254,7 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
             adopt_blobs: args.adopt_blobs,
             strict: args.strict,
         },
+        args.origin.as_deref(),
     )?;
     let upload_dir = settings.data.join("uploads");
     std::fs::create_dir_all(&upload_dir)
@@ -238,7 +267,16 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
             "first start: an admin token (expires in 30 days) is in `{}` (mode 0600); read it, keep it safe, and delete the file",
             path.display()
         );
-    } else if opened.admin_token.is_some() {
+    }
+    if let Some(path) = &opened.registry_key_file {
+        eprintln!(
+            "first start: the registry key (origin `{}`) is in `{}` (mode 0600); back it up with your secrets: clients pin its public key `{}`",
+            opened.registry_key.origin(),
+            path.display(),
+            opened.registry_key.vkey()
+        );
+    }
+    if opened.admin_token_file.is_none() && opened.admin_token.is_some() {
         eprintln!(
             "first start: the admin token is the one {ADMIN_TOKEN_ENV} gave (expires in 30 days)"
         );
@@ -270,6 +308,8 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
                 upload_dir,
                 body_timeout: Duration::from_secs(settings.body_timeout_seconds),
                 write_rate_per_minute: settings.write_rate_per_minute,
+                registry_key: opened.registry_key.clone(),
+                index_expiry_seconds: settings.index_expiry_seconds,
             },
             &ConnectionOptions {
                 header_timeout: Duration::from_secs(settings.header_timeout_seconds),
@@ -346,7 +386,7 @@ fn backup(args: &BackupArgs) -> Result<(), String> {
 fn restore(args: &RestoreArgs) -> Result<(), String> {
     let summary = threatpack_registry::backup::restore(&args.file, &args.data)?;
     eprintln!(
-        "restored {} version(s) and {} blob(s) into `{}`; start the registry with `--data {}`",
+        "restored {} version(s) and {} blob(s) into `{}`; put the registry key (`registry-key`, kept with your secrets: backups do not hold it) into it or set {KEY_FILE_ENV}, then start the registry with `--data {}` (with a new key, every client that pinned the old one refuses the registry)",
         summary.versions,
         summary.blobs,
         args.data.display(),
@@ -390,6 +430,27 @@ fn report_start(report: &StartReport) {
             listed(&report.missing)
         );
     }
+}
+
+fn key_show(args: &DataArgs) -> Result<(), String> {
+    let path = threatpack_registry::registry_key::key_path(&args.directory()?);
+    let store = args.store()?;
+    let key = threatpack_registry::registry_key::load_existing(&path, &store)?;
+    eprintln!("origin `{}`, key file `{}`", key.origin(), path.display());
+    println!("{}", key.vkey());
+    Ok(())
+}
+
+fn key_rotate(args: &DataArgs) -> Result<(), String> {
+    let store = args.store()?;
+    let (old, new) = threatpack_registry::registry_key::rotate(&args.directory()?, &store)?;
+    eprintln!(
+        "rotated the registry key: `{}` -> `{}`; restart the server to sign with the new key (clients that pinned the old one follow the signed rotation)",
+        threatpack::transparency::key::vkey_id(old.vkey()),
+        threatpack::transparency::key::vkey_id(new.vkey())
+    );
+    println!("{}", new.vkey());
+    Ok(())
 }
 
 fn token_create(args: &TokenCreateArgs) -> Result<(), String> {

@@ -35,8 +35,13 @@ use crate::api;
         api::yank::unyank,
         api::blobs::download,
         api::blobs::signature,
+        api::log::checkpoint,
+        api::log::entries,
+        api::log::inclusion,
+        api::log::consistency,
         api::tokens::list_tokens,
         api::tokens::revoke_token,
+        api::registry_key::registry_key,
     ),
     modifiers(&BearerToken),
 )]

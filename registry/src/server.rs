@@ -6,7 +6,10 @@ use std::sync::Arc;
 use crate::api::{ApiOptions, router};
 use crate::config::ADMIN_TOKEN_ENV;
 use crate::connections::{ConnectionOptions, serve_connections};
+use crate::registry_key::load_or_create;
 use crate::store::{NewToken, SqliteStore, StartOptions, StartReport, Store};
+use threatpack::transparency::RegistryKey;
+
 use crate::tokens::{
     FIRST_ADMIN_TOKEN_SECONDS, MAX_EXPIRY_SECONDS, Scope, check_pattern, generate_token, hash_token,
 };
@@ -29,25 +32,36 @@ pub struct Opened {
     pub admin_token_file: Option<PathBuf>,
     /// What the checks at start did and found (`SqliteStore::check_at_start`).
     pub start: StartReport,
+    /// The key the registry signs its index envelopes with (`crate::registry_key`).
+    pub registry_key: Arc<RegistryKey>,
+    /// Where the registry key was made at this start (first start); `None` when it existed.
+    pub registry_key_file: Option<PathBuf>,
 }
 
 /// Opens `data` (creating it) with the default checks, and on first start creates an admin
 /// token.
 pub fn open(data: &Path) -> Result<Opened, String> {
-    open_with(data, &StartOptions::default())
+    open_with(data, &StartOptions::default(), None)
 }
 
 /// Opens `data` (creating it), checks it before serving (`SqliteStore::check_at_start`), and
-/// on first start creates an admin token.
-pub fn open_with(data: &Path, options: &StartOptions) -> Result<Opened, String> {
+/// on first start creates an admin token and the registry key (for `origin`, or a random one).
+pub fn open_with(
+    data: &Path,
+    options: &StartOptions,
+    origin: Option<&str>,
+) -> Result<Opened, String> {
     let store = SqliteStore::open(data)?;
     let start = store.check_at_start(options)?;
+    let key = load_or_create(data, origin, &store)?;
     let (admin_token, admin_token_file) = first_admin_token(&store, data)?;
     Ok(Opened {
         store: Arc::new(store),
         admin_token,
         admin_token_file,
         start,
+        registry_key: Arc::new(key.key),
+        registry_key_file: key.created,
     })
 }
 

@@ -75,10 +75,7 @@ impl Cache {
     }
 
     fn index_path(&self, registry: &str, name: &str) -> PathBuf {
-        let registry: String = registry
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let registry = file_name_of(registry);
         // Pack names are checked (`namespace/name`, ASCII letters, digits, `-`, `_`).
         self.root
             .join("index")
@@ -112,6 +109,56 @@ impl Cache {
             }
         }
     }
+}
+
+/// The registry key pinned on first use and the index sequences seen, per registry. Like the
+/// rest of the cache they are not trusted more than the cache is: a project's
+/// `[registry-keys]` and its lockfile take precedence (docs/security.md).
+impl Cache {
+    fn registry_key_path(&self, registry: &str) -> PathBuf {
+        self.root
+            .join("registry-keys")
+            .join(format!("{}.vkey", file_name_of(registry)))
+    }
+
+    /// The registry key pinned for `registry`, if any.
+    pub fn read_registry_key(&self, registry: &str) -> Option<String> {
+        let bytes = read_capped(&self.registry_key_path(registry), 4096).ok()?;
+        Some(String::from_utf8(bytes).ok()?.trim().to_string())
+    }
+
+    pub fn write_registry_key(&self, registry: &str, vkey: &str) -> Result<(), String> {
+        write_atomically(
+            &self.registry_key_path(registry),
+            format!("{vkey}\n").as_bytes(),
+            0o644,
+        )
+    }
+
+    /// The highest index sequence of `name` seen from `registry`, if any.
+    pub fn read_index_sequence(&self, registry: &str, name: &str) -> Option<u64> {
+        let path = self.index_path(registry, name).with_extension("sequence");
+        let bytes = read_capped(&path, 64).ok()?;
+        String::from_utf8(bytes).ok()?.trim().parse().ok()
+    }
+
+    pub fn write_index_sequence(
+        &self,
+        registry: &str,
+        name: &str,
+        sequence: u64,
+    ) -> Result<(), String> {
+        let path = self.index_path(registry, name).with_extension("sequence");
+        write_atomically(&path, format!("{sequence}\n").as_bytes(), 0o644)
+    }
+}
+
+/// A registry URL as a file name: every character but ASCII letters and digits becomes `_`.
+fn file_name_of(registry: &str) -> String {
+    registry
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// The hex of `sha256:HEX`, refused unless it is exactly 64 lowercase hex digits (it becomes a

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::cache::{Cache, checksum_hex};
 use super::http::{Client, Request};
+use super::log::{LogChecker, LoggedVersion};
 use crate::bundle::{Bundle, ReadLimits, read_bundle};
 use crate::lockfile::{LockedPack, Lockfile, namespace_of};
 use crate::project::ConfiguredKey;
@@ -43,6 +44,7 @@ pub fn fetch_locked(
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Result<Fetched, String>)>> = Mutex::new(Vec::new());
     let clients: Mutex<std::collections::HashMap<String, Client>> = Mutex::default();
+    let log = LogChecker::new(cache.clone());
     let workers = options.jobs.clamp(1, 32).min(lock.packs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -52,7 +54,7 @@ pub fn fetch_locked(
                     let Some(pack) = lock.packs.get(at) else {
                         break;
                     };
-                    let result = fetch_one(pack, lock, configured, cache, options, &clients);
+                    let result = fetch_one(pack, lock, configured, cache, options, &clients, &log);
                     if let Ok(fetched) = &result {
                         on_done(fetched);
                     }
@@ -87,6 +89,7 @@ fn fetch_one(
     cache: &Cache,
     options: &FetchOptions,
     clients: &Mutex<std::collections::HashMap<String, Client>>,
+    log: &LogChecker,
 ) -> Result<Fetched, String> {
     let label = format!("`{}` {}", pack.name, pack.version);
     let trusted = trusted_keys(pack, lock, configured)?;
@@ -140,6 +143,43 @@ fn fetch_one(
     let signature = download(&client, &signature_url, &label)?;
     verify(pack, &bytes, &signature, &trusted)
         .map_err(|problem| format!("refusing {label} from {}: {problem}", pack.registry))?;
+    // A download is checked against the log the lockfile names (lockfiles written before
+    // registries kept one name none: the next `lock` records it).
+    if pack.log_index.is_some() {
+        // Whether its signer's key was removed, and where in the log: a version logged after
+        // its key's removal is refused even when locked.
+        let index_path = format!("/packs/{}", pack.name);
+        let removal = client
+            .send(&Request::new("GET", &index_path))
+            .ok()
+            .filter(|response| response.status == 200)
+            .and_then(|response| response.json::<crate::wire::Index>().ok())
+            .and_then(|index| {
+                index
+                    .versions
+                    .into_iter()
+                    .find(|entry| entry.version == pack.version)
+            })
+            .and_then(|entry| entry.signer_key_removed_log_index);
+        // The registry key the lockfile pins (`[[registry]]`), else the registry's own.
+        let key = lock
+            .registries
+            .iter()
+            .find(|registry| registry.url == pack.registry)
+            .map(|registry| registry.key.as_str());
+        log.check(
+            &client,
+            key,
+            &LoggedVersion {
+                name: &pack.name,
+                version: &pack.version,
+                digest: &pack.checksum,
+                signer: &pack.signer,
+                log_index: pack.log_index,
+                signer_key_removed_log_index: removal,
+            },
+        )?;
+    }
     // Signature last: a bundle without its signature is never taken as fetched.
     write_atomically(&bundle_path, &bytes, 0o644)?;
     write_atomically(&signature_path, &signature, 0o644)?;

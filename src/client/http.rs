@@ -24,6 +24,8 @@ pub struct Request<'a> {
     pub headers: Vec<(&'a str, String)>,
     /// Content type and bytes.
     pub body: Option<(&'a str, &'a [u8])>,
+    /// The largest answer body accepted: a longer one is refused, not cut short.
+    pub max_body_bytes: u64,
 }
 
 impl<'a> Request<'a> {
@@ -34,6 +36,7 @@ impl<'a> Request<'a> {
             token: None,
             headers: Vec::new(),
             body: None,
+            max_body_bytes: MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -44,6 +47,8 @@ pub struct Response {
     pub status: u16,
     /// The `ETag` header, when there is one.
     pub etag: Option<String>,
+    /// The `Threatpack-Index-Note` header (an index answer's signed envelope), when there is one.
+    pub index_note: Option<Vec<u8>>,
     pub body: Vec<u8>,
 }
 
@@ -212,12 +217,32 @@ impl Client {
             .get(reqwest::header::ETAG)
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
+        let index_note = response
+            .headers()
+            .get(crate::wire::INDEX_NOTE_HEADER)
+            .map(|value| value.as_bytes().to_vec());
         let mut body = Vec::new();
         response
-            .take(MAX_RESPONSE_BYTES)
+            .take(request.max_body_bytes.saturating_add(1))
             .read_to_end(&mut body)
             .map_err(|error| (unreachable(&error), true))?;
-        Ok(Response { status, etag, body })
+        if body.len() as u64 > request.max_body_bytes {
+            return Err((
+                format!(
+                    "the registry {} sent more than {} bytes for `{}`: refused without reading further (no answer of the API is that large: something between you and the registry is sending endless data)\n  help: retry, or from another network; report it to the registry's operator if it persists",
+                    self.registry,
+                    request.max_body_bytes,
+                    crate::render::visible(request.path)
+                ),
+                false,
+            ));
+        }
+        Ok(Response {
+            status,
+            etag,
+            index_note,
+            body,
+        })
     }
 }
 
@@ -227,17 +252,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The registry URL without a trailing `/` or `/api/v1`; only `http://` and `https://`.
-pub fn normalize_registry(url: &str) -> Result<String, String> {
-    let url = url.trim().trim_end_matches('/');
-    let url = url.strip_suffix("/api/v1").unwrap_or(url);
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 9 {
-        return Err(format!(
-            "`{url}` is not a registry URL: expected `https://HOST[:PORT]` or `http://HOST[:PORT]`"
-        ));
-    }
-    Ok(url.to_string())
-}
+pub use crate::wire::normalize_registry;
 
 /// An error with its causes ("error sending request: connection refused").
 fn source_chain(error: &dyn std::error::Error) -> String {

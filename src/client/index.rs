@@ -6,18 +6,35 @@
 //! is the sha256 of the index body, so a cached body is offered with `If-None-Match` only when
 //! it hashes to its cached ETag, and a 304 then means exactly that body is current. A planted
 //! body whose ETag does not match is dropped and the index fetched whole.
+//!
+//! Every index answer, 200 or 304, is checked against its signed envelope before it is used or
+//! cached (`registry_key::IndexTrust`: the registry's pinned key, the pack, the body's hash,
+//! the sequence seen before, the expiry), and read under `MAX_INDEX_BYTES`.
 
 use std::collections::HashMap;
 
 use super::cache::Cache;
 use super::http::{Client, Request};
+use super::log::{LogChecker, LoggedVersion};
+use super::registry_key::IndexTrust;
 
 pub use crate::wire::{Index, IndexDependency, IndexVersion, PublisherKey};
+
+/// The largest index body read: tens of thousands of versions; anything larger is refused
+/// before it is parsed (endless data).
+pub const MAX_INDEX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where indexes and keys come from (the registry through the cache, in practice).
 pub trait IndexSource {
     fn index(&mut self, registry: &str, name: &str) -> Result<Index, String>;
     fn keys(&mut self, registry: &str, namespace: &str) -> Result<Vec<PublisherKey>, String>;
+    /// Checks that a chosen version is in the registry's transparency log (`super::log`);
+    /// returns its log index, `None` from a registry that keeps no log.
+    fn check_logged(
+        &mut self,
+        registry: &str,
+        version: &LoggedVersion<'_>,
+    ) -> Result<Option<u64>, String>;
 }
 
 /// Indexes from registries, through the cache; each index is read once per run.
@@ -26,16 +43,32 @@ pub struct RegistryIndexes {
     offline: bool,
     clients: HashMap<String, Client>,
     read: HashMap<(String, String), Index>,
+    log: LogChecker,
+    trust: IndexTrust,
 }
 
 impl RegistryIndexes {
     pub fn new(cache: Cache, offline: bool) -> RegistryIndexes {
         RegistryIndexes {
+            log: LogChecker::new(cache.clone()),
             cache,
             offline,
             clients: HashMap::new(),
             read: HashMap::new(),
+            trust: IndexTrust::default(),
         }
+    }
+
+    /// Checks every index with `trust`'s pins and sequences (by default: the cache's, else the
+    /// registry's key on first use).
+    pub fn with_trust(mut self, trust: IndexTrust) -> RegistryIndexes {
+        self.trust = trust;
+        self
+    }
+
+    /// The pins and sequences of this run, and the notes and warnings they left.
+    pub fn trust_mut(&mut self) -> &mut IndexTrust {
+        &mut self.trust
     }
 
     fn client(&mut self, registry: &str) -> Result<&Client, String> {
@@ -76,11 +109,16 @@ impl RegistryIndexes {
     ) -> Result<Index, String> {
         let path = format!("/packs/{name}");
         let mut request = Request::new("GET", &path);
+        request.max_body_bytes = MAX_INDEX_BYTES;
         if let Some((_, etag)) = &cached {
             request.headers.push(("If-None-Match", etag.clone()));
         }
-        let response = self.client(registry)?.send(&request)?;
+        let client = self.client(registry)?.clone();
+        let response = client.send(&request).map_err(|error| {
+            format!("cannot read the index of `{name}` from {registry}: {error}")
+        })?;
         let parse = |body: &[u8]| parse_index(body, registry, name);
+        let note = response.index_note.as_deref();
         match response.status {
             304 => match cached {
                 // The registry confirms the ETag sent (and says no other).
@@ -90,6 +128,8 @@ impl RegistryIndexes {
                         .as_deref()
                         .is_none_or(|answered| answered.trim() == etag) =>
                 {
+                    self.trust
+                        .check(registry, name, note, &body, &self.cache, &client)?;
                     parse(&body)
                 }
                 // A 304 for nothing sent, or for another ETag: ask for the whole index.
@@ -99,6 +139,8 @@ impl RegistryIndexes {
                 )),
             },
             200 => {
+                self.trust
+                    .check(registry, name, note, &response.body, &self.cache, &client)?;
                 let index = parse(&response.body)?;
                 if index.name != name {
                     return Err(format!(
@@ -168,5 +210,21 @@ impl IndexSource for RegistryIndexes {
         serde_json::from_slice::<crate::wire::Keys>(&response.body)
             .map(|keys| keys.keys)
             .map_err(|error| format!("the key list of `{namespace}` cannot be read: {error}"))
+    }
+
+    fn check_logged(
+        &mut self,
+        registry: &str,
+        version: &LoggedVersion<'_>,
+    ) -> Result<Option<u64>, String> {
+        if self.offline {
+            // Nothing can be asked of the log offline: what the cached index names is kept,
+            // and checked by the next lock or download that is online.
+            return Ok(version.log_index);
+        }
+        let client = self.client(registry)?.clone();
+        // The key the index envelopes are checked with signs the log's checkpoints too.
+        let pin = self.trust.pin(registry, &self.cache, &client)?;
+        self.log.check(&client, Some(&pin.vkey), version)
     }
 }

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use semver::{Version, VersionReq};
 
 use super::index::{IndexDependency, IndexSource, IndexVersion};
+use super::log::LoggedVersion;
 use crate::lockfile::{LockedKey, LockedPack, Lockfile, namespace_of};
 use crate::project::ConfiguredKey;
 use crate::render::visible;
@@ -266,7 +267,19 @@ pub fn resolve_lock(
         if !lock.keys.contains(&key) {
             lock.keys.push(key);
         }
+        let log_index = indexes.check_logged(
+            request.registry,
+            &LoggedVersion {
+                name,
+                version: &choice.entry.version,
+                digest: &choice.entry.digest,
+                signer,
+                log_index: choice.entry.log_index,
+                signer_key_removed_log_index: choice.entry.signer_key_removed_log_index,
+            },
+        )?;
         lock.packs.push(LockedPack {
+            log_index,
             name: name.clone(),
             version: choice.version.to_string(),
             registry: request.registry.to_string(),
@@ -541,6 +554,15 @@ mod tests {
                 public_key: key_line(&publisher().public),
             }])
         }
+        fn check_logged(
+            &mut self,
+            _: &str,
+            version: &LoggedVersion<'_>,
+        ) -> Result<Option<u64>, String> {
+            // The resolver's choices are tested here; the log's checks against the real
+            // registry (tests/it/registry_log.rs).
+            Ok(version.log_index)
+        }
     }
 
     fn version(version: &str, digest: char, dependencies: &[(&str, &str)]) -> IndexVersion {
@@ -558,11 +580,13 @@ mod tests {
                 })
                 .collect(),
             published_at: "2026-05-01T12:00:00Z".into(),
+            log_index: None,
             semver: None,
             size: 0,
             tier: None,
             signer_key_id: publisher().key_id.clone(),
             signer_key_removed: false,
+            signer_key_removed_log_index: None,
             yanked: false,
             yank_reason: None,
         }
@@ -713,6 +737,13 @@ mod tests {
                 key_id: publisher().key_id.clone(),
                 public_key: key_line(&other.public),
             }])
+        }
+        fn check_logged(
+            &mut self,
+            registry: &str,
+            version: &LoggedVersion<'_>,
+        ) -> Result<Option<u64>, String> {
+            self.0.check_logged(registry, version)
         }
     }
 

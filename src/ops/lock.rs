@@ -10,6 +10,7 @@ use super::{Error, Progress};
 use crate::client::cache::Cache;
 use crate::client::fetch::{DEFAULT_JOBS, FetchOptions, Fetched, fetch_locked, read_fetched};
 use crate::client::index::RegistryIndexes;
+use crate::client::registry_key::IndexTrust;
 use crate::client::resolve::{LockRequest, RootRequirement, lock_satisfies, resolve_lock};
 use crate::client::source::LockedSource;
 use crate::lockfile::{LOCKFILE, LockedPack, Lockfile};
@@ -38,6 +39,9 @@ pub struct DependencyOptions {
     /// The cache directory. `None`: `THREATPACK_CACHE_DIR`, `$XDG_CACHE_HOME/threatpack` or
     /// `~/.cache/threatpack`.
     pub cache: Option<PathBuf>,
+    /// Accept an index whose signed envelope has expired, with a warning (an offline mirror);
+    /// otherwise it is refused (freeze protection).
+    pub allow_expired_index: bool,
 }
 
 impl DependencyOptions {
@@ -92,6 +96,14 @@ impl Root {
         match self {
             Root::Pack { .. } => &[],
             Root::Project(project) => &project.trusted,
+        }
+    }
+
+    /// The registry keys the project pins (`[registry-keys]`).
+    fn registry_keys(&self) -> std::collections::BTreeMap<String, String> {
+        match self {
+            Root::Pack { .. } => std::collections::BTreeMap::new(),
+            Root::Project(project) => project.registry_keys.clone(),
         }
     }
 
@@ -341,7 +353,12 @@ pub(crate) fn lock_root(
     if options.locked && existing.is_none() {
         return Err(Error::LockfileMissing { path });
     }
-    let mut indexes = RegistryIndexes::new(options.cache()?, options.offline);
+    let mut indexes =
+        RegistryIndexes::new(options.cache()?, options.offline).with_trust(IndexTrust::new(
+            root.registry_keys(),
+            existing.as_ref(),
+            options.allow_expired_index,
+        ));
     let resolution = resolve_lock(
         &LockRequest {
             registry: &registry,
@@ -352,12 +369,29 @@ pub(crate) fn lock_root(
         },
         &mut indexes,
     )?;
+    let mut resolution = resolution;
     for note in &resolution.notes {
         progress.note(note);
     }
+    for note in indexes.trust_mut().take_notes() {
+        progress.note(&note);
+    }
+    for warning in indexes.trust_mut().take_warnings() {
+        progress.warn(&warning);
+    }
+    resolution.lock.registries = indexes
+        .trust_mut()
+        .lock_registries(existing.as_ref(), &resolution.lock);
     let text = resolution.lock.render();
     if existing_text.as_deref() == Some(text.as_str()) {
         return Ok(Some(unchanged(resolution.lock, existing)));
+    }
+    // Newer index sequences alone are no reason to rewrite the file (nor to fail `--locked`):
+    // the cache keeps them, and the lockfile records them with its next change.
+    if let Some(existing) = &existing
+        && existing.without_index_sequences() == resolution.lock.without_index_sequences()
+    {
+        return Ok(Some(unchanged(existing.clone(), Some(existing.clone()))));
     }
     let changes = lock_changes(existing.as_ref(), &resolution.lock);
     if options.locked {
@@ -778,6 +812,7 @@ mod tests {
                     signer: "0000000000000000".to_string(),
                     tier: None,
                     dependencies: Vec::new(),
+                    log_index: None,
                 })
                 .collect(),
             ..Lockfile::new()

@@ -87,6 +87,11 @@ pub trait Progress: Sync {
     fn finish(&self) {}
     /// A note the user should see (a yanked version kept, a key trusted on first use).
     fn note(&self, _message: &str) {}
+    /// A warning: something was accepted that weakens a guarantee (an expired index used
+    /// with `--allow-expired-index`). By default shown as a note.
+    fn warn(&self, message: &str) {
+        self.note(message);
+    }
 }
 
 /// A reporter that reports nothing.

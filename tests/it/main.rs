@@ -18,6 +18,7 @@ mod otm;
 mod readme_quickstart;
 mod registry_client;
 mod registry_lock;
+mod registry_log;
 mod registry_namespace;
 mod registry_ops;
 mod registry_owner;

@@ -27,6 +27,7 @@ fn dependencies(setup: &Setup, locked: bool, offline: bool) -> DependencyOptions
         locked,
         offline,
         cache: Some(setup.path("cache")),
+        allow_expired_index: false,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::support::Run;
 pub struct Registry {
     pub url: String,
     pub admin: String,
-    _runtime: tokio::runtime::Runtime,
+    pub _runtime: tokio::runtime::Runtime,
     /// The registry's data directory (SQLite database and blobs).
     pub data: tempfile::TempDir,
     /// The registry's store, to read what the API does not show (the audit log).
@@ -40,7 +40,11 @@ pub fn start_registry() -> Registry {
         .expect("bind loopback");
     let address = listener.local_addr().expect("bound address");
     let store = opened.store.clone();
-    runtime.spawn(serve(listener, opened.store.clone(), ApiOptions::default()));
+    let options = ApiOptions {
+        registry_key: opened.registry_key.clone(),
+        ..ApiOptions::default()
+    };
+    runtime.spawn(serve(listener, opened.store.clone(), options));
     Registry {
         url: format!("http://{address}"),
         admin,
@@ -213,9 +217,8 @@ fn login_publish_info_yank_unyank_and_search_against_a_real_registry() {
     );
     let digest = run
         .stdout
-        .trim()
-        .rsplit(' ')
-        .next()
+        .split_whitespace()
+        .find(|word| word.starts_with("sha256:"))
         .expect("a digest")
         .to_string();
     let run = threatpack(&config, &registry, &["publish", &signed], "");

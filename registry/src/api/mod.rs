@@ -2,7 +2,7 @@
 //! then call one `Store` method on a blocking thread. Every error is the envelope
 //! `{"errors":[{"detail":"…"}]}` with a precise status (`errors`); `auth` says who asks and what
 //! they may do; one module per resource holds its handlers (`namespaces`, `owners`, `keys`,
-//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`). Each handler's `#[utoipa::path]`
+//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`, `log`: the transparency log). Each handler's `#[utoipa::path]`
 //! describes it in registry/openapi.json (`crate::openapi`).
 //!
 //! Around the routes (`router`): `request_log` (a log line and metrics per request), a panic
@@ -16,9 +16,11 @@ mod errors;
 mod guard;
 pub(crate) mod index;
 pub(crate) mod keys;
+pub(crate) mod log;
 pub(crate) mod namespaces;
 pub(crate) mod owners;
 pub(crate) mod publish;
+pub(crate) mod registry_key;
 mod request_log;
 pub(crate) mod search;
 pub(crate) mod tokens;
@@ -34,6 +36,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
+use threatpack::transparency::RegistryKey;
 use threatpack::wire::{ErrorEnvelope, Health};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -70,6 +73,10 @@ pub struct ApiOptions {
     pub body_timeout: Duration,
     /// Writes a minute per token (or per address for requests without one).
     pub write_rate_per_minute: u32,
+    /// The key index envelopes are signed with: the data directory's (`server::Opened`).
+    pub registry_key: Arc<RegistryKey>,
+    /// How long an index envelope is valid; it is re-signed when half of that has passed.
+    pub index_expiry_seconds: i64,
 }
 
 impl Default for ApiOptions {
@@ -79,6 +86,14 @@ impl Default for ApiOptions {
             upload_dir: std::env::temp_dir(),
             body_timeout: Duration::from_secs(crate::config::DEFAULT_BODY_TIMEOUT_SECONDS),
             write_rate_per_minute: crate::config::DEFAULT_WRITE_RATE_PER_MINUTE,
+            // A key of its own, for a registry embedded without a data directory's key; one
+            // served from a data directory passes `Opened::registry_key`.
+            index_expiry_seconds: crate::config::DEFAULT_INDEX_EXPIRY_SECONDS,
+            registry_key: Arc::new(
+                threatpack::transparency::key::random_origin()
+                    .and_then(|origin| RegistryKey::generate(&origin))
+                    .expect("the operating system's random source works"),
+            ),
         }
     }
 }
@@ -91,6 +106,7 @@ pub(crate) struct AppState {
     index_cache: Arc<IndexCache>,
     write_limiter: Arc<guard::WriteLimiter>,
     publish_permits: Arc<tokio::sync::Semaphore>,
+    checkpoint_cache: Arc<log::CheckpointCache>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -142,6 +158,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         options,
         index_cache: Arc::default(),
         publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
+        checkpoint_cache: Arc::default(),
     };
     Router::new()
         .route("/metrics", get(metrics))
@@ -168,6 +185,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/namespaces/{namespace}/keys/{key_id}",
             delete(keys::remove_key),
         )
+        .route("/api/v1/registry/key", get(registry_key::registry_key))
         .route("/api/v1/tokens", get(tokens::list_tokens))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
         .route("/api/v1/packs", get(search::search))
@@ -185,6 +203,10 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/packs/{namespace}/{name}/{version}/unyank",
             put(yank::unyank),
         )
+        .route("/api/v1/log/checkpoint", get(log::checkpoint))
+        .route("/api/v1/log/entries", get(log::entries))
+        .route("/api/v1/log/proof/inclusion", get(log::inclusion))
+        .route("/api/v1/log/proof/consistency", get(log::consistency))
         .route("/api/v1/blobs/sha256/{digest}", get(blobs::download))
         .route(
             "/api/v1/blobs/sha256/{digest}/signature",

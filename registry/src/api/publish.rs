@@ -197,11 +197,18 @@ pub(crate) async fn publish(
         }
         PublishOutcome::AlreadyPublished | PublishOutcome::BaselineChanged => StatusCode::OK,
     };
+    let log = super::log::publish_log(
+        &state,
+        new_version.pack.clone(),
+        new_version.version.clone(),
+    )
+    .await?;
     Ok((
         status,
         Json(PublishAnswer {
             created: outcome == PublishOutcome::Created,
             digest: format!("sha256:{}", new_version.sha256),
+            log,
             name: new_version.pack,
             semver: new_version.semver,
             signer_key_id: new_version.signer_key_id,
@@ -307,7 +314,8 @@ async fn check_semver(
     let lookup = new_version.pack.clone();
     let published = blocking(state, move |store| store.index(&lookup))
         .await?
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .versions;
     new_version.versions_seen = Some(published.len() as u64);
     new_version.semver = None;
     if published

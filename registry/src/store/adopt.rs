@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use threatpack::bundle::{ReadLimits, read_bundle};
 use threatpack::signing::{parse_public_keys, verify_bundle};
+use threatpack::transparency::log::Event;
 use threatpack::wire::IndexDependency;
 
 use super::SqliteStore;
@@ -98,6 +99,15 @@ impl SqliteStore {
                         params![namespace, verified.key_id, adopted_key, now()],
                     )
                     .map_err(failed)?;
+                super::log::append(
+                    &transaction,
+                    Event::KeyAdd {
+                        namespace: namespace.to_string(),
+                        key_id: verified.key_id.clone(),
+                    },
+                    now(),
+                )
+                .map_err(|error| error.to_string())?;
             }
         }
         let taken: Option<String> = transaction
@@ -117,14 +127,19 @@ impl SqliteStore {
             .map_err(|error| error.to_string())?;
         transaction
             .execute(
-                "INSERT INTO packs (name, namespace, description, tags, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO packs (name, namespace, description, tags, created_at, index_sequence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET index_sequence = MAX(index_sequence + 1, ?6)",
                 params![
                     manifest.pack,
                     namespace,
                     manifest.description,
                     tags,
-                    sidecar.published_at
+                    sidecar.published_at,
+                    // The database that counted this pack's changes was lost: clients may have
+                    // seen any sequence, so the count goes on from the clock (seconds), which
+                    // no count of changes reaches, and never backwards.
+                    now()
                 ],
             )
             .map_err(failed)?;
@@ -166,6 +181,18 @@ impl SqliteStore {
                 ],
             )
             .map_err(failed)?;
+        // Logged as published now: the log vouches for the version from its adoption on.
+        super::log::append(
+            &transaction,
+            Event::Publish {
+                pack: manifest.pack.clone(),
+                version: manifest.version.clone(),
+                sha256: sha256.to_string(),
+                signer: verified.key_id.clone(),
+            },
+            now(),
+        )
+        .map_err(|error| error.to_string())?;
         transaction.commit().map_err(failed)?;
         Ok(target)
     }

@@ -5,12 +5,15 @@
 
 mod adopt;
 mod blobs;
+mod log;
 mod sqlite;
 
 use serde::Serialize;
 
 pub use blobs::{BlobDir, Sidecar, is_sha256_hex};
+pub use log::MAX_ENTRIES_PER_READ as MAX_LOG_ENTRIES_PER_READ;
 pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, listed, quick_check};
+pub use threatpack::transparency::log::Hash;
 /// What the store reads back is what the API serves: the wire types themselves.
 pub use threatpack::wire::{
     IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit, TokenInfo,
@@ -137,6 +140,15 @@ impl std::fmt::Display for NotReady {
     }
 }
 
+/// A pack's index as stored: its versions and its sequence, which every change to what the
+/// index shows raises in the same transaction (publish, yank, unyank, a key of its namespace
+/// added, removed or restored).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackIndex {
+    pub sequence: u64,
+    pub versions: Vec<IndexVersion>,
+}
+
 /// The registry's storage. Methods block (disk, database): async callers run them on a
 /// blocking thread. `actor` names who asks, for the audit log (`token:ID`, `cli`, `server`).
 pub trait Store: Send + Sync {
@@ -174,8 +186,9 @@ pub trait Store: Send + Sync {
         bundle: &[u8],
         actor: &str,
     ) -> Result<PublishOutcome, StoreError>;
-    /// Every version of a pack, oldest first (semver order); `None` for an unknown pack.
-    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError>;
+    /// Every version of a pack, oldest first (semver order), with the pack's index sequence;
+    /// `None` for an unknown pack.
+    fn index(&self, pack: &str) -> Result<Option<PackIndex>, StoreError>;
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn signature(&self, sha256: &str) -> Result<Option<String>, StoreError>;
     /// Yanks (the index shows `reason`) or unyanks (`reason` only goes to the audit log).
@@ -207,4 +220,20 @@ pub trait Store: Send + Sync {
     fn check_ready(&self) -> Result<(), NotReady>;
     /// The newest audit entries first.
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Records a registry key rotation statement (a signed note), after the earlier ones.
+    fn add_registry_key_rotation(&self, statement: &str, actor: &str) -> Result<(), StoreError>;
+    /// Every registry key rotation statement, oldest first.
+    fn registry_key_rotations(&self) -> Result<Vec<String>, StoreError>;
+    /// The transparency log's size and root hash now.
+    fn log_head(&self) -> Result<(u64, Hash), StoreError>;
+    /// The bytes of log entries `start..start + count` (at most `MAX_LOG_ENTRIES_PER_READ`;
+    /// fewer at the end).
+    fn log_entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The proof that entry `index` is in the first `size` entries; `NotFound` for an index or
+    /// size the log does not have.
+    fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The proof that the first `from` entries are a prefix of the first `to`.
+    fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The index of the entry that logged the publish of `pack` `version`.
+    fn log_publish_index(&self, pack: &str, version: &str) -> Result<Option<u64>, StoreError>;
 }

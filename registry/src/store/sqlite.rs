@@ -13,12 +13,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use threatpack::transparency::log::{Event, Hash};
 use threatpack::wire::{BumpLevel, SemverDecision};
 
 use super::blobs::{BlobRead, Sidecar};
+use super::log;
 use super::{
-    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PublishOutcome,
-    PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord, is_sha256_hex,
+    AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PackIndex,
+    PublishOutcome, PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
+    is_sha256_hex,
 };
 use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
@@ -105,6 +108,20 @@ CREATE TABLE pending_blobs (
     started_at INTEGER NOT NULL
 );
 "#,
+    // 5: signed index metadata (issue 14). Each pack's index sequence, raised in the
+    // transaction of every change to what its index shows (a pack existing before counts as
+    // changed once); and the registry key's rotation statements, in order.
+    r#"
+ALTER TABLE packs ADD COLUMN index_sequence INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE registry_key_rotations (
+    position INTEGER PRIMARY KEY,
+    statement TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    // 6: the transparency log (`super::log`); a registry with history writes it at its first
+    // start after this (`log::backfill`).
+    super::log::MIGRATION,
 ];
 
 pub struct SqliteStore {
@@ -127,6 +144,21 @@ fn audit(
         .execute(
             "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now(), actor, action, target, detail],
+        )
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Raises the index sequence of every pack of `namespace`: a publisher key was added, removed
+/// or restored, which changes how the index marks the versions it signed.
+fn raise_namespace_sequences(
+    transaction: &Transaction<'_>,
+    namespace: &str,
+) -> Result<(), StoreError> {
+    transaction
+        .execute(
+            "UPDATE packs SET index_sequence = index_sequence + 1 WHERE namespace = ?1",
+            [namespace],
         )
         .map_err(internal)?;
     Ok(())
@@ -217,6 +249,20 @@ fn sort_versions(records: &mut [IndexVersion]) {
 }
 
 impl SqliteStore {
+    /// Raises every pack's index sequence to at least `floor` (and by one): after a backup is
+    /// restored, clients may have seen higher sequences than the backup holds, and would refuse
+    /// its indexes as a rollback. Unix seconds make a floor no count of changes reaches.
+    pub fn raise_index_sequences_past(&self, floor: i64) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .execute(
+                "UPDATE packs SET index_sequence = MAX(index_sequence + 1, ?1)",
+                [floor],
+            )
+            .map_err(internal)?;
+        Ok(())
+    }
+
     /// Opens (or creates) the store in `data`: `registry.sqlite3` and `blobs/`, checks the
     /// database's integrity (`PRAGMA quick_check`: a damaged database is refused, never
     /// served), and migrates the schema.
@@ -243,6 +289,12 @@ impl SqliteStore {
             .map_err(failed)?;
         quick_check(&connection).map_err(|problem| damaged(&database, &problem))?;
         migrate(&mut connection).map_err(failed)?;
+        backfill_log(&mut connection).map_err(|error| {
+            format!(
+                "cannot write the transparency log of `{}`'s history: {error}",
+                database.display()
+            )
+        })?;
         let blobs = BlobDir::open(&data.join("blobs"))?;
         Ok(SqliteStore {
             connection: Mutex::new(connection),
@@ -531,6 +583,17 @@ fn damaged(database: &Path, problem: &str) -> String {
     )
 }
 
+/// A registry that kept no log yet gets one entry per event of its history (`log::backfill`),
+/// in one transaction that no other writer can interleave with.
+fn backfill_log(connection: &mut Connection) -> Result<u64, StoreError> {
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(internal)?;
+    let written = log::backfill(&transaction, now())?;
+    transaction.commit().map_err(internal)?;
+    Ok(written)
+}
+
 fn migrate(connection: &mut Connection) -> Result<(), rusqlite::Error> {
     let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (number, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
@@ -563,12 +626,22 @@ impl Store for SqliteStore {
             )));
         }
         for owner in owners {
-            transaction
+            let inserted = transaction
                 .execute(
                     "INSERT OR IGNORE INTO namespace_owners (namespace, owner) VALUES (?1, ?2)",
                     params![name, owner],
                 )
                 .map_err(internal)?;
+            if inserted > 0 {
+                log::append(
+                    &transaction,
+                    Event::OwnerAdd {
+                        namespace: name.to_string(),
+                        owner: owner.clone(),
+                    },
+                    now(),
+                )?;
+            }
         }
         audit(
             &transaction,
@@ -615,6 +688,14 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         audit(&transaction, actor, "owner.add", namespace, owner)?;
+        log::append(
+            &transaction,
+            Event::OwnerAdd {
+                namespace: namespace.to_string(),
+                owner: owner.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)?;
         Ok(true)
     }
@@ -643,6 +724,14 @@ impl Store for SqliteStore {
             )
             .map_err(internal)?;
         audit(&transaction, actor, "owner.remove", namespace, owner)?;
+        log::append(
+            &transaction,
+            Event::OwnerRemove {
+                namespace: namespace.to_string(),
+                owner: owner.to_string(),
+            },
+            now(),
+        )?;
         transaction.commit().map_err(internal)
     }
 
@@ -692,6 +781,15 @@ impl Store for SqliteStore {
                 audit(&transaction, actor, "key.add", namespace, key_id)?;
             }
         }
+        log::append(
+            &transaction,
+            Event::KeyAdd {
+                namespace: namespace.to_string(),
+                key_id: key_id.to_string(),
+            },
+            now(),
+        )?;
+        raise_namespace_sequences(&transaction, namespace)?;
         transaction.commit().map_err(internal)?;
         Ok(true)
     }
@@ -712,6 +810,15 @@ impl Store for SqliteStore {
             )));
         }
         audit(&transaction, actor, "key.remove", namespace, key_id)?;
+        log::append(
+            &transaction,
+            Event::KeyRemove {
+                namespace: namespace.to_string(),
+                key_id: key_id.to_string(),
+            },
+            now(),
+        )?;
+        raise_namespace_sequences(&transaction, namespace)?;
         transaction.commit().map_err(internal)
     }
 
@@ -811,7 +918,8 @@ impl Store for SqliteStore {
             .execute(
                 "INSERT INTO packs (name, namespace, description, tags, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (name) DO UPDATE SET description = ?3, tags = ?4",
+                 ON CONFLICT (name) DO UPDATE SET description = ?3, tags = ?4,
+                     index_sequence = index_sequence + 1",
                 params![
                     version.pack,
                     version.namespace,
@@ -884,21 +992,33 @@ impl Store for SqliteStore {
                 ),
             },
         )?;
+        log::append(
+            &transaction,
+            Event::Publish {
+                pack: version.pack.clone(),
+                version: version.version.clone(),
+                sha256: version.sha256.clone(),
+                signer: version.signer_key_id.clone(),
+            },
+            published_at,
+        )?;
         transaction.commit().map_err(internal)?;
         Ok(PublishOutcome::Created)
     }
 
-    fn index(&self, pack: &str) -> Result<Option<Vec<IndexVersion>>, StoreError> {
+    fn index(&self, pack: &str) -> Result<Option<PackIndex>, StoreError> {
         let connection = self.lock()?;
-        let known: Option<i64> = connection
-            .query_row("SELECT 1 FROM packs WHERE name = ?1", [pack], |row| {
-                row.get(0)
-            })
+        let sequence: Option<i64> = connection
+            .query_row(
+                "SELECT index_sequence FROM packs WHERE name = ?1",
+                [pack],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(internal)?;
-        if known.is_none() {
+        let Some(sequence) = sequence else {
             return Ok(None);
-        }
+        };
         let mut statement = connection
             .prepare(
                 "SELECT version, sha256, size, dependencies, tier, signer_key_id, yanked,
@@ -906,7 +1026,13 @@ impl Store for SqliteStore {
                      EXISTS (SELECT 1 FROM publisher_keys AS key
                              WHERE key.namespace = packs.namespace
                                AND key.key_id = versions.signer_key_id
-                               AND key.removed_at IS NOT NULL)
+                               AND key.removed_at IS NOT NULL),
+                     (SELECT MIN(id) FROM log_entries
+                      WHERE kind = 'publish' AND subject = versions.pack
+                        AND object = versions.version),
+                     (SELECT MAX(id) FROM log_entries
+                      WHERE kind = 'key-remove' AND subject = packs.namespace
+                        AND object = versions.signer_key_id)
                  FROM versions JOIN packs ON packs.name = versions.pack
                  WHERE versions.pack = ?1",
             )
@@ -925,6 +1051,15 @@ impl Store for SqliteStore {
                     tier: row.get(4)?,
                     signer_key_id: row.get(5)?,
                     signer_key_removed: row.get(10)?,
+                    log_index: row
+                        .get::<_, Option<i64>>(11)?
+                        .and_then(|index| u64::try_from(index).ok()),
+                    signer_key_removed_log_index: if row.get(10)? {
+                        row.get::<_, Option<i64>>(12)?
+                            .and_then(|index| u64::try_from(index).ok())
+                    } else {
+                        None
+                    },
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
                     published_at: rfc3339(row.get(8)?),
@@ -935,7 +1070,10 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(internal)?;
         sort_versions(&mut records);
-        Ok(Some(records))
+        Ok(Some(PackIndex {
+            sequence: u64::try_from(sequence).unwrap_or(0),
+            versions: records,
+        }))
     }
 
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -990,6 +1128,12 @@ impl Store for SqliteStore {
                 "`{pack}` has no version {version}"
             )));
         }
+        transaction
+            .execute(
+                "UPDATE packs SET index_sequence = index_sequence + 1 WHERE name = ?1",
+                [pack],
+            )
+            .map_err(internal)?;
         audit(
             &transaction,
             actor,
@@ -1001,6 +1145,17 @@ impl Store for SqliteStore {
             &format!("{pack}@{version}"),
             reason.unwrap_or(""),
         )?;
+        let (pack, version) = (pack.to_string(), version.to_string());
+        let event = if yanked {
+            Event::Yank {
+                pack,
+                version,
+                reason_sha256: threatpack::digest::sha256_hex(reason.unwrap_or("").as_bytes()),
+            }
+        } else {
+            Event::Unyank { pack, version }
+        };
+        log::append(&transaction, event, now())?;
         transaction.commit().map_err(internal)
     }
 
@@ -1202,6 +1357,38 @@ impl Store for SqliteStore {
         self.blobs.check_writable().map_err(NotReady::Blobs)
     }
 
+    fn add_registry_key_rotation(&self, statement: &str, actor: &str) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        transaction
+            .execute(
+                "INSERT INTO registry_key_rotations (statement, created_at) VALUES (?1, ?2)",
+                params![statement, now()],
+            )
+            .map_err(internal)?;
+        let new_key = statement.lines().nth(2).unwrap_or_default();
+        audit(
+            &transaction,
+            actor,
+            "rotate-registry-key",
+            "registry",
+            new_key,
+        )?;
+        transaction.commit().map_err(internal)
+    }
+
+    fn registry_key_rotations(&self) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare("SELECT statement FROM registry_key_rotations ORDER BY position")
+            .map_err(internal)?;
+        statement
+            .query_map([], |row| row.get(0))
+            .map_err(internal)?
+            .collect::<Result<_, _>>()
+            .map_err(internal)
+    }
+
     fn audit_log(&self, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
         let connection = self.lock()?;
         let mut statement = connection
@@ -1222,6 +1409,26 @@ impl Store for SqliteStore {
             .map_err(internal)?
             .collect::<Result<_, _>>()
             .map_err(internal)
+    }
+
+    fn log_head(&self) -> Result<(u64, Hash), StoreError> {
+        log::head(&*self.lock()?)
+    }
+
+    fn log_entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        log::entries(&*self.lock()?, start, count)
+    }
+
+    fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        log::inclusion(&*self.lock()?, index, size)
+    }
+
+    fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        log::consistency(&*self.lock()?, from, to)
+    }
+
+    fn log_publish_index(&self, pack: &str, version: &str) -> Result<Option<u64>, StoreError> {
+        log::find(&*self.lock()?, "publish", pack, version, true)
     }
 }
 

@@ -450,6 +450,26 @@ fn a_backup_taken_while_publishing_restores_into_a_registry_that_serves_every_ve
         server.admin.is_none(),
         "the restored registry keeps its tokens"
     );
+    // Clients saw the original's index sequences, higher than the backup's: a restore raises
+    // them past any count (the clock), so that the restored indexes are not refused as a
+    // rollback (issue 14).
+    let (_, head, _) = crate::signed_index::get(server.address, &format!("/api/v1/packs/{PACK}"));
+    let note = head
+        .lines()
+        .find(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("threatpack-index-note:")
+        })
+        .and_then(|line| line.split_once(':'))
+        .map(|(_, value)| value)
+        .expect("an envelope");
+    let note = <ct_codecs::Base64 as ct_codecs::Decoder>::decode_to_vec(note.trim(), None)
+        .expect("base64");
+    let sequence: u64 = String::from_utf8_lossy(&note)
+        .lines()
+        .find_map(|line| line.strip_prefix("sequence ")?.parse().ok())
+        .expect("a sequence");
+    assert!(sequence > 1_700_000_000, "{sequence}");
     // The backup holds whatever had landed when it was taken: at least the versions
     // published before it, each whole.
     let index = running.runtime.block_on(async {

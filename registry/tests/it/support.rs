@@ -30,6 +30,8 @@ pub struct Registry {
     pub store: Arc<SqliteStore>,
     pub data: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// The key its index envelopes are signed with.
+    pub key: std::sync::Arc<threatpack::transparency::RegistryKey>,
 }
 
 impl Registry {
@@ -48,6 +50,11 @@ impl Registry {
             .await
             .expect("bind loopback");
         let address = listener.local_addr().expect("bound address");
+        let key = opened.registry_key.clone();
+        let options = ApiOptions {
+            registry_key: key.clone(),
+            ..options
+        };
         tokio::spawn(serve(listener, opened.store.clone(), options));
         Registry {
             url: format!("http://{address}/api/v1"),
@@ -55,6 +62,7 @@ impl Registry {
             store: opened.store,
             data,
             client: http_client(),
+            key,
         }
     }
 
@@ -295,8 +303,11 @@ const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The variables that configure the server: removed from every child, so the test's own
 /// environment cannot change what a test means.
-const SERVER_ENV: [&str; 9] = [
+const SERVER_ENV: [&str; 12] = [
     threatpack_registry::config::DATA_ENV,
+    threatpack_registry::config::INDEX_EXPIRY_ENV,
+    threatpack_registry::config::KEY_FILE_ENV,
+    threatpack_registry::config::ORIGIN_ENV,
     threatpack_registry::config::LISTEN_ENV,
     threatpack_registry::config::MAX_BUNDLE_BYTES_ENV,
     threatpack_registry::config::ADMIN_TOKEN_ENV,

@@ -75,6 +75,8 @@ enum Command {
     Unyank(commands::yank::UnyankArgs),
     /// Show a pack's versions on the registry: digest, tier, signer, yanked
     Info(commands::info::InfoArgs),
+    /// Monitor the registry's transparency log (`log verify`)
+    Log(commands::log::LogArgs),
     /// Search the registry's packs by name, description and tags
     Search(commands::search::SearchArgs),
     /// Pin a pack's or project's registry dependencies in threatpack.lock
@@ -130,6 +132,7 @@ fn main() -> ExitCode {
             Command::Yank(args) => commands::yank::run_yank(args),
             Command::Unyank(args) => commands::yank::run_unyank(args),
             Command::Info(args) => commands::info::run(args),
+            Command::Log(args) => commands::log::run(args),
             Command::Search(args) => commands::search::run(args),
             Command::Lock(args) => commands::lock::run_lock(args),
             Command::Update(args) => commands::lock::run_update(args),

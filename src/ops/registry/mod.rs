@@ -1,8 +1,9 @@
 //! The registry operations: one function per thing a user does with a registry (publish, yank,
-//! owners, keys, namespaces, tokens, search, info, login). Each takes an options struct with the
-//! registry ([`RegistryOptions`]: URL and token) and what to do, makes its requests with the
-//! client (`client::http`), and returns the API's answer as its wire type (`crate::wire`) or a
-//! [`RegistryError`] a caller can match. The `threatpack` command prints what they return.
+//! owners, keys, namespaces, tokens, search, info, login, and `log verify`: the monitor of the
+//! transparency log). Each takes an options struct with the registry ([`RegistryOptions`]: URL
+//! and token) and what to do, makes its requests with the client (`client::http`), and returns
+//! the API's answer as its wire type (`crate::wire`) or a [`RegistryError`] a caller can match.
+//! The `threatpack` command prints what they return.
 //!
 //! Each call is one or two requests, so only `publish` (which reads, verifies and uploads a
 //! bundle) takes a [`Progress`](crate::ops::Progress) reporter.
@@ -10,6 +11,7 @@
 mod credentials;
 mod info;
 mod keys;
+mod log;
 mod namespaces;
 mod owners;
 mod publish;
@@ -25,6 +27,7 @@ pub use info::{InfoOptions, info};
 pub use keys::{
     AddKeyOptions, KeyAddition, ListKeysOptions, RemoveKeyOptions, add_key, list_keys, remove_key,
 };
+pub use log::{LogReport, LogVerifyOptions, verify_log};
 pub use namespaces::{
     CreateNamespaceOptions, ShowNamespaceOptions, create_namespace, show_namespace,
 };

@@ -136,5 +136,26 @@ pub fn publish(
         );
     let result = connection.call::<PublishAnswer>(&request, hints);
     progress.finish();
-    Ok(result?.1)
+    let answer = result?.1;
+    // The receipt: the registry logged this version, in a log its key signed.
+    if let Some(log) = &answer.log {
+        crate::client::log::check_publish_log(
+            &connection.client,
+            None,
+            log,
+            &crate::client::log::LoggedVersion {
+                name: &name,
+                version: &version,
+                digest: &answer.digest,
+                signer: &answer.signer_key_id,
+                log_index: Some(log.index),
+                signer_key_removed_log_index: None,
+            },
+        )
+        .map_err(|detail| RegistryError::Unexpected {
+            status: 200,
+            detail,
+        })?;
+    }
+    Ok(answer)
 }

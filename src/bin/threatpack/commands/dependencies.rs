@@ -21,6 +21,10 @@ pub struct DependencyArgs {
     /// Use only the cache: no index reads, no downloads
     #[arg(long)]
     pub offline: bool,
+    /// Accept an index whose signed envelope has expired, with a warning (an offline mirror);
+    /// it may hide versions and yanks published since
+    #[arg(long)]
+    pub allow_expired_index: bool,
 }
 
 impl DependencyArgs {
@@ -33,6 +37,7 @@ impl DependencyArgs {
             locked: self.locked,
             offline: self.offline,
             cache: None,
+            allow_expired_index: self.allow_expired_index,
         }
     }
 }
@@ -84,7 +89,18 @@ impl Progress for TerminalProgress {
     }
 
     fn note(&self, message: &str) {
-        let print = || eprintln!("note: {}", visible(message));
+        self.print("note", message);
+    }
+
+    fn warn(&self, message: &str) {
+        self.print("warning", message);
+    }
+}
+
+impl TerminalProgress {
+    /// `label: message` on stderr, around the bar if one is shown.
+    fn print(&self, label: &str, message: &str) {
+        let print = || eprintln!("{label}: {}", visible(message));
         match self.bar.lock().ok().as_ref().and_then(|bar| bar.as_ref()) {
             Some(bar) => bar.suspend(print),
             None => print(),

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod key;
 pub mod knowledge;
 pub mod lock;
+pub mod log;
 pub mod login;
 pub mod namespace;
 pub mod new;

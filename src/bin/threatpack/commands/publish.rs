@@ -52,6 +52,12 @@ pub fn run(args: PublishArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("published {name}@{version}: {digest}");
+    if let Some(log) = &published.log {
+        println!(
+            "  logged as entry {} of the registry's transparency log ({} entries; inclusion proof checked)",
+            log.index, log.tree_size
+        );
+    }
     if let Some(semver) = &published.semver {
         if let Some(required) = semver.required {
             println!(
