@@ -128,9 +128,10 @@ impl Notes {
     fn into_entries(self) -> Vec<ReportEntry> {
         self.entries
             .into_iter()
-            .map(|(reason, items)| ReportEntry {
-                reason,
-                items: items.into_iter().collect(),
+            .map(|(reason, items)| {
+                let mut items: Vec<String> = items.into_iter().collect();
+                items.sort_by(|a, b| pack::by_id(a, b));
+                ReportEntry { reason, items }
             })
             .collect()
     }

@@ -334,7 +334,7 @@ fn to_toml<T: Serialize>(table: &str, items: &[T]) -> Result<String, ImportError
 }
 
 /// Ids in natural order, then as text (so equal keys cannot keep the input's order).
-fn by_id(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn by_id(a: &str, b: &str) -> std::cmp::Ordering {
     natural(a).cmp(&natural(b)).then_with(|| a.cmp(b))
 }
 
