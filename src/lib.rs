@@ -51,6 +51,9 @@ pub mod engine;
 pub mod system;
 pub mod testing;
 
+// Importing other formats' knowledge (MITRE CAPEC, ATT&CK) as packs.
+pub mod import;
+
 // Comparing versions of a knowledge base.
 pub mod versioning;
 

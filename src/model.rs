@@ -347,6 +347,9 @@ pub struct Address {
     pub strength: Strength,
     pub tier: Option<String>,
     pub condition: Option<String>,
+    /// How the mitigation counters this attack pattern in particular (e.g. the text of an
+    /// ATT&CK "mitigates" relationship).
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -449,7 +449,7 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
             &mut out.unparsed_ids,
         )),
         // `of_pack_path` never yields it: system models live outside packs.
-        FileKind::Model | FileKind::OtmMapping => {}
+        FileKind::Model | FileKind::OtmMapping | FileKind::ImportMapping => {}
     }
     out.document = Some(document);
     out

@@ -25,10 +25,12 @@ pub enum FileKind {
     /// How an Open Threat Model file maps to a model (`threatpack apply --mapping`): not part
     /// of a pack.
     OtmMapping,
+    /// What `threatpack import --mapping` reads: not part of a pack.
+    ImportMapping,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 8] = [
+    pub const ALL: [FileKind; 9] = [
         FileKind::Manifest,
         FileKind::Entities,
         FileKind::AttackPatterns,
@@ -37,6 +39,7 @@ impl FileKind {
         FileKind::PackTest,
         FileKind::Model,
         FileKind::OtmMapping,
+        FileKind::ImportMapping,
     ];
 
     /// The file kind of a path inside a pack, or `None` for a file that is not pack content.
@@ -59,7 +62,7 @@ impl FileKind {
             FileKind::Mitigations => Some("mitigations"),
             FileKind::Overrides => Some("overrides"),
             FileKind::PackTest => Some("tests"),
-            FileKind::Model | FileKind::OtmMapping => None,
+            FileKind::Model | FileKind::OtmMapping | FileKind::ImportMapping => None,
         }
     }
 
@@ -73,6 +76,7 @@ impl FileKind {
             FileKind::PackTest => SchemaKind::PackTest,
             FileKind::Model => SchemaKind::Model,
             FileKind::OtmMapping => SchemaKind::OtmMapping,
+            FileKind::ImportMapping => SchemaKind::ImportMapping,
         }
     }
 }
@@ -89,6 +93,8 @@ pub enum SchemaKind {
     PackTest,
     Model,
     OtmMapping,
+    /// `threatpack import --mapping FILE`.
+    ImportMapping,
     /// `manifest.json` in a bundle.
     BundleManifest,
     /// `kb.json` in a bundle.
@@ -109,7 +115,7 @@ pub enum SchemaKind {
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 17] = [
+    pub const ALL: [SchemaKind; 18] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -118,6 +124,7 @@ impl SchemaKind {
         SchemaKind::PackTest,
         SchemaKind::Model,
         SchemaKind::OtmMapping,
+        SchemaKind::ImportMapping,
         SchemaKind::BundleManifest,
         SchemaKind::KnowledgeBase,
         SchemaKind::Report,
@@ -140,6 +147,7 @@ impl SchemaKind {
             SchemaKind::PackTest => "pack-test",
             SchemaKind::Model => "model",
             SchemaKind::OtmMapping => "otm-mapping",
+            SchemaKind::ImportMapping => "import-mapping",
             SchemaKind::BundleManifest => "manifest",
             SchemaKind::KnowledgeBase => "kb",
             SchemaKind::Report => "report",
@@ -166,6 +174,7 @@ impl SchemaKind {
             SchemaKind::PackTest => "pack-test.schema.json",
             SchemaKind::Model => "model.schema.json",
             SchemaKind::OtmMapping => "otm-mapping.schema.json",
+            SchemaKind::ImportMapping => "import-mapping.schema.json",
             SchemaKind::BundleManifest => "manifest.schema.json",
             SchemaKind::KnowledgeBase => "kb.schema.json",
             SchemaKind::Report => "report.schema.json",
@@ -189,6 +198,7 @@ impl SchemaKind {
             SchemaKind::PackTest => include_str!("../schema/pack-test.schema.json"),
             SchemaKind::Model => include_str!("../schema/model.schema.json"),
             SchemaKind::OtmMapping => include_str!("../schema/otm-mapping.schema.json"),
+            SchemaKind::ImportMapping => include_str!("../schema/import-mapping.schema.json"),
             SchemaKind::BundleManifest => include_str!("../schema/manifest.schema.json"),
             SchemaKind::KnowledgeBase => include_str!("../schema/kb.schema.json"),
             SchemaKind::Report => include_str!("../schema/report.schema.json"),
@@ -440,6 +450,9 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
             }
             FileKind::OtmMapping => {
                 return "a mapping file holds `format`, `include-builtin`, `[trust-zone]`, `[dataflow]`, `[types]`, `[trust-zone-types]`, `[tags]` and `[attributes]`; see docs/system-model.md#the-mapping-file".to_string();
+            }
+            FileKind::ImportMapping => {
+                return "an import mapping holds `format`, `severity`, `strength`, `control`, `cost`, `[capec]` and `[attack]`; see docs/interop.md#mapping-tables".to_string();
             }
         };
         format!("this file may only hold {expected}; other kinds of item go in their own directory")

@@ -187,6 +187,10 @@ pub struct CompiledLink {
     /// The effective tier: the largest of the link's own tier and both of its ends'.
     pub tier: String,
     pub condition: Option<String>,
+    /// How the mitigation counters this attack pattern in particular; absent when the pack
+    /// says nothing (kept out of `kb.json` then, so older knowledge bases read the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub provenance: Provenance,
 }
 

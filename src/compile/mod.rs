@@ -153,6 +153,7 @@ impl<'g> Compiler<'g, '_> {
                                 strength: crate::model::Strength::Average,
                                 tier: String::new(),
                                 condition: None,
+                                description: None,
                                 provenance: Provenance::new(),
                             },
                             mitigation,
@@ -598,6 +599,7 @@ impl<'g> Compiler<'g, '_> {
                             strength: address.strength,
                             tier: String::new(),
                             condition: address.condition.clone(),
+                            description: address.description.clone(),
                             provenance,
                         },
                         mitigation,
@@ -826,6 +828,7 @@ fn apply_link(slot: &mut LinkSlot, field: &str, value: &Value) {
     match (field, value) {
         ("strength", Value::Strength(strength)) => slot.link.strength = *strength,
         ("condition", Value::Text(text)) => slot.link.condition = Some(text.clone()),
+        ("description", Value::Text(text)) => slot.link.description = Some(text.clone()),
         ("tier", Value::Tier(rank, _)) => slot.own_tier = Some(*rank),
         ("disable", Value::Bool(disabled)) => slot.removed = *disabled,
         _ => {}

@@ -354,6 +354,14 @@ fn collect(
                 at("condition"),
             );
         }
+        if let Some(description) = &address.description {
+            set(
+                link,
+                "description",
+                Value::Text(description.clone()),
+                at("description"),
+            );
+        }
     }
 }
 

@@ -64,6 +64,10 @@ pub use versions::{
 
 // Keys, signing, verifying and inspecting bundles need no registry.
 mod bundles;
+// Importing MITRE CAPEC and ATT&CK as packs needs no registry either.
+mod import;
+
+pub use import::{ImportFailure, ImportOptions, ImportedPack, import};
 
 pub use bundles::{
     BundleError, Counts, GenerateKeyOptions, GeneratedKeyFiles, InspectOptions, Inspection,

@@ -47,6 +47,8 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Create a new pack that passes `check`, with one file of each kind
     New(commands::new::NewArgs),
+    /// Turn MITRE CAPEC or ATT&CK into a pack, reporting what could not be translated
+    Import(commands::import::ImportArgs),
     /// Compile a pack (dependencies, overrides, tier) into a deterministic bundle
     Build(commands::build::BuildArgs),
     /// Show a bundle: manifest, contents, signature, and where each field came from
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
             Command::Check(args) => commands::check::run(args),
             Command::Schema(args) => commands::schema::run(args),
             Command::New(args) => commands::new::run(args),
+            Command::Import(args) => commands::import::run(args),
             Command::Build(args) => commands::build::run(args),
             Command::Inspect(args) => commands::inspect::run(args),
             Command::Key(args) => commands::key::run(args),

@@ -95,6 +95,7 @@ pub fn field_rule(kind: SubjectKind, field: &str) -> Option<Rule> {
             Entity | AttackPattern | Mitigation,
             "name" | "description" | "references" | "implementation" | "verification",
         ) => Some(Rule::DocumentationChanged),
+        (Link, "description") => Some(Rule::DocumentationChanged),
         (Entity, "kind") => Some(Rule::EntityKindChanged),
         (Entity, "parent") => Some(Rule::EntityParentChanged),
         (AttackPattern, "categories") => Some(Rule::CategoriesChanged),
