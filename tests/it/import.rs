@@ -316,6 +316,12 @@ fn the_mapping_schema_is_served_and_accepts_the_built_in_mapping() {
     assert_eq!(run.stdout, committed);
     threatpack::import::Mapping::parse("built-in", threatpack::import::DEFAULT_MAPPING)
         .expect("the built-in mapping fits its schema");
+    // docs/interop.md shows the built-in mapping whole, as shipped.
+    let interop = fs::read_to_string(repository().join("docs/interop.md")).expect("interop.md");
+    assert!(
+        interop.contains(threatpack::import::DEFAULT_MAPPING),
+        "docs/interop.md does not show src/import/default-mapping.toml as it is"
+    );
 }
 
 /// Each hostile input: the command fails with exit code 2, names the file and says what is
