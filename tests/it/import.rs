@@ -204,6 +204,16 @@ fn attack_links_keep_mitres_text_into_the_knowledge_base() {
         .filter(|link| link.description.is_some())
         .count();
     assert!(described > 100, "{described} links with a description");
+    // Link descriptions are part of kb.json's schema.
+    let kb = serde_json::to_value(&bundle.kb).expect("kb.json");
+    let validator =
+        threatpack::schema::compile(threatpack::schema::SchemaKind::KnowledgeBase).expect("schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&kb)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .take(5)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     // A revoked technique is deprecated and names what replaced it.
     let revoked = bundle
         .kb
