@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("model", model),
     ("condition", condition),
     ("pack_file", pack_file),
+    ("import", import),
 ];
 
 /// A bundle from a registry or a cache: gunzip, untar, manifest, digests, `kb.json`. The
@@ -59,6 +60,25 @@ pub fn kb(data: &[u8]) {
     if let Ok(kb) = serde_json::from_slice::<KnowledgeBase>(data) {
         use_knowledge(&kb);
     }
+}
+
+/// A file given to `threatpack import`: the first byte picks CAPEC or ATT&CK, the rest is the
+/// input. An imported pack is then checked and compiled, as a user would build it.
+pub fn import(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let format = if selector % 2 == 0 {
+        crate::import::Format::Capec
+    } else {
+        crate::import::Format::Attack
+    };
+    let Ok(imported) =
+        crate::import::import(format, rest, &crate::import::ImportOptions::default())
+    else {
+        return;
+    };
+    let _ = compile(imported.files.into_iter().collect());
 }
 
 /// A detached minisign signature (`.minisig`), verified against one fixed key over fixed bytes.

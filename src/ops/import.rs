@@ -175,12 +175,14 @@ fn write_pack(
             std::fs::rename(out, &old).map_err(|error| {
                 other(format!("cannot move `{}` aside: {error}", out.display()))
             })?;
-            std::fs::rename(&staging, out).map_err(|error| {
-                other(format!(
+            if let Err(error) = std::fs::rename(&staging, out) {
+                // Put the old pack back: a failed import leaves `out` as it was.
+                let _ = std::fs::rename(&old, out);
+                return Err(other(format!(
                     "cannot put the pack in `{}`: {error}",
                     out.display()
-                ))
-            })?;
+                )));
+            }
             std::fs::remove_dir_all(&old).map_err(|error| {
                 other(format!(
                     "cannot remove the old pack `{}`: {error}",

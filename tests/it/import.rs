@@ -204,6 +204,16 @@ fn attack_links_keep_mitres_text_into_the_knowledge_base() {
         .filter(|link| link.description.is_some())
         .count();
     assert!(described > 100, "{described} links with a description");
+    // Link descriptions are part of kb.json's schema.
+    let kb = serde_json::to_value(&bundle.kb).expect("kb.json");
+    let validator =
+        threatpack::schema::compile(threatpack::schema::SchemaKind::KnowledgeBase).expect("schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&kb)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .take(5)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     // A revoked technique is deprecated and names what replaced it.
     let revoked = bundle
         .kb
@@ -316,6 +326,12 @@ fn the_mapping_schema_is_served_and_accepts_the_built_in_mapping() {
     assert_eq!(run.stdout, committed);
     threatpack::import::Mapping::parse("built-in", threatpack::import::DEFAULT_MAPPING)
         .expect("the built-in mapping fits its schema");
+    // docs/interop.md shows the built-in mapping whole, as shipped.
+    let interop = fs::read_to_string(repository().join("docs/interop.md")).expect("interop.md");
+    assert!(
+        interop.contains(threatpack::import::DEFAULT_MAPPING),
+        "docs/interop.md does not show src/import/default-mapping.toml as it is"
+    );
 }
 
 /// Each hostile input: the command fails with exit code 2, names the file and says what is
