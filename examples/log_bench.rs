@@ -206,6 +206,7 @@ fn main() -> Result<(), String> {
         },
         key: None,
         cache: Cache::new(work.path().join("cache")),
+        witness: None,
     };
     for run in 1..=3 {
         let started = Instant::now();

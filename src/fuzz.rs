@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("condition", condition),
     ("pack_file", pack_file),
     ("import", import),
+    ("log_entry", log_entry),
 ];
 
 /// A bundle from a registry or a cache: gunzip, untar, manifest, digests, `kb.json`. The
@@ -114,6 +115,27 @@ pub fn index(data: &[u8]) {
 pub fn lockfile(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::lockfile::Lockfile::parse("threatpack.lock", text);
+    }
+}
+
+/// A transparency log entry, or (first byte odd) a checkpoint's text: the strict parsers the
+/// client and the monitor run on what a registry serves. Whatever parses must encode back to
+/// the very same bytes: one byte sequence, one meaning.
+pub fn log_entry(data: &[u8]) {
+    use crate::transparency::log::{Checkpoint, Entry};
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    if first % 2 == 1 {
+        if let Ok(checkpoint) = Checkpoint::parse(rest) {
+            assert_eq!(
+                checkpoint.text().as_bytes(),
+                rest,
+                "a checkpoint that is not canonical"
+            );
+        }
+    } else if let Ok(entry) = Entry::parse(rest) {
+        assert_eq!(entry.encode(), rest, "an entry that is not canonical");
     }
 }
 

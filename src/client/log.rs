@@ -144,6 +144,17 @@ impl LogChecker {
         client: &Client,
         key: Option<&str>,
     ) -> Result<Option<Checkpoint>, String> {
+        Ok(self
+            .fetch_signed_checkpoint(client, key)?
+            .map(|(checkpoint, _)| checkpoint))
+    }
+
+    /// `fetch_checkpoint`, with the signed note as served.
+    pub fn fetch_signed_checkpoint(
+        &self,
+        client: &Client,
+        key: Option<&str>,
+    ) -> Result<Option<(Checkpoint, Vec<u8>)>, String> {
         let registry = client.registry();
         let pinned = key.map(str::to_string);
         let response = client.send(&Request::new("GET", "/log/checkpoint"))?;
@@ -190,7 +201,7 @@ impl LogChecker {
         {
             crate::workspace::write_atomically(&path, &response.body, 0o644)?;
         }
-        Ok(Some(checkpoint))
+        Ok(Some((checkpoint, response.body)))
     }
 
     /// Where the latest checkpoint seen of the log `origin` is kept: the signed note itself,

@@ -167,6 +167,20 @@ impl RegistryKey {
         Ok(note.to_bytes())
     }
 
+    /// `note` (a signed note, its signatures kept) with this key's signature added: how a
+    /// witness cosigns a checkpoint it has verified (`threatpack log verify --cosign`).
+    pub fn cosign_note(&self, note: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(KeyError::Sign("the note is too large".to_string()));
+        }
+        let mut parsed =
+            Note::from_bytes(note).map_err(|error| KeyError::Sign(error.to_string()))?;
+        parsed
+            .add_sigs(&[&self.signer as &dyn signed_note::Signer])
+            .map_err(|error| KeyError::Sign(error.to_string()))?;
+        Ok(parsed.to_bytes())
+    }
+
     /// The statement introducing `new` as this key's successor, signed by this (old) key and by
     /// the new one: the old key vouches for the new, the new proves it is held.
     pub fn sign_rotation(&self, new: &RegistryKey) -> Result<Vec<u8>, KeyError> {

@@ -178,6 +178,33 @@ fn the_monitor_checks_the_whole_log_and_flags_a_replaced_version() {
     assert_eq!(report["versions_checked"], 2);
     assert_eq!(report["entries"]["publish"], 2);
     assert_eq!(report["problems"], serde_json::json!([]));
+    // Witness mode: the verified checkpoint comes back cosigned by the witness key.
+    let witness = threatpack::transparency::RegistryKey::generate("witness.example/w1")
+        .expect("a witness key");
+    let witness_file = setup.path("witness.key");
+    std::fs::write(&witness_file, witness.private_text()).expect("write the witness key");
+    let run = setup.run(
+        setup.work.path(),
+        &[
+            "log",
+            "verify",
+            "--format",
+            "json",
+            "--cosign",
+            &witness_file.to_string_lossy(),
+        ],
+    );
+    succeeded(&run);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let cosigned = report["cosigned_checkpoint"]
+        .as_str()
+        .expect("a cosigned checkpoint");
+    let registry_key: threatpack::wire::RegistryKeyInfo =
+        get_json(&setup.registry, "/registry/key");
+    for key in [witness.vkey(), registry_key.key.as_str()] {
+        let text = threatpack::transparency::verify_note(cosigned.as_bytes(), key).expect("signed");
+        assert!(text.ends_with(&format!("\n6\n{}\n", report["root"].as_str().unwrap_or(""))));
+    }
 
     // Another registry instance over the same database serves the replaced bytes (the running
     // one caches indexes): the monitor compares what the index serves with what was logged.

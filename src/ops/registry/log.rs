@@ -13,6 +13,7 @@ use crate::client::cache::Cache;
 use crate::client::http::Request;
 use crate::client::log::LogChecker;
 use crate::render::visible;
+use crate::transparency::RegistryKey;
 use crate::transparency::log::{Entry, Event, MemoryHashes, encode_hash};
 use crate::wire::{Index, LOG_ENTRIES_PER_PAGE, LogEntries, SearchAnswer};
 
@@ -24,6 +25,9 @@ pub struct LogVerifyOptions {
     pub key: Option<String>,
     /// Where the last checkpoint seen of each log is kept.
     pub cache: Cache,
+    /// Witness mode: when the log verifies with no problem, its checkpoint is cosigned with
+    /// this key (`LogReport::cosigned_checkpoint`).
+    pub witness: Option<RegistryKey>,
 }
 
 /// What the monitor found. `problems` empty: the log is consistent with what it saw before,
@@ -42,6 +46,10 @@ pub struct LogReport {
     /// Versions logged after the checkpoint was read (checked on the next run).
     pub versions_newer_than_checkpoint: u64,
     pub problems: Vec<String>,
+    /// Witness mode: the checkpoint, signed by the registry and by the witness key, when no
+    /// problem was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosigned_checkpoint: Option<String>,
 }
 
 /// A publish as the log records it.
@@ -63,8 +71,8 @@ pub fn verify_log(options: &LogVerifyOptions) -> Result<LogReport, RegistryError
         .key
         .clone()
         .or_else(|| options.cache.read_registry_key(&registry));
-    let checkpoint = checker
-        .fetch_checkpoint(&connection.client, key.as_deref())
+    let (checkpoint, note) = checker
+        .fetch_signed_checkpoint(&connection.client, key.as_deref())
         .map_err(RegistryError::Invalid)?
         .ok_or_else(|| {
             RegistryError::Invalid(format!(
@@ -81,6 +89,7 @@ pub fn verify_log(options: &LogVerifyOptions) -> Result<LogReport, RegistryError
         versions_checked: 0,
         versions_newer_than_checkpoint: 0,
         problems: Vec::new(),
+        cosigned_checkpoint: None,
     };
     let mut tree = MemoryHashes::new();
     let mut published: BTreeMap<(String, String), Published> = BTreeMap::new();
@@ -125,6 +134,14 @@ pub fn verify_log(options: &LogVerifyOptions) -> Result<LogReport, RegistryError
         ));
     }
     check_indexes(&connection, &published, checkpoint.size, &mut report)?;
+    if let Some(witness) = &options.witness
+        && report.problems.is_empty()
+    {
+        let cosigned = witness.cosign_note(&note).map_err(|error| {
+            RegistryError::Invalid(format!("cannot cosign the checkpoint: {error}"))
+        })?;
+        report.cosigned_checkpoint = Some(String::from_utf8_lossy(&cosigned).into_owned());
+    }
     Ok(report)
 }
 

@@ -6,6 +6,14 @@ use clap::{Args, Subcommand};
 use threatpack::client::cache::Cache;
 use threatpack::ops::registry::{LogVerifyOptions, verify_log};
 use threatpack::render::visible;
+use threatpack::transparency::RegistryKey;
+
+/// A signed note for the terminal: each line made visible, the newlines kept.
+fn visible_note(note: &str) -> String {
+    note.lines()
+        .map(|line| format!("{}\n", visible(line)))
+        .collect()
+}
 
 use super::Format;
 use super::registry::{RegistryArgs, message, print_json};
@@ -30,6 +38,10 @@ struct VerifyArgs {
     /// `GET /api/v1/registry/key` shows it); default: the pinned key, else the registry's own
     #[arg(long, value_name = "VKEY")]
     key: Option<String>,
+    /// Witness mode: when the log verifies, cosign its checkpoint with this note private key
+    /// (`PRIVATE+KEY+NAME+ID+BASE64`, Go's note format) and print the cosigned checkpoint
+    #[arg(long, value_name = "KEYFILE")]
+    cosign: Option<std::path::PathBuf>,
     /// `json`: the report as one JSON document
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -44,10 +56,21 @@ pub fn run(args: LogArgs) -> Result<ExitCode, String> {
 }
 
 fn run_verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    let witness = match &args.cosign {
+        Some(path) => {
+            let text = threatpack::workspace::read_capped(path, 4096)
+                .map_err(|error| format!("the witness key: {error}"))?;
+            let key = RegistryKey::parse(String::from_utf8_lossy(&text).trim())
+                .map_err(|error| format!("`{}` is not a witness key: {error}", path.display()))?;
+            Some(key)
+        }
+        None => None,
+    };
     let options = LogVerifyOptions {
         registry: args.registry.public()?,
         key: args.key,
         cache: Cache::from_env()?,
+        witness,
     };
     let report = verify_log(&options).map_err(message)?;
     let status = if report.problems.is_empty() {
@@ -91,6 +114,10 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, String> {
         println!(
             "  no problems: the tree matches the signed checkpoint, which extends the last one seen, and every index agrees with the log"
         );
+        if let Some(cosigned) = &report.cosigned_checkpoint {
+            println!("cosigned checkpoint:");
+            print!("{}", visible_note(cosigned));
+        }
     } else {
         for problem in &report.problems {
             eprintln!("problem: {problem}");
