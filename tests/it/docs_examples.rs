@@ -71,7 +71,9 @@ fn kind_of(table: &toml::Table) -> Option<SchemaKind> {
     let only = |allowed: &[&str]| keys.iter().all(|key| allowed.contains(key));
     if keys.contains(&"pack") && only(&["pack", "dependencies", "system"]) {
         Some(SchemaKind::Pack)
-    } else if keys.contains(&"project") && only(&["project", "dependencies", "trust", "registry-keys"]) {
+    } else if keys.contains(&"project")
+        && only(&["project", "dependencies", "trust", "registry-keys"])
+    {
         Some(SchemaKind::Project)
     } else if keys == ["entity"] {
         Some(SchemaKind::Entities)
