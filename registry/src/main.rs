@@ -268,6 +268,12 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
             path.display()
         );
     }
+    if opened.registry_key_replaced {
+        eprintln!(
+            "warning: no registry key was found, so a new one was made, but this registry already serves packs: every client that pinned the old key will refuse it\n  help: if the old key still exists, stop the server and put it back at `{}`; if it is lost, publish the new public key below through a trusted channel (docs/security.md, \"Registry key rotation\")",
+            threatpack_registry::registry_key::key_path(&settings.data).display()
+        );
+    }
     if let Some(path) = &opened.registry_key_file {
         eprintln!(
             "first start: the registry key (origin `{}`) is in `{}` (mode 0600); back it up with your secrets: clients pin its public key `{}`",

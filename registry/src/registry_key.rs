@@ -27,6 +27,9 @@ pub struct LoadedKey {
     pub key: RegistryKey,
     /// Where the key was created at this start (first start), for the start message.
     pub created: Option<PathBuf>,
+    /// The key was created for a registry that already served packs (its key was lost):
+    /// clients that pinned the old key refuse this one.
+    pub replaced_lost_key: bool,
 }
 
 /// Where the key of the registry whose data directory is `data` is kept.
@@ -56,17 +59,25 @@ pub fn load_or_create(
                 key.origin()
             ));
         }
-        return Ok(LoadedKey { key, created: None });
+        return Ok(LoadedKey {
+            key,
+            created: None,
+            replaced_lost_key: false,
+        });
     }
     let origin = match origin {
         Some(origin) => origin.to_string(),
         None => random_origin().map_err(|error| error.to_string())?,
     };
     let key = RegistryKey::generate(&origin).map_err(|error| error.to_string())?;
+    let (packs, _) = store
+        .search("", 0, 1)
+        .map_err(|error| format!("cannot count the packs: {error}"))?;
     write_key(&path, &key)?;
     Ok(LoadedKey {
         key,
         created: Some(path),
+        replaced_lost_key: packs > 0,
     })
 }
 

@@ -36,6 +36,8 @@ pub struct Opened {
     pub registry_key: Arc<RegistryKey>,
     /// Where the registry key was made at this start (first start); `None` when it existed.
     pub registry_key_file: Option<PathBuf>,
+    /// The key was made for a registry that already served packs: its old key was lost.
+    pub registry_key_replaced: bool,
 }
 
 /// Opens `data` (creating it) with the default checks, and on first start creates an admin
@@ -62,6 +64,7 @@ pub fn open_with(
         start,
         registry_key: Arc::new(key.key),
         registry_key_file: key.created,
+        registry_key_replaced: key.replaced_lost_key,
     })
 }
 

@@ -574,6 +574,15 @@ fn a_client_follows_a_registry_key_rotation_and_refuses_a_key_replaced_without_o
     // A key replaced without a rotation (the key file lost and made anew) is refused.
     std::fs::remove_file(data.join("registry-key")).expect("remove the key");
     restart(&mut setup);
+    assert!(
+        setup
+            .started
+            .server
+            .stderr()
+            .contains("warning: no registry key was found, so a new one was made, but this registry already serves packs"),
+        "{}",
+        setup.started.server.stderr()
+    );
     setup.publish("acme/web", "1.2.0");
     assert_refused(
         setup.lock(&project, Unlock::All),
