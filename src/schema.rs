@@ -246,19 +246,18 @@ pub fn compile(kind: SchemaKind) -> Result<Validator, String> {
         .map_err(|error| format!("schema `{}` does not compile: {error}", kind.file_name()))
 }
 
+/// The compiled validator of `kind`. Each is compiled on first use, on its own: a pack never
+/// needs all of them, and the threads that parse a pack's files compile the ones they need at
+/// the same time (compiling them all at once cost a short build more than its parsing).
 fn validator(kind: FileKind) -> &'static Validator {
-    static VALIDATORS: OnceLock<Vec<Validator>> = OnceLock::new();
-    let validators = VALIDATORS.get_or_init(|| {
-        FileKind::ALL
-            .into_iter()
-            .map(|kind| compile(kind.schema()).expect("embedded schemas compile (tested)"))
-            .collect()
-    });
+    static VALIDATORS: [OnceLock<Validator>; FileKind::ALL.len()] =
+        [const { OnceLock::new() }; FileKind::ALL.len()];
     let index = FileKind::ALL
         .iter()
         .position(|candidate| *candidate == kind)
         .expect("every file kind is in ALL");
-    &validators[index]
+    VALIDATORS[index]
+        .get_or_init(|| compile(kind.schema()).expect("embedded schemas compile (tested)"))
 }
 
 /// Every key name any schema of `kind` declares, for "did you mean" suggestions.

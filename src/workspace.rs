@@ -259,15 +259,80 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Stri
     write_atomically_with(path, mode, |file| file.write_all(bytes))
 }
 
-/// Writes a file atomically as `write_atomically` does, with what `write` streams into it
-/// (through a buffer): a large output is never held in memory whole. Returns what `write`
-/// returns; if it fails, the file is left as it was.
-pub fn write_atomically_with<T>(
-    path: &Path,
-    mode: u32,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<T>,
-) -> Result<T, String> {
+/// Writes files that belong together (a bundle and its signature) as `write_atomically` writes
+/// one, each whole or not at all, with fewer waits for the disk: all are written and flushed
+/// at the same time (one flush waits for the disk's commit, the others join it), then renamed
+/// in order, then each directory is synced once. When one cannot be written or flushed, none
+/// is renamed and no temporary file is left.
+pub fn write_files_atomically(files: &[(&Path, &[u8])], mode: u32) -> Result<(), String> {
     use std::io::Write;
+    let mut temporaries = Vec::with_capacity(files.len());
+    for (path, _) in files {
+        let (directory, temporary) = temporary_beside(path)?;
+        temporaries.push((directory, temporary));
+    }
+    let write = |temporary: &Path, bytes: &[u8]| -> std::io::Result<()> {
+        let mut file = open_with_mode(temporary, mode, true)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    };
+    let written: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = files
+            .iter()
+            .zip(&temporaries)
+            .skip(1)
+            .map(|((_, bytes), (_, temporary))| scope.spawn(move || write(temporary, bytes)))
+            .collect();
+        let mut written = Vec::with_capacity(files.len());
+        if let (Some((_, bytes)), Some((_, temporary))) = (files.first(), temporaries.first()) {
+            written.push(write(temporary, bytes));
+        }
+        for helper in helpers {
+            // A panic is a bug: re-raise it.
+            written.push(
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        written
+    });
+    let remove_all = |from: usize| {
+        for (_, temporary) in &temporaries[from..] {
+            let _ = fs::remove_file(temporary);
+        }
+    };
+    if let Some((index, error)) = written
+        .into_iter()
+        .enumerate()
+        .find_map(|(index, result)| result.err().map(|error| (index, error)))
+    {
+        remove_all(0);
+        return Err(format!(
+            "cannot write `{}`: {error}",
+            files[index].0.display()
+        ));
+    }
+    for (index, ((path, _), (_, temporary))) in files.iter().zip(&temporaries).enumerate() {
+        if let Err(error) = fs::rename(temporary, path) {
+            remove_all(index);
+            return Err(format!("cannot write `{}`: {error}", path.display()));
+        }
+    }
+    // The renames are durable once their directories are synced.
+    let mut directories: Vec<&PathBuf> =
+        temporaries.iter().map(|(directory, _)| directory).collect();
+    directories.dedup();
+    for directory in directories {
+        if let Ok(directory) = fs::File::open(directory) {
+            let _ = directory.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// The directory of `path` (created if missing) and a temporary file name beside `path`.
+fn temporary_beside(path: &Path) -> Result<(PathBuf, PathBuf), String> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -279,6 +344,19 @@ pub fn write_atomically_with<T>(
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    Ok((directory, temporary))
+}
+
+/// Writes a file atomically as `write_atomically` does, with what `write` streams into it
+/// (through a buffer): a large output is never held in memory whole. Returns what `write`
+/// returns; if it fails, the file is left as it was.
+pub fn write_atomically_with<T>(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<T>,
+) -> Result<T, String> {
+    use std::io::Write;
+    let (directory, temporary) = temporary_beside(path)?;
     let result = (|| {
         let file = open_with_mode(&temporary, mode, true)?;
         let mut buffered = std::io::BufWriter::with_capacity(

@@ -52,21 +52,27 @@ impl Cache {
             .join(format!("{hex}.tar.gz.minisig")))
     }
 
-    /// The bundle digest recorded for a dependency's `build::bundle_key`, if any. Anything
-    /// that is not a `sha256:HEX` digest is ignored (the dependency is built again).
+    /// The bundle digest recorded for a dependency's `build::bundle_key`, if any. An entry
+    /// that is not a `sha256:HEX` digest followed by its seal (see [`build_digest_seal`]) for
+    /// this key, such as an edited, truncated or moved one, is ignored: the dependency is then
+    /// built again and the entry rewritten.
     pub fn build_digest(&self, key: &str) -> Option<String> {
         let path = self.build_digest_path(key).ok()?;
-        let bytes = read_capped(&path, 128).ok()?;
-        let digest = String::from_utf8(bytes).ok()?;
-        checksum_hex(digest.trim()).ok()?;
-        Some(digest.trim().to_string())
+        let bytes = read_capped(&path, 256).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut lines = text.lines();
+        let (digest, seal) = (lines.next()?, lines.next()?);
+        checksum_hex(digest).ok()?;
+        (lines.next().is_none() && seal == build_digest_seal(key, digest))
+            .then(|| digest.to_string())
     }
 
-    /// Records the bundle digest of a dependency by its `build::bundle_key`.
+    /// Records the bundle digest of a dependency by its `build::bundle_key`, with its seal.
     pub fn store_build_digest(&self, key: &str, digest: &str) -> Result<(), String> {
         checksum_hex(digest)?;
         let path = self.build_digest_path(key)?;
-        write_atomically(&path, format!("{digest}\n").as_bytes(), 0o644)
+        let seal = build_digest_seal(key, digest);
+        write_atomically(&path, format!("{digest}\n{seal}\n").as_bytes(), 0o644)
     }
 
     fn build_digest_path(&self, key: &str) -> Result<PathBuf, String> {
@@ -159,6 +165,15 @@ fn file_name_of(registry: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+/// The second line of a build-digest entry: the sha256 of the entry's key and digest. An entry
+/// whose digest was edited, or that was copied under another key, does not match it and is not
+/// used. It is a checksum, not a signature: whoever can write the cache can compute it, as they
+/// can edit the pack sources beside it, so a cache must not be shared with untrusted writers
+/// (docs/bundles.md).
+pub fn build_digest_seal(key: &str, digest: &str) -> String {
+    crate::digest::sha256(format!("threatpack build digest\n{key}\n{digest}\n").as_bytes())
 }
 
 /// The hex of `sha256:HEX`, refused unless it is exactly 64 lowercase hex digits (it becomes a

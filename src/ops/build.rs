@@ -12,7 +12,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::resolve::PackGraph;
 use crate::signing::{SigningKey, sign_bundle};
 use crate::testing::{TestOutcome, run_pack_tests};
-use crate::workspace::write_atomically;
+use crate::workspace::write_files_atomically;
 
 /// Options of [`build`].
 #[derive(Default)]
@@ -93,16 +93,22 @@ pub fn build(
         });
     };
     let bundle_path = options.out.join(&built.file_name);
-    write_atomically(&bundle_path, &built.bytes, 0o644)?;
+    // Signed before anything is written (a damaged key writes nothing), then the bundle and
+    // its signature are written and flushed together: one wait for the disk, not two.
     let signature = match &options.signing_key {
-        Some(key) => {
-            let text = sign_bundle(&built.bytes, &built.manifest, key)?;
-            let signature_path = super::signature_path(&bundle_path);
-            write_atomically(&signature_path, text.as_bytes(), 0o644)?;
-            Some((signature_path, key.key_id.clone()))
-        }
+        Some(key) => Some((
+            super::signature_path(&bundle_path),
+            sign_bundle(&built.bytes, &built.manifest, key)?,
+            key.key_id.clone(),
+        )),
         None => None,
     };
+    let mut files: Vec<(&Path, &[u8])> = vec![(&bundle_path, &built.bytes)];
+    if let Some((path, text, _)) = &signature {
+        files.push((path, text.as_bytes()));
+    }
+    write_files_atomically(&files, 0o644)?;
+    let signature = signature.map(|(path, _, key_id)| (path, key_id));
     Ok(BuiltBundle {
         path: bundle_path,
         sha256: crate::digest::sha256(&built.bytes),

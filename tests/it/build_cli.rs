@@ -908,8 +908,9 @@ fn the_shipped_core_pack_compiles_its_system_properties_and_tier_rules() {
 
 /// Issue 12: a pack building on a dependency rebuilt that dependency's bundle every time, only
 /// to record its digest. The digest is kept in the cache by what the dependency is built
-/// from: unchanged, it is reused; changed, it is built again. Either way the bundle is the one
-/// a build without any cache makes.
+/// from, sealed with its key: unchanged and intact, it is reused; changed, edited or in another
+/// format, the dependency is built again and the entry rewritten. Either way the bundle is the
+/// one a build without any cache makes.
 #[test]
 fn dependency_digests_are_reused_from_the_cache_only_while_the_dependency_is_unchanged() {
     let directory = shipped_packs(false);
@@ -943,22 +944,53 @@ fn dependency_digests_are_reused_from_the_cache_only_while_the_dependency_is_unc
             .digest
             .clone()
     };
+    let uncached = build_with_cache(&directory.path().join("empty-cache"));
     let first = build_with_cache(&cache);
+    assert_eq!(first, uncached, "the same bytes with and without a cache");
     let recorded: Vec<PathBuf> = fs::read_dir(cache.join("build-digests"))
         .expect("the digests are kept")
         .map(|entry| entry.expect("an entry").path())
         .collect();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
-    let kept = fs::read_to_string(&recorded[0]).expect("a digest");
-    assert_eq!(kept.trim(), stride_core_digest(&first));
-    // What the cache says is what the manifest records: the second build reads it.
+    let entry = &recorded[0];
+    let kept = fs::read_to_string(entry).expect("an entry");
+    let digest = stride_core_digest(&first);
+    let key = format!(
+        "sha256:{}",
+        entry.file_name().expect("a name").to_string_lossy()
+    );
+    let seal = threatpack::client::cache::build_digest_seal(&key, &digest);
+    assert_eq!(kept, format!("{digest}\n{seal}\n"));
+    // The second build reads the cache: a digest sealed with its key is what the manifest
+    // then records.
     let planted = format!("sha256:{}", "a".repeat(64));
-    fs::write(&recorded[0], &planted).expect("plant a digest");
+    let planted_seal = threatpack::client::cache::build_digest_seal(&key, &planted);
+    fs::write(entry, format!("{planted}\n{planted_seal}\n")).expect("plant a digest");
     assert_eq!(stride_core_digest(&build_with_cache(&cache)), planted);
-    fs::write(&recorded[0], &kept).expect("restore the digest");
+    // A digest edited without its seal, an entry of another key, or one in the older
+    // one-line form is not trusted: the dependency is built again and the entry rewritten.
+    let other_key = format!("sha256:{}", "b".repeat(64));
+    let tampered = [
+        format!("{planted}\n{seal}\n"),
+        format!(
+            "{planted}\n{}\n",
+            threatpack::client::cache::build_digest_seal(&other_key, &planted)
+        ),
+        format!("{planted}\n"),
+        String::new(),
+    ];
+    for text in tampered {
+        fs::write(entry, &text).expect("tamper with the entry");
+        assert_eq!(build_with_cache(&cache), uncached, "{text:?} was trusted");
+        assert_eq!(
+            fs::read_to_string(entry).expect("the entry"),
+            kept,
+            "{text:?} was not rewritten"
+        );
+    }
     assert_eq!(
         build_with_cache(&cache),
-        first,
+        uncached,
         "a cached digest builds the same bytes"
     );
     // A changed dependency has another key: built again, never the stale digest.
@@ -972,7 +1004,71 @@ fn dependency_digests_are_reused_from_the_cache_only_while_the_dependency_is_unc
     )
     .expect("edit");
     let changed = build_with_cache(&cache);
-    let uncached = build_with_cache(&directory.path().join("empty-cache"));
-    assert_eq!(changed, uncached);
-    assert_ne!(stride_core_digest(&changed), kept.trim());
+    let changed_uncached = build_with_cache(&directory.path().join("another-empty-cache"));
+    assert_eq!(changed, changed_uncached);
+    assert_ne!(stride_core_digest(&changed), digest);
+}
+
+/// `build --sign` writes the bundle and its signature together (`write_files_atomically`):
+/// both whole, with their mode, and nothing left beside them; when one of them cannot be
+/// written, neither is.
+#[test]
+fn files_written_together_are_all_written_or_none() {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let bundle = directory.path().join("out/pack.tar.gz");
+    let signature = directory.path().join("out/pack.tar.gz.minisig");
+    threatpack::workspace::write_files_atomically(
+        &[
+            (bundle.as_path(), &b"bundle bytes"[..]),
+            (signature.as_path(), &b"signature text"[..]),
+        ],
+        0o644,
+    )
+    .expect("written");
+    assert_eq!(fs::read(&bundle).expect("bundle"), b"bundle bytes");
+    assert_eq!(fs::read(&signature).expect("signature"), b"signature text");
+    for path in [&bundle, &signature] {
+        let mode = fs::metadata(path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{}", path.display());
+    }
+    let names = |path: &Path| -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(path)
+            .expect("list")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(&directory.path().join("out")),
+        ["pack.tar.gz", "pack.tar.gz.minisig"]
+    );
+
+    // The second file's directory cannot exist (a file has its name): nothing is written.
+    fs::write(directory.path().join("blocked"), "a file").expect("write");
+    let first = directory.path().join("other/pack.tar.gz");
+    let error = threatpack::workspace::write_files_atomically(
+        &[
+            (first.as_path(), &b"bundle bytes"[..]),
+            (
+                directory
+                    .path()
+                    .join("blocked/pack.tar.gz.minisig")
+                    .as_path(),
+                &b"signature"[..],
+            ),
+        ],
+        0o644,
+    )
+    .expect_err("the second cannot be written");
+    assert!(error.contains("blocked"), "{error}");
+    assert!(!first.exists());
+    assert!(names(&directory.path().join("other")).is_empty());
 }

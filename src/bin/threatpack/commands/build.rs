@@ -111,5 +111,8 @@ pub fn run(args: BuildArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    // The process ends here: freeing the pack graph and the knowledge base one allocation at
+    // a time would only delay the exit (about 2 ms for a pack with a dependency).
+    std::mem::forget(built);
     Ok(ExitCode::SUCCESS)
 }
