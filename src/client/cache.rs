@@ -159,12 +159,18 @@ impl Cache {
     }
 }
 
-/// A registry URL as a file name: every character but ASCII letters and digits becomes `_`.
+/// A registry URL as a file name: its first 64 characters with every one but ASCII letters and
+/// digits as `_` (readable), then 16 hex digits of the URL's sha256, so that two registries never
+/// share a pinned key, sequences or indexes (`reg.example.com` and `reg-example.com` would both
+/// be `reg_example_com`).
 fn file_name_of(registry: &str) -> String {
-    registry
+    let readable: String = registry
         .chars()
+        .take(64)
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+        .collect();
+    let digest = crate::digest::sha256_hex(registry.as_bytes());
+    format!("{readable}-{}", &digest[..16])
 }
 
 /// The second line of a build-digest entry: the sha256 of the entry's key and digest. An entry
@@ -197,6 +203,17 @@ pub fn checksum_hex(checksum: &str) -> Result<&str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registries_whose_urls_differ_only_in_punctuation_get_different_files() {
+        let (dot, dash) = (
+            file_name_of("https://reg.example.com"),
+            file_name_of("https://reg-example.com"),
+        );
+        assert_ne!(dot, dash);
+        assert!(dot.starts_with("https___reg_example_com-"), "{dot}");
+        assert_eq!(dot, file_name_of("https://reg.example.com"));
+    }
 
     #[test]
     fn only_well_formed_checksums_become_file_names() {
