@@ -35,6 +35,7 @@ pub mod compile;
 pub mod digest;
 pub mod scaffold;
 pub mod signing;
+pub mod time;
 pub mod transparency;
 
 // Consuming: the registry client (the `client` feature, on by default; the registry server

@@ -170,7 +170,7 @@ fn write_backup(
         .map_err(|error| format!("cannot write `{}`: {error}", partial.display()))?;
     let description = Description {
         format: 1,
-        created_at: crate::time::rfc3339(crate::time::now()),
+        created_at: threatpack::time::format_rfc3339(threatpack::time::now()),
         versions,
         blobs: summary.blobs,
     };
@@ -250,7 +250,7 @@ pub fn restore(file: &Path, data: &Path) -> Result<RestoreSummary, String> {
             .map_err(|error| format!("cannot rename to `{}`: {error}", data.display()))?;
         // Clients saw the sequences of the registry as it was before, higher than the backup's.
         crate::store::SqliteStore::open(data)?
-            .raise_index_sequences_past(crate::time::now())
+            .raise_index_sequences_past(threatpack::time::now())
             .map_err(|error| format!("cannot raise the index sequences: {error}"))?;
         Ok(summary)
     });

@@ -21,5 +21,4 @@ pub mod registry_key;
 pub mod semver;
 pub mod server;
 pub mod store;
-pub mod time;
 pub mod tokens;

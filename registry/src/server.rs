@@ -157,7 +157,7 @@ fn store_token(
                 description: options.description.clone(),
                 scopes: options.scopes.clone(),
                 namespaces: options.namespaces.clone(),
-                expires_at: Some(crate::time::now().saturating_add(seconds)),
+                expires_at: Some(threatpack::time::now().saturating_add(seconds)),
             },
             actor,
         )

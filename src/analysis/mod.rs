@@ -856,14 +856,7 @@ impl Builder<'_, '_> {
             unmitigated: counts.unmitigated,
             ..Totals::default()
         };
-        for category in [
-            "spoofing",
-            "tampering",
-            "repudiation",
-            "information-disclosure",
-            "denial-of-service",
-            "elevation-of-privilege",
-        ] {
+        for category in view::STRIDE {
             totals.by_category.insert(category.to_string(), 0);
         }
         for severity in Severity::ALL {

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::cache::Cache;
 use super::http::{Client, Request};
 use crate::lockfile::{LockedRegistry, Lockfile};
-use crate::transparency::envelope::{IndexExpectation, IndexRefusal, check_index, format_rfc3339};
+use crate::time::format_rfc3339;
+use crate::transparency::envelope::{IndexExpectation, IndexRefusal, check_index};
 use crate::transparency::key::{check_vkey, follow_rotations, vkey_id, vkey_origin};
 use crate::wire::RegistryKeyInfo;
 
@@ -143,7 +144,7 @@ impl IndexTrust {
             vkey: &pin.vkey,
             pack,
             seen_sequence: seen,
-            now: unix_now(),
+            now: crate::time::now(),
             allow_expired: self.allow_expired,
         };
         let checked = match check_index(note, body, &expectation) {
@@ -309,11 +310,4 @@ fn registry_key(client: &Client) -> Result<RegistryKeyInfo, String> {
         ));
     }
     Ok(info)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

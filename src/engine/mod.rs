@@ -515,14 +515,7 @@ impl<'kb> Engine<'kb> {
             }
             let row = local / 64 * entity.columns;
             let bit = 1u64 << (local % 64);
-            // Built only for an element where a condition failed.
-            let mut frame: Option<Frame<'_>> = None;
-            let mut holds = |condition: &Condition| match decided.get(row + condition.column, bit) {
-                Some(outcome) => Ok(outcome),
-                None => condition
-                    .program
-                    .holds(frame.get_or_insert_with(|| self.frame(model, element))),
-            };
+            let mut holds = self.decided_or_evaluated(model, element, decided, row, bit);
             for rule in block.of(local % 64) {
                 let rule = &entity.rules[*rule as usize];
                 self.report_rule(
@@ -534,6 +527,26 @@ impl<'kb> Engine<'kb> {
                     sink,
                 );
             }
+        }
+    }
+
+    /// How a condition came out on the element at `bit` of row `row`: as `decided` has it, or,
+    /// where it failed there, evaluated again on the element for the error's message (the
+    /// frame is built only then).
+    fn decided_or_evaluated<'a>(
+        &'a self,
+        model: &'a BoundModel,
+        element: &'a BoundElement,
+        decided: &'a Decided,
+        row: usize,
+        bit: u64,
+    ) -> impl FnMut(&Condition) -> Result<bool, Box<EvalError>> + 'a {
+        let mut frame: Option<Frame<'a>> = None;
+        move |condition: &Condition| match decided.get(row + condition.column, bit) {
+            Some(outcome) => Ok(outcome),
+            None => condition
+                .program
+                .holds(frame.get_or_insert_with(|| self.frame(model, element))),
         }
     }
 
@@ -609,15 +622,8 @@ impl<'kb> Engine<'kb> {
                         let element_index = *element_index as usize;
                         let bit = 1u64 << position;
                         let element = &model.elements[element_index];
-                        let mut frame: Option<Frame<'_>> = None;
-                        let mut holds = |condition: &Condition| match decided
-                            .get(row + condition.column, bit)
-                        {
-                            Some(outcome) => Ok(outcome),
-                            None => condition
-                                .program
-                                .holds(frame.get_or_insert_with(|| self.frame(model, element))),
-                        };
+                        let mut holds =
+                            self.decided_or_evaluated(model, element, decided, row, bit);
                         for rule in block_rules.of(position) {
                             let rule = &entity.rules[*rule as usize];
                             self.report_rule(

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::view::STRIDE;
+
 pub use mapping::{DEFAULT_MAPPING, Mapping};
 
 /// The largest input read: ATT&CK Enterprise, the largest source, is 45 MB today.
@@ -221,16 +223,6 @@ pub(crate) fn text(value: &str, item: &str, notes: &mut Notes) -> String {
     );
     format!("{}…", &trimmed[..end])
 }
-
-/// The STRIDE categories, in STRIDE's order.
-pub(crate) const STRIDE: [&str; 6] = [
-    "spoofing",
-    "tampering",
-    "repudiation",
-    "information-disclosure",
-    "denial-of-service",
-    "elevation-of-privilege",
-];
 
 /// Categories in order (STRIDE's first, then the rest sorted); when none is a STRIDE category,
 /// the mapping's fallback ones are added (noted with `why`).

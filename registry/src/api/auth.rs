@@ -32,7 +32,7 @@ pub(super) async fn authenticate(
     }
     if record
         .expires_at
-        .is_some_and(|expires_at| expires_at <= crate::time::now())
+        .is_some_and(|expires_at| expires_at <= threatpack::time::now())
     {
         return Err(unauthorized(
             "the token has expired: create a new one with `threatpack-registry token create`",

@@ -128,7 +128,7 @@ fn current_note(
     key: &RegistryKey,
     expiry_seconds: i64,
 ) -> Result<HeaderValue, ApiError> {
-    let now = crate::time::now();
+    let now = threatpack::time::now();
     {
         let note = served.note.read().unwrap_or_else(PoisonError::into_inner);
         if now < note.refresh_at {
@@ -155,7 +155,7 @@ fn sign_note(
     key: &RegistryKey,
     expiry_seconds: i64,
 ) -> Result<SignedNote, StoreError> {
-    let now = crate::time::now();
+    let now = threatpack::time::now();
     let envelope = IndexEnvelope {
         origin: key.origin().to_string(),
         pack: pack.to_string(),

@@ -11,7 +11,7 @@ use threatpack::wire::IndexDependency;
 
 use super::SqliteStore;
 use super::blobs::BlobRead;
-use crate::time::now;
+use threatpack::time::now;
 
 impl SqliteStore {
     /// Indexes the blob `sha256`; returns `pack@version`, or why it was kept unindexed.

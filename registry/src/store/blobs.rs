@@ -213,7 +213,7 @@ impl BlobDir {
         let path = self.path(sha256)?;
         let target = self
             .quarantine
-            .join(format!("{sha256}.{}", crate::time::now()));
+            .join(format!("{sha256}.{}", threatpack::time::now()));
         match fs::rename(&path, &target) {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),

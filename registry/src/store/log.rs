@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use threatpack::transparency::log::{self, Entry, Event, Hash, HashReader, TreeError};
 
 use super::StoreError;
-use crate::time::rfc3339;
+use threatpack::time::format_rfc3339;
 
 /// The schema (one migration): an entry's kind, subject (pack or namespace) and object
 /// (version, key id or owner) are kept beside its bytes so that a version's publish entry, or
@@ -81,7 +81,7 @@ pub(super) fn append(connection: &Connection, event: Event, at: i64) -> Result<u
     };
     let bytes = Entry {
         event: event.clone(),
-        time: rfc3339(at),
+        time: format_rfc3339(at),
     }
     .encode();
     // What we write must be what every reader parses: never append an entry it would refuse.
@@ -314,7 +314,7 @@ pub(super) fn backfill(connection: &Connection, now: i64) -> Result<u64, StoreEr
         if Entry::parse(
             &Entry {
                 event: event.clone(),
-                time: rfc3339(at),
+                time: format_rfc3339(at),
             }
             .encode(),
         )

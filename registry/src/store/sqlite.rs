@@ -23,8 +23,8 @@ use super::{
     PublishOutcome, PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
     is_sha256_hex,
 };
-use crate::time::{now, rfc3339};
 use crate::tokens::Scope;
+use threatpack::time::{format_rfc3339, now};
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -230,9 +230,9 @@ fn token_info(row: &rusqlite::Row<'_>) -> Result<TokenInfo, rusqlite::Error> {
         description: row.get(1)?,
         scopes: split(row.get(2)?),
         namespaces: split(row.get(3)?),
-        expires_at: row.get::<_, Option<i64>>(4)?.map(rfc3339),
-        created_at: rfc3339(row.get(5)?),
-        revoked_at: row.get::<_, Option<i64>>(6)?.map(rfc3339),
+        expires_at: row.get::<_, Option<i64>>(4)?.map(format_rfc3339),
+        created_at: format_rfc3339(row.get(5)?),
+        revoked_at: row.get::<_, Option<i64>>(6)?.map(format_rfc3339),
     })
 }
 
@@ -670,7 +670,7 @@ impl Store for SqliteStore {
         Ok(Some(Namespace {
             name: name.to_string(),
             owners,
-            created_at: rfc3339(created_at),
+            created_at: format_rfc3339(created_at),
         }))
     }
 
@@ -835,7 +835,7 @@ impl Store for SqliteStore {
                 Ok(PublisherKey {
                     key_id: row.get(0)?,
                     public_key: row.get(1)?,
-                    added_at: rfc3339(row.get(2)?),
+                    added_at: format_rfc3339(row.get(2)?),
                 })
             })
             .map_err(internal)?
@@ -1062,7 +1062,7 @@ impl Store for SqliteStore {
                     },
                     yanked: row.get(6)?,
                     yank_reason: row.get(7)?,
-                    published_at: rfc3339(row.get(8)?),
+                    published_at: format_rfc3339(row.get(8)?),
                     semver: semver.map(|text| from_json_column(9, &text)).transpose()?,
                 })
             })
@@ -1254,7 +1254,7 @@ impl Store for SqliteStore {
                 token.namespaces.join(","),
                 token
                     .expires_at
-                    .map(|at| format!(", expires {}", rfc3339(at)))
+                    .map(|at| format!(", expires {}", format_rfc3339(at)))
                     .unwrap_or_default()
             ),
         )?;
@@ -1399,7 +1399,7 @@ impl Store for SqliteStore {
         statement
             .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
                 Ok(AuditEntry {
-                    at: rfc3339(row.get(0)?),
+                    at: format_rfc3339(row.get(0)?),
                     actor: row.get(1)?,
                     action: row.get(2)?,
                     target: row.get(3)?,

@@ -238,7 +238,7 @@ async fn every_index_answer_carries_an_envelope_whose_sequence_grows_with_each_c
     assert_eq!(first.origin, registry.key.origin());
     assert_eq!(first.sequence, 1);
     assert_eq!(first.body_sha256, threatpack::digest::sha256_hex(&body));
-    let now = threatpack_registry::time::now();
+    let now = threatpack::time::now();
     assert!(
         (now + 86_400 - 5..=now + 86_400).contains(&first.expires),
         "a day: {}",
