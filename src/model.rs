@@ -473,6 +473,25 @@ pub struct ModelInfo {
     pub description: Option<String>,
 }
 
+/// `out-of-scope` on a model element: a flag, or the reason why.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum OutOfScope {
+    Flag(bool),
+    Reason(String),
+}
+
+impl OutOfScope {
+    /// The reason, if out of scope: `Some("")` when none was given, `None` when in scope.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            OutOfScope::Flag(true) => Some(""),
+            OutOfScope::Flag(false) => None,
+            OutOfScope::Reason(reason) => Some(reason),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelElement {
@@ -488,6 +507,14 @@ pub struct ModelElement {
         deserialize_with = "unique_keys"
     )]
     pub properties: BTreeMap<String, Json>,
+    /// Out of the threat model's scope: the element gets no threats (`out-of-scope = true`, or
+    /// the reason as text). It still takes part in flows and boundaries.
+    #[serde(
+        default,
+        rename = "out-of-scope",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub out_of_scope: Option<OutOfScope>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -507,6 +534,14 @@ pub struct ModelFlow {
         deserialize_with = "unique_keys"
     )]
     pub properties: BTreeMap<String, Json>,
+    /// Out of the threat model's scope: the element gets no threats (`out-of-scope = true`, or
+    /// the reason as text). It still takes part in flows and boundaries.
+    #[serde(
+        default,
+        rename = "out-of-scope",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub out_of_scope: Option<OutOfScope>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -525,6 +560,14 @@ pub struct ModelBoundary {
         deserialize_with = "unique_keys"
     )]
     pub properties: BTreeMap<String, Json>,
+    /// Out of the threat model's scope: the element gets no threats (`out-of-scope = true`, or
+    /// the reason as text). It still takes part in flows and boundaries.
+    #[serde(
+        default,
+        rename = "out-of-scope",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub out_of_scope: Option<OutOfScope>,
 }
 
 /// `[[mitigation-status]]`: the state of a mitigation at some places of the system.

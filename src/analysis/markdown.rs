@@ -105,6 +105,21 @@ fn title(document: &mut Document, report: &Report) {
         count(model.flows, "flow", "flows"),
         count(model.boundaries, "boundary", "boundaries"),
     ));
+    if !model.out_of_scope.is_empty() {
+        let elements: Vec<String> = model
+            .out_of_scope
+            .iter()
+            .map(|element| match &element.reason {
+                Some(reason) => format!("{} ({})", code(&element.element), text(reason)),
+                None => code(&element.element),
+            })
+            .collect();
+        document.blank();
+        document.paragraph(format!(
+            "Out of scope, so given no threats: {}.",
+            elements.join(", ")
+        ));
+    }
     if !report.errors.is_empty() {
         document.blank();
         document.line("> [!WARNING]");

@@ -825,6 +825,17 @@ impl Builder<'_, '_> {
                 components: model.components,
                 flows: model.flows,
                 boundaries: model.boundaries,
+                out_of_scope: model
+                    .elements
+                    .iter()
+                    .filter_map(|element| {
+                        let reason = element.out_of_scope.as_deref()?;
+                        Some(OutOfScopeElement {
+                            element: element.id.clone(),
+                            reason: (!reason.is_empty()).then(|| reason.to_string()),
+                        })
+                    })
+                    .collect(),
             },
             PackRef {
                 name: kb.pack.clone(),

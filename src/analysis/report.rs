@@ -41,6 +41,17 @@ pub struct ModelSummary {
     pub components: usize,
     pub flows: usize,
     pub boundaries: usize,
+    /// The elements the model puts out of scope: they get no threats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_scope: Vec<OutOfScopeElement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OutOfScopeElement {
+    pub element: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

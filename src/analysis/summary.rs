@@ -61,6 +61,14 @@ fn header(out: &mut String, report: &Report) {
             count(model.boundaries, "boundary", "boundaries")
         ),
     );
+    if !model.out_of_scope.is_empty() {
+        let elements: Vec<String> = model
+            .out_of_scope
+            .iter()
+            .map(|element| one_line(&element.element))
+            .collect();
+        push_field_list(out, "out of scope", &elements);
+    }
     push_field(
         out,
         "pack",

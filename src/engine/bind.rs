@@ -30,6 +30,9 @@ pub struct BoundElement {
     pub source: Option<usize>,
     pub target: Option<usize>,
     pub crosses_boundary: bool,
+    /// Out of the model's scope (the reason, `""` when none was given): the engine gives it
+    /// no threats.
+    pub out_of_scope: Option<String>,
 }
 
 /// A `[[mitigation-status]]` entry, resolved.
@@ -229,6 +232,7 @@ impl<'kb> Binder<'_, 'kb> {
                 source: None,
                 target: None,
                 crosses_boundary: false,
+                out_of_scope: element.out_of_scope().map(str::to_string),
             });
         }
 

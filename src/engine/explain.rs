@@ -64,6 +64,18 @@ pub fn explain(
         pattern.name, pattern.id, element.id, element.name, entity.id
     );
 
+    if let Some(reason) = &element.out_of_scope {
+        let because = match reason.as_str() {
+            "" => String::new(),
+            reason => format!(": {reason}"),
+        };
+        let _ = writeln!(
+            out,
+            "  does not apply: the model puts `{}` out of scope{because}",
+            element.id
+        );
+        return Ok(out);
+    }
     if !pattern.matches.contains(&entity.id) {
         let lineage: Vec<&str> = std::iter::once(entity.id.as_str())
             .chain(entity.ancestors.iter().map(String::as_str))

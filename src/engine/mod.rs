@@ -473,10 +473,11 @@ impl<'kb> Engine<'kb> {
         // The elements of each entity, in model order.
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); rules.by_entity.len()];
         for (offset, element) in elements.iter().enumerate() {
-            if rules
-                .by_entity
-                .get(element.entity)
-                .is_some_and(|entity| !entity.rules.is_empty())
+            if element.out_of_scope.is_none()
+                && rules
+                    .by_entity
+                    .get(element.entity)
+                    .is_some_and(|entity| !entity.rules.is_empty())
             {
                 members[element.entity].push((start + offset) as u32);
             }
@@ -503,7 +504,7 @@ impl<'kb> Engine<'kb> {
             let Some(entity) = rules.by_entity.get(element.entity) else {
                 continue;
             };
-            if entity.rules.is_empty() {
+            if entity.rules.is_empty() || element.out_of_scope.is_some() {
                 continue;
             }
             let local = seen[element.entity];
@@ -724,7 +725,7 @@ impl<'kb> Engine<'kb> {
             let Some(entity) = rules.by_entity.get(element.entity) else {
                 continue;
             };
-            if entity.rules.is_empty() {
+            if entity.rules.is_empty() || element.out_of_scope.is_some() {
                 continue;
             }
             let mut frame = self.frame(model, element);

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use crate::model::{
-    MitigationStatus, Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, PropertyValue,
-    Story, TextList, TextRange,
+    MitigationStatus, Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, OutOfScope,
+    PropertyValue, Story, TextList, TextRange,
 };
 
 use super::validate::Role;
@@ -56,6 +56,8 @@ struct FlatElement {
     members: (u32, u32),
     /// A range of `properties`, in the order written.
     properties: (u32, u32),
+    /// Out of scope, with the reason (an empty range when none was given).
+    out_of_scope: Option<TextRange>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +93,13 @@ impl<'m> ElementRef<'m> {
         self.element
             .ends
             .map(|(source, target)| (source.of(text), target.of(text)))
+    }
+
+    /// Out of scope: the reason (`""` when none was given); `None` when in scope.
+    pub fn out_of_scope(&self) -> Option<&'m str> {
+        self.element
+            .out_of_scope
+            .map(|reason| reason.of(&self.model.text))
     }
 
     /// A boundary's members (empty for other elements).
@@ -193,6 +202,7 @@ impl FlatModel {
                 description,
                 kind,
                 properties,
+                out_of_scope,
             } = component;
             builder.typed_element(
                 Role::Component,
@@ -201,6 +211,7 @@ impl FlatModel {
                 None,
                 &[],
                 properties,
+                out_of_scope,
             );
         }
         for flow in &model.flow {
@@ -212,6 +223,7 @@ impl FlatModel {
                 source,
                 target,
                 properties,
+                out_of_scope,
             } = flow;
             builder.typed_element(
                 Role::Flow,
@@ -220,6 +232,7 @@ impl FlatModel {
                 Some((source, target)),
                 &[],
                 properties,
+                out_of_scope,
             );
         }
         for boundary in &model.boundary {
@@ -230,6 +243,7 @@ impl FlatModel {
                 kind,
                 contains,
                 properties,
+                out_of_scope,
             } = boundary;
             builder.typed_element(
                 Role::Boundary,
@@ -238,6 +252,7 @@ impl FlatModel {
                 None,
                 contains,
                 properties,
+                out_of_scope,
             );
         }
         let mut flat = builder.finish();
@@ -266,6 +281,10 @@ impl FlatModel {
             let name = element.name.map(str::to_string);
             let description = flat.description.map(|text| text.of(&self.text).to_string());
             let kind = element.kind.to_string();
+            let out_of_scope = element.out_of_scope().map(|reason| match reason {
+                "" => OutOfScope::Flag(true),
+                reason => OutOfScope::Reason(reason.to_string()),
+            });
             match element.role {
                 Role::Component => model.component.push(ModelElement {
                     id,
@@ -273,6 +292,7 @@ impl FlatModel {
                     description,
                     kind,
                     properties,
+                    out_of_scope,
                 }),
                 Role::Flow => {
                     let (source, target) = element.ends().unwrap_or_default();
@@ -284,6 +304,7 @@ impl FlatModel {
                         source: source.to_string(),
                         target: target.to_string(),
                         properties,
+                        out_of_scope,
                     });
                 }
                 Role::Boundary => model.boundary.push(ModelBoundary {
@@ -293,6 +314,7 @@ impl FlatModel {
                     kind,
                     contains: element.members().map(str::to_string).collect(),
                     properties,
+                    out_of_scope,
                 }),
             }
         }
@@ -403,6 +425,7 @@ impl Builder {
         ends: Option<(TextRange, TextRange)>,
         members: (u32, u32),
         properties: (u32, u32),
+        out_of_scope: Option<TextRange>,
     ) {
         let count = match role {
             Role::Component => &mut self.flat.components,
@@ -421,6 +444,7 @@ impl Builder {
             ends,
             members,
             properties,
+            out_of_scope,
         });
     }
 
@@ -442,6 +466,7 @@ impl Builder {
         self.flat
     }
 
+    #[expect(clippy::too_many_arguments, reason = "the fields of one element")]
     fn typed_element(
         &mut self,
         role: Role,
@@ -450,6 +475,7 @@ impl Builder {
         ends: Option<(&String, &String)>,
         contains: &[String],
         properties: &BTreeMap<String, Json>,
+        out_of_scope: &Option<OutOfScope>,
     ) {
         let id = self.text(id);
         let kind = self.word(kind);
@@ -490,7 +516,21 @@ impl Builder {
             self.property(word, value);
         }
         let properties = (properties_start, self.properties_len());
-        self.element(role, id, kind, name, description, ends, members, properties);
+        let out_of_scope = out_of_scope
+            .as_ref()
+            .and_then(OutOfScope::reason)
+            .map(|reason| self.text(reason));
+        self.element(
+            role,
+            id,
+            kind,
+            name,
+            description,
+            ends,
+            members,
+            properties,
+            out_of_scope,
+        );
     }
 }
 

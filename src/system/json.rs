@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
-use crate::model::{MitigationStatus, ModelInfo, Story, TextRange};
+use crate::model::{MitigationStatus, ModelInfo, OutOfScope, Story, TextRange};
 
 use super::flat::{Builder, FlatModel, FlatValue};
 use super::validate::Role;
@@ -168,6 +168,7 @@ impl<'de> Visitor<'de> for Element<'_> {
         let (mut source, mut target) = (None, None);
         let mut members = None;
         let mut properties = None;
+        let mut out_of_scope = None;
         fn once<T, E: serde::de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
             match slot.replace(value) {
                 None => Ok(()),
@@ -201,6 +202,14 @@ impl<'de> Visitor<'de> for Element<'_> {
                     map.next_value_seed(Properties(&mut *builder))?;
                     once(&mut properties, (start, builder.properties_len()))?
                 }
+                ("out-of-scope", _) => {
+                    let reason = match map.next_value::<OutOfScope>()? {
+                        OutOfScope::Flag(true) => Some(builder.text("")),
+                        OutOfScope::Flag(false) => None,
+                        OutOfScope::Reason(reason) => Some(builder.text(&reason)),
+                    };
+                    once(&mut out_of_scope, reason)?
+                }
                 _ => return Err(A::Error::custom("not a field of this element")),
             }
         }
@@ -217,7 +226,17 @@ impl<'de> Visitor<'de> for Element<'_> {
             (_, members) => members.unwrap_or((0, 0)),
         };
         let properties = properties.unwrap_or((0, 0));
-        builder.element(role, id, kind, name, description, ends, members, properties);
+        builder.element(
+            role,
+            id,
+            kind,
+            name,
+            description,
+            ends,
+            members,
+            properties,
+            out_of_scope.flatten(),
+        );
         Ok(())
     }
 }

@@ -904,3 +904,88 @@ fn a_json_model_gives_the_same_report_and_located_errors() {
         assert!(run.stderr.contains(&location), "{location}: {}", run.stderr);
     }
 }
+
+#[test]
+fn an_out_of_scope_element_gets_no_threats_in_every_syntax_but_its_flows_still_do() {
+    let directory = write_fixture(PACK);
+    let path = directory.path().join("model.toml");
+    let text = fs::read_to_string(&path).expect("model");
+    let scoped = text.replacen(
+        "id = \"front\"\n",
+        "id = \"front\"\nout-of-scope = \"the vendor's CDN, assessed by the vendor\"\n",
+        1,
+    );
+    assert_ne!(scoped, text, "the fixture names `front`");
+    fs::write(&path, &scoped).expect("write");
+
+    let report = json_report(directory.path(), &[]);
+    let found = findings(&report);
+    assert!(
+        !found.iter().any(|finding| finding.ends_with("@front")),
+        "{found:?}"
+    );
+    // The flow out of `front` is in scope and reads `front`'s properties as before.
+    assert!(found.contains("sniffing@front-api"), "{found:?}");
+    assert_eq!(
+        report["model"]["out-of-scope"],
+        serde_json::json!([{"element": "front", "reason": "the vendor's CDN, assessed by the vendor"}])
+    );
+
+    // The JSON model (read by the fast reader) says the same, and `true` works without a reason.
+    let model: Json = toml::from_str(&scoped).expect("TOML");
+    fs::write(
+        directory.path().join("model.json"),
+        serde_json::to_string(&model).expect("json"),
+    )
+    .expect("write");
+    let run = threatpack(
+        directory.path(),
+        &[
+            "apply",
+            "--model",
+            "model.json",
+            "--pack",
+            "mini",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let from_json: Json = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(from_json["threats"], report["threats"]);
+    assert_eq!(from_json["model"], {
+        let mut model = report["model"].clone();
+        model["file"] = "model.json".into();
+        model
+    });
+    fs::write(
+        &path,
+        text.replacen(
+            "id = \"front\"\n",
+            "id = \"front\"\nout-of-scope = true\n",
+            1,
+        ),
+    )
+    .expect("write");
+    let flagged = json_report(directory.path(), &[]);
+    assert_eq!(findings(&flagged), found);
+    assert_eq!(
+        flagged["model"]["out-of-scope"],
+        serde_json::json!([{"element": "front"}])
+    );
+
+    let summary = apply(directory.path(), &[]);
+    assert!(
+        summary.stdout.contains("out of scope   front"),
+        "{}",
+        summary.stdout
+    );
+    let explained = apply(directory.path(), &["--explain", "weak-auth@front"]);
+    assert!(
+        explained
+            .stdout
+            .contains("the model puts `front` out of scope"),
+        "{}",
+        explained.stdout
+    );
+}

@@ -161,6 +161,12 @@ fn generated_model(kb: &KnowledgeBase, random: &mut Random, per_entity: usize) -
             }));
         }
     }
+    // A few elements out of scope: both evaluators must skip them alike.
+    for element in components.iter_mut().chain(flows.iter_mut()) {
+        if random.chance(5) {
+            element["out-of-scope"] = json!(true);
+        }
+    }
     json!({
         "model": {"name": "generated"},
         "component": components,

@@ -476,6 +476,7 @@ fn web_shop() -> Report {
             components: 5,
             flows: 6,
             boundaries: 2,
+            out_of_scope: Vec::new(),
         },
         pack: PackRef {
             name: PACK.to_string(),
@@ -912,6 +913,7 @@ fn an_empty_report_renders() {
             components: 0,
             flows: 0,
             boundaries: 0,
+            out_of_scope: Vec::new(),
         },
         pack: PackRef {
             name: PACK.to_string(),

@@ -720,6 +720,7 @@ impl<'a> Converter<'a> {
             description: component.item.description.clone(),
             kind: mapped.kind.clone(),
             properties,
+            out_of_scope: None,
         })
     }
 
@@ -786,6 +787,7 @@ impl<'a> Converter<'a> {
             kind: mapped.kind.clone(),
             contains: Vec::new(),
             properties,
+            out_of_scope: None,
         }
     }
 
@@ -855,6 +857,7 @@ impl<'a> Converter<'a> {
             source,
             target,
             properties,
+            out_of_scope: None,
         })
     }
 
