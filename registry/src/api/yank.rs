@@ -25,6 +25,9 @@ async fn set_yanked(
     authorize(&token, Scope::Yank, &pack)?;
     let Json(request) = body?;
     let reason = request.reason.filter(|reason| !reason.trim().is_empty());
+    if let Some(reason) = &reason {
+        check_reason(reason)?;
+    }
     if yanked && reason.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -54,6 +57,38 @@ async fn set_yanked(
     .into_response())
 }
 
+/// The longest reason kept, in characters: a sentence or two and an advisory's id.
+const MAX_REASON: usize = 500;
+
+/// A reason is shown to every consumer and kept in the log for good: one line of printable
+/// text, so that it cannot rewrite a terminal or forge lines in what shows it.
+fn check_reason(reason: &str) -> Result<(), ApiError> {
+    if reason.chars().count() > MAX_REASON {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`reason` is longer than {MAX_REASON} characters: link to an advisory instead"),
+        ));
+    }
+    if let Some(bad) = reason
+        .chars()
+        .find(|c| c.is_control() || is_bidi_control(*c))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "`reason` holds the control character U+{:04X}: give one line of printable text",
+                u32::from(bad)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Characters that reorder the text around them (Trojan Source, CVE-2021-42574).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
 #[utoipa::path(put, path = "/api/v1/packs/{namespace}/{name}/{version}/yank", tag = "packs",
     security(("token" = ["yank"])),
     params(
@@ -67,7 +102,7 @@ async fn set_yanked(
         (status = 401, description = "No valid token", body = ErrorEnvelope),
         (status = 403, description = "The token may not yank this pack", body = ErrorEnvelope),
         (status = 404, description = "No such version", body = ErrorEnvelope),
-        (status = 422, description = "No reason given", body = ErrorEnvelope),
+        (status = 422, description = "No reason given, or one longer than 500 characters or with control characters", body = ErrorEnvelope),
     ))]
 pub(crate) async fn yank(
     State(state): State<AppState>,

@@ -258,6 +258,32 @@ async fn the_index_answers_if_none_match_with_304_until_a_yank_changes_it() {
     assert_eq!(response.status(), 304);
     assert_eq!(response.headers()["etag"], etag.as_str());
 
+    // A reason every consumer sees must be one line of printable text, and not a book.
+    for (reason, expected) in [
+        ("broken\u{1b}[2J", "U+001B"),
+        ("line one\nFAKE: all clear", "U+000A"),
+        ("ok \u{202e} gnp.exe", "U+202E"),
+        ("x".repeat(501).as_str(), "longer than 500"),
+    ] {
+        let response = registry
+            .client
+            .put(format!("{}/packs/acme/web/1.0.0/yank", registry.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "reason": reason }).to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 422);
+        let body = text(response).await;
+        assert!(body.contains(expected), "{body}");
+    }
+    let index = json(registry.get("/packs/acme/web").await).await;
+    assert_eq!(
+        index["versions"][0]["yanked"], false,
+        "a refused yank changes nothing"
+    );
+
     let response = registry
         .client
         .put(format!("{}/packs/acme/web/1.0.0/yank", registry.url))
