@@ -10,8 +10,8 @@ use threatpack::analysis::backlog::{CSV_COLUMNS, backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::report::{
     Alignment, BacklogItem, ClauseRef, ElementEvents, EvaluationError, EventAt, MitigationAt,
-    ModelSummary, PackRef, Place, REPORT_FORMAT, Report, Residual, StoryWork, ThreatInstance,
-    ThreatState, TierChoice, TierSource, Totals,
+    ModelSummary, OutOfScopeElement, PackRef, Place, REPORT_FORMAT, Report, Residual, StoryWork,
+    ThreatInstance, ThreatState, TierChoice, TierSource, Totals,
 };
 use threatpack::analysis::summary::{WIDTH, summary};
 use threatpack::digest::sha256_hex;
@@ -476,7 +476,10 @@ fn web_shop() -> Report {
             components: 5,
             flows: 6,
             boundaries: 2,
-            out_of_scope: Vec::new(),
+            out_of_scope: vec![OutOfScopeElement {
+                element: "card-vault".to_string(),
+                reason: Some("the payment provider's; covered by its PCI assessment".to_string()),
+            }],
         },
         pack: PackRef {
             name: PACK.to_string(),
