@@ -228,15 +228,15 @@ impl Diagram {
         // Candidates by rank: the first larger one holding every member is the smallest.
         let mut by_rank: Vec<usize> = (0..members.len()).collect();
         by_rank.sort_by_key(|zone| rank(*zone));
-        for zone in 0..members.len() {
-            if members[zone].is_empty() {
+        for (zone, nodes) in members.iter().enumerate() {
+            if nodes.is_empty() {
                 continue;
             }
             self.zones[zone].parent = by_rank
                 .iter()
                 .copied()
                 .filter(|other| rank(*other) > rank(zone))
-                .find(|other| members[zone].iter().all(|node| sets[*other].contains(node)));
+                .find(|other| nodes.iter().all(|node| sets[*other].contains(node)));
         }
     }
 

@@ -202,11 +202,17 @@ fn non_empty(text: &str) -> Option<String> {
 
 /// `TYPE--UUID`, the UUID version 5 of `TYPE:NAME` in threatpack's namespace.
 pub fn stix_id(kind: &str, name: &str) -> String {
+    format!(
+        "{kind}--{}",
+        uuid_v5(&NAMESPACE, format!("{kind}:{name}").as_bytes())
+    )
+}
+
+/// The UUID version 5 (RFC 9562: SHA-1 of the namespace and the name) of `name`.
+fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
     let mut hasher = Sha1::new();
-    hasher.update(NAMESPACE);
-    hasher.update(kind.as_bytes());
-    hasher.update(b":");
-    hasher.update(name.as_bytes());
+    hasher.update(namespace);
+    hasher.update(name);
     let digest = hasher.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -214,7 +220,7 @@ pub fn stix_id(kind: &str, name: &str) -> String {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     format!(
-        "{kind}--{}-{}-{}-{}-{}",
+        "{}-{}-{}-{}-{}",
         &hex[..8],
         &hex[8..12],
         &hex[12..16],
@@ -289,6 +295,19 @@ fn references(id: &str, references: &References) -> Vec<ExternalReference> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuid_v5_matches_the_rfc_example() {
+        // Python's uuid.uuid5(uuid.NAMESPACE_DNS, "www.example.com").
+        let dns = [
+            0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4,
+            0x30, 0xc8,
+        ];
+        assert_eq!(
+            uuid_v5(&dns, b"www.example.com"),
+            "2ed6657d-e927-568b-95e1-2665a8aea6a2"
+        );
+    }
 
     #[test]
     fn ids_are_version_5_uuids_of_the_name() {
