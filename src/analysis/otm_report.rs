@@ -14,14 +14,16 @@
 //! `riskReduction` and state into account themselves), the residual is in its attributes.
 //! Mapping and losses: docs/interop.md.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value as Json, json};
 
 use crate::analysis::diagram::{Diagram, Rect};
 use crate::analysis::report::{Report, ThreatInstance, ThreatState};
 use crate::analysis::view::{residual_name, state_name};
-use crate::compile::KnowledgeBase;
+use crate::compile::{CompiledAttackPattern, KnowledgeBase};
 use crate::model::{ImplementationStatus, Model, Rating};
 use crate::system::flat::FlatModel;
 use crate::system::validate::Role;
@@ -42,6 +44,9 @@ const REPRESENTATION: &str = "threatpack-diagram";
 
 /// The OTM file of `report` on `model` (drawn as `diagram`), as pretty JSON; `source` is the
 /// OTM file the model came from, if it did.
+///
+/// The model's part is built as a JSON tree; the threats (a large model has millions) are
+/// written from the report as the tree is, never copied into it.
 pub fn otm(
     report: &Report,
     kb: &KnowledgeBase,
@@ -49,79 +54,423 @@ pub fn otm(
     diagram: &Diagram,
     source: Option<&OtmSource>,
 ) -> String {
-    let mut attached: HashMap<&str, Vec<Json>> = HashMap::new();
+    let mut by_element: HashMap<&str, Vec<&ThreatInstance>> = HashMap::new();
     for threat in &report.threats {
-        attached
+        by_element
             .entry(threat.element.as_str())
             .or_default()
-            .push(threat_instance(threat));
+            .push(threat);
     }
-    let mut document = match source {
-        Some(source) => from_source(source, model, &mut attached),
-        None => from_model(report, model, diagram, &mut attached),
+    // Each OTM element (array, position) and the threats found on it.
+    let mut attached: HashMap<(&'static str, usize), Vec<&ThreatInstance>> = HashMap::new();
+    let mut skeleton = match source {
+        Some(source) => {
+            for (place, element) in source_places(source, model) {
+                if let Some(threats) = by_element.remove(element) {
+                    attached.insert(place, threats);
+                }
+            }
+            source.document.clone()
+        }
+        None => {
+            for (place, element) in model_places(model) {
+                if let Some(threats) = by_element.remove(element) {
+                    attached.insert(place, threats);
+                }
+            }
+            from_model(report, model, diagram)
+        }
     };
-    if let Json::Object(top) = &mut document {
-        append(top, "threats", threats(report, kb));
-        append(top, "mitigations", mitigations(report, kb));
+    // The keys the threats go under, where the file has none yet.
+    for (array, position) in attached.keys() {
+        if let Some(Json::Object(item)) = skeleton
+            .get_mut(*array)
+            .and_then(|items| items.get_mut(*position))
+        {
+            item.entry("threats").or_insert(Json::Null);
+        }
     }
+    let patterns: HashMap<&str, &CompiledAttackPattern> = kb
+        .attack_patterns
+        .iter()
+        .map(|pattern| (pattern.id.as_str(), pattern))
+        .collect();
+    let definitions: Vec<Definition<'_>> = report
+        .threats
+        .iter()
+        .map(|threat| Definition {
+            threat,
+            pattern: patterns.get(threat.attack_pattern.as_str()).copied(),
+        })
+        .collect();
+    let mitigations = mitigations(report, kb);
+    if let Json::Object(top) = &mut skeleton {
+        if !definitions.is_empty() {
+            top.entry("threats").or_insert(Json::Null);
+        }
+        if !mitigations.is_empty() {
+            top.entry("mitigations").or_insert(Json::Null);
+        }
+    }
+    let document = Document {
+        skeleton: &skeleton,
+        attached: &attached,
+        definitions: &definitions,
+        mitigations: &mitigations,
+    };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// The OTM file as read, each element given the threats found on it.
-fn from_source(
+/// The OTM arrays whose items may carry threats, and the model table each comes from.
+const ELEMENT_ARRAYS: [(&str, &str); 3] = [
+    ("components", "component"),
+    ("dataflows", "flow"),
+    ("trustZones", "boundary"),
+];
+
+fn table_of(role: Role) -> &'static str {
+    match role {
+        Role::Component => "component",
+        Role::Flow => "flow",
+        Role::Boundary => "boundary",
+    }
+}
+
+/// Where each model element is in the OTM file it came from (by the conversion's origins).
+fn source_places<'m>(
     source: &OtmSource,
-    model: &FlatModel,
-    attached: &mut HashMap<&str, Vec<Json>>,
-) -> Json {
-    let mut document = source.document.clone();
-    // Model element (table, position) → OTM array and position.
-    let places: HashMap<(&str, &str), (&str, usize)> = source
+    model: &'m FlatModel,
+) -> Vec<((&'static str, usize), &'m str)> {
+    let places: HashMap<(&str, &str), (&'static str, usize)> = source
         .origins
         .iter()
         .filter_map(
             |(field, place)| match (field.as_slice(), place.as_slice()) {
-                ([table, position], [array, index]) => Some((
-                    (table.as_str(), position.as_str()),
-                    (array.as_str(), index.parse().ok()?),
-                )),
+                ([table, position], [array, index]) => {
+                    let (array, _) = ELEMENT_ARRAYS
+                        .iter()
+                        .find(|(name, expected)| name == array && expected == table)?;
+                    Some((
+                        (table.as_str(), position.as_str()),
+                        (*array, index.parse().ok()?),
+                    ))
+                }
                 _ => None,
             },
         )
         .collect();
-    for element in model.elements() {
-        let table = match element.role {
-            Role::Component => "component",
-            Role::Flow => "flow",
-            Role::Boundary => "boundary",
+    model
+        .elements()
+        .filter_map(|element| {
+            let position = element.position.to_string();
+            let place = places.get(&(table_of(element.role), position.as_str()))?;
+            Some((*place, element.id))
+        })
+        .collect()
+}
+
+/// Where each model element is in the OTM built from the model: the same position in its
+/// array as in its table.
+fn model_places(model: &FlatModel) -> Vec<((&'static str, usize), &str)> {
+    model
+        .elements()
+        .filter_map(|element| {
+            let table = table_of(element.role);
+            let (array, _) = ELEMENT_ARRAYS.iter().find(|(_, name)| *name == table)?;
+            Some(((*array, element.position), element.id))
+        })
+        .collect()
+}
+
+/// The OTM file: the skeleton's JSON, with the threats attached to its elements and the threat
+/// and mitigation definitions added at the top (after those the file had, without repeating an
+/// id it has).
+struct Document<'a> {
+    skeleton: &'a Json,
+    attached: &'a HashMap<(&'static str, usize), Vec<&'a ThreatInstance>>,
+    definitions: &'a [Definition<'a>],
+    mitigations: &'a [Json],
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Json::Object(top) = self.skeleton else {
+            return self.skeleton.serialize(serializer);
         };
-        let position = element.position.to_string();
-        let Some((array, index)) = places.get(&(table, position.as_str())) else {
-            continue;
-        };
-        let Some(threats) = attached.remove(element.id) else {
-            continue;
-        };
-        if let Some(Json::Object(item)) = document
-            .get_mut(*array)
-            .and_then(|items| items.get_mut(*index))
-        {
-            append(item, "threats", threats);
+        let mut map = serializer.serialize_map(Some(top.len()))?;
+        for (key, value) in top {
+            match (key.as_str(), value) {
+                ("threats", existing) => map.serialize_entry(
+                    key,
+                    &Appended {
+                        existing,
+                        added: self.definitions,
+                    },
+                )?,
+                ("mitigations", existing) => map.serialize_entry(
+                    key,
+                    &Appended {
+                        existing,
+                        added: self.mitigations,
+                    },
+                )?,
+                (name, Json::Array(items)) => {
+                    match ELEMENT_ARRAYS.iter().find(|(array, _)| *array == name) {
+                        Some((array, _)) => map.serialize_entry(
+                            key,
+                            &Elements {
+                                array,
+                                items,
+                                attached: self.attached,
+                            },
+                        )?,
+                        None => map.serialize_entry(key, value)?,
+                    }
+                }
+                _ => map.serialize_entry(key, value)?,
+            }
         }
+        map.end()
     }
-    document
+}
+
+/// An OTM array of elements, each with the threats found on it.
+struct Elements<'a> {
+    array: &'static str,
+    items: &'a [Json],
+    attached: &'a HashMap<(&'static str, usize), Vec<&'a ThreatInstance>>,
+}
+
+impl Serialize for Elements<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.items.len()))?;
+        for (position, item) in self.items.iter().enumerate() {
+            match (self.attached.get(&(self.array, position)), item) {
+                (Some(threats), Json::Object(entries)) => {
+                    sequence.serialize_element(&Element { entries, threats })?
+                }
+                _ => sequence.serialize_element(item)?,
+            }
+        }
+        sequence.end()
+    }
+}
+
+struct Element<'a> {
+    entries: &'a Map<String, Json>,
+    threats: &'a [&'a ThreatInstance],
+}
+
+impl Serialize for Element<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (key, value) in self.entries {
+            if key == "threats" {
+                let attached: Vec<Attached<'_>> =
+                    self.threats.iter().map(|threat| Attached(threat)).collect();
+                map.serialize_entry(
+                    key,
+                    &Appended {
+                        existing: value,
+                        added: &attached,
+                    },
+                )?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The items of an array the file may already have (`existing`: an array, or null), then the
+/// `added` ones whose id it does not hold (its items' `id`, or `threat` for a threat on an
+/// element).
+struct Appended<'a, T> {
+    existing: &'a Json,
+    added: &'a [T],
+}
+
+/// What an added item is known by.
+trait Identified {
+    fn identity(&self) -> &str;
+}
+
+impl Identified for Json {
+    fn identity(&self) -> &str {
+        self.get("id").and_then(Json::as_str).unwrap_or_default()
+    }
+}
+
+impl Identified for Definition<'_> {
+    fn identity(&self) -> &str {
+        &self.threat.id
+    }
+}
+
+impl Identified for Attached<'_> {
+    fn identity(&self) -> &str {
+        &self.0.id
+    }
+}
+
+impl<T: Serialize + Identified> Serialize for Appended<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let existing: &[Json] = self.existing.as_array().map_or(&[], Vec::as_slice);
+        let held: HashSet<&str> = existing
+            .iter()
+            .filter_map(|item| item.get("id").or_else(|| item.get("threat")))
+            .filter_map(Json::as_str)
+            .collect();
+        let mut sequence = serializer.serialize_seq(None)?;
+        for item in existing {
+            sequence.serialize_element(item)?;
+        }
+        for item in self.added {
+            if !held.contains(item.identity()) {
+                sequence.serialize_element(item)?;
+            }
+        }
+        sequence.end()
+    }
+}
+
+/// A threat instance on its element: the threat's id, its state, its mitigations' states.
+struct Attached<'a>(&'a ThreatInstance);
+
+impl Serialize for Attached<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Instance<'a> {
+            threat: &'a str,
+            state: &'static str,
+            mitigations: Vec<MitigationState<'a>>,
+        }
+        #[derive(Serialize)]
+        struct MitigationState<'a> {
+            mitigation: &'a str,
+            state: &'static str,
+        }
+        let threat = self.0;
+        Instance {
+            threat: &threat.id,
+            state: threat_state(threat.state),
+            mitigations: threat
+                .mitigations
+                .iter()
+                .map(|mitigation| MitigationState {
+                    mitigation: &mitigation.mitigation,
+                    state: mitigation_state(mitigation.status),
+                })
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The top-level definition of a threat instance.
+struct Definition<'a> {
+    threat: &'a ThreatInstance,
+    pattern: Option<&'a CompiledAttackPattern>,
+}
+
+impl Serialize for Definition<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Threat<'a> {
+            id: &'a str,
+            name: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            description: Option<&'a str>,
+            categories: Vec<String>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            cwes: Vec<String>,
+            risk: Risk,
+            tags: [&'a str; 1],
+            attributes: Attributes<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Risk {
+            likelihood: u32,
+            likelihood_comment: String,
+            impact: u32,
+            impact_comment: String,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        struct Attributes<'a> {
+            attack_pattern: &'a str,
+            element: &'a str,
+            severity: &'static str,
+            residual_score: u32,
+            residual_severity: &'static str,
+            state: &'static str,
+            tier: &'a str,
+        }
+        let threat = self.threat;
+        let severity = threat.severity.score();
+        let from = |rating: Option<Rating>, what: &str| match rating {
+            Some(_) => format!("the attack pattern's {what}"),
+            None => format!(
+                "the attack pattern's severity ({}): it rates no {what}",
+                threat.severity.as_str()
+            ),
+        };
+        Threat {
+            id: &threat.id,
+            name: &threat.name,
+            description: self
+                .pattern
+                .map(|pattern| pattern.description.trim())
+                .filter(|description| !description.is_empty()),
+            categories: threat.categories.iter().map(|c| category(c)).collect(),
+            cwes: self
+                .pattern
+                .map(|pattern| {
+                    pattern
+                        .references
+                        .cwe
+                        .iter()
+                        .map(|cwe| format!("CWE-{cwe}"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            risk: Risk {
+                likelihood: threat.likelihood.map_or(severity, rating_score),
+                likelihood_comment: format!(
+                    "Before mitigations, from {}.",
+                    from(threat.likelihood, "likelihood")
+                ),
+                impact: threat.impact.map_or(severity, rating_score),
+                impact_comment: format!(
+                    "Before mitigations, from {}. Residual risk with the mitigations in place: {} ({}).",
+                    from(threat.impact, "impact"),
+                    residual_name(threat.residual),
+                    threat.residual.score
+                ),
+            },
+            tags: [&threat.attack_pattern],
+            attributes: Attributes {
+                attack_pattern: &threat.attack_pattern,
+                element: &threat.element,
+                severity: threat.severity.as_str(),
+                residual_score: threat.residual.score,
+                residual_severity: residual_name(threat.residual),
+                state: state_name(threat.state),
+                tier: &threat.tier,
+            },
+        }
+        .serialize(serializer)
+    }
 }
 
 /// A threatpack model as OTM.
-fn from_model(
-    report: &Report,
-    model: &FlatModel,
-    diagram: &Diagram,
-    attached: &mut HashMap<&str, Vec<Json>>,
-) -> Json {
+fn from_model(report: &Report, model: &FlatModel, diagram: &Diagram) -> Json {
     let typed: Model = model.to_model();
-    let mut threats_of = |id: &str| attached.remove(id).unwrap_or_default();
     let name = typed
         .model
         .as_ref()
@@ -163,10 +512,6 @@ fn from_model(
             representation(&zone.id, zone.rect),
         );
         attributes(&mut item, &boundary.properties);
-        let threats = threats_of(&boundary.id);
-        if !threats.is_empty() {
-            item.insert("threats".into(), json!(threats));
-        }
         trust_zones.push(Json::Object(item));
     }
     if diagram.nodes.iter().any(|node| node.zone.is_none()) {
@@ -188,10 +533,6 @@ fn from_model(
             representation(&component.id, node.rect),
         );
         attributes(&mut item, &component.properties);
-        let threats = threats_of(&component.id);
-        if !threats.is_empty() {
-            item.insert("threats".into(), json!(threats));
-        }
         components.push(Json::Object(item));
     }
     let mut dataflows = Vec::new();
@@ -201,10 +542,6 @@ fn from_model(
         item.insert("destination".into(), json!(flow.target));
         item.insert("tags".into(), json!([flow.kind]));
         attributes(&mut item, &flow.properties);
-        let threats = threats_of(&flow.id);
-        if !threats.is_empty() {
-            item.insert("threats".into(), json!(threats));
-        }
         dataflows.push(Json::Object(item));
     }
     json!({
@@ -252,56 +589,6 @@ fn representation(id: &str, rect: Rect) -> Json {
     }])
 }
 
-/// Adds `items` to the array `key` of `object` (made when absent or null), skipping those
-/// whose `id` (or `threat`) is there already.
-fn append(object: &mut Map<String, Json>, key: &str, items: Vec<Json>) {
-    if items.is_empty() {
-        return;
-    }
-    let slot = object.entry(key).or_insert(Json::Null);
-    if !slot.is_array() {
-        *slot = Json::Array(Vec::new());
-    }
-    if let Json::Array(existing) = slot {
-        let identity = |item: &Json| {
-            item.get("id")
-                .or_else(|| item.get("threat"))
-                .and_then(Json::as_str)
-                .map(str::to_string)
-        };
-        let mut seen: Vec<String> = existing.iter().filter_map(identity).collect();
-        for item in items {
-            match identity(&item) {
-                Some(id) if seen.contains(&id) => {}
-                Some(id) => {
-                    seen.push(id);
-                    existing.push(item);
-                }
-                None => existing.push(item),
-            }
-        }
-    }
-}
-
-/// A threat instance on its element: the threat's id, its state, its mitigations' states.
-fn threat_instance(threat: &ThreatInstance) -> Json {
-    let mitigations: Vec<Json> = threat
-        .mitigations
-        .iter()
-        .map(|mitigation| {
-            json!({
-                "mitigation": mitigation.mitigation,
-                "state": mitigation_state(mitigation.status),
-            })
-        })
-        .collect();
-    json!({
-        "threat": threat.id,
-        "state": threat_state(threat.state),
-        "mitigations": mitigations,
-    })
-}
-
 /// OTM threat states, as IriusRisk names them.
 pub fn threat_state(state: ThreatState) -> &'static str {
     match state {
@@ -332,74 +619,6 @@ fn rating_score(rating: Rating) -> u32 {
         Rating::High => 75,
         Rating::VeryHigh => 100,
     }
-}
-
-/// The top-level threats: one per threat instance.
-fn threats(report: &Report, kb: &KnowledgeBase) -> Vec<Json> {
-    let patterns: HashMap<&str, _> = kb
-        .attack_patterns
-        .iter()
-        .map(|pattern| (pattern.id.as_str(), pattern))
-        .collect();
-    report
-        .threats
-        .iter()
-        .map(|threat| {
-            let pattern = patterns.get(threat.attack_pattern.as_str());
-            let severity = threat.severity.score();
-            let likelihood = threat.likelihood.map_or(severity, rating_score);
-            let impact = threat.impact.map_or(severity, rating_score);
-            let from = |rating: Option<Rating>, what: &str| match rating {
-                Some(_) => format!("the attack pattern's {what}"),
-                None => format!(
-                    "the attack pattern's severity ({}): it rates no {what}",
-                    threat.severity.as_str()
-                ),
-            };
-            let mut item = json!({
-                "id": threat.id,
-                "name": threat.name,
-                "categories": threat.categories.iter().map(|c| category(c)).collect::<Vec<_>>(),
-                "risk": {
-                    "likelihood": likelihood,
-                    "likelihoodComment": format!("Before mitigations, from {}.", from(threat.likelihood, "likelihood")),
-                    "impact": impact,
-                    "impactComment": format!(
-                        "Before mitigations, from {}. Residual risk with the mitigations in place: {} ({}).",
-                        from(threat.impact, "impact"),
-                        residual_name(threat.residual),
-                        threat.residual.score
-                    ),
-                },
-                "tags": [threat.attack_pattern],
-                "attributes": {
-                    "attack-pattern": threat.attack_pattern,
-                    "element": threat.element,
-                    "severity": threat.severity.as_str(),
-                    "residual-score": threat.residual.score,
-                    "residual-severity": residual_name(threat.residual),
-                    "state": state_name(threat.state),
-                    "tier": threat.tier,
-                },
-            });
-            if let Some(pattern) = pattern {
-                if !pattern.description.trim().is_empty() {
-                    item["description"] = json!(pattern.description.trim());
-                }
-                if !pattern.references.cwe.is_empty() {
-                    item["cwes"] = json!(
-                        pattern
-                            .references
-                            .cwe
-                            .iter()
-                            .map(|cwe| format!("CWE-{cwe}"))
-                            .collect::<Vec<_>>()
-                    );
-                }
-            }
-            item
-        })
-        .collect()
 }
 
 /// A STRIDE category as the OTM examples write it (`Information Disclosure`); others as they

@@ -11,7 +11,7 @@
 //! mitigation status are the model's, not the knowledge's, and are left out: they are in the
 //! JSON, OTM and HTML reports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use sha1::{Digest, Sha1};
@@ -148,12 +148,19 @@ pub fn stix(report: &Report, kb: &KnowledgeBase) -> String {
             ..object("course-of-action", stix_id("course-of-action", id))
         });
     }
+    // A link's text, by its ends (the first link of a pair that has one).
+    let mut texts: HashMap<(&str, &str), &str> = HashMap::new();
+    for link in &kb.links {
+        if let Some(description) = &link.description {
+            texts
+                .entry((link.mitigation.as_str(), link.attack_pattern.as_str()))
+                .or_insert(description.as_str());
+        }
+    }
     for (mitigation, pattern) in pairs {
-        let description = kb
-            .links
-            .iter()
-            .filter(|link| link.mitigation == mitigation && link.attack_pattern == pattern)
-            .find_map(|link| link.description.clone());
+        let description = texts
+            .get(&(mitigation, pattern))
+            .map(|text| text.to_string());
         objects.push(Object {
             description,
             relationship_type: Some("mitigates"),
