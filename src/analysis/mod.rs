@@ -1,6 +1,7 @@
 //! From findings to what people use: threat instances with their mitigations and residual
 //! risk, totals, the backlog and the alignment with user stories (`report`), and their
-//! renderings.
+//! renderings (summary, JSON, Markdown, backlog; and with the model's data-flow diagram,
+//! `diagram`: HTML, Mermaid, Open Threat Model and STIX).
 //!
 //! `analyse` runs the engine with a sink that keeps findings compactly (indexes, no strings)
 //! and then builds the `Report`. With `Detail::Summary`, only the totals, the worst threats and
@@ -8,10 +9,14 @@
 //! threat instances, and a terminal summary needs none of their text.
 
 pub mod backlog;
+pub mod diagram;
+pub mod html;
 mod json;
 pub mod markdown;
+pub mod otm_report;
 pub mod questions;
 pub mod report;
+pub mod stix;
 pub mod summary;
 pub mod view;
 

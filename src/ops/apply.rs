@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use super::knowledge::Knowledge;
+use crate::analysis::otm_report::OtmSource;
 use crate::analysis::questions::Questions;
 use crate::analysis::report::{Report, TierChoice};
 use crate::analysis::{Detail, Header, analyse};
 use crate::engine::bind::{BoundModel, bind};
 use crate::engine::tiers::{TierRequest, choose_tier};
 use crate::engine::{Engine, Rules};
+use crate::system::flat::FlatModel;
 use crate::system::otm::Mapping;
-use crate::system::{MAX_MODEL_BYTES, ModelFile, load_model_or_text};
+use crate::system::{MAX_MODEL_BYTES, ModelFile, Syntax, load_model_or_text};
 use crate::workspace::read_capped;
 
 /// Options of [`apply`], [`explain`] and [`questions`].
@@ -68,6 +70,42 @@ pub fn apply_to(
             Ok(analyse(engine, &rules, model, header, options.detail))
         },
     )
+}
+
+/// A report with the model it was made on: what the formats that draw or give back the model
+/// need (`apply --format html`, `mermaid`, `otm`).
+#[derive(Debug)]
+pub struct AppliedModel {
+    pub report: Report,
+    pub model: FlatModel,
+    /// When the model was read from an Open Threat Model file: that file.
+    pub otm: Option<OtmSource>,
+}
+
+/// [`apply_to`], keeping the model (and the OTM file it came from, if it did).
+pub fn apply_with_model(
+    knowledge: &Knowledge,
+    file: Option<ModelFile>,
+    options: &ApplyOptions,
+) -> Result<AppliedModel, Error> {
+    let file = match file {
+        Some(file) => file,
+        None => read_model(
+            &knowledge.model(options.model.as_deref())?,
+            options.mapping.as_deref(),
+        )?,
+    };
+    let model = file.model.clone();
+    // Only a converted file has origins; a native JSON model is not parsed again to find out.
+    let otm = (file.syntax != Syntax::Toml
+        && !file.origins.is_empty()
+        && crate::system::otm::is_otm(file.document()))
+    .then(|| OtmSource {
+        document: file.document().to_json(),
+        origins: file.origins.clone(),
+    });
+    let report = apply_to(knowledge, Some(file), options)?;
+    Ok(AppliedModel { report, model, otm })
 }
 
 /// The whole threat model as JSON (schema/report.schema.json), written to `out` as it is

@@ -36,7 +36,10 @@ mod lock;
 mod versions;
 
 #[cfg(feature = "client")]
-pub use apply::{ApplyOptions, apply, apply_to, explain, questions, read_model, write_report_json};
+pub use apply::{
+    AppliedModel, ApplyOptions, apply, apply_to, apply_with_model, explain, questions, read_model,
+    write_report_json,
+};
 #[cfg(feature = "client")]
 pub use authoring::{
     NewPack, PackCheck, RefreshedOverrides, check, new_pack, refresh_overrides, schema,

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use threatpack::analysis::Detail;
 use threatpack::analysis::backlog::{backlog_csv, backlog_json};
+use threatpack::analysis::diagram::Diagram;
+use threatpack::analysis::html::html;
 use threatpack::analysis::markdown::markdown;
+use threatpack::analysis::otm_report::otm;
+use threatpack::analysis::stix::stix;
 use threatpack::analysis::summary::summary;
 use threatpack::ops::{self, ApplyOptions};
 use threatpack::workspace::{write_atomically, write_atomically_with};
@@ -59,6 +63,15 @@ pub enum ApplyFormat {
     BacklogCsv,
     /// The backlog as JSON
     BacklogJson,
+    /// The model with its threats and mitigations, as an Open Threat Model file (OTM 0.2.0)
+    Otm,
+    /// The attack patterns, courses of action and `mitigates` relationships found, as a STIX
+    /// 2.1 bundle
+    Stix,
+    /// The Markdown report's content and a data-flow diagram in one self-contained HTML file
+    Html,
+    /// The data-flow diagram alone, as a Mermaid flowchart
+    Mermaid,
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
@@ -123,6 +136,31 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             Err(error) => Ok(report_error(&error)),
         };
     }
+    if matches!(
+        args.format,
+        ApplyFormat::Otm | ApplyFormat::Stix | ApplyFormat::Html | ApplyFormat::Mermaid
+    ) {
+        let applied = match ops::apply_with_model(&knowledge, early_model, &options) {
+            Ok(applied) => applied,
+            Err(error) => return Ok(report_error(&error)),
+        };
+        let report = &applied.report;
+        let diagram = || Diagram::new(&applied.model, report);
+        let output = match args.format {
+            ApplyFormat::Otm => otm(
+                report,
+                &knowledge.kb,
+                &applied.model,
+                &diagram(),
+                applied.otm.as_ref(),
+            ),
+            ApplyFormat::Stix => stix(report, &knowledge.kb),
+            ApplyFormat::Html => html(report, &diagram()),
+            _ => diagram().mermaid(),
+        };
+        emit(&args, &output)?;
+        return Ok(exit_code(report.errors.len()));
+    }
     let report = match ops::apply_to(&knowledge, early_model, &options) {
         Ok(report) => report,
         Err(error) => return Ok(report_error(&error)),
@@ -132,7 +170,11 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         ApplyFormat::Markdown => markdown(&report),
         ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
         ApplyFormat::BacklogJson => backlog_json(&report),
-        ApplyFormat::Json => unreachable!("the JSON report is streamed above"),
+        ApplyFormat::Json
+        | ApplyFormat::Otm
+        | ApplyFormat::Stix
+        | ApplyFormat::Html
+        | ApplyFormat::Mermaid => unreachable!("written above"),
     };
     emit(&args, &output)?;
     Ok(exit_code(report.errors.len()))
