@@ -120,7 +120,7 @@ pub struct ReportEntry {
 
 /// Collects report entries by reason, each item once, in a stable order.
 #[derive(Debug, Default)]
-pub(crate) struct Notes {
+pub struct Notes {
     entries: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 

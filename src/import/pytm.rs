@@ -306,7 +306,6 @@ pub(crate) fn class(name: &str) -> Option<&'static Class> {
     CLASSES.iter().find(|class| class.name == name)
 }
 
-#[allow(dead_code)]
 pub(crate) fn class_of_entity(entity: &str) -> Option<&'static Class> {
     CLASSES.iter().find(|class| class.entity == entity)
 }
