@@ -13,11 +13,11 @@ use serde::Serialize;
 
 use crate::compile::KnowledgeBase;
 use crate::import::ReportEntry;
-use crate::import::pytm::{
+use crate::model::{Rating, Severity, Status};
+use crate::system::pytm::classes::{
     self as classes, AttrType, CLASSIFICATIONS, CONTROLS, DATA_FLAGS, DATASTORE_TYPES, LIFETIMES,
     MAX_CLASSIFICATION, TLS_VERSIONS, WEAKEST_INPUT_TLS,
 };
-use crate::model::{Rating, Severity, Status};
 
 /// What `export pytm` made, and what it left out.
 #[derive(Debug, Clone, Serialize)]

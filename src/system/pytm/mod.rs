@@ -11,6 +11,8 @@
 //! `inScope = False` is `out-of-scope`. Since the dump holds every attribute of every element,
 //! properties the knowledge base does not declare are ignored rather than errors.
 
+pub mod classes;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value as Json;
@@ -18,11 +20,11 @@ use serde_json::Value as Json;
 use super::{ModelFile, Syntax};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::document::Node;
-use crate::import::pytm::{
-    self as classes, AttrType, CLASSIFICATIONS, CONTROLS, DATA_FLAGS, DATASTORE_TYPES, LIFETIMES,
+use crate::model::{Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, OutOfScope};
+use classes::{
+    AttrType, CLASSIFICATIONS, CONTROLS, DATA_FLAGS, DATASTORE_TYPES, LIFETIMES,
     MAX_CLASSIFICATION, TLS_VERSIONS, WEAKEST_INPUT_TLS,
 };
-use crate::model::{Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, OutOfScope};
 
 /// Whether a JSON document is pytm's dump: a table with pytm's `threatsFile`, `flows` and
 /// `assets`.
