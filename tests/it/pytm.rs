@@ -419,3 +419,112 @@ fn a_file_that_is_not_a_pytm_library_is_refused_and_nothing_is_written() {
     );
     assert!(!directory.path().join("pack").exists());
 }
+
+#[test]
+fn pytms_library_becomes_a_pack_that_builds_with_pytms_licence() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let input = fixtures()
+        .join("threats.json")
+        .to_string_lossy()
+        .into_owned();
+    let run = threatpack(
+        directory.path(),
+        &["import", "pytm", &input, "--out", "pack"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let build = threatpack(directory.path(), &["build", "pack"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let pack = directory.path().join("pack");
+    let license = fs::read_to_string(pack.join("LICENSE")).expect("LICENSE");
+    assert!(license.contains("Copyright (c) 2018 Main Project Contributors"));
+    let bundle = threatpack::bundle::read::read_bundle(
+        &fs::read(directory.path().join("dist/owasp_pytm-1.4.0-all.tar.gz")).expect("a bundle"),
+        &threatpack::bundle::read::ReadLimits::default(),
+    )
+    .expect("a valid bundle");
+    assert_eq!(bundle.kb.packs[0].attribution.len(), 2);
+    let mut snapshot = format!(
+        "----- report (stderr) -----\n{}\n----- files -----\n",
+        run.stderr.replace(&*pack.to_string_lossy(), "[PACK]")
+    );
+    let mut paths: Vec<String> = Vec::new();
+    let mut stack = vec![pack.clone()];
+    while let Some(current) = stack.pop() {
+        for entry in fs::read_dir(&current).expect("readable") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                paths.push(
+                    path.strip_prefix(&pack)
+                        .expect("inside")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    paths.sort();
+    for path in &paths {
+        let bytes = fs::read(pack.join(path)).expect("readable");
+        snapshot.push_str(&format!(
+            "{path} {} bytes {}\n",
+            bytes.len(),
+            threatpack::digest::sha256(&bytes)
+        ));
+    }
+    for (shown, lines) in [
+        ("pack.toml", 30),
+        ("entities/pytm.toml", 80),
+        ("attack-patterns/001.toml", 60),
+        ("mitigations/001.toml", 30),
+    ] {
+        let text = fs::read_to_string(pack.join(shown)).expect("a file");
+        let head: Vec<&str> = text.lines().take(lines).collect();
+        snapshot.push_str(&format!(
+            "----- {shown} (head) -----\n{}\n",
+            head.join("\n")
+        ));
+    }
+    insta::with_settings!({ snapshot_path => "snapshots/import", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("pytm", snapshot);
+    });
+}
+
+#[test]
+fn a_pytm_dump_with_unknown_classes_or_clashing_names_is_refused_at_its_place() {
+    let directory = write_fixture(
+        r#"
+--- tm.json
+{
+  "name": "broken", "description": "", "threatsFile": "threats.json",
+  "actors": [{"__class__": "Actor", "name": "User", "inScope": true}],
+  "assets": [
+    {"__class__": "Router", "name": "Edge"},
+    {"__class__": "Server", "name": "user", "minTLSVersion": "TLSVersion.TLSv99"}
+  ],
+  "flows": [{"name": "Call", "source": "User", "sink": "Nowhere"}],
+  "boundaries": [], "data": []
+}
+"#,
+    );
+    assert_eq!(import_library(directory.path()).code, 0);
+    let run = threatpack(
+        directory.path(),
+        &["apply", "--pack", "pack", "--model", "tm.json"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    for expected in [
+        "pytm class `Router`",
+        "`User` and `user` both become `user`",
+        "`minTLSVersion` has a value threatpack cannot read",
+        "its sink `Nowhere` is not an actor or asset",
+        "tm.json:",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected} missing:\n{}",
+            run.stderr
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! OWASP pytm's model dump (`python3 tm.py --json FILE`, pytm 1.4) read as a system model, for
-//! packs made by `threatpack import pytm` (docs/interop.md#pytm-models).
+//! packs made by `threatpack import pytm` (docs/interop.md#pytm-models-apply---model-tmjson).
 //!
 //! pytm writes the model after `check()`, so flows already carry what pytm derives (protocol
 //! and encryption from their ends, their source's data). Every element becomes a component,
@@ -156,7 +156,7 @@ impl Converter<'_> {
                     self.problem(
                         &at,
                         format!("`{name}` is of pytm class `{class_name}`, which threatpack does not know"),
-                        "the classes of pytm 1.4 are read (docs/interop.md#pytm-models)",
+                        "the classes of pytm 1.4 are read (docs/interop.md#pytm-models-apply---model-tmjson)",
                     );
                     continue;
                 };
