@@ -1,6 +1,6 @@
 //! A knowledge base as an OWASP pytm threat library (`threats.json`, what pytm 1.4 loads with
 //! `TM.threatsFile`): each attack pattern a threat, its CEL condition translated back to a
-//! Python expression over `target` (docs/interop.md#pytm-export). Pure: the caller writes.
+//! Python expression over `target` (docs/interop.md, "Export"). Pure: the caller writes.
 //!
 //! Only entities that are pytm classes (as `threatpack import pytm` makes them) have a pytm
 //! target, and only properties that are pytm attributes, controls or the importer's derived
