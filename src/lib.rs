@@ -55,6 +55,9 @@ pub mod testing;
 // Importing other formats' knowledge (MITRE CAPEC, ATT&CK) as packs.
 pub mod import;
 
+// Exporting knowledge bases to other tools' formats (pytm).
+pub mod export;
+
 // Comparing versions of a knowledge base.
 pub mod versioning;
 

@@ -1,4 +1,4 @@
-//! The mapping tables of `threatpack import`: what MITRE's sources do not say (severities of
+//! The mapping tables of `threatpack import`: what the sources (MITRE's, pytm's) do not say (severities of
 //! ATT&CK techniques, link strengths, STRIDE categories) and how their values become the pack
 //! format's. The built-in table is `default-mapping.toml`; a user's file
 //! (schema/import-mapping.schema.json) replaces any of its keys.
@@ -27,6 +27,7 @@ pub struct Mapping {
     pub cost: Cost,
     pub capec: CapecMapping,
     pub attack: AttackMapping,
+    pub pytm: PytmMapping,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -44,6 +45,14 @@ pub struct AttackMapping {
     pub tactics: BTreeMap<String, Vec<String>>,
     pub fallback: Fallback,
     pub kinds: BTreeMap<String, ElementKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PytmMapping {
+    pub severities: BTreeMap<String, Severity>,
+    pub families: BTreeMap<String, Vec<String>>,
+    pub fallback: Fallback,
 }
 
 /// What an item gets when the tables give it no STRIDE category.

@@ -1,9 +1,10 @@
-//! Importers: MITRE CAPEC and ATT&CK turned into packs, with a report of what did not fit.
+//! Importers: MITRE CAPEC and ATT&CK, and OWASP pytm's threat library, turned into packs, with a report of what did not fit.
 //!
 //! Pure: an importer reads the bytes of one input and returns the files of a pack (and the
 //! report); `ops::import` reads the input and writes the files. One file per format
 //! (`capec.rs` for CAPEC's STIX bundles and XML, `attack.rs` for ATT&CK's STIX bundles),
-//! `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
+//! `pytm.rs` for pytm's `threats.json` (and pytm's classes, which the pytm model reader and
+//! exporter share), `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
 //! sources do not (docs/interop.md), `pack.rs` for the pack they build and write.
 
 mod attack;
@@ -11,6 +12,7 @@ mod capec;
 mod mapping;
 mod markup;
 mod pack;
+pub(crate) mod pytm;
 mod stix;
 
 use std::collections::BTreeMap;
@@ -36,15 +38,18 @@ pub enum Format {
     Capec,
     /// MITRE ATT&CK (Enterprise, ICS or Mobile): a STIX 2.0 or 2.1 bundle.
     Attack,
+    /// OWASP pytm's threat library (`threats.json`).
+    Pytm,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Capec, Format::Attack];
+    pub const ALL: [Format; 3] = [Format::Capec, Format::Attack, Format::Pytm];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Capec => "capec",
             Format::Attack => "attack",
+            Format::Pytm => "pytm",
         }
     }
 
@@ -115,7 +120,7 @@ pub struct ReportEntry {
 
 /// Collects report entries by reason, each item once, in a stable order.
 #[derive(Debug, Default)]
-pub(crate) struct Notes {
+pub struct Notes {
     entries: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
@@ -127,7 +132,7 @@ impl Notes {
             .insert(item.into());
     }
 
-    fn into_entries(self) -> Vec<ReportEntry> {
+    pub(crate) fn into_entries(self) -> Vec<ReportEntry> {
         self.entries
             .into_iter()
             .map(|(reason, items)| {
@@ -162,6 +167,8 @@ pub fn import(
     let mut built = match format {
         Format::Capec => capec::import(input, mapping)?,
         Format::Attack => attack::import(input, mapping)?,
+        // pytm's packs are not MITRE's: their own files, licence and notice.
+        Format::Pytm => return pytm::import(input, mapping, options),
     };
     if let Some(name) = &options.name {
         crate::names::check_pack_name(name)

@@ -11,6 +11,7 @@
 pub mod flat;
 pub mod json;
 pub mod otm;
+pub mod pytm;
 pub mod validate;
 
 use std::ops::Range;
@@ -69,6 +70,9 @@ pub struct ModelFile {
     /// For files converted from another format: model field prefixes (JSON pointer segments
     /// of `model`) and the place in `document` they came from. Empty for native models.
     pub origins: Vec<(Vec<String>, Vec<String>)>,
+    /// Set by readers of dumps that hold every attribute of every element (pytm): a property
+    /// the knowledge base does not declare is ignored instead of an error.
+    pub ignores_undeclared_properties: bool,
 }
 
 impl ModelFile {
@@ -88,6 +92,7 @@ impl ModelFile {
             document: OnceLock::from(document),
             model: FlatModel::from_model(&model),
             origins,
+            ignores_undeclared_properties: false,
         }
     }
 
@@ -142,7 +147,8 @@ impl ModelFile {
 
 /// Reads a model file of any supported kind: the syntax from the extension (`Syntax::of_path`),
 /// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) converted with
-/// `mapping` (the built-in one when `None`), or else a model in threatpack's format.
+/// `mapping` (the built-in one when `None`), pytm's JSON dump (`pytm::is_pytm`), or else a model
+/// in threatpack's format.
 pub fn load_model(
     display_path: &str,
     text: String,
@@ -174,6 +180,7 @@ pub fn load_model_or_text(
             document: OnceLock::new(),
             model,
             origins: Vec::new(),
+            ignores_undeclared_properties: false,
         });
     }
     // The general path takes far longer than a copy of the text.
@@ -190,6 +197,9 @@ fn general_path(
     if syntax != Syntax::Toml && otm::is_otm(&document) {
         let mapping = mapping.unwrap_or_else(|| otm::Mapping::builtin());
         return otm::convert_document(display_path, text, syntax, document, mapping);
+    }
+    if syntax == Syntax::Json && pytm::is_pytm(&document) {
+        return pytm::convert_document(display_path, text, syntax, document);
     }
     model_from_document(display_path, text, syntax, document)
 }

@@ -110,6 +110,11 @@ pub trait ModelPlaces {
     fn locate(&self, field: &[&str]) -> Range<usize>;
     /// The span of the key naming a model field, or of its value when there is no key.
     fn locate_key(&self, field: &[&str]) -> Range<usize>;
+    /// Whether properties the knowledge base does not declare are ignored (pytm's dump holds
+    /// every attribute of every element) rather than errors.
+    fn ignores_undeclared_properties(&self) -> bool {
+        false
+    }
 }
 
 impl ModelPlaces for ModelFile {
@@ -123,6 +128,10 @@ impl ModelPlaces for ModelFile {
 
     fn locate_key(&self, field: &[&str]) -> Range<usize> {
         ModelFile::locate_key(self, field)
+    }
+
+    fn ignores_undeclared_properties(&self) -> bool {
+        self.ignores_undeclared_properties
     }
 }
 
@@ -329,6 +338,7 @@ impl<'c> Validator<'c> {
                 match definition {
                     // Inherited from an ancestor that failed, perhaps: reported there.
                     None if !shape.complete => {}
+                    None if self.places.ignores_undeclared_properties() => {}
                     None => {
                         let help =
                             match crate::schema::suggest(name, shape.properties.keys().copied()) {

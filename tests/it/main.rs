@@ -16,6 +16,7 @@ mod import;
 mod module_layers;
 mod ops;
 mod otm;
+mod pytm;
 mod readme_quickstart;
 mod registry_client;
 mod registry_lock;

@@ -22,7 +22,8 @@ use super::knowledge::{KnowledgeArgs, TrustArgs, load};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The system model: threatpack TOML/JSON, or an Open Threat Model file (JSON/YAML).
+    /// The system model: threatpack TOML/JSON, an Open Threat Model file (JSON/YAML), or pytm's
+    /// JSON dump (`python3 tm.py --json FILE`).
     /// Default: the project's `model`
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,

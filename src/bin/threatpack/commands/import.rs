@@ -1,4 +1,4 @@
-//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK as a pack, and the report
+//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK, or pytm's library, as a pack, and the report
 //! of what was not translated.
 
 use std::io::Write;
@@ -18,6 +18,8 @@ pub enum Source {
     Capec,
     /// MITRE ATT&CK Enterprise, ICS or Mobile: a STIX 2.0 or 2.1 bundle
     Attack,
+    /// OWASP pytm's threat library: threats.json (pytm/threatlib/threats.json)
+    Pytm,
 }
 
 #[derive(Debug, Args)]
@@ -30,10 +32,10 @@ pub struct ImportArgs {
     /// The pack directory to write (must not exist or be empty, unless --force)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile)
+    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile, owasp/pytm)
     #[arg(long, value_name = "NAMESPACE/NAME")]
     name: Option<String>,
-    /// The pack's version (default: the source's release, e.g. 3.9.0 for CAPEC 3.9)
+    /// The pack's version (default: the source's release, e.g. 3.9.0 for CAPEC 3.9; 1.4.0 for pytm)
     #[arg(long, value_name = "SEMVER")]
     version: Option<String>,
     /// A mapping file laid over the built-in mapping (docs/interop.md#mapping-tables)
@@ -52,6 +54,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode, String> {
         format: match args.source {
             Source::Capec => ImportFormat::Capec,
             Source::Attack => ImportFormat::Attack,
+            Source::Pytm => ImportFormat::Pytm,
         },
         input: args.input,
         out: args.out,
