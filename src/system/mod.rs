@@ -11,6 +11,8 @@
 pub mod flat;
 pub mod json;
 pub mod otm;
+pub mod threat_dragon;
+pub mod tm7;
 pub mod validate;
 
 use std::ops::Range;
@@ -140,9 +142,11 @@ impl ModelFile {
     }
 }
 
-/// Reads a model file of any supported kind: the syntax from the extension (`Syntax::of_path`),
-/// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) converted with
-/// `mapping` (the built-in one when `None`), or else a model in threatpack's format.
+/// Reads a model file of any supported kind: a Microsoft Threat Modeling Tool model (`tm7`,
+/// XML whose root is `ThreatModel`), else the syntax from the extension (`Syntax::of_path`),
+/// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) or a Threat
+/// Dragon v2 model (`summary` and `detail.diagrams`) converted with `mapping` (the format's
+/// built-in one when `None`), or else a model in threatpack's format.
 pub fn load_model(
     display_path: &str,
     text: String,
@@ -157,6 +161,9 @@ pub fn load_model_or_text(
     text: String,
     mapping: Option<&otm::Mapping>,
 ) -> Result<ModelFile, (Vec<Diagnostic>, String)> {
+    if tm7::is_tm7(&text) {
+        return tm7::convert(display_path, &text, mapping).map_err(|problems| (problems, text));
+    }
     let syntax = Syntax::of_path(display_path);
     // Fast path: a JSON model in threatpack's format is read straight into its flat form
     // (`json::read` refuses unknown and duplicate keys and values of other shapes,
@@ -190,6 +197,9 @@ fn general_path(
     if syntax != Syntax::Toml && otm::is_otm(&document) {
         let mapping = mapping.unwrap_or_else(|| otm::Mapping::builtin());
         return otm::convert_document(display_path, text, syntax, document, mapping);
+    }
+    if syntax != Syntax::Toml && threat_dragon::is_threat_dragon(&document) {
+        return threat_dragon::convert_document(display_path, text, syntax, &document, mapping);
     }
     model_from_document(display_path, text, syntax, document)
 }

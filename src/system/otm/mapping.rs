@@ -113,13 +113,15 @@ impl Mapping {
     /// The built-in mapping (src/system/otm/builtin-mapping.toml).
     pub fn builtin() -> &'static Mapping {
         static BUILTIN: OnceLock<Mapping> = OnceLock::new();
-        BUILTIN.get_or_init(|| Mapping::from_builtin_text("built-in OTM mapping", BUILTIN_MAPPING))
+        BUILTIN.get_or_init(|| {
+            Mapping::from_builtin_text("built-in OTM mapping", BUILTIN_MAPPING, Mapping::bare())
+        })
     }
 
-    /// A built-in mapping of some format from its text; it is tested to be valid.
-    pub(crate) fn from_builtin_text(name: &str, text: &str) -> Mapping {
+    /// A built-in mapping of some format from its text, over `base`; it is tested to be valid.
+    pub(crate) fn from_builtin_text(name: &str, text: &str, base: Mapping) -> Mapping {
         let file = read_mapping_file(name, text).expect("a built-in mapping is valid (tested)");
-        file.over(Mapping::bare(), None)
+        file.over(base, None)
     }
 
     /// Reads a user's mapping file (TOML), layered over the built-in mapping unless it says
@@ -161,7 +163,7 @@ impl Mapping {
     }
 
     /// No types, tags or attributes; zones and flows are the generic local entities.
-    fn bare() -> Mapping {
+    pub(crate) fn bare() -> Mapping {
         let local = |kind: &str| ElementMapping {
             kind: kind.to_string(),
             properties: BTreeMap::new(),

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 mod derive;
 mod mapping;
+pub(crate) mod synthetic;
 
 pub use mapping::{AttributeMapping, ElementMapping, Mapping, PropertySet, TagMapping};
 
@@ -42,7 +43,7 @@ pub fn convert(
 }
 
 /// `convert` for a document already parsed.
-pub(super) fn convert_document(
+pub(crate) fn convert_document(
     display_path: &str,
     text: String,
     syntax: Syntax,
