@@ -150,22 +150,23 @@ fn to_otm(document: &Node) -> Node {
         if cell_type(cell) != Some("tm.Flow") {
             continue;
         }
-        let id = ids.assign(cell_id(cell), cell_name(cell).as_deref(), "flow");
-        let ends: Vec<Option<Node>> = ["source", "target"]
+        // A flow not attached to a shape at both ends (Threat Dragon draws them, ending at a
+        // point) connects nothing: it is left out.
+        let ends: Vec<Node> = ["source", "target"]
             .iter()
-            .map(|end| {
-                let entry = cell.get(end)?;
-                let target = entry.value.get("cell")?;
+            .filter_map(|end| {
+                let target = cell.get(end)?.value.get("cell")?;
                 let own = ids.get(target.value.as_str()?)?;
                 Some(synthetic::string(target.value.span.clone(), own))
             })
             .collect();
+        let Ok([source, target]) = <[Node; 2]>::try_from(ends) else {
+            continue;
+        };
+        let id = ids.assign(cell_id(cell), cell_name(cell).as_deref(), "flow");
         let mut entries = element(cell, &id);
-        for (key, end) in ["source", "destination"].into_iter().zip(&ends) {
-            if let Some(end) = end {
-                entries.push((key, end.clone()));
-            }
-        }
+        entries.push(("source", source.clone()));
+        entries.push(("destination", target.clone()));
         let data = cell.get("data").map(|data| &data.value);
         if let Some(public) = data.and_then(|data| data.get("isPublicNetwork")) {
             entries.push(("isPublicNetwork", public.value.clone()));
@@ -174,7 +175,7 @@ fn to_otm(document: &Node) -> Node {
             .and_then(|data| data.get("isBidirectional"))
             .is_some_and(|entry| matches!(entry.value.value, NodeValue::Boolean(true)));
         dataflows.push(synthetic::table(cell.span.clone(), entries.clone()));
-        if bidirectional && let [Some(source), Some(target)] = &ends[..] {
+        if bidirectional {
             // Threat Dragon draws one arrow for both directions; the model needs two flows.
             let reverse_id = ids.fresh(&format!("{id} reverse"));
             for (key, value) in &mut entries {

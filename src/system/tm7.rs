@@ -8,8 +8,10 @@
 //! (`KnowledgeBase`), down to the generic `GE.P`, `GE.DS`, `GE.EI`; their attributes, keyed by
 //! display name, are the value of a list (`Android`), a string or a boolean; border
 //! boundaries are trust zones holding the stencils whose centre they contain; connectors are
-//! dataflows; `Out Of Scope` and `Reason For Out Of Scope` carry over. Line boundaries, notes,
-//! annotations and threat instances are not read. Reference: docs/system-model.md.
+//! dataflows; `Out Of Scope` and `Reason For Out Of Scope` carry over. A connector that
+//! crosses a line boundary named Internet (or of a `….Internet` type) reaches its target from
+//! the internet; other line boundaries, notes, annotations and threat instances are not read.
+//! Reference: docs/system-model.md.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -397,20 +399,44 @@ fn to_otm(xml: &roxmltree::Document<'_>, mapping: &Mapping) -> Node {
             }
             components.push(synthetic::table(stencil.node.range(), entries));
         }
-        for line in stencils(surface, "Lines")
+        let lines = stencils(surface, "Lines");
+        let internet_lines: Vec<Vec<(f64, f64)>> = lines
             .iter()
-            .filter(|line| line.generic == "GE.DF")
-        {
+            .filter(|line| line.generic == "GE.TB.L")
+            .filter(|line| {
+                line.type_id.ends_with(".Internet")
+                    || name_of(line.node).is_some_and(otm::is_internet_name)
+            })
+            .filter_map(|line| curve(line.node))
+            .collect();
+        for line in lines.iter().filter(|line| line.generic == "GE.DF") {
+            // A connector not attached to a stencil at both ends (TMT draws them, and lists
+            // them as validation errors) connects nothing: it is left out.
+            let ends: Vec<Node> = ["SourceGuid", "TargetGuid"]
+                .iter()
+                .filter_map(|end| {
+                    let end_node = child(line.node, end)?;
+                    let own = ids.get(end_node.text()?.trim())?;
+                    Some(synthetic::string(end_node.range(), own))
+                })
+                .collect();
+            let Ok([source, destination]) = <[Node; 2]>::try_from(ends) else {
+                continue;
+            };
             let id = ids.assign(line.guid, name_of(line.node), "flow");
             let mut entries = element(line.node, &id, name_of(line.node));
-            for (key, end) in [("source", "SourceGuid"), ("destination", "TargetGuid")] {
-                let Some(end_node) = child(line.node, end) else {
-                    continue;
-                };
-                let guid = end_node.text().map(str::trim).unwrap_or_default();
-                // An end on no stencil names the guid, which the converter reports.
-                let own = ids.get(guid).unwrap_or(guid).to_string();
-                entries.push((key, synthetic::string(end_node.range(), &own)));
+            entries.push(("source", source));
+            entries.push(("destination", destination));
+            if let Some(curve) = curve(line.node)
+                && internet_lines
+                    .iter()
+                    .any(|boundary| crosses(&curve, boundary))
+            {
+                // What a flow across the internet's line reaches is reachable from it.
+                entries.push((
+                    "isPublicNetwork",
+                    synthetic::boolean(line.node.range(), true),
+                ));
             }
             dataflows.push(synthetic::table(line.node.range(), entries));
         }
@@ -430,9 +456,58 @@ fn to_otm(xml: &roxmltree::Document<'_>, mapping: &Mapping) -> Node {
     )
 }
 
+/// Points along a connector or line boundary: TMT draws a quadratic Bézier curve from
+/// `SourceX/Y` to `TargetX/Y` with `HandleX/Y` as its control point.
+fn curve(line: Xml<'_, '_>) -> Option<Vec<(f64, f64)>> {
+    let point = |x: &str, y: &str| Some((number_of(line, x)?, number_of(line, y)?));
+    let start = point("SourceX", "SourceY")?;
+    let end = point("TargetX", "TargetY")?;
+    let handle =
+        point("HandleX", "HandleY").unwrap_or(((start.0 + end.0) / 2.0, (start.1 + end.1) / 2.0));
+    const STEPS: usize = 16;
+    Some(
+        (0..=STEPS)
+            .map(|step| {
+                let t = step as f64 / STEPS as f64;
+                let (a, b, c) = ((1.0 - t) * (1.0 - t), 2.0 * (1.0 - t) * t, t * t);
+                (
+                    a * start.0 + b * handle.0 + c * end.0,
+                    a * start.1 + b * handle.1 + c * end.1,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Whether two polylines cross.
+fn crosses(left: &[(f64, f64)], right: &[(f64, f64)]) -> bool {
+    left.windows(2).any(|first| {
+        right
+            .windows(2)
+            .any(|second| segments_cross(first[0], first[1], second[0], second[1]))
+    })
+}
+
+fn segments_cross(a: (f64, f64), b: (f64, f64), c: (f64, f64), d: (f64, f64)) -> bool {
+    let side = |p: (f64, f64), q: (f64, f64), r: (f64, f64)| {
+        (q.0 - p.0) * (r.1 - p.1) - (q.1 - p.1) * (r.0 - p.0)
+    };
+    let (d1, d2) = (side(c, d, a), side(c, d, b));
+    let (d3, d4) = (side(a, b, c), side(a, b, d));
+    d1 * d2 < 0.0 && d3 * d4 < 0.0
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_tm7;
+    use super::{crosses, is_tm7};
+
+    #[test]
+    fn polylines_cross_or_not() {
+        let horizontal = [(0.0, 5.0), (10.0, 5.0)];
+        assert!(crosses(&horizontal, &[(5.0, 0.0), (5.0, 10.0)]));
+        assert!(!crosses(&horizontal, &[(5.0, 6.0), (5.0, 10.0)]));
+        assert!(!crosses(&horizontal, &[(0.0, 6.0), (10.0, 6.0)]));
+    }
 
     #[test]
     fn tm7_files_are_told_by_their_root_element() {

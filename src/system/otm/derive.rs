@@ -10,16 +10,14 @@ use super::mapping::Mapping;
 use crate::model::{Model, OutOfScope};
 
 /// What the converter knows of a trust zone beyond its boundary: its OTM id, type and name,
-/// its OTM `risk.trustRating`, and where it is in the file.
+/// and where it is in the file.
 pub(super) struct ZoneFacts {
     pub names: Vec<String>,
-    pub trust_rating: Option<f64>,
     pub path: Vec<String>,
 }
 
-/// A zone rated at most this (OTM ratings run 0-100; IriusRisk rates its Internet zone 1) is
-/// untrusted. Higher ratings are not read: real files rate a public cloud as low as the internet.
-const UNTRUSTED_RATING: f64 = 5.0;
+/// The id IriusRisk gives its Internet trust zone in every OTM file it writes.
+const IRIUSRISK_INTERNET_ZONE: &str = "f0ba7722-39b6-4c81-8290-a30a248bb8d9";
 
 /// The reason given to a zone that holds no component.
 pub const EMPTY_ZONE_REASON: &str = "no component is inside this zone (derived from the diagram)";
@@ -101,9 +99,10 @@ pub(super) fn diagram(
 }
 
 /// A zone is untrusted when its properties say so (every property of `[untrusted-zone]` set,
-/// to those values), else when its id, type or name is the internet, or its trust rating is
-/// at most `UNTRUSTED_RATING`. A zone whose properties set one of those to another value is
-/// trusted.
+/// to those values), else when its id, type or name is the internet (or IriusRisk's Internet
+/// zone id). A zone whose properties set one of those to another value is trusted. OTM trust
+/// ratings are not read: real files rate a DMZ ("Public", 1) or a public cloud (10) as low as
+/// the internet, and everything such a zone calls would become internet-facing.
 fn is_untrusted(properties: &BTreeMap<String, Json>, mapping: &Mapping, zone: &ZoneFacts) -> bool {
     let marker = &mapping.untrusted_zone;
     if !marker.is_empty() && marker.keys().any(|name| properties.contains_key(name)) {
@@ -111,14 +110,13 @@ fn is_untrusted(properties: &BTreeMap<String, Json>, mapping: &Mapping, zone: &Z
             .iter()
             .all(|(name, value)| properties.get(name) == Some(value));
     }
-    zone.names.iter().any(|name| is_internet(name))
-        || zone
-            .trust_rating
-            .is_some_and(|rating| rating <= UNTRUSTED_RATING)
+    zone.names
+        .iter()
+        .any(|name| is_internet(name) || name == IRIUSRISK_INTERNET_ZONE)
 }
 
 /// `Internet`, `internet`, `Public Internet`, `the-internet`: letters only, lowercased.
-fn is_internet(name: &str) -> bool {
+pub fn is_internet(name: &str) -> bool {
     let letters: String = name
         .chars()
         .filter(char::is_ascii_alphabetic)

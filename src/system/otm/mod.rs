@@ -17,6 +17,7 @@ mod derive;
 mod mapping;
 pub(crate) mod synthetic;
 
+pub use derive::is_internet as is_internet_name;
 pub use mapping::{AttributeMapping, ElementMapping, Mapping, PropertySet, TagMapping};
 
 use super::{ModelFile, Syntax, parse_document};
@@ -291,16 +292,6 @@ impl<'a> Converter<'a> {
                 .flatten()
                 .map(str::to_string)
                 .collect(),
-                trust_rating: zone
-                    .item
-                    .node
-                    .get("risk")
-                    .and_then(|risk| risk.value.get("trustRating"))
-                    .and_then(|rating| match rating.value.value {
-                        NodeValue::Integer(rating) => Some(rating as f64),
-                        NodeValue::Float(rating) => Some(rating),
-                        _ => None,
-                    }),
                 path: path(&["trustZones", &zone.item.position.to_string()]),
             })
             .collect();
