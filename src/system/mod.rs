@@ -164,6 +164,9 @@ pub fn load_model_or_text(
     if tm7::is_tm7(&text) {
         return tm7::convert(display_path, &text, mapping).map_err(|problems| (problems, text));
     }
+    if display_path.to_ascii_lowercase().ends_with(".tm7") {
+        return Err((vec![tm7::not_a_model(display_path)], text));
+    }
     let syntax = Syntax::of_path(display_path);
     // Fast path: a JSON model in threatpack's format is read straight into its flat form
     // (`json::read` refuses unknown and duplicate keys and values of other shapes,

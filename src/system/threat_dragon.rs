@@ -238,7 +238,7 @@ fn rect(cell: &Node) -> Option<Rect> {
 }
 
 /// The OTM entries every element has: id, name, description, out of scope, attributes.
-fn element<'n>(cell: &'n Node, id: &str) -> Vec<(&'static str, Node)> {
+fn element(cell: &Node, id: &str) -> Vec<(&'static str, Node)> {
     let id_span = cell
         .get("id")
         .map_or(cell.span.clone(), |entry| entry.value.span.clone());

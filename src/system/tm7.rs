@@ -44,6 +44,16 @@ pub fn is_tm7(text: &str) -> bool {
             .starts_with(|next: char| next == '>' || next.is_whitespace())
 }
 
+/// The problem of a `.tm7` file that is not a TMT model (a zip, a template, a truncated file).
+pub fn not_a_model(display_path: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidModel,
+        format!("{display_path} is not a Threat Modeling Tool model"),
+    )
+    .at(display_path, 0..0, "expected XML whose root element is `ThreatModel`")
+    .help("save the model from the Threat Modeling Tool as a `.tm7` file; a template (`.tb7`) holds threat knowledge, not a system model")
+}
+
 /// The built-in TMT mapping: tm7-mapping.toml over the OTM one.
 pub fn builtin_mapping() -> &'static Mapping {
     static BUILTIN: OnceLock<Mapping> = OnceLock::new();
