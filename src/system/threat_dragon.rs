@@ -139,7 +139,11 @@ fn to_otm(document: &Node) -> Node {
         };
         let id = ids.assign(cell_id(cell), cell_name(cell).as_deref(), "element");
         let mut entries = element(cell, &id);
-        entries.push(("type", synthetic::string(cell.span.clone(), kind)));
+        let type_span = cell
+            .get("data")
+            .and_then(|data| data.value.get("type"))
+            .map_or(cell.span.clone(), |entry| entry.value.span.clone());
+        entries.push(("type", synthetic::string(type_span, kind)));
         if let Some(zone) = rect(cell).and_then(|rect| zone_of(diagram, &rect, None, false)) {
             entries.push(("parent", synthetic::parent_zone(cell.span.clone(), &zone)));
         }

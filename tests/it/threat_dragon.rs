@@ -83,6 +83,11 @@ fn the_demo_converts_with_translated_properties_and_out_of_scope_elements() {
         &text[file.locate(&["flow", "0", "name"])],
         "\"Web Request\""
     );
+    // A kind points at the Threat Dragon type it came from.
+    assert_eq!(
+        &text[file.locate(&["component", "0", "kind"])],
+        "\"tm.Store\""
+    );
 }
 
 #[test]

@@ -106,6 +106,9 @@ impl Rect {
 pub struct Ids {
     by_key: HashMap<String, String>,
     model_ids: HashSet<String>,
+    /// The last number tried for each wanted id, so that many elements of one name (unnamed
+    /// flows) take linear, not quadratic, time.
+    counters: HashMap<String, usize>,
 }
 
 impl Ids {
@@ -128,9 +131,9 @@ impl Ids {
     /// `wanted`, or `wanted 2`, `wanted 3`...: an id whose model id no other element has.
     pub fn fresh(&mut self, wanted: &str) -> String {
         let mut id = wanted.to_string();
-        let mut counter = 1;
+        let counter = self.counters.entry(wanted.to_string()).or_insert(1);
         while !self.model_ids.insert(model_id(&id, "element")) {
-            counter += 1;
+            *counter += 1;
             id = format!("{wanted} {counter}");
         }
         id
