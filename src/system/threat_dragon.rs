@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use super::otm::synthetic::{self, Ids, Rect};
 use super::otm::{self, Mapping};
 use super::{ModelFile, Syntax};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{Node, NodeValue};
 
 const BUILTIN_MAPPING: &str = include_str!("threat-dragon-mapping.toml");
@@ -46,9 +46,31 @@ pub(super) fn convert_document(
     document: &Node,
     mapping: Option<&Mapping>,
 ) -> Result<ModelFile, Vec<Diagnostic>> {
+    if let Some(diagram) = version_1_diagram(document) {
+        return Err(vec![
+            Diagnostic::new(
+                Code::InvalidModel,
+                "a Threat Dragon v1 model: its diagrams are `diagramJson`, not v2 `cells`",
+            )
+            .at(display_path, diagram, "a v1 diagram")
+            .help("open the model in Threat Dragon 2 and save it, which converts it to v2"),
+        ]);
+    }
     let mapping = Mapping::for_format(mapping, builtin_mapping())?;
     let otm_document = to_otm(document);
     otm::convert_document(display_path, text, syntax, otm_document, &mapping)
+}
+
+/// The span of the first diagram in Threat Dragon v1's shape (`diagramJson.cells`).
+fn version_1_diagram(document: &Node) -> Option<std::ops::Range<usize>> {
+    let diagrams = &document.get("detail")?.value.get("diagrams")?.value;
+    let NodeValue::Array(diagrams) = &diagrams.value else {
+        return None;
+    };
+    diagrams
+        .iter()
+        .find(|diagram| diagram.get("diagramJson").is_some() && diagram.get("cells").is_none())
+        .map(|diagram| diagram.span.clone())
 }
 
 /// Keys of a cell's `data` that are not attributes.

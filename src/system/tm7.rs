@@ -31,17 +31,38 @@ const BUILTIN_MAPPING: &str = include_str!("tm7-mapping.toml");
 /// about 50,000; the cap keeps a hostile file from building a huge tree.
 const XML_NODES_LIMIT: u32 = 2_000_000;
 
-/// Whether a text is a TMT model: XML whose root element is `ThreatModel`.
+/// Whether a text is a TMT model: XML whose root element is `ThreatModel`, after an optional
+/// declaration, comments and doctype (which the parser then refuses, with its place).
 pub fn is_tm7(text: &str) -> bool {
     let mut rest = text.trim_start_matches('\u{feff}').trim_start();
-    if rest.starts_with("<?xml")
-        && let Some(end) = rest.find("?>")
-    {
-        rest = rest[end + 2..].trim_start();
+    loop {
+        let (opening, closing) = if rest.starts_with("<?") {
+            ("<?", "?>")
+        } else if rest.starts_with("<!--") {
+            ("<!--", "-->")
+        } else if rest.starts_with("<!DOCTYPE") {
+            // A doctype may hold `>` in its internal subset; the root follows its `]>`.
+            let end = rest
+                .find("]>")
+                .map_or_else(|| rest.find('>'), |end| Some(end + 1));
+            match end {
+                Some(end) => {
+                    rest = rest[end + 1..].trim_start();
+                    continue;
+                }
+                None => return false,
+            }
+        } else {
+            break;
+        };
+        match rest[opening.len()..].find(closing) {
+            Some(end) => rest = rest[opening.len() + end + closing.len()..].trim_start(),
+            None => return false,
+        }
     }
     rest.starts_with("<ThreatModel")
         && rest["<ThreatModel".len()..]
-            .starts_with(|next: char| next == '>' || next.is_whitespace())
+            .starts_with(|next: char| next == '>' || next == '/' || next.is_whitespace())
 }
 
 /// The problem of a `.tm7` file that is not a TMT model (a zip, a template, a truncated file).
@@ -525,6 +546,9 @@ mod tests {
             "<ThreatModel xmlns=\"x\"><DrawingSurfaceList/></ThreatModel>"
         ));
         assert!(is_tm7("\u{feff}<?xml version=\"1.0\"?>\n<ThreatModel>"));
+        assert!(is_tm7(
+            "<!-- saved --><!DOCTYPE ThreatModel [<!ENTITY a \"x>\">]>\n<ThreatModel/>"
+        ));
         assert!(!is_tm7("<ThreatModels>"));
         assert!(!is_tm7("[model]\nname = \"x\"\n"));
         assert!(!is_tm7("{\"otmVersion\": \"0.2.0\"}"));

@@ -203,6 +203,12 @@ fn a_cell_that_is_not_a_table_is_an_error_not_a_crash() {
         // Whatever the shape, loading ends in a model or in diagnostics.
         let _ = load_model("broken.json", text.to_string(), None);
     }
+    let version_1 = r#"{"summary": {"title": "Old"}, "detail": {"diagrams": [{"diagramJson": {"cells": []}}]}}"#;
+    let problems = load_model("old.json", version_1.to_string(), None).expect_err("v1");
+    assert!(
+        problems[0].message.contains("Threat Dragon v1"),
+        "{problems:#?}"
+    );
     let file = loaded(
         "empty.json",
         r#"{"summary": {"title": "Nothing drawn"}, "detail": {"diagrams": []}}"#.to_string(),

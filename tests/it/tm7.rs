@@ -265,7 +265,21 @@ fn broken_xml_is_an_error_at_its_place() {
         problems[0].message.contains("Threat Modeling Tool"),
         "{problems:#?}"
     );
-    // A DTD is refused rather than expanded.
+    // A DTD is refused rather than expanded, by the XML parser.
     let dtd = "<!DOCTYPE ThreatModel [<!ENTITY a \"aaaa\">]>\n<ThreatModel>&a;</ThreatModel>";
-    assert!(load_model("dtd.tm7", dtd.to_string(), None).is_err());
+    let problems = load_model("dtd.tm7", dtd.to_string(), None).expect_err("a DTD");
+    assert!(
+        problems[0]
+            .message
+            .contains("not a well-formed Threat Modeling Tool model"),
+        "{problems:#?}"
+    );
+    // A `.tm7` that is not XML (a zip) says what it is not.
+    let problems = load_model("model.tm7", "PK\u{3}\u{4}".to_string(), None).expect_err("a zip");
+    assert!(
+        problems[0]
+            .message
+            .contains("is not a Threat Modeling Tool model"),
+        "{problems:#?}"
+    );
 }
