@@ -1,7 +1,9 @@
 //! System models: the system a team threat-models, as `threatpack apply` reads it.
 //!
-//! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or an
-//! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
+//! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or a
+//! diagram from another tool converted on the way in: an Open Threat Model file (`otm`), or an
+//! OWASP Threat Dragon (`threat_dragon`) or Threat Modeling Tool (`tm7`) model, which become
+//! an OTM document first. Either way it ends as a `ModelFile`:
 //! the model laid out flat (`flat::FlatModel`), the document tree with spans, and for converted
 //! files the map from model fields back to the original file, so that every problem names the
 //! line the user wrote. A JSON model is read straight into its flat form (`json`); others become
