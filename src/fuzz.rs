@@ -28,6 +28,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("index", index),
     ("lockfile", lockfile),
     ("model", model),
+    ("tm7", tm7),
+    ("threat_dragon", threat_dragon),
     ("condition", condition),
     ("pack_file", pack_file),
     ("import", import),
@@ -153,6 +155,31 @@ pub fn model(data: &[u8]) {
         0 => "model.json",
         1 => "model.toml",
         _ => "model.yaml",
+    };
+    let Ok(file) = crate::system::load_model(path, text.to_string(), None) else {
+        return;
+    };
+    let Some(kb) = small_knowledge_base() else {
+        return;
+    };
+    apply(kb, &file);
+}
+
+/// A Microsoft Threat Modeling Tool model (`.tm7`, XML): converted through the built-in TMT
+/// mapping, and a model that loads is bound and applied, as `apply` does.
+pub fn tm7(data: &[u8]) {
+    converted_model("model.tm7", data);
+}
+
+/// An OWASP Threat Dragon v2 model (JSON): converted through the built-in Threat Dragon
+/// mapping, and a model that loads is bound and applied, as `apply` does.
+pub fn threat_dragon(data: &[u8]) {
+    converted_model("model.json", data);
+}
+
+fn converted_model(path: &str, data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
     };
     let Ok(file) = crate::system::load_model(path, text.to_string(), None) else {
         return;

@@ -24,7 +24,7 @@ pub struct ApplyOptions {
     /// The system model (threatpack TOML/JSON or Open Threat Model). `None`: the project's
     /// ([`Knowledge::model`]).
     pub model: Option<PathBuf>,
-    /// For Open Threat Model files: the table mapping OTM types to entity kinds.
+    /// For OTM, Threat Dragon and .tm7 models: the table mapping their types to entity kinds.
     pub mapping: Option<PathBuf>,
     /// A tier name, `auto` (the pack's tier rules choose from the model's `[system]`) or
     /// `all`. `None`: `auto` when the pack has tier rules, else `all`.

@@ -1,7 +1,9 @@
 //! System models: the system a team threat-models, as `threatpack apply` reads it.
 //!
-//! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or an
-//! Open Threat Model file (`otm`) converted on the way in. Either way it ends as a `ModelFile`:
+//! A model is a TOML or JSON file in threatpack's own format (schema/model.schema.json), or a
+//! diagram from another tool converted on the way in: an Open Threat Model file (`otm`), or an
+//! OWASP Threat Dragon (`threat_dragon`) or Threat Modeling Tool (`tm7`) model, which become
+//! an OTM document first. Either way it ends as a `ModelFile`:
 //! the model laid out flat (`flat::FlatModel`), the document tree with spans, and for converted
 //! files the map from model fields back to the original file, so that every problem names the
 //! line the user wrote. A JSON model is read straight into its flat form (`json`); others become
@@ -12,6 +14,8 @@ pub mod flat;
 pub mod json;
 pub mod otm;
 pub mod pytm;
+pub mod threat_dragon;
+pub mod tm7;
 pub mod validate;
 
 use std::ops::Range;
@@ -145,10 +149,12 @@ impl ModelFile {
     }
 }
 
-/// Reads a model file of any supported kind: the syntax from the extension (`Syntax::of_path`),
-/// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) converted with
-/// `mapping` (the built-in one when `None`), pytm's JSON dump (`pytm::is_pytm`), or else a model
-/// in threatpack's format.
+/// Reads a model file of any supported kind: a Microsoft Threat Modeling Tool model (`tm7`,
+/// XML whose root is `ThreatModel`), else the syntax from the extension (`Syntax::of_path`),
+/// then an Open Threat Model file (JSON or YAML with a top-level `otmVersion`) or a Threat
+/// Dragon v2 model (`summary` and `detail.diagrams`) converted with `mapping` (the format's
+/// built-in one when `None`), pytm's JSON dump (`pytm::is_pytm`), or else a model in
+/// threatpack's format.
 pub fn load_model(
     display_path: &str,
     text: String,
@@ -163,6 +169,12 @@ pub fn load_model_or_text(
     text: String,
     mapping: Option<&otm::Mapping>,
 ) -> Result<ModelFile, (Vec<Diagnostic>, String)> {
+    if tm7::is_tm7(&text) {
+        return tm7::convert(display_path, &text, mapping).map_err(|problems| (problems, text));
+    }
+    if display_path.to_ascii_lowercase().ends_with(".tm7") {
+        return Err((vec![tm7::not_a_model(display_path)], text));
+    }
     let syntax = Syntax::of_path(display_path);
     // Fast path: a JSON model in threatpack's format is read straight into its flat form
     // (`json::read` refuses unknown and duplicate keys and values of other shapes,
@@ -200,6 +212,9 @@ fn general_path(
     }
     if syntax == Syntax::Json && pytm::is_pytm(&document) {
         return pytm::convert_document(display_path, text, syntax, document);
+    }
+    if syntax != Syntax::Toml && threat_dragon::is_threat_dragon(&document) {
+        return threat_dragon::convert_document(display_path, text, syntax, &document, mapping);
     }
     model_from_document(display_path, text, syntax, document)
 }

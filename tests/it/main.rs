@@ -30,4 +30,6 @@ mod report_outputs;
 mod shipped_packs;
 mod signing;
 mod support;
+mod threat_dragon;
+mod tm7;
 mod versioning;

@@ -3,6 +3,7 @@
 //! threatpack/stride-core; problems point at the line of the OTM file; YAML and JSON give the
 //! same model; hostile YAML is refused, not crashed on.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
@@ -94,8 +95,12 @@ fn the_manual_sample_converts_to_the_expected_model() {
         "model": {"name": "Manual Threat Model Project"},
         "component": [
             {"id": "user", "name": "User", "kind": kind("client-application")},
-            {"id": "web-server", "name": "Web server", "kind": kind("web-application")},
-            {"id": "database", "name": "Database", "kind": kind("database")},
+            // Called from the Internet zone: internet-facing (derived).
+            {"id": "web-server", "name": "Web server", "kind": kind("web-application"),
+             "properties": {"internet_facing": true}},
+            // The system handles personal data (stride-core's default), so does its store.
+            {"id": "database", "name": "Database", "kind": kind("database"),
+             "properties": {"data_classes": ["personal-data"]}},
         ],
         "flow": [
             {"id": "client-connection", "name": "Client connection", "kind": kind("data-flow"),
@@ -105,7 +110,9 @@ fn the_manual_sample_converts_to_the_expected_model() {
         ],
         "boundary": [
             {"id": "f0ba7722-39b6-4c81-8290-a30a248bb8d9", "name": "Internet",
-             "kind": kind("trust-boundary"), "contains": ["user"]},
+             "kind": kind("trust-boundary"), "contains": ["user"],
+             "properties": {"untrusted": true}},
+            // Rated 1 like the Internet, but not the internet: what it calls is not exposed.
             {"id": "zone-6376d53e-6461-412b-8e04-7b3fe2b397de", "name": "Public",
              "kind": kind("trust-boundary"), "contains": ["web-server"]},
             {"id": "zone-2ab4effa-40b7-4cd2-ba81-8247d29a6f2d", "name": "Private Secured",
@@ -332,7 +339,7 @@ property = "runtime"
     );
     assert_eq!(
         json["boundary"][0]["properties"],
-        serde_json::json!({"enforcement": "none"})
+        serde_json::json!({"enforcement": "none", "untrusted": true})
     );
     assert_eq!(json["boundary"][1].get("properties"), None);
     // Each property points at what set it.
@@ -618,4 +625,240 @@ fn the_mapping_schema_is_served_and_validates_the_builtin_mapping() {
     for line in [3, 5, 6] {
         assert!(lines.contains(&line), "line {line} in {found:#?}");
     }
+}
+
+/// The threats `threatpack apply --pack PACK --model MODEL` finds, as `pattern@element` with the
+/// pattern's id unqualified, and the JSON report.
+pub(crate) fn findings(pack: &str, model: &str) -> (BTreeSet<String>, Json) {
+    let run = threatpack(
+        &repository(),
+        &[
+            "apply", "--pack", pack, "--model", model, "--format", "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "apply {model} with {pack}: {}", run.stderr);
+    let report: Json = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let found = report["threats"]
+        .as_array()
+        .expect("threats")
+        .iter()
+        .map(|threat| {
+            let pattern = threat["attack-pattern"].as_str().expect("a pattern id");
+            let short = pattern.rsplit('/').next().unwrap_or(pattern);
+            format!(
+                "{short}@{}",
+                threat["element"].as_str().expect("an element")
+            )
+        })
+        .collect();
+    (found, report)
+}
+
+/// Asserts that every one of `present` is found and none of `absent` is.
+pub(crate) fn assert_findings(found: &BTreeSet<String>, present: &[&str], absent: &[&str]) {
+    for finding in present {
+        assert!(
+            found.contains(*finding),
+            "{finding} missing from {found:#?}"
+        );
+    }
+    for finding in absent {
+        assert!(!found.contains(*finding), "{finding} found: {found:#?}");
+    }
+}
+
+/// Issue 15: a real Microsoft Threat Modeling Tool model converted to OTM by IriusRisk
+/// StartLeft (Threat Dragon's mobile-cloud demo) got thin or wrong threats: the API called from
+/// the Internet zone had no flooding or credential stuffing, lateral movement was raised on the
+/// Internet zone itself, and the data stores held nothing sensitive.
+#[test]
+fn a_converted_tmt_model_gets_credible_threats() {
+    let (found, report) = findings(
+        "packs/stride-core",
+        "tests/fixtures/otm/mobile-cloud.otm.json",
+    );
+    let api = "component-5d15323e-3729-4694-87b1-181c90af5045";
+    let database = "component-53245f54-0656-4ede-a393-357aeaa2e20f";
+    assert_findings(
+        &found,
+        &[
+            &format!("request-flooding@{api}"),
+            &format!("credential-stuffing@{api}"),
+            &format!("unencrypted-sensitive-data-at-rest@{database}"),
+            "lateral-movement-across-boundary@b61d6911-338d-46a8-9f39-8dcd24abfe91",
+        ],
+        &["lateral-movement-across-boundary@zone-6376d53e-6461-412b-8e04-7b3fe2b397de"],
+    );
+    assert_eq!(report["model"]["name"], "mtmt_project_name");
+    // Acme disabled Android intent threats for having no Android client; this model has one.
+    let (acme, _) = findings(
+        "packs/example-org",
+        "tests/fixtures/otm/mobile-cloud.otm.json",
+    );
+    assert_findings(
+        &acme,
+        &["android-client-despite-scope@component-6183b7fa-eba5-4bf8-a0af-c3e30d144a10"],
+        &["android-intent-interception@component-6183b7fa-eba5-4bf8-a0af-c3e30d144a10"],
+    );
+}
+
+/// Issue 15: the Threat Dragon OTM sample's `code-class` was a network process with nine
+/// service threats; the service the Internet zone calls had no credential stuffing.
+#[test]
+fn a_code_class_is_out_of_scope_and_the_called_service_is_internet_facing() {
+    let (found, report) = findings(
+        "packs/stride-core",
+        "tests/fixtures/otm/example-open-threat-model.json",
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|finding| finding.ends_with("@class-customerdatabase")),
+        "{found:#?}"
+    );
+    assert_eq!(
+        report["model"]["out-of-scope"][0]["element"],
+        "class-customerdatabase"
+    );
+    assert_findings(
+        &found,
+        &[
+            "request-flooding@web-service",
+            "credential-stuffing@web-service",
+            "unencrypted-sensitive-data-at-rest@customer-database",
+        ],
+        &["lateral-movement-across-boundary@f0ba7722-39b6-4c81-8290-a30a248bb8d9"],
+    );
+}
+
+#[test]
+fn derivations_yield_to_what_the_model_and_the_mapping_say() {
+    let mapping = Mapping::parse(
+        "mapping.toml",
+        r#"
+format = 1
+
+[trust-zone-types.partner]
+kind = "threatpack/stride-core:entity/trust-boundary"
+properties = { untrusted = true }
+
+[trust-zone-types.lab]
+kind = "threatpack/stride-core:entity/trust-boundary"
+properties = { untrusted = false }
+
+[tags.internal-only]
+properties = { internet_facing = false }
+
+[attributes.Stores]
+property = "data_classes"
+values = { Cards = ["payment-card"], Nothing = [] }
+
+[system-attributes."Personal data"]
+property = "handles_personal_data"
+values = { Yes = true, No = false }
+"#,
+    )
+    .expect("a valid mapping");
+    let model = |personal: &str| {
+        format!(
+            r#"otmVersion: 0.2.0
+project: {{name: P, id: p, attributes: {{"Personal data": "{personal}"}}}}
+trustZones:
+  - {{id: net, name: Internet}}
+  - {{id: partner-net, name: Partner, type: partner}}
+  - {{id: lab, name: Internet, type: lab}}
+  - {{id: dc, name: Datacenter}}
+  - {{id: empty, name: Empty, parent: {{trustZone: dc}}}}
+components:
+  - {{id: browser, name: B, type: web-client, parent: {{trustZone: net}}}}
+  - {{id: partner, name: Pa, type: generic-client, parent: {{trustZone: partner-net}}}}
+  - {{id: tester, name: T, type: generic-client, parent: {{trustZone: lab}}}}
+  - {{id: api, name: A, type: web-service, parent: {{trustZone: dc}}}}
+  - {{id: admin, name: Ad, type: web-service, parent: {{trustZone: dc}}, tags: [internal-only]}}
+  - {{id: batch, name: Ba, type: back-end-server, parent: {{trustZone: dc}}}}
+  - {{id: lab-api, name: L, type: web-service, parent: {{trustZone: dc}}}}
+  - {{id: db, name: D, type: database, parent: {{trustZone: dc}}}}
+  - {{id: cards, name: C, type: database, parent: {{trustZone: dc}}, attributes: {{Stores: Cards}}}}
+  - {{id: bin, name: Bi, type: s3, parent: {{trustZone: dc}}, attributes: {{Stores: Unknown}}}}
+dataflows:
+  - {{id: f1, source: browser, destination: api}}
+  - {{id: f2, source: browser, destination: admin}}
+  - {{id: f3, source: partner, destination: batch}}
+  - {{id: f4, source: tester, destination: lab-api}}
+  - {{id: f5, source: api, destination: db}}
+"#
+        )
+    };
+    let convert = |text: &str| {
+        let file = otm::convert("m.otm.yaml", text.to_string(), Syntax::Yaml, &mapping)
+            .unwrap_or_else(|problems| panic!("{problems:#?}"));
+        model_json(&file)
+    };
+    let json = convert(&model("Yes"));
+    let component = |id: &str| {
+        json["component"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .find(|component| component["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    let property = |id: &str, name: &str| component(id)["properties"][name].clone();
+    assert_eq!(
+        json["system"],
+        serde_json::json!({"handles_personal_data": true})
+    );
+    // From the Internet and from a zone the mapping marks untrusted: exposed...
+    assert_eq!(property("api", "internet_facing"), true);
+    assert_eq!(property("batch", "internet_facing"), true);
+    // ...unless the model says otherwise, or the zone is marked trusted whatever its name.
+    assert_eq!(property("admin", "internet_facing"), false);
+    assert_eq!(property("lab-api", "internet_facing"), Json::Null);
+    // A store reached only from inside is not exposed; it holds personal data unless told.
+    assert_eq!(property("db", "network_exposure"), Json::Null);
+    assert_eq!(
+        property("db", "data_classes"),
+        serde_json::json!(["personal-data"])
+    );
+    assert_eq!(
+        property("cards", "data_classes"),
+        serde_json::json!(["payment-card"])
+    );
+    // A value the translation does not list sets nothing, and the default applies.
+    assert_eq!(
+        property("bin", "data_classes"),
+        serde_json::json!(["personal-data"])
+    );
+    let boundary = |id: &str| {
+        json["boundary"]
+            .as_array()
+            .expect("boundaries")
+            .iter()
+            .find(|boundary| boundary["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert_eq!(boundary("net")["properties"]["untrusted"], true);
+    assert_eq!(boundary("lab")["properties"]["untrusted"], false);
+    assert_eq!(boundary("dc")["properties"]["untrusted"], Json::Null);
+    assert_eq!(boundary("dc").get("out-of-scope"), None);
+    assert_eq!(
+        boundary("empty")["out-of-scope"],
+        "no component is inside this zone (derived from the diagram)"
+    );
+    // A system without personal data keeps stride-core's default for its stores.
+    let json = convert(&model("No"));
+    assert_eq!(
+        json["system"],
+        serde_json::json!({"handles_personal_data": false})
+    );
+    let db = json["component"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|component| component["id"] == "db")
+        .cloned()
+        .expect("db");
+    assert_eq!(db.get("properties"), None);
 }

@@ -13,14 +13,17 @@ use std::ops::Range;
 
 use serde_json::Value as Json;
 
+mod derive;
 mod mapping;
+pub(crate) mod synthetic;
 
-pub use mapping::{AttributeMapping, ElementMapping, Mapping, TagMapping};
+pub use derive::is_internet as is_internet_name;
+pub use mapping::{AttributeMapping, ElementMapping, Mapping, PropertySet, TagMapping};
 
 use super::{ModelFile, Syntax, parse_document};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{MAX_DEPTH, Node, NodeValue};
-use crate::model::{Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo};
+use crate::model::{Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, OutOfScope};
 use crate::schema;
 
 /// Whether a JSON or YAML document is an OTM file: a table with a top-level `otmVersion`.
@@ -41,7 +44,7 @@ pub fn convert(
 }
 
 /// `convert` for a document already parsed.
-pub(super) fn convert_document(
+pub(crate) fn convert_document(
     display_path: &str,
     text: String,
     syntax: Syntax,
@@ -180,6 +183,7 @@ impl<'a> Converter<'a> {
             return model;
         }
         model.model = self.project(document);
+        model.system = self.system_facts(document);
         let zones: Vec<Zone<'_>> = self
             .items(document, "trustZones", "trust zone", "zone")
             .into_iter()
@@ -258,12 +262,100 @@ impl<'a> Converter<'a> {
                 );
             }
         }
+        let mut public_flows = Vec::new();
         for (index, flow) in flows.iter().enumerate() {
             if let Some(element) = self.flow(index, flow, &targets, &components) {
+                if flow
+                    .item
+                    .node
+                    .get("isPublicNetwork")
+                    .and_then(|entry| match entry.value.value {
+                        NodeValue::Boolean(public) => Some(public),
+                        _ => None,
+                    })
+                    == Some(true)
+                {
+                    public_flows.push(model.flow.len());
+                }
                 model.flow.push(element);
             }
         }
+        let zone_facts: Vec<derive::ZoneFacts> = zones
+            .iter()
+            .map(|zone| derive::ZoneFacts {
+                names: [
+                    Some(zone.item.otm_id),
+                    zone.zone_type,
+                    zone.item.name.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(str::to_string)
+                .collect(),
+                path: path(&["trustZones", &zone.item.position.to_string()]),
+            })
+            .collect();
+        let flow_paths: Vec<Vec<String>> = flows
+            .iter()
+            .map(|flow| path(&["dataflows", &flow.item.position.to_string()]))
+            .collect();
+        let derived = derive::diagram(
+            &mut model,
+            self.mapping,
+            &zone_facts,
+            &public_flows,
+            &flow_paths,
+        );
+        for (model_path, document_path) in derived {
+            self.origin(model_path, document_path);
+        }
         model
+    }
+
+    /// `[system]` facts from the project's attributes, as `[system-attributes]` maps them.
+    fn system_facts(&mut self, document: &Node) -> BTreeMap<String, Json> {
+        let mut facts = BTreeMap::new();
+        let Some(attributes) = document
+            .get("project")
+            .and_then(|project| project.value.get("attributes"))
+        else {
+            return facts;
+        };
+        let NodeValue::Table(entries) = &attributes.value.value else {
+            return facts;
+        };
+        for attribute in entries {
+            let mapping = self.mapping;
+            let Some(mapped) = mapping.system_attributes.get(&attribute.key) else {
+                continue;
+            };
+            let Some(value) = self.attribute_value(&attribute.key, mapped, &attribute.value) else {
+                continue;
+            };
+            self.origin(
+                path(&["system", &mapped.property]),
+                path(&["project", "attributes", &attribute.key]),
+            );
+            facts.insert(mapped.property.clone(), value);
+        }
+        facts
+    }
+
+    /// Threat Dragon's `outOfScope` and `reasonOutOfScope` on an element (read from any OTM
+    /// element too: the Threat Dragon and TMT readers put them there).
+    fn out_of_scope(&mut self, node: &Node) -> Option<OutOfScope> {
+        let entry = node.get("outOfScope")?;
+        let NodeValue::Boolean(true) = entry.value.value else {
+            return None;
+        };
+        let reason = self
+            .optional_text(node, "reasonOutOfScope")
+            .map(|reason| reason.trim().to_string())
+            .filter(|reason| !reason.is_empty());
+        Some(match reason {
+            Some(reason) => OutOfScope::Reason(reason),
+            None => OutOfScope::Flag(true),
+        })
     }
 
     /// Checks `otmVersion`: a string, major version 0.
@@ -720,7 +812,9 @@ impl<'a> Converter<'a> {
             description: component.item.description.clone(),
             kind: mapped.kind.clone(),
             properties,
-            out_of_scope: None,
+            out_of_scope: self
+                .out_of_scope(component.item.node)
+                .or_else(|| mapped.out_of_scope.clone().map(OutOfScope::Reason)),
         })
     }
 
@@ -787,7 +881,7 @@ impl<'a> Converter<'a> {
             kind: mapped.kind.clone(),
             contains: Vec::new(),
             properties,
-            out_of_scope: None,
+            out_of_scope: self.out_of_scope(zone.item.node),
         }
     }
 
@@ -857,7 +951,7 @@ impl<'a> Converter<'a> {
             source,
             target,
             properties,
-            out_of_scope: None,
+            out_of_scope: self.out_of_scope(flow.item.node),
         })
     }
 
@@ -903,14 +997,17 @@ impl<'a> Converter<'a> {
             match &entry.value.value {
                 NodeValue::Table(attributes) => {
                     for attribute in attributes {
-                        let Some(mapped) = self.mapping.attributes.get(&attribute.key) else {
+                        let global = self.mapping;
+                        let Some(mapped) = mapped
+                            .attributes
+                            .get(&attribute.key)
+                            .or_else(|| global.attributes.get(&attribute.key))
+                        else {
                             continue;
                         };
-                        let Some(value) = self.attribute_value(
-                            attribute.key.as_str(),
-                            &mapped.property,
-                            &attribute.value,
-                        ) else {
+                        let Some(value) =
+                            self.attribute_value(attribute.key.as_str(), mapped, &attribute.value)
+                        else {
                             continue;
                         };
                         let origin = [item_path, &path(&["attributes", &attribute.key])].concat();
@@ -936,8 +1033,24 @@ impl<'a> Converter<'a> {
     }
 
     /// An attribute's value as a property value: a boolean, an integer, a string or a list of
-    /// strings. Null leaves the property unset.
-    fn attribute_value(&mut self, attribute: &str, property: &str, node: &Node) -> Option<Json> {
+    /// strings, translated by the mapping's `values` when it has them. Null leaves the
+    /// property unset, and so does a value `values` does not list.
+    fn attribute_value(
+        &mut self,
+        attribute: &str,
+        mapped: &AttributeMapping,
+        node: &Node,
+    ) -> Option<Json> {
+        let property = mapped.property.as_str();
+        if let Some(values) = &mapped.values {
+            let text = match &node.value {
+                NodeValue::String(text) => text.trim().to_string(),
+                NodeValue::Boolean(value) => value.to_string(),
+                NodeValue::Integer(value) => value.to_string(),
+                _ => return None,
+            };
+            return values.get(&text).cloned();
+        }
         let fits = match &node.value {
             NodeValue::Boolean(_) | NodeValue::Integer(_) | NodeValue::String(_) => true,
             NodeValue::Array(items) => items.iter().all(|item| item.as_str().is_some()),

@@ -22,7 +22,8 @@ use super::knowledge::{KnowledgeArgs, TrustArgs, load};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The system model: threatpack TOML/JSON, an Open Threat Model file (JSON/YAML), or pytm's
+    /// The system model: threatpack TOML/JSON, an Open Threat Model file (JSON/YAML), an OWASP
+    /// Threat Dragon v2 model (JSON), a Microsoft Threat Modeling Tool model (.tm7), or pytm's
     /// JSON dump (`python3 tm.py --json FILE`).
     /// Default: the project's `model`
     #[arg(long, value_name = "FILE")]
@@ -44,7 +45,8 @@ pub struct ApplyArgs {
     /// Explain why ATTACK-PATTERN applies to ELEMENT or not, instead of the report (repeatable)
     #[arg(long, value_name = "AP@ELEMENT")]
     pub explain: Vec<String>,
-    /// For Open Threat Model files: the table mapping OTM types to entity kinds
+    /// For OTM, Threat Dragon and .tm7 models: the table mapping their types to entity kinds,
+    /// laid over the format's built-in one
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)

@@ -23,7 +23,7 @@ pub struct QuestionsArgs {
     /// A tier name, `auto` or `all` (as for `apply`)
     #[arg(long, value_name = "NAME")]
     tier: Option<String>,
-    /// For Open Threat Model files: the table mapping OTM types to entity kinds
+    /// For OTM, Threat Dragon and .tm7 models: the table mapping their types to entity kinds
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
     /// `human` (Markdown) or `json`
