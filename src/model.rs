@@ -14,7 +14,7 @@ pub struct Manifest {
     pub pack: PackMetadata,
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
-    /// Catalog packs whose ids `references` cite: checked, never compiled in (`crate::catalog`).
+    /// Catalog packs whose ids `references` cite: checked by `check`, never compiled in.
     #[serde(default)]
     pub catalogs: BTreeMap<String, DependencySpec>,
     // `[system]` is read on its own (`parse`): a mistake in one system property or tier rule
