@@ -90,8 +90,8 @@ pub struct PackGraph {
     pub dependencies: Vec<BTreeMap<String, Option<usize>>>,
     /// Problems met while resolving, reported on the root pack.
     pub problems: Vec<Diagnostic>,
-    /// The root's `[catalogs]` with a `path`, by name as declared: the catalog, or why it
-    /// could not be read (`check` reports it on the entry).
+    /// The root's `[catalogs]`, by name as declared: the catalog, or why it could not be read
+    /// (`check` reports it on the entry).
     pub catalogs: Vec<(String, crate::catalog::LoadedCatalog)>,
 }
 

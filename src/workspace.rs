@@ -194,7 +194,7 @@ pub fn load_graph_with(
     Ok(graph)
 }
 
-/// The catalogs the root's `[catalogs]` names with a `path`, read and made into id tables
+/// The catalogs the root's `[catalogs]` names, read from their `path` and made into id tables
 /// (only their ids and deprecations are kept: a catalog is never compiled in).
 fn load_catalogs(
     root: &Path,
@@ -209,15 +209,23 @@ fn load_catalogs(
         .item
         .catalogs
         .iter()
-        .filter_map(|(name, spec)| {
-            let path = spec.path()?;
+        .map(|(name, spec)| {
+            let Some(path) = spec.path() else {
+                return (
+                    name.clone(),
+                    LoadedCatalog::Missing(
+                        "it has no `path`, and catalogs are not read from a registry yet"
+                            .to_string(),
+                    ),
+                );
+            };
             let directory = root.join(path);
             let display = normalize_display(&join_display(display_root, path));
             if !directory.is_dir() {
-                return Some((
+                return (
                     name.clone(),
                     LoadedCatalog::Missing(format!("no directory `{display}`")),
-                ));
+                );
             }
             let loaded = match read_pack_dir(&directory, &display) {
                 Err(error) => LoadedCatalog::Unusable(error.0),
@@ -233,7 +241,7 @@ fn load_catalogs(
                     }
                 }
             };
-            Some((name.clone(), loaded))
+            (name.clone(), loaded)
         })
         .collect()
 }

@@ -71,17 +71,25 @@ fn declared_catalog<'c>(
     let origin = &manifest.origin;
     let file = root.display_path(origin);
     let spec = manifest.item.catalogs.get(name)?;
-    let path_span = root.locate(origin, &["catalogs", name, "path"]);
+    let path_span = if spec.path().is_some() {
+        root.locate(origin, &["catalogs", name, "path"])
+    } else {
+        root.locate(origin, &["catalogs", name])
+    };
     let catalog = match loaded {
         LoadedCatalog::Found(catalog) => catalog,
         LoadedCatalog::Missing(problem) => {
             diagnostics.push(
                 Diagnostic::new(
                     Code::CatalogUnavailable,
-                    format!("catalog `{name}` is not there: {problem}"),
+                    format!("catalog `{name}` is not read: {problem}"),
                 )
-                .at(file, path_span, "not found")
-                .help(format!("the `capec`/`attack` references are checked by format only; put `{name}` there (the shipped catalogs are in the repository's `packs/`), or correct `path`")),
+                .at(file, path_span, "not read")
+                .help(if spec.path().is_some() {
+                    format!("the `capec`/`attack` references are checked by format only; put `{name}` there (the shipped catalogs are in the repository's `packs/`), or correct `path`")
+                } else {
+                    format!("the `capec`/`attack` references are checked by format only; give `{name}` a `path` to the catalog pack (the shipped catalogs are in the repository's `packs/`)")
+                }),
             );
             return None;
         }
