@@ -61,6 +61,7 @@ codes! {
     DuplicateId = "duplicate-id", Error, "two items share an id";
     DuplicateLink = "duplicate-link", Error, "a mitigation addresses the same attack pattern twice";
     UnknownReference = "unknown-reference", Error, "a reference names no known item";
+    UnknownCatalogReference = "unknown-catalog-reference", Error, "a CAPEC, ATT&CK or ASVS reference cites an id its catalog does not have";
     UnknownTier = "unknown-tier", Error, "a tier is not declared in `pack.toml`";
     ParentCycle = "parent-cycle", Error, "entities are their own ancestors";
     KindMismatch = "kind-mismatch", Error, "an element kind does not fit where it is used";
@@ -80,6 +81,9 @@ codes! {
     UnusedMitigation = "unused-mitigation", Warning, "a mitigation addresses no attack pattern";
     TopWithoutTopMitigation = "top-without-top-mitigation", Warning, "a TOP attack pattern has no TOP mitigation";
     DeprecatedReference = "deprecated-reference", Warning, "a reference names a deprecated item";
+    DeprecatedCatalogReference = "deprecated-catalog-reference", Warning, "a CAPEC or ATT&CK reference cites an id its catalog deprecated";
+    CatalogUnavailable = "catalog-unavailable", Warning, "a catalog named in `[catalogs]` is not at its `path`: references are checked by format only";
+    UnversionedAsvsReference = "unversioned-asvs-reference", Warning, "an ASVS reference does not say which version of ASVS it cites";
     ConstantCondition = "constant-condition", Warning, "a condition is always true or always false";
     EmptyDescription = "empty-description", Warning, "a description is empty";
     IneffectiveLinkTier = "ineffective-link-tier", Warning, "a link's own tier is smaller than one of its ends' and has no effect";

@@ -17,6 +17,7 @@ pub mod source;
 pub mod workspace;
 
 // Checking: schemas, the typed model, semantic checks and lints, and what users see of them.
+pub mod catalog;
 pub mod check;
 pub(crate) mod condition;
 pub mod diagnostic;

@@ -14,6 +14,9 @@ pub struct Manifest {
     pub pack: PackMetadata,
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencySpec>,
+    /// Catalog packs whose ids `references` cite: checked by `check`, never compiled in.
+    #[serde(default)]
+    pub catalogs: BTreeMap<String, DependencySpec>,
     // `[system]` is read on its own (`parse`): a mistake in one system property or tier rule
     // must not cost the manifest, whose name and tiers every other check needs.
 }
@@ -44,6 +47,8 @@ pub struct PackMetadata {
     pub format: u32,
     pub name: String,
     pub version: String,
+    /// What an imported pack is a catalog of (`capec`, `attack-enterprise`, ...).
+    pub catalog: Option<String>,
     pub description: String,
     pub license: String,
     #[serde(default)]

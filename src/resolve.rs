@@ -90,6 +90,9 @@ pub struct PackGraph {
     pub dependencies: Vec<BTreeMap<String, Option<usize>>>,
     /// Problems met while resolving, reported on the root pack.
     pub problems: Vec<Diagnostic>,
+    /// The root's `[catalogs]`, by name as declared: the catalog, or why it could not be read
+    /// (`check` reports it on the entry).
+    pub catalogs: Vec<(String, crate::catalog::LoadedCatalog)>,
 }
 
 impl PackGraph {
@@ -167,6 +170,7 @@ impl PackGraph {
                 })
                 .collect(),
             problems: Vec::new(),
+            catalogs: Vec::new(),
         }
     }
 
@@ -226,6 +230,7 @@ pub fn resolve(
         locations: vec![root],
         dependencies: vec![BTreeMap::new()],
         problems: Vec::new(),
+        catalogs: Vec::new(),
     };
     let mut depths = vec![0usize];
     // The chain of requirements that led to each pack, for messages.

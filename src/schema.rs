@@ -485,8 +485,11 @@ fn pattern_meaning(pattern: &str) -> (&'static str, &'static str) {
             "not an ATT&CK technique id",
             "write e.g. `T1190` or `T1110.003`",
         )
-    } else if pattern.starts_with("^V[0-9]") {
-        ("not an ASVS requirement id", "write e.g. `V5.3.4`")
+    } else if pattern.starts_with("^(v[0-9]") {
+        (
+            "not an ASVS requirement id",
+            "write OWASP's citation form with the ASVS version, e.g. `v4.0.3-5.3.4` or `v5.0.0-1.2.5`",
+        )
     } else if pattern.starts_with("^https?") {
         ("not an http(s) URL", "write an absolute `https://` URL")
     } else if pattern.contains("(\\.[a-z]") {

@@ -189,7 +189,61 @@ pub fn load_graph_with(
         canonical: canonical(root),
         display: display_root.to_string(),
     };
-    Ok(resolve(location, sources, source))
+    let mut graph = resolve(location, sources, source);
+    graph.catalogs = load_catalogs(root, display_root, &graph);
+    Ok(graph)
+}
+
+/// The catalogs the root's `[catalogs]` names, read from their `path` and made into id tables
+/// (only their ids and deprecations are kept: a catalog is never compiled in).
+fn load_catalogs(
+    root: &Path,
+    display_root: &str,
+    graph: &PackGraph,
+) -> Vec<(String, crate::catalog::LoadedCatalog)> {
+    use crate::catalog::{Catalog, LoadedCatalog};
+    let Some(manifest) = &graph.packs[0].manifest else {
+        return Vec::new();
+    };
+    manifest
+        .item
+        .catalogs
+        .iter()
+        .map(|(name, spec)| {
+            let Some(path) = spec.path() else {
+                return (
+                    name.clone(),
+                    LoadedCatalog::Missing(
+                        "it has no `path`, and catalogs are not read from a registry yet"
+                            .to_string(),
+                    ),
+                );
+            };
+            let directory = root.join(path);
+            let display = normalize_display(&join_display(display_root, path));
+            if !directory.is_dir() {
+                return (
+                    name.clone(),
+                    LoadedCatalog::Missing(format!("no directory `{display}`")),
+                );
+            }
+            let loaded = match read_pack_dir(&directory, &display) {
+                Err(error) => LoadedCatalog::Unusable(error.0),
+                Ok(sources) => {
+                    let pack = crate::parse::ParsedPack::parse(sources);
+                    if pack.complete {
+                        Catalog::of_pack(&pack)
+                            .map_or_else(LoadedCatalog::Unusable, LoadedCatalog::Found)
+                    } else {
+                        LoadedCatalog::Unusable(format!(
+                            "the catalog pack at `{display}` has errors: run `threatpack check {display}`"
+                        ))
+                    }
+                }
+            };
+            (name.clone(), loaded)
+        })
+        .collect()
 }
 
 /// Packs from `path` dependencies: the directory a dependency's `path` names, relative to the

@@ -1077,7 +1077,7 @@ impl Builder<'_, '_> {
             .references
             .asvs
             .iter()
-            .map(|id| format!("ASVS {id}"))
+            .map(|id| crate::catalog::asvs_display(id))
             .chain(mitigation.references.url.iter().cloned())
             .collect();
         BacklogItemRef {

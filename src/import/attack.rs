@@ -123,13 +123,14 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
         .find(|object| object.kind == "x-mitre-collection")
         .and_then(|object| object.x_mitre_version.clone())
         .unwrap_or_default();
-    if release.is_empty() {
-        defaults.add(
-            "the bundle names no ATT&CK release (STIX 2.0 bundles have no x-mitre-collection)",
-            "pack.toml",
-        );
-    }
-    let version = super::capec::release_version(&release, &mut defaults);
+    let version = super::capec::release_version(&release);
+    let unversioned = version.is_none().then(|| {
+        if release.is_empty() {
+            "the bundle names no ATT&CK release (STIX 2.0 bundles have no x-mitre-collection): version 0.1.0; give --version".to_string()
+        } else {
+            super::capec::no_release(&release)
+        }
+    });
 
     // Techniques, by STIX id, with their ATT&CK id; a second object with the same ATT&CK id
     // is left out, preferring the one that is neither revoked nor deprecated.
@@ -542,7 +543,8 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
     );
     let pack = Pack {
         name: format!("mitre/attack-{}", matrix.name),
-        version,
+        version: version.unwrap_or_else(|| "0.1.0".to_string()),
+        catalog: format!("attack-{}", matrix.name),
         description: format!(
             "MITRE ATT&CK® {title}{release}: techniques and sub-techniques (tiers `technique` and \
              `sub-technique`) with their tactics as STRIDE and `attack:` categories, the platforms{assets} \
@@ -580,6 +582,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
         source,
         notes,
         defaults,
+        unversioned,
     })
 }
 

@@ -464,7 +464,8 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
             catalog.source
         )));
     }
-    let version = release_version(&catalog.version, &mut defaults);
+    let version = release_version(&catalog.version);
+    let unversioned = version.is_none().then(|| no_release(&catalog.version));
     // Domains, and from them entities: every domain an attack pattern names or inherits.
     let mut entities: BTreeMap<String, Entity> = BTreeMap::new();
     let all_domains: BTreeSet<String> = mapping.capec.domains.keys().cloned().collect();
@@ -639,7 +640,8 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
     }
     let pack = Pack {
         name: "mitre/capec".to_string(),
-        version,
+        version: version.unwrap_or_else(|| "0.1.0".to_string()),
+        catalog: "capec".to_string(),
         description: format!(
             "MITRE CAPEC (Common Attack Pattern Enumeration and Classification) {}: attack patterns \
              with their abstraction as tiers (meta, standard, detailed), domains of attack as \
@@ -663,6 +665,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
         source: catalog.source,
         notes,
         defaults,
+        unversioned,
     })
 }
 
@@ -840,23 +843,23 @@ fn children<'a, 'input>(
         .filter(move |child| child.is_element() && child.tag_name().name() == name)
 }
 
-/// A release such as "3.9" as a pack version "3.9.0".
-pub(crate) fn release_version(release: &str, defaults: &mut Notes) -> String {
+/// A release such as "3.9" as a pack version "3.9.0"; `None` when the source names none that
+/// makes a version (the caller says so in the report unless `--version` was given).
+pub(crate) fn release_version(release: &str) -> Option<String> {
     let parts: Vec<&str> = release.trim().split('.').collect();
     let padded = match parts.len() {
         1 => format!("{}.0.0", parts[0]),
         2 => format!("{}.{}.0", parts[0], parts[1]),
         _ => release.trim().to_string(),
     };
-    if crate::names::parse_version(&padded).is_ok() {
-        padded
-    } else {
-        defaults.add(
-            format!("the source names no release usable as a version (`{release}`): version 0.1.0; give --version"),
-            "pack.toml",
-        );
-        "0.1.0".to_string()
-    }
+    crate::names::parse_version(&padded).ok().map(|_| padded)
+}
+
+/// The report line for a source without a usable release.
+pub(crate) fn no_release(release: &str) -> String {
+    format!(
+        "the source names no release usable as a version (`{release}`): version 0.1.0; give --version"
+    )
 }
 
 fn rating(word: &str) -> Option<Rating> {
@@ -897,9 +900,8 @@ mod tests {
 
     #[test]
     fn releases_become_versions() {
-        let mut notes = Notes::default();
-        assert_eq!(release_version("3.9", &mut notes), "3.9.0");
-        assert_eq!(release_version("18.1", &mut notes), "18.1.0");
-        assert_eq!(release_version("", &mut notes), "0.1.0");
+        assert_eq!(release_version("3.9").as_deref(), Some("3.9.0"));
+        assert_eq!(release_version("18.1").as_deref(), Some("18.1.0"));
+        assert_eq!(release_version(""), None);
     }
 }

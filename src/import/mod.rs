@@ -179,6 +179,8 @@ pub fn import(
         crate::names::parse_version(version)
             .map_err(|error| ImportError::Invalid(format!("--version `{version}`: {error}")))?;
         built.pack.version = version.clone();
+    } else if let Some(reason) = &built.unversioned {
+        built.defaults.add(reason.clone(), "pack.toml");
     }
     built
         .pack
@@ -212,6 +214,8 @@ pub(crate) struct Built {
     pub source: String,
     pub notes: Notes,
     pub defaults: Notes,
+    /// Why the source gives no version (reported unless `--version` gives one).
+    pub unversioned: Option<String>,
 }
 
 /// A source text made fit for a pack: trimmed, cut at [`MAX_TEXT_BYTES`] (noted).

@@ -23,6 +23,9 @@ const ATTACK_PATTERNS_PER_FILE: usize = 100;
 pub(crate) struct Pack {
     pub name: String,
     pub version: String,
+    /// What the pack is a catalog of (`capec`, `attack-enterprise`, ...): `check` validates
+    /// the `references` of packs that depend on it against its ids.
+    pub catalog: String,
     pub description: String,
     /// SPDX: MITRE's terms have no SPDX id, so a `LicenseRef-` naming the LICENSE file.
     pub license: String,
@@ -274,6 +277,7 @@ impl Pack {
             format: u32,
             name: &'a str,
             version: &'a str,
+            catalog: &'a str,
             description: &'a str,
             license: &'a str,
             authors: [&'a str; 1],
@@ -290,6 +294,7 @@ impl Pack {
                 format: 1,
                 name: &self.name,
                 version: &self.version,
+                catalog: &self.catalog,
                 description: &self.description,
                 license: &self.license,
                 authors: ["The MITRE Corporation"],

@@ -419,3 +419,38 @@ fn an_existing_pack_is_replaced_only_with_force() {
         .collect();
     assert_eq!(names, vec!["pack".to_string()]);
 }
+
+/// A STIX 2.0 bundle names no ATT&CK release: the report says to give `--version`, and stops
+/// saying so once it is given; the pack says what it catalogues either way.
+#[test]
+fn a_given_version_is_not_reported_as_missing() {
+    let directory = tempfile::tempdir().expect("a directory");
+    let input = fixture("attack/enterprise-attack-18.1-stix20-trimmed.json");
+    let without = import(directory.path(), "attack", &input, "without", &[]);
+    assert_eq!(without.code, 0, "{}", without.stderr);
+    assert!(
+        without.stderr.contains("give --version"),
+        "{}",
+        without.stderr
+    );
+    let with = import(
+        directory.path(),
+        "attack",
+        &input,
+        "with",
+        &["--version", "18.1.0"],
+    );
+    assert_eq!(with.code, 0, "{}", with.stderr);
+    assert!(!with.stderr.contains("--version"), "{}", with.stderr);
+    assert!(
+        !with.stderr.contains("names no ATT&CK release"),
+        "{}",
+        with.stderr
+    );
+    let manifest = fs::read_to_string(directory.path().join("with/pack.toml")).expect("pack.toml");
+    assert!(manifest.contains("version = \"18.1.0\""), "{manifest}");
+    assert!(
+        manifest.contains("catalog = \"attack-enterprise\""),
+        "{manifest}"
+    );
+}
