@@ -290,6 +290,8 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
                 name: name.to_string(),
                 description,
                 kind,
+                parent: None,
+                properties: std::collections::BTreeMap::new(),
             }
         });
         id
@@ -454,6 +456,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
             ),
             categories,
             applies_to,
+            condition: None,
             severity: mapping.severity,
             likelihood: None,
             tier: TIERS[usize::from(subtechnique)].to_string(),
@@ -574,6 +577,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
         entities: entities.into_values().collect(),
         attack_patterns,
         mitigations,
+        attribution: None,
     };
     Ok(Built {
         pack,

@@ -502,6 +502,8 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
                     title_case(domain)
                 ),
                 kind,
+                parent: None,
+                properties: std::collections::BTreeMap::new(),
             });
             applies_to.push(entity_id);
         }
@@ -570,6 +572,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
             description: pattern.description.clone(),
             categories,
             applies_to,
+            condition: None,
             severity,
             likelihood,
             tier,
@@ -657,6 +660,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
         entities: entities.into_values().collect(),
         attack_patterns,
         mitigations,
+        attribution: None,
     };
     Ok(Built {
         pack,

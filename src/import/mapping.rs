@@ -27,6 +27,7 @@ pub struct Mapping {
     pub cost: Cost,
     pub capec: CapecMapping,
     pub attack: AttackMapping,
+    pub tmt: TmtMapping,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -44,6 +45,16 @@ pub struct AttackMapping {
     pub tactics: BTreeMap<String, Vec<String>>,
     pub fallback: Fallback,
     pub kinds: BTreeMap<String, ElementKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TmtMapping {
+    pub representations: BTreeMap<String, ElementKind>,
+    pub kinds: BTreeMap<String, ElementKind>,
+    pub priorities: BTreeMap<String, Severity>,
+    pub categories: BTreeMap<String, Vec<String>>,
+    pub fallback: Fallback,
 }
 
 /// What an item gets when the tables give it no STRIDE category.

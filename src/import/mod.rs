@@ -1,9 +1,10 @@
-//! Importers: MITRE CAPEC and ATT&CK turned into packs, with a report of what did not fit.
+//! Importers: MITRE CAPEC and ATT&CK, and Threat Modeling Tool templates, turned into packs,
+//! with a report of what did not fit.
 //!
 //! Pure: an importer reads the bytes of one input and returns the files of a pack (and the
 //! report); `ops::import` reads the input and writes the files. One file per format
 //! (`capec.rs` for CAPEC's STIX bundles and XML, `attack.rs` for ATT&CK's STIX bundles),
-//! `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
+//! `tmt.rs` for Threat Modeling Tool templates, `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
 //! sources do not (docs/interop.md), `pack.rs` for the pack they build and write.
 
 mod attack;
@@ -12,6 +13,7 @@ mod mapping;
 mod markup;
 mod pack;
 mod stix;
+pub(crate) mod tmt;
 
 use std::collections::BTreeMap;
 
@@ -36,15 +38,18 @@ pub enum Format {
     Capec,
     /// MITRE ATT&CK (Enterprise, ICS or Mobile): a STIX 2.0 or 2.1 bundle.
     Attack,
+    /// A Microsoft Threat Modeling Tool template (`.tb7`).
+    Tmt,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Capec, Format::Attack];
+    pub const ALL: [Format; 3] = [Format::Capec, Format::Attack, Format::Tmt];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Capec => "capec",
             Format::Attack => "attack",
+            Format::Tmt => "tmt",
         }
     }
 
@@ -104,6 +109,18 @@ pub struct ImportReport {
     pub not_translated: Vec<ReportEntry>,
     /// Values the source does not give, taken from the mapping: each with the items concerned.
     pub defaults: Vec<ReportEntry>,
+    /// Threat Modeling Tool templates: how many generation filters were translated exactly
+    /// (the others are in `not_translated`, one by one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FilterReport>,
+}
+
+/// Generation filters (`Include` and `Exclude`) of a template, and how many became exactly
+/// equivalent conditions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilterReport {
+    pub total: usize,
+    pub exact: usize,
 }
 
 /// One reason, and the source items it concerns (their ids as the source names them).
@@ -159,9 +176,18 @@ pub fn import(
             &default_mapping
         }
     };
+    let mut filters = None;
     let mut built = match format {
         Format::Capec => capec::import(input, mapping)?,
         Format::Attack => attack::import(input, mapping)?,
+        Format::Tmt => {
+            let (built, count) = tmt::import(input, mapping)?;
+            filters = Some(FilterReport {
+                total: count.total,
+                exact: count.exact,
+            });
+            built
+        }
     };
     if let Some(name) = &options.name {
         crate::names::check_pack_name(name)
@@ -194,6 +220,7 @@ pub fn import(
             .sum(),
         not_translated: built.notes.into_entries(),
         defaults: built.defaults.into_entries(),
+        filters,
     };
     Ok(Imported { files, report })
 }

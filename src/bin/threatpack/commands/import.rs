@@ -1,5 +1,5 @@
-//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK as a pack, and the report
-//! of what was not translated.
+//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK, or a Threat Modeling Tool
+//! template, as a pack, and the report of what was not translated.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +18,8 @@ pub enum Source {
     Capec,
     /// MITRE ATT&CK Enterprise, ICS or Mobile: a STIX 2.0 or 2.1 bundle
     Attack,
+    /// A Microsoft Threat Modeling Tool template (.tb7)
+    Tmt,
 }
 
 #[derive(Debug, Args)]
@@ -30,7 +32,7 @@ pub struct ImportArgs {
     /// The pack directory to write (must not exist or be empty, unless --force)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile)
+    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile; tmt/TEMPLATE-NAME)
     #[arg(long, value_name = "NAMESPACE/NAME")]
     name: Option<String>,
     /// The pack's version (default: the source's release, e.g. 3.9.0 for CAPEC 3.9)
@@ -52,6 +54,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode, String> {
         format: match args.source {
             Source::Capec => ImportFormat::Capec,
             Source::Attack => ImportFormat::Attack,
+            Source::Tmt => ImportFormat::Tmt,
         },
         input: args.input,
         out: args.out,
@@ -108,6 +111,18 @@ fn human(report: &ImportReport, out: &str) -> String {
         plural(report.mitigations, "mitigation"),
         plural(report.links, "link"),
     );
+    if let Some(filters) = &report.filters {
+        text.push_str(&format!(
+            "generation filters translated exactly: {} of {} ({:.1} %)\n",
+            filters.exact,
+            filters.total,
+            if filters.total == 0 {
+                100.0
+            } else {
+                filters.exact as f64 * 100.0 / filters.total as f64
+            }
+        ));
+    }
     for (title, entries) in [
         ("not translated", &report.not_translated),
         ("taken from the mapping", &report.defaults),
