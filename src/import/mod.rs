@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::analysis::view::STRIDE;
 
 pub use mapping::{DEFAULT_MAPPING, Mapping};
+pub(crate) use pack::GAP_MITIGATION;
 
 /// The largest input read: ATT&CK Enterprise, the largest source, is 45 MB today.
 pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -144,7 +145,7 @@ impl Notes {
             .insert(item.into());
     }
 
-    fn into_entries(self) -> Vec<ReportEntry> {
+    pub(crate) fn into_entries(self) -> Vec<ReportEntry> {
         self.entries
             .into_iter()
             .map(|(reason, items)| {

@@ -554,7 +554,7 @@ struct AttributeProperty {
     values: BTreeMap<String, String>,
     /// Element type IDs declaring it.
     declared_by: BTreeSet<String>,
-    /// Threat types whose filters read it.
+    /// Attack patterns (threat types) whose filters read it.
     read_by: BTreeSet<String>,
 }
 
@@ -864,22 +864,30 @@ impl Translator<'_> {
             .cloned()
     }
 
+    /// The items of an `and` or `or`, each once (`crosses_boundary` stands for several tests).
+    fn each(&mut self, items: &[Filter], level: u8) -> Vec<String> {
+        let mut texts: Vec<String> = Vec::new();
+        for item in items {
+            let text = self.cel(item, level);
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
     fn cel(&mut self, filter: &Filter, level: u8) -> String {
         match filter {
             Filter::Or(items) => {
-                let text = items
-                    .iter()
-                    .map(|item| self.cel(item, 0))
-                    .collect::<Vec<_>>()
-                    .join(" || ");
+                let texts = self.each(items, 0);
+                if texts.len() == 1 {
+                    return texts.join("");
+                }
+                let text = texts.join(" || ");
                 if level > 0 { format!("({text})") } else { text }
             }
             Filter::And(items) => {
-                let text = items
-                    .iter()
-                    .map(|item| self.cel(item, 1))
-                    .collect::<Vec<_>>()
-                    .join(" && ");
+                let text = self.each(items, 1).join(" && ");
                 if level > 1 { format!("({text})") } else { text }
             }
             Filter::Not(inner) => format!("!{}", self.cel(inner, 3)),
@@ -1071,7 +1079,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<(Built, FilterCo
                 types: &mut types,
                 reads: &mut reads,
                 boundaries: boundaries.clone(),
-                threat: item.clone(),
+                threat: id.clone(),
                 losses: Vec::new(),
             };
             let cel = translator.cel(&parsed, if which == "Exclude" { 3 } else { 1 });
@@ -1319,8 +1327,14 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<(Built, FilterCo
         "the template states no licence: LICENSE says so; replace it and `license` before distributing the pack",
         "LICENSE",
     );
+    // A template exported by threatpack is named after its pack.
+    let pack_name = if crate::names::check_pack_name(&name).is_ok() {
+        name.clone()
+    } else {
+        format!("tmt/{}", super::slug(&name, "template-"))
+    };
     let pack = Pack {
-        name: format!("tmt/{}", super::slug(&name, "template-")),
+        name: pack_name,
         version,
         description: format!(
             "The Microsoft Threat Modeling Tool template \"{name}\" {}: its element types as entities, its threat types as attack patterns whose generation filters are conditions on the flow. Imported by `threatpack import tmt`.",
@@ -1444,7 +1458,7 @@ fn entities(template: &Template, types: &Types, reads: &Reads, notes: &mut Notes
                         })
                     ),
                     rationale: format!(
-                        "The template's generation filters read it: threat types {threats}."
+                        "The template's generation filters read it: those of attack patterns {threats}."
                     ),
                     values,
                     min: None,

@@ -47,8 +47,10 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Create a new pack that passes `check`, with one file of each kind
     New(commands::new::NewArgs),
-    /// Turn MITRE CAPEC or ATT&CK into a pack, reporting what could not be translated
+    /// Turn MITRE CAPEC or ATT&CK, or a Threat Modeling Tool template, into a pack, reporting what could not be translated
     Import(commands::import::ImportArgs),
+    /// Write a pack or bundle in another tool's format (a Threat Modeling Tool template), reporting what it cannot express
+    Export(commands::export::ExportArgs),
     /// Compile a pack (dependencies, overrides, tier) into a deterministic bundle
     Build(commands::build::BuildArgs),
     /// Show a bundle: manifest, contents, signature, and where each field came from
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args),
             Command::New(args) => commands::new::run(args),
             Command::Import(args) => commands::import::run(args),
+            Command::Export(args) => commands::export::run(args),
             Command::Build(args) => commands::build::run(args),
             Command::Inspect(args) => commands::inspect::run(args),
             Command::Key(args) => commands::key::run(args),

@@ -8,6 +8,7 @@ pub mod check;
 pub mod completions;
 pub mod dependencies;
 pub mod diff;
+pub mod export;
 pub mod import;
 pub mod info;
 pub mod inspect;
