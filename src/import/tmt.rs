@@ -571,22 +571,25 @@ fn is_guid(text: &str) -> bool {
 
 /// `ShowAzureServiceThreat` as `show_azure_service_threat`.
 fn snake_case(text: &str) -> String {
-    // CamelCase names are split at their humps; display names with spaces only at spaces.
+    // CamelCase names are split at their humps (`CosmosDBFirewall`: cosmos, db, firewall);
+    // display names with spaces only at spaces.
     let camel = !text.contains(char::is_whitespace);
+    let characters: Vec<char> = text.chars().collect();
     let mut name = String::new();
-    let mut previous_lower = false;
-    for character in text.chars() {
+    for (at, character) in characters.iter().enumerate() {
         if character.is_ascii_alphanumeric() {
-            if camel && character.is_ascii_uppercase() && previous_lower && !name.ends_with('_') {
+            let previous = at.checked_sub(1).map(|before| characters[before]);
+            let next = characters.get(at + 1);
+            let hump = character.is_ascii_uppercase()
+                && (previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                    || (previous.is_some_and(|p| p.is_ascii_uppercase())
+                        && next.is_some_and(|n| n.is_ascii_lowercase())));
+            if camel && hump && !name.is_empty() && !name.ends_with('_') {
                 name.push('_');
             }
-            previous_lower = character.is_ascii_lowercase() || character.is_ascii_digit();
             name.push(character.to_ascii_lowercase());
-        } else {
-            previous_lower = false;
-            if !name.is_empty() && !name.ends_with('_') {
-                name.push('_');
-            }
+        } else if !name.is_empty() && !name.ends_with('_') {
+            name.push('_');
         }
     }
     let mut name = name.trim_end_matches('_').to_string();
@@ -839,6 +842,8 @@ struct Reads {
     /// Whether `source is` / `target is` and `flow is` occur.
     component_types: bool,
     flow_types: bool,
+    /// Attributes read on the flow (`flow.X`).
+    flow_attributes: BTreeSet<String>,
 }
 
 struct Translator<'t> {
@@ -975,6 +980,9 @@ impl Translator<'_> {
                     return "false".to_string();
                 };
                 attribute.read_by.insert(threat);
+                if *subject == Subject::Flow {
+                    self.reads.flow_attributes.insert(name.clone());
+                }
                 let variable = subject.variable();
                 let text = format!(
                     "has({variable}.{property}) && {variable}.{property} == {}",
@@ -1228,6 +1236,23 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<(Built, FilterCo
                 ..References::default()
             },
         });
+    }
+    // `has(self.x)` needs `x` declared on an entity of `applies-to`: the flow types declaring
+    // an attribute read on the flow are listed beside the roots (their descendants anyway).
+    let mut applies_to: BTreeSet<String> = flow_roots.iter().cloned().collect();
+    for name in &reads.flow_attributes {
+        if let Some(attribute) = types.attributes.get(name) {
+            for declaring in &attribute.declared_by {
+                if let Some(entity) = types.entities.get(declaring)
+                    && entity.kind == ElementKind::DataFlow
+                {
+                    applies_to.insert(entity.entity.clone());
+                }
+            }
+        }
+    }
+    for pattern in &mut attack_patterns {
+        pattern.applies_to = applies_to.iter().cloned().collect();
     }
     if template.threats.iter().any(|threat| {
         format!("{} {}", threat.title, threat.description).contains("{target.Name}")
@@ -1615,6 +1640,11 @@ mod tests {
         );
         assert_eq!(snake_case("IoT Device Type"), "iot_device_type");
         assert_eq!(snake_case("authenticatesItself"), "authenticates_itself");
+        assert_eq!(
+            snake_case("CosmosDBFirewallSettings"),
+            "cosmos_db_firewall_settings"
+        );
+        assert_eq!(snake_case("ProcessesXML"), "processes_xml");
         assert_eq!(value_slug("Not Applicable"), "not-applicable");
         assert_eq!(
             value_slug("Allow access from selected networks (excluding Azure)"),
