@@ -934,13 +934,7 @@ fn write_template(
         "  <Manifest name=\"{}\" id=\"{}\" version=\"{}.0\" author=\"{}\" />\n",
         escape(&kb.pack),
         uuid(&kb.pack),
-        escape(
-            &kb.version
-                .split(['-', '+'])
-                .next()
-                .unwrap_or("0.0.0")
-                .to_string()
-        ),
+        escape(kb.version.split(['-', '+']).next().unwrap_or("0.0.0")),
         escape(&authors)
     ));
     let mut categories: Vec<(&str, &str, &str, &str)> = STRIDE.to_vec();

@@ -595,7 +595,7 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
                     attributes: &source_attributes,
                 },
                 flow: Element {
-                    kind: kind,
+                    kind,
                     attributes: flow_attributes,
                 },
                 target: Element {
@@ -604,7 +604,7 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
                 },
             };
             if template.holds(include, &interaction)
-                && !(!exclude.is_empty() && template.holds(exclude, &interaction))
+                && (exclude.is_empty() || !template.holds(exclude, &interaction))
             {
                 expected.insert((id.clone(), (*flow).to_string()));
             }

@@ -76,12 +76,7 @@ fn human(report: &ExportReport, out: &str) -> String {
     let written: Vec<String> = report
         .written
         .iter()
-        .map(|(what, count)| {
-            plural(
-                *count,
-                &what.replace('-', " ").trim_end_matches('s').to_string(),
-            )
-        })
+        .map(|(what, count)| plural(*count, what.replace('-', " ").trim_end_matches('s')))
         .collect();
     let mut text = format!(
         "exported {} {} to `{}` as {}: {}\nconditions expressed exactly: {} of {}\n",
