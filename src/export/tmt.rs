@@ -670,6 +670,13 @@ impl Context<'_> {
                         }))
                     }
                     ("@in", None, [left, right]) => {
+                        if let (Cel::Literal(LiteralValue::String(text)), Cel::Ident(name)) =
+                            (&left.expr, &right.expr)
+                            && name == "crossed_boundaries"
+                        {
+                            let text: &str = text.as_ref();
+                            return self.crossing(text).map(Some);
+                        }
                         let Cel::List(list) = &right.expr else {
                             return Err(
                                 "`in` over something other than a list of values".to_string()
@@ -760,6 +767,24 @@ impl Context<'_> {
                 )
             })?;
         Ok(Filter::Attribute(end, attribute.name.clone(), original))
+    }
+
+    /// `"ENTITY" in crossed_boundaries`: crossing a boundary of that entity's type.
+    fn crossing(&self, entity: &str) -> Result<Filter, String> {
+        self.type_ids
+            .iter()
+            .find(|(id, _)| **id == entity || local(id) == entity)
+            .filter(|(id, _)| {
+                self.entities
+                    .get(**id)
+                    .is_some_and(|found| found.kind == ElementKind::TrustBoundary)
+            })
+            .map(|(_, type_id)| Filter::Crosses(type_id.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "`crossed_boundaries` holding `{entity}`, which is no trust boundary entity"
+                )
+            })
     }
 
     fn attribute(&self, property: &str) -> Result<&Attribute, String> {

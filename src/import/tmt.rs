@@ -926,18 +926,27 @@ impl Translator<'_> {
                 };
                 if level > 0 { format!("({text})") } else { text }
             }
-            Filter::Crosses(id) => {
-                match self.lookup(id) {
-                    Some(found)
-                        if self.boundaries.iter().all(|boundary| {
-                            self.types.entities[&found].descendants.contains(boundary)
-                        }) => {}
-                    _ => self.losses.push(format!(
-                        "`flow crosses '{id}'`: a condition sees whether a flow crosses a trust boundary (`crosses_boundary`), not the boundary's type; translated as crossing any boundary"
-                    )),
+            Filter::Crosses(id) => match self.lookup(id) {
+                // Every boundary of the template is of this type: any crossing is one.
+                Some(found)
+                    if self.boundaries.iter().all(|boundary| {
+                        self.types.entities[&found].descendants.contains(boundary)
+                    }) =>
+                {
+                    "crosses_boundary".to_string()
                 }
-                "crosses_boundary".to_string()
-            }
+                // `crossed_boundaries` holds the crossed boundaries' entities and ancestors.
+                Some(found) => format!(
+                    "{} in crossed_boundaries",
+                    cel_string(&self.types.entities[&found].entity)
+                ),
+                None => {
+                    self.losses.push(format!(
+                        "`flow crosses '{id}'` names an element type the template does not define: never true"
+                    ));
+                    "false".to_string()
+                }
+            },
             Filter::Attribute(subject, name, value) => {
                 let name = match self.types.attributes.get(name.as_str()) {
                     Some(_) => name.clone(),

@@ -66,24 +66,7 @@ fn the_trimmed_template_becomes_a_pack_that_passes_check_deny_warnings_and_build
     // Every filter is counted, and each inexact one is listed by threat type and filter.
     let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(report["filters"]["total"], 64);
-    assert_eq!(report["filters"]["exact"], 59);
-    let approximate: BTreeSet<String> = report["not-translated"]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .filter(|entry| {
-            entry["reason"].as_str().is_some_and(|reason| {
-                reason.starts_with("a generation filter translated approximately")
-            })
-        })
-        .flat_map(|entry| entry["items"].as_array().expect("items").clone())
-        .map(|item| item.as_str().expect("text").to_string())
-        .collect();
-    let expected: BTreeSet<String> = ["TH68", "TH93", "TH116", "TH117", "TH134"]
-        .iter()
-        .map(|id| format!("{id} Include"))
-        .collect();
-    assert_eq!(approximate, expected);
+    assert_eq!(report["filters"]["exact"], 64);
 
     let pack = directory.path().join("pack");
     let mut snapshot = format!(
@@ -218,6 +201,8 @@ struct Interaction<'a> {
     source: Element<'a>,
     flow: Element<'a>,
     target: Element<'a>,
+    /// The types of the boundaries holding exactly one of the ends.
+    crossed: Vec<&'a str>,
 }
 
 impl Template {
@@ -321,6 +306,10 @@ impl Template {
                     _ => &interaction.flow,
                 };
                 match (operator.as_str(), attribute) {
+                    ("crosses", "") => interaction
+                        .crossed
+                        .iter()
+                        .any(|boundary| self.is_a(boundary, value)),
                     ("is", "") => self.is_a(element.kind, value),
                     ("is", attribute) => self.value(element, attribute).as_deref() == Some(value),
                     (operator, _) => panic!("the evaluator does not know `{operator}`"),
@@ -495,6 +484,40 @@ const FLOWS: &[(&str, &str, &str, &str, &str, bool)] = &[
     ("f18", "admin", "site", "https", "SE.DF.TMCore.HTTPS", false),
 ];
 
+/// (id, entity, tool type, members).
+const BOUNDARIES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "internet",
+        "azure-internet-boundary",
+        "SE.ATB.L.TMCore.AzureInternetBoundary",
+        &["browser", "admin", "user"],
+    ),
+    (
+        "fabric",
+        "service-fabric-trust-boundary",
+        "SE.ATB.B.TMCore.ServiceFabricTrustBoundary",
+        &["api", "hidden-api", "cosmos"],
+    ),
+    (
+        "vm",
+        "azure-iaas-vm-trust-boundary",
+        "SE.ATB.B.TMCore.AzureIaaSVMTrustBoundary",
+        &["site"],
+    ),
+    (
+        "machine",
+        "machine-trust-boundary",
+        "SE.TB.L.TMCore.Machine",
+        &["device"],
+    ),
+    (
+        "azure",
+        "azure-trust-boundary",
+        "SE.ATB.B.TMCore.AzureTrustBoundary",
+        &["sql", "site", "factory"],
+    ),
+];
+
 #[test]
 fn the_conditions_raise_the_threats_the_templates_filters_generate() {
     let directory = tempfile::tempdir().expect("a directory");
@@ -525,6 +548,16 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
         if *hidden {
             model.push_str("properties = { show_boundary_threats = \"no\" }\n");
         }
+    }
+    for (id, entity, _, members) in BOUNDARIES {
+        let members: Vec<String> = members
+            .iter()
+            .map(|member| format!("\"{member}\""))
+            .collect();
+        model.push_str(&format!(
+            "\n[[boundary]]\nid = \"{id}\"\nkind = \"{entity}\"\ncontains = [{}]\n",
+            members.join(", ")
+        ));
     }
     fs::write(directory.path().join("model.toml"), model).expect("written");
     let applied = run(
@@ -564,10 +597,6 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
     let mut expected = BTreeSet::new();
     let mut compared = 0;
     for (threat, include, exclude) in &template.threats {
-        // `flow crosses` is the known loss (the report lists it); the model has no boundary.
-        if include.contains("crosses") || exclude.contains("crosses") {
-            continue;
-        }
         compared += 1;
         let id = if threat.starts_with(|c: char| c.is_ascii_digit()) {
             format!("tmt-{}", threat.to_lowercase())
@@ -589,7 +618,13 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
             } else {
                 &[]
             };
+            let crossed = BOUNDARIES
+                .iter()
+                .filter(|(.., members)| members.contains(&source.0) != members.contains(&target.0))
+                .map(|(_, _, kind, _)| *kind)
+                .collect();
             let interaction = Interaction {
+                crossed,
                 source: Element {
                     kind: source.2,
                     attributes: &source_attributes,
@@ -610,14 +645,15 @@ fn the_conditions_raise_the_threats_the_templates_filters_generate() {
             }
         }
     }
-    assert_eq!(compared, 27);
-    let found: BTreeSet<(String, String)> = found
-        .into_iter()
-        .filter(|(pattern, _)| {
-            !["th68", "th93", "th116", "th117", "th134"].contains(&pattern.as_str())
-        })
-        .collect();
-    assert!(expected.len() > 40, "{expected:?}");
+    assert_eq!(compared, 32);
+    // Threats through boundaries of particular types are among them.
+    for crossing in ["th68", "th93", "th116", "th134"] {
+        assert!(
+            expected.iter().any(|(threat, _)| threat == crossing),
+            "{crossing}"
+        );
+    }
+    assert!(expected.len() > 50, "{expected:?}");
     assert_eq!(found, expected);
 }
 
