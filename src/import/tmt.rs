@@ -2,7 +2,7 @@
 //! their hierarchy, attributes as enum properties, threat types as attack patterns whose
 //! generation filters become CEL conditions over the flow (docs/interop.md#threat-modeling-tool).
 //!
-//! The filter language (`Filter`) is shared with the exporter (`crate::export::tmt`), which
+//! The filter language (`Filter`) is shared with the exporter (src/export/tmt.rs), which
 //! writes filters back from CEL.
 
 use std::collections::{BTreeMap, BTreeSet};
