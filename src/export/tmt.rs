@@ -203,6 +203,14 @@ pub fn export(kb: &KnowledgeBase) -> Result<Exported, String> {
                 format!("SE.{}.{}", &generic_id[3..], local(&entity.id))
             }
         };
+        // Two packs may define entities of the same id: the later gets a number.
+        let mut id = id;
+        let base = id.clone();
+        let mut number = 2;
+        while used.contains(&id) {
+            id = format!("{base}.{number}");
+            number += 1;
+        }
         used.insert(id.clone());
         type_ids.insert(&entity.id, id);
     }
@@ -343,6 +351,7 @@ pub fn export(kb: &KnowledgeBase) -> Result<Exported, String> {
     let mut exact = 0;
     let mut conditions = 0;
     let mut abuse = false;
+    let mut threat_ids = BTreeSet::new();
     for pattern in &kb.attack_patterns {
         let item = local(&pattern.id).to_string();
         if pattern.status == Status::Deprecated {
@@ -420,8 +429,15 @@ pub fn export(kb: &KnowledgeBase) -> Result<Exported, String> {
                 }
             }
         }
+        // Two packs may define attack patterns of the same id: the later gets a number.
+        let mut id = item.clone();
+        let mut number = 2;
+        while !threat_ids.insert(id.clone()) {
+            id = format!("{item}-{number}");
+            number += 1;
+        }
         threats.push(Threat {
-            id: item,
+            id,
             title: pattern.name.clone(),
             category,
             description: pattern.description.trim().to_string(),
