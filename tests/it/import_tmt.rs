@@ -878,6 +878,30 @@ fn stride_core_exports_as_a_template_of_microsofts_structure() {
             }
         }
     }
+    // A pack with a dependency: the IDs of both packs' items stay unique.
+    let org = repository()
+        .join("packs/example-org")
+        .to_string_lossy()
+        .into_owned();
+    let export = run(
+        directory.path(),
+        &["export", "tmt", &org, "--out", "org.tb7"],
+    );
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let text = fs::read_to_string(directory.path().join("org.tb7")).expect("written");
+    let document = roxmltree::Document::parse(&text).expect("well-formed XML");
+    for (parent, field) in [("ElementType", "ID"), ("ThreatType", "Id")] {
+        let ids: Vec<&str> = document
+            .descendants()
+            .filter(|node| node.has_tag_name(parent))
+            .filter_map(|node| node.children().find(|child| child.has_tag_name(field)))
+            .filter_map(|node| node.text())
+            .collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert!(!ids.is_empty());
+        assert_eq!(ids.len(), unique.len(), "{parent}");
+    }
+
     // And the template imports again as a pack that passes check.
     let imported = run(
         directory.path(),
