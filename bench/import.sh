@@ -4,9 +4,12 @@
 #
 #   bench/import.sh FORMAT:FILE [FORMAT:FILE...]
 #   bench/import.sh attack:enterprise-attack.json capec:stix-capec.json capec:capec_v3.9.xml
+#   bench/import.sh tmt:AzureTemplate.v4.tb7
 #
-# The inputs are MITRE's own files (github.com/mitre/cti, capec.mitre.org); they are not in
-# the repository. Environment: RUNS (default 5) timed runs after one warm-up run.
+# The inputs are MITRE's own files (github.com/mitre/cti, capec.mitre.org) and Threat Modeling
+# Tool templates (github.com/AzureArchitecture/threat-model-templates); they are not in the
+# repository. With EXPORT=1, each imported pack is also exported back (`threatpack export tmt`)
+# and timed the same way. Environment: RUNS (default 5) timed runs after one warm-up run.
 set -euo pipefail
 
 RUNS="${RUNS:-5}"
@@ -44,4 +47,17 @@ for spec in "$@"; do
     sys=$(awk '{ print $3 }' "$WORK/times" | median)
     peak=$(awk '{ print $4 }' "$WORK/times" | sort -n | tail -1)
     printf '%-12s %-45s %9s %9s %9s %10.1f\n' "$format" "$(basename "$input")" "$wall" "$user" "$sys" "$(echo "$peak / 1024" | bc -l)"
+    if [[ "${EXPORT:-0}" == 1 && "$format" == tmt ]]; then
+        : > "$WORK/times"
+        for _ in $(seq "$RUNS"); do
+            "$GNU_TIME" -f '%e %U %S %M' -o "$WORK/time" \
+                "$BIN" export tmt "$WORK/pack" --out "$WORK/export.tb7" 2>/dev/null
+            cat "$WORK/time" >> "$WORK/times"
+        done
+        wall=$(awk '{ print $1 }' "$WORK/times" | median)
+        user=$(awk '{ print $2 }' "$WORK/times" | median)
+        sys=$(awk '{ print $3 }' "$WORK/times" | median)
+        peak=$(awk '{ print $4 }' "$WORK/times" | sort -n | tail -1)
+        printf '%-12s %-45s %9s %9s %9s %10.1f\n' "export" "$(basename "$input")" "$wall" "$user" "$sys" "$(echo "$peak / 1024" | bc -l)"
+    fi
 done

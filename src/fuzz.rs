@@ -65,17 +65,14 @@ pub fn kb(data: &[u8]) {
     }
 }
 
-/// A file given to `threatpack import`: the first byte picks CAPEC or ATT&CK, the rest is the
+/// A file given to `threatpack import`: the first byte picks the format (`Format::ALL`), the rest is the
 /// input. An imported pack is then checked and compiled, as a user would build it.
 pub fn import(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let format = if selector % 2 == 0 {
-        crate::import::Format::Capec
-    } else {
-        crate::import::Format::Attack
-    };
+    let formats = crate::import::Format::ALL;
+    let format = formats[usize::from(selector) % formats.len()];
     let Ok(imported) =
         crate::import::import(format, rest, &crate::import::ImportOptions::default())
     else {

@@ -53,10 +53,10 @@ pub mod engine;
 pub mod system;
 pub mod testing;
 
-// Importing other formats' knowledge (MITRE CAPEC, ATT&CK) as packs.
+// Importing other formats' knowledge (MITRE CAPEC, ATT&CK, Threat Modeling Tool) as packs.
 pub mod import;
 
-// Exporting knowledge bases to other tools' formats (pytm).
+// Exporting knowledge bases to other tools' formats (pytm, Threat Modeling Tool templates).
 pub mod export;
 
 // Comparing versions of a knowledge base.

@@ -151,7 +151,9 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         match name {
             "system" => Type::Element(Role::System),
             "self" if has_element => Type::Element(Role::Subject),
-            "self" | "source" | "target" | "crosses_boundary" if !has_element => {
+            "self" | "source" | "target" | "crosses_boundary" | "crossed_boundaries"
+                if !has_element =>
+            {
                 self.problem(
                     Position::Node(id),
                     Code::ConditionUnknownProperty,
@@ -168,7 +170,8 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             "source" if is_flow => Type::Element(Role::Source),
             "target" if is_flow => Type::Element(Role::Target),
             "crosses_boundary" if is_flow => Type::Bool,
-            "source" | "target" | "crosses_boundary" => {
+            "crossed_boundaries" if is_flow => Type::List(Box::new(Type::String)),
+            "source" | "target" | "crosses_boundary" | "crossed_boundaries" => {
                 self.problem(
                     Position::Node(id),
                     Code::ConditionUnknownProperty,
@@ -184,7 +187,12 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     variables.push("self");
                 }
                 if is_flow {
-                    variables.extend(["source", "target", "crosses_boundary"]);
+                    variables.extend([
+                        "source",
+                        "target",
+                        "crosses_boundary",
+                        "crossed_boundaries",
+                    ]);
                 }
                 variables.push("system");
                 let reader = if has_element { "self" } else { "system" };

@@ -108,6 +108,7 @@ pub(super) fn constant_value(
                 values: &target_values,
             }),
             crosses_boundary: crosses_boundary && choice.last() == Some(&1),
+            crossed_boundaries: Value::List(Vec::new().into()),
             system: &system_values,
             symbols: &symbols,
             locals: Vec::new(),

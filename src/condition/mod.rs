@@ -522,6 +522,7 @@ mod tests {
                 "crosses_boundary",
             ),
             ("source.internet_facing", "source"),
+            ("\"zone\" in crossed_boundaries", "crossed_boundaries"),
             ("system.criticality == \"high\"", "criticality"),
         ] {
             assert_eq!(

@@ -33,6 +33,9 @@ pub struct BoundElement {
     /// Out of the model's scope (the reason, `""` when none was given): the engine gives it
     /// no threats.
     pub out_of_scope: Option<String>,
+    /// For flows: the ids (local and qualified) of the entities of the boundaries that hold
+    /// exactly one of its ends, and of their ancestors, as a list of interned strings.
+    pub crossed_boundaries: Value,
 }
 
 /// A `[[mitigation-status]]` entry, resolved.
@@ -127,7 +130,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
         crate::diagnostic::sort(&mut diagnostics);
         return Err(diagnostics);
     }
-    binder.link(
+    let crossings = binder.link(
         &file.model,
         &mut bound,
         &Resolved {
@@ -135,6 +138,7 @@ pub fn bind(engine: &mut Engine<'_>, file: &ModelFile) -> Result<BoundModel, Vec
             references: &validation.references,
         },
     );
+    binder.name_crossings(&mut bound, crossings);
     Ok(bound)
 }
 
@@ -233,6 +237,7 @@ impl<'kb> Binder<'_, 'kb> {
                 target: None,
                 crosses_boundary: false,
                 out_of_scope: element.out_of_scope().map(str::to_string),
+                crossed_boundaries: Value::List(Vec::new().into()),
             });
         }
 
@@ -241,7 +246,12 @@ impl<'kb> Binder<'_, 'kb> {
 
     /// Flow ends, boundary members, mitigation statuses and stories, as `validate` resolved
     /// them.
-    fn link(&self, model: &FlatModel, bound: &mut BoundModel, resolved: &Resolved<'_>) {
+    fn link(
+        &self,
+        model: &FlatModel,
+        bound: &mut BoundModel,
+        resolved: &Resolved<'_>,
+    ) -> Vec<(usize, Vec<usize>)> {
         let mut references = resolved.references.iter().map(|found| self.bound(*found));
         let mut ends = Vec::with_capacity(model.flows());
         for (number, flow) in model.elements().enumerate() {
@@ -266,8 +276,9 @@ impl<'kb> Binder<'_, 'kb> {
                 }
             }
         }
-        // Flows: their ends and whether they cross a boundary.
+        // Flows: their ends and whether they cross a boundary (and which: named afterwards).
         let none = BTreeSet::new();
+        let mut crossings = Vec::new();
         for (flow_index, source, target) in ends {
             let Some(flow_index) = flow_index else {
                 continue;
@@ -279,6 +290,18 @@ impl<'kb> Binder<'_, 'kb> {
                 }
                 _ => false,
             };
+            if let (Some(source), Some(target)) = (source, target)
+                && crosses
+            {
+                let (of_source, of_target) = (
+                    member_of.get(&source).unwrap_or(&none),
+                    member_of.get(&target).unwrap_or(&none),
+                );
+                crossings.push((
+                    flow_index,
+                    of_source.symmetric_difference(of_target).copied().collect(),
+                ));
+            }
             let element = &mut bound.elements[flow_index];
             element.source = source;
             element.target = target;
@@ -334,6 +357,34 @@ impl<'kb> Binder<'_, 'kb> {
                 text: story.text.clone(),
                 clauses,
             });
+        }
+        crossings
+    }
+
+    /// Each crossing flow's `crossed_boundaries`: the ids, qualified and local, of the entities
+    /// of the boundaries it crosses (bound element indexes) and of their ancestors.
+    fn name_crossings(&mut self, bound: &mut BoundModel, crossings: Vec<(usize, Vec<usize>)>) {
+        let kb = self.engine.kb;
+        for (flow, boundaries) in crossings {
+            let mut ids = BTreeSet::new();
+            for boundary in boundaries {
+                let Some(entity) = bound
+                    .elements
+                    .get(boundary)
+                    .and_then(|element| kb.entities.get(element.entity))
+                else {
+                    continue;
+                };
+                for id in std::iter::once(&entity.id).chain(&entity.ancestors) {
+                    let local = id.rsplit('/').next().unwrap_or(id);
+                    ids.insert(self.engine.symbols.intern(id));
+                    ids.insert(self.engine.symbols.intern(local));
+                }
+            }
+            if let Some(element) = bound.elements.get_mut(flow) {
+                element.crossed_boundaries =
+                    Value::List(ids.into_iter().map(Value::Str).collect::<Vec<_>>().into());
+            }
         }
     }
 

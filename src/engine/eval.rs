@@ -30,6 +30,9 @@ pub struct Frame<'a> {
     pub source: Option<Endpoint<'a>>,
     pub target: Option<Endpoint<'a>>,
     pub crosses_boundary: bool,
+    /// The ids of the entities of the boundaries the flow crosses, and of their ancestors (a
+    /// list of strings; interned only when some condition names them).
+    pub crossed_boundaries: Value,
     pub system: &'a [Value],
     pub symbols: &'a Interner,
     pub locals: Vec<Value>,
@@ -139,6 +142,7 @@ fn eval_op<T: Tracer>(expr: &Expr, frame: &mut Frame<'_>, tracer: &mut T) -> Out
             })))
         }
         Op::CrossesBoundary => Ok(Value::Bool(frame.crosses_boundary)),
+        Op::CrossedBoundaries => Ok(frame.crossed_boundaries.clone()),
         Op::Local(slot) => Ok(frame
             .locals
             .get(*slot as usize)
@@ -490,6 +494,7 @@ mod tests {
                 values: &[],
             }),
             crosses_boundary: true,
+            crossed_boundaries: Value::List(Vec::new().into()),
             system: &[Value::Bool(false)],
             symbols: &symbols,
             locals: Vec::new(),

@@ -300,6 +300,7 @@ impl Context<'_, '_> {
             Op::Endpoint { end, name, .. } => format!("{}.{name}", end.variable()),
             Op::EndpointHas { end, .. } => format!("has({}.…)", end.variable()),
             Op::CrossesBoundary => "crosses_boundary".to_string(),
+            Op::CrossedBoundaries => "crossed_boundaries".to_string(),
             Op::Local(slot) => format!("@{slot}"),
             Op::And(pair) => format!("{} && {}", wrap(&pair.0), wrap(&pair.1)),
             Op::Or(pair) => format!("{} || {}", wrap(&pair.0), wrap(&pair.1)),
@@ -360,6 +361,7 @@ fn collect_reads<'e>(expr: &'e Expr, reads: &mut Vec<&'e Expr>) {
         | Op::System { .. }
         | Op::Endpoint { .. }
         | Op::CrossesBoundary
+        | Op::CrossedBoundaries
         | Op::Missing { .. } => reads.push(expr),
         Op::Const(_) | Op::Local(_) | Op::EndpointHas { .. } => {}
         Op::And(pair) | Op::Or(pair) | Op::Binary(_, pair) => {

@@ -447,6 +447,7 @@ impl<'kb> Engine<'kb> {
             source: end(element.source),
             target: end(element.target),
             crosses_boundary: element.crosses_boundary,
+            crossed_boundaries: element.crossed_boundaries.clone(),
             system: &model.system,
             symbols: &self.symbols,
             locals: Vec::new(),

@@ -154,6 +154,8 @@ pub enum Op {
         name: Box<str>,
     },
     CrossesBoundary,
+    /// `crossed_boundaries`: the boundary entities a flow crosses.
+    CrossedBoundaries,
     Local(u32),
     And(Box<(Expr, Expr)>),
     Or(Box<(Expr, Expr)>),
@@ -297,6 +299,7 @@ impl Compiler<'_, '_> {
         }
         match name {
             "crosses_boundary" if self.bindings.endpoints.is_some() => Ok(Op::CrossesBoundary),
+            "crossed_boundaries" if self.bindings.endpoints.is_some() => Ok(Op::CrossedBoundaries),
             "self" | "source" | "target" | "system" => error(
                 id,
                 format!("`{name}` is read through its properties (`{name}.property`)"),
@@ -547,6 +550,7 @@ impl Program {
                 | Op::EndpointHas { .. }
                 | Op::System { .. }
                 | Op::CrossesBoundary
+                | Op::CrossedBoundaries
                 | Op::Local(_) => {}
                 Op::And(pair) | Op::Or(pair) | Op::Binary(_, pair) => {
                     pending.push(&pair.0);

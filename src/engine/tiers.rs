@@ -146,6 +146,7 @@ fn auto(engine: &mut Engine<'_>, model: &BoundModel) -> Result<TierChoice, Strin
             source: None,
             target: None,
             crosses_boundary: false,
+            crossed_boundaries: super::value::Value::List(Vec::new().into()),
             system: &model.system,
             symbols: &engine.symbols,
             locals: Vec::new(),

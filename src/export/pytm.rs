@@ -11,32 +11,13 @@ use std::collections::BTreeMap;
 use cel::common::ast::{Expr, LiteralValue};
 use serde::Serialize;
 
+use super::{ExportReport, Exported};
 use crate::compile::KnowledgeBase;
-use crate::import::ReportEntry;
 use crate::model::{Rating, Severity, Status};
 use crate::system::pytm::classes::{
     self as classes, AttrType, CLASSIFICATIONS, CONTROLS, DATA_FLAGS, DATASTORE_TYPES, LIFETIMES,
     MAX_CLASSIFICATION, TLS_VERSIONS, WEAKEST_INPUT_TLS,
 };
-
-/// What `export pytm` made, and what it left out.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ExportReport {
-    pub format: String,
-    pub pack: String,
-    pub version: String,
-    pub threats: usize,
-    /// Attack patterns left out, grouped by reason.
-    pub not_exported: Vec<ReportEntry>,
-}
-
-/// The library (JSON text) and the report.
-#[derive(Debug, Clone)]
-pub struct Exported {
-    pub text: String,
-    pub report: ExportReport,
-}
 
 #[derive(Serialize)]
 struct Threat {
@@ -148,7 +129,10 @@ pub fn export(kb: &KnowledgeBase) -> Exported {
             format: "pytm".to_string(),
             pack: kb.pack.clone(),
             version: kb.version.clone(),
-            threats: threats.len(),
+            written: BTreeMap::from([("threats".to_string(), threats.len())]),
+            // pytm's conditions are written exactly or the threat is left out (and reported).
+            conditions: kb.attack_patterns.len(),
+            exact_conditions: threats.len(),
             not_exported: notes.into_entries(),
         },
     }

@@ -291,6 +291,8 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
                 name: name.to_string(),
                 description,
                 kind,
+                parent: None,
+                properties: std::collections::BTreeMap::new(),
             }
         });
         id
@@ -455,6 +457,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
             ),
             categories,
             applies_to,
+            condition: None,
             severity: mapping.severity,
             likelihood: None,
             tier: TIERS[usize::from(subtechnique)].to_string(),
@@ -544,7 +547,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
     let pack = Pack {
         name: format!("mitre/attack-{}", matrix.name),
         version: version.unwrap_or_else(|| "0.1.0".to_string()),
-        catalog: format!("attack-{}", matrix.name),
+        catalog: Some(format!("attack-{}", matrix.name)),
         description: format!(
             "MITRE ATT&CK® {title}{release}: techniques and sub-techniques (tiers `technique` and \
              `sub-technique`) with their tactics as STRIDE and `attack:` categories, the platforms{assets} \
@@ -576,6 +579,7 @@ pub(crate) fn import(input: &[u8], mapping: &Mapping) -> Result<Built, ImportErr
         entities: entities.into_values().collect(),
         attack_patterns,
         mitigations,
+        attribution: None,
     };
     Ok(Built {
         pack,

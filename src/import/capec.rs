@@ -503,6 +503,8 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
                     title_case(domain)
                 ),
                 kind,
+                parent: None,
+                properties: std::collections::BTreeMap::new(),
             });
             applies_to.push(entity_id);
         }
@@ -571,6 +573,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
             description: pattern.description.clone(),
             categories,
             applies_to,
+            condition: None,
             severity,
             likelihood,
             tier,
@@ -641,7 +644,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
     let pack = Pack {
         name: "mitre/capec".to_string(),
         version: version.unwrap_or_else(|| "0.1.0".to_string()),
-        catalog: "capec".to_string(),
+        catalog: Some("capec".to_string()),
         description: format!(
             "MITRE CAPEC (Common Attack Pattern Enumeration and Classification) {}: attack patterns \
              with their abstraction as tiers (meta, standard, detailed), domains of attack as \
@@ -659,6 +662,7 @@ fn to_pack(catalog: Catalog, mapping: &Mapping, mut notes: Notes) -> Result<Buil
         entities: entities.into_values().collect(),
         attack_patterns,
         mitigations,
+        attribution: None,
     };
     Ok(Built {
         pack,

@@ -28,6 +28,7 @@ pub struct Mapping {
     pub capec: CapecMapping,
     pub attack: AttackMapping,
     pub pytm: PytmMapping,
+    pub tmt: TmtMapping,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -52,6 +53,16 @@ pub struct AttackMapping {
 pub struct PytmMapping {
     pub severities: BTreeMap<String, Severity>,
     pub families: BTreeMap<String, Vec<String>>,
+    pub fallback: Fallback,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TmtMapping {
+    pub representations: BTreeMap<String, ElementKind>,
+    pub kinds: BTreeMap<String, ElementKind>,
+    pub priorities: BTreeMap<String, Severity>,
+    pub categories: BTreeMap<String, Vec<String>>,
     pub fallback: Fallback,
 }
 

@@ -1,10 +1,11 @@
-//! Importers: MITRE CAPEC and ATT&CK, and OWASP pytm's threat library, turned into packs, with a report of what did not fit.
+//! Importers: MITRE CAPEC and ATT&CK, OWASP pytm's threat library and Threat Modeling Tool
+//! templates, turned into packs, with a report of what did not fit.
 //!
 //! Pure: an importer reads the bytes of one input and returns the files of a pack (and the
 //! report); `ops::import` reads the input and writes the files. One file per format
 //! (`capec.rs` for CAPEC's STIX bundles and XML, `attack.rs` for ATT&CK's STIX bundles),
 //! `pytm.rs` for pytm's `threats.json` (and pytm's classes, which the pytm model reader and
-//! exporter share), `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
+//! exporter share), `tmt.rs` for Threat Modeling Tool templates, `stix.rs` for the STIX types they share, `mapping.rs` for the tables that say what the
 //! sources do not (docs/interop.md), `pack.rs` for the pack they build and write.
 
 mod attack;
@@ -14,6 +15,7 @@ mod markup;
 mod pack;
 pub(crate) mod pytm;
 mod stix;
+pub(crate) mod tmt;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ use serde::Serialize;
 use crate::analysis::view::STRIDE;
 
 pub use mapping::{DEFAULT_MAPPING, Mapping};
+pub(crate) use pack::GAP_MITIGATION;
 
 /// The largest input read: ATT&CK Enterprise, the largest source, is 45 MB today.
 pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -40,16 +43,19 @@ pub enum Format {
     Attack,
     /// OWASP pytm's threat library (`threats.json`).
     Pytm,
+    /// A Microsoft Threat Modeling Tool template (`.tb7`).
+    Tmt,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Capec, Format::Attack, Format::Pytm];
+    pub const ALL: [Format; 4] = [Format::Capec, Format::Attack, Format::Pytm, Format::Tmt];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Capec => "capec",
             Format::Attack => "attack",
             Format::Pytm => "pytm",
+            Format::Tmt => "tmt",
         }
     }
 
@@ -109,6 +115,18 @@ pub struct ImportReport {
     pub not_translated: Vec<ReportEntry>,
     /// Values the source does not give, taken from the mapping: each with the items concerned.
     pub defaults: Vec<ReportEntry>,
+    /// Threat Modeling Tool templates: how many generation filters were translated exactly
+    /// (the others are in `not_translated`, one by one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FilterReport>,
+}
+
+/// Generation filters (`Include` and `Exclude`) of a template, and how many became exactly
+/// equivalent conditions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilterReport {
+    pub total: usize,
+    pub exact: usize,
 }
 
 /// One reason, and the source items it concerns (their ids as the source names them).
@@ -164,11 +182,20 @@ pub fn import(
             &default_mapping
         }
     };
+    let mut filters = None;
     let mut built = match format {
         Format::Capec => capec::import(input, mapping)?,
         Format::Attack => attack::import(input, mapping)?,
         // pytm's packs are not MITRE's: their own files, licence and notice.
         Format::Pytm => return pytm::import(input, mapping, options),
+        Format::Tmt => {
+            let (built, count) = tmt::import(input, mapping)?;
+            filters = Some(FilterReport {
+                total: count.total,
+                exact: count.exact,
+            });
+            built
+        }
     };
     if let Some(name) = &options.name {
         crate::names::check_pack_name(name)
@@ -203,6 +230,7 @@ pub fn import(
             .sum(),
         not_translated: built.notes.into_entries(),
         defaults: built.defaults.into_entries(),
+        filters,
     };
     Ok(Imported { files, report })
 }

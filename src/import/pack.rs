@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::mapping::Mapping;
 use super::{ImportError, Notes};
-use crate::model::{Control, Cost, ElementKind, Rating, References, Severity, Status, Strength};
+use crate::model::{
+    Control, Cost, ElementKind, PropertyDefinition, Rating, References, Severity, Status, Strength,
+};
 
 /// MITRE's terms of use for CAPEC and ATT&CK (mitre/cti LICENSE.txt), copied into every
 /// imported pack as its LICENSE, as the terms require.
@@ -24,8 +26,8 @@ pub(crate) struct Pack {
     pub name: String,
     pub version: String,
     /// What the pack is a catalog of (`capec`, `attack-enterprise`, ...): `check` validates
-    /// the `references` of packs that depend on it against its ids.
-    pub catalog: String,
+    /// the `references` of packs that depend on it against its ids. `None`: not a catalog.
+    pub catalog: Option<String>,
     pub description: String,
     /// SPDX: MITRE's terms have no SPDX id, so a `LicenseRef-` naming the LICENSE file.
     pub license: String,
@@ -39,6 +41,16 @@ pub(crate) struct Pack {
     pub entities: Vec<Entity>,
     pub attack_patterns: Vec<AttackPattern>,
     pub mitigations: Vec<Mitigation>,
+    /// Licence, authors and notice of a source that is not MITRE's; `None`: MITRE's.
+    pub attribution: Option<Attribution>,
+}
+
+/// What a pack says about a source other than MITRE's.
+#[derive(Debug, Clone)]
+pub(crate) struct Attribution {
+    pub license_text: String,
+    pub authors: Vec<String>,
+    pub notice: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +60,10 @@ pub(crate) struct Entity {
     pub name: String,
     pub description: String,
     pub kind: ElementKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, PropertyDefinition>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +74,8 @@ pub(crate) struct AttackPattern {
     pub description: String,
     pub categories: Vec<String>,
     pub applies_to: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likelihood: Option<Rating>,
@@ -265,8 +283,16 @@ impl Pack {
             "mitigations/mitigations.toml".to_string(),
             to_toml("mitigation", &self.mitigations)?,
         );
-        files.insert("LICENSE".to_string(), MITRE_LICENSE.to_string());
-        files.insert("NOTICE".to_string(), self.notice(source));
+        match &self.attribution {
+            Some(attribution) => {
+                files.insert("LICENSE".to_string(), attribution.license_text.clone());
+                files.insert("NOTICE".to_string(), attribution.notice.clone());
+            }
+            None => {
+                files.insert("LICENSE".to_string(), MITRE_LICENSE.to_string());
+                files.insert("NOTICE".to_string(), self.notice(source));
+            }
+        }
         Ok(files)
     }
 
@@ -277,10 +303,11 @@ impl Pack {
             format: u32,
             name: &'a str,
             version: &'a str,
-            catalog: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            catalog: Option<&'a str>,
             description: &'a str,
             license: &'a str,
-            authors: [&'a str; 1],
+            authors: Vec<&'a str>,
             homepage: &'a str,
             tags: &'a [String],
             tiers: &'a [String],
@@ -294,10 +321,13 @@ impl Pack {
                 format: 1,
                 name: &self.name,
                 version: &self.version,
-                catalog: &self.catalog,
+                catalog: self.catalog.as_deref(),
                 description: &self.description,
                 license: &self.license,
-                authors: ["The MITRE Corporation"],
+                authors: match &self.attribution {
+                    Some(attribution) => attribution.authors.iter().map(String::as_str).collect(),
+                    None => vec!["The MITRE Corporation"],
+                },
                 homepage: &self.homepage,
                 tags: &self.tags,
                 tiers: &self.tiers,

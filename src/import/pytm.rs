@@ -1457,6 +1457,7 @@ pub(crate) fn import(
         attack_patterns: patterns.len(),
         mitigations: mitigations.len(),
         links: mitigations.len(),
+        filters: None,
         not_translated: notes.into_entries(),
         defaults: defaults.into_entries(),
     };

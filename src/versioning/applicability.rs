@@ -370,7 +370,9 @@ fn variables<'p>(programs: impl Iterator<Item = &'p Program>) -> Option<Vec<Vari
                 Op::CrossesBoundary => {
                     variables.insert(Variable::CrossesBoundary);
                 }
-                Op::Endpoint { .. } | Op::EndpointHas { .. } => return None,
+                Op::Endpoint { .. } | Op::EndpointHas { .. } | Op::CrossedBoundaries => {
+                    return None;
+                }
                 _ => {}
             }
         }
@@ -521,6 +523,7 @@ impl Side {
             source: None,
             target: None,
             crosses_boundary,
+            crossed_boundaries: Value::List(Vec::new().into()),
             system: &system,
             symbols: &engine.symbols,
             locals: Vec::new(),

@@ -13,6 +13,7 @@ mod docs_examples;
 mod fuzz_corpora;
 mod hostile;
 mod import;
+mod import_tmt;
 mod module_layers;
 mod ops;
 mod otm;

@@ -190,7 +190,7 @@ fn a_pack_exported_to_pytm_makes_pytm_find_what_apply_finds() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Json = serde_json::from_str(&run.stdout).expect("a JSON report");
-    assert_eq!(report["threats"], 113, "{report:#}");
+    assert_eq!(report["written"]["threats"], 113, "{report:#}");
     assert_eq!(report["not-exported"], serde_json::json!([]));
     let exported = directory.path().join("exported.json");
     for model in MODELS {

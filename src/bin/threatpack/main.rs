@@ -47,9 +47,9 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Create a new pack that passes `check`, with one file of each kind
     New(commands::new::NewArgs),
-    /// Turn MITRE CAPEC or ATT&CK, or pytm's threat library, into a pack, reporting what could not be translated
+    /// Turn MITRE CAPEC or ATT&CK, pytm's threat library or a Threat Modeling Tool template into a pack, reporting what could not be translated
     Import(commands::import::ImportArgs),
-    /// Write a pack or bundle in another tool's format (pytm), reporting what it cannot hold
+    /// Write a pack or bundle in another tool's format (pytm, a Threat Modeling Tool template), reporting what it cannot express
     Export(commands::export::ExportArgs),
     /// Compile a pack (dependencies, overrides, tier) into a deterministic bundle
     Build(commands::build::BuildArgs),

@@ -1,19 +1,33 @@
-//! `threatpack export FORMAT PACK|BUNDLE --out FILE`: a pack (checked and compiled) or a built
-//! bundle written in another tool's format, and the report of what was left out.
+//! `threatpack export FORMAT PACK|BUNDLE --out FILE`: a pack or bundle in another tool's
+//! format, and the report of what that format could not express.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use threatpack::ops::{DependencyOptions, KnowledgeOptions, KnowledgeSource, load_knowledge};
-use threatpack::workspace::write_atomically;
+use threatpack::export::ExportReport;
+use threatpack::ops::{self, ExportFormat, ExportOptions};
+use threatpack::render::visible;
 
-use super::Format;
+use super::dependencies::{DependencyArgs, TerminalProgress, report_error};
+use super::registry::RegistryArgs;
+use super::{Format, plural};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     /// An OWASP pytm threat library (threats.json, loaded by pytm 1.4's TM.threatsFile)
     Pytm,
+    /// A Microsoft Threat Modeling Tool template (.tb7)
+    Tmt,
+}
+
+impl Target {
+    fn format(self) -> ExportFormat {
+        match self {
+            Target::Pytm => ExportFormat::Pytm,
+            Target::Tmt => ExportFormat::Tmt,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -21,63 +35,85 @@ pub struct ExportArgs {
     /// The format to write
     #[arg(value_enum)]
     target: Target,
-    /// A pack directory, or a built bundle (.tar.gz)
+    /// A pack directory (checked and compiled) or a built bundle
     input: PathBuf,
-    /// The file to write
+    /// The file to write (replaced when it exists)
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// The report: for people (stderr), or one JSON document (stdout)
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    #[command(flatten)]
+    dependencies: DependencyArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(args: ExportArgs) -> Result<ExitCode, String> {
-    let source = if args.input.is_dir() {
-        KnowledgeSource::Pack {
-            path: args.input.clone(),
-            tier: None,
-        }
-    } else {
-        KnowledgeSource::Bundle {
-            path: args.input.clone(),
-            keys: Vec::new(),
-        }
+    let options = ExportOptions {
+        format: args.target.format(),
+        input: args.input,
+        out: args.out,
+        dependencies: args.dependencies.options(&args.registry),
     };
-    let options = KnowledgeOptions {
-        source,
-        dependencies: DependencyOptions::default(),
+    let exported = match ops::export(&options, &TerminalProgress::default()) {
+        Ok(exported) => exported,
+        Err(error) => return Ok(report_error(&error)),
     };
-    let progress = super::dependencies::TerminalProgress::default();
-    let knowledge = load_knowledge(&options, &progress)
-        .map_err(|error| format!("cannot read `{}`: {error}", args.input.display()))?;
-    let exported = match args.target {
-        Target::Pytm => threatpack::export::pytm::export(&knowledge.kb),
-    };
-    write_atomically(&args.out, exported.text.as_bytes(), 0o644)?;
-    let report = &exported.report;
     match args.format {
         Format::Json => {
-            let json = serde_json::to_string_pretty(report)
+            let json = serde_json::to_string_pretty(&exported.report)
                 .map_err(|error| format!("cannot write the report: {error}"))?;
             println!("{json}");
         }
-        Format::Human => {
-            eprintln!(
-                "exported {} {} to `{}`: {} threats",
-                report.pack,
-                report.version,
-                args.out.display(),
-                report.threats
-            );
-            for entry in &report.not_exported {
-                eprintln!(
-                    "  not exported, {} ({}): {}",
-                    entry.reason,
-                    entry.items.len(),
-                    entry.items.join(", ")
-                );
-            }
-        }
+        Format::Human => eprint!(
+            "{}",
+            human(&exported.report, &exported.out.display().to_string())
+        ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report for people: what was written, then every reason with a few of its items.
+fn human(report: &ExportReport, out: &str) -> String {
+    let written: Vec<String> = report
+        .written
+        .iter()
+        .map(|(what, count)| plural(*count, what.replace('-', " ").trim_end_matches('s')))
+        .collect();
+    let mut text = format!(
+        "exported {} {} to `{}` as {}: {}\nconditions expressed exactly: {} of {}\n",
+        report.pack,
+        report.version,
+        visible(out),
+        report.format,
+        written.join(", "),
+        report.exact_conditions,
+        report.conditions,
+    );
+    if !report.not_exported.is_empty() {
+        text.push_str("not exported or changed:\n");
+        for entry in &report.not_exported {
+            let shown: Vec<String> = entry
+                .items
+                .iter()
+                .take(4)
+                .map(|item| visible(item))
+                .collect();
+            let more = entry.items.len().saturating_sub(shown.len());
+            text.push_str(&format!(
+                "  {} ({}): {}{}\n",
+                visible(&entry.reason),
+                entry.items.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        text.push_str("the whole list: --format json\n");
+    }
+    text
 }

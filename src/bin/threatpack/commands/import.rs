@@ -1,5 +1,5 @@
-//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK, or pytm's library, as a pack, and the report
-//! of what was not translated.
+//! `threatpack import FORMAT INPUT --out DIR`: MITRE CAPEC or ATT&CK, pytm's library or a Threat
+//! Modeling Tool template as a pack, and the report of what was not translated.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +20,8 @@ pub enum Source {
     Attack,
     /// OWASP pytm's threat library: threats.json (pytm/threatlib/threats.json)
     Pytm,
+    /// A Microsoft Threat Modeling Tool template (.tb7)
+    Tmt,
 }
 
 #[derive(Debug, Args)]
@@ -32,7 +34,7 @@ pub struct ImportArgs {
     /// The pack directory to write (must not exist or be empty, unless --force)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile, owasp/pytm)
+    /// The pack's name (default: mitre/capec, mitre/attack-enterprise, -ics, -mobile, owasp/pytm; tmt/TEMPLATE-NAME)
     #[arg(long, value_name = "NAMESPACE/NAME")]
     name: Option<String>,
     /// The pack's version (default: the source's release, e.g. 3.9.0 for CAPEC 3.9; 1.4.0 for pytm)
@@ -55,6 +57,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode, String> {
             Source::Capec => ImportFormat::Capec,
             Source::Attack => ImportFormat::Attack,
             Source::Pytm => ImportFormat::Pytm,
+            Source::Tmt => ImportFormat::Tmt,
         },
         input: args.input,
         out: args.out,
@@ -111,6 +114,18 @@ fn human(report: &ImportReport, out: &str) -> String {
         plural(report.mitigations, "mitigation"),
         plural(report.links, "link"),
     );
+    if let Some(filters) = &report.filters {
+        text.push_str(&format!(
+            "generation filters translated exactly: {} of {} ({:.1} %)\n",
+            filters.exact,
+            filters.total,
+            if filters.total == 0 {
+                100.0
+            } else {
+                filters.exact as f64 * 100.0 / filters.total as f64
+            }
+        ));
+    }
     for (title, entries) in [
         ("not translated", &report.not_translated),
         ("taken from the mapping", &report.defaults),
