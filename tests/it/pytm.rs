@@ -385,7 +385,7 @@ strength = "weak"
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Json = serde_json::from_str(&run.stdout).expect("a JSON report");
-    assert_eq!(report["threats"], 1, "{report:#}");
+    assert_eq!(report["written"]["threats"], 1, "{report:#}");
     let text = report["not-exported"].to_string();
     assert!(
         text.contains("http-family") && text.contains("startsWith"),
