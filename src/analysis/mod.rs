@@ -759,6 +759,7 @@ struct Work {
 pub struct Header {
     pub model_file: String,
     pub tier: TierChoice,
+    pub provenance: report::Provenance,
 }
 
 struct Builder<'a, 'kb> {
@@ -804,9 +805,11 @@ impl Builder<'_, '_> {
             Detail::Full => self.alignment(&prepared.assessments),
             Detail::Summary { .. } => Alignment::default(),
         };
+        let provenance = header.provenance.clone();
         let (format, model, pack, tier) = self.heading(header);
         Report {
             format,
+            provenance,
             model,
             pack,
             tier,

@@ -8,7 +8,7 @@ use super::Error;
 use super::knowledge::Knowledge;
 use crate::analysis::otm_report::OtmSource;
 use crate::analysis::questions::Questions;
-use crate::analysis::report::{Report, TierChoice};
+use crate::analysis::report::{Provenance, Report, TierChoice};
 use crate::analysis::{Detail, Header, analyse};
 use crate::engine::bind::{BoundModel, bind};
 use crate::engine::tiers::{TierRequest, choose_tier};
@@ -31,6 +31,11 @@ pub struct ApplyOptions {
     pub tier: Option<String>,
     /// Every threat instance ([`Detail::Full`]) or the worst ones and totals.
     pub detail: Detail,
+    /// The project the report is about (`ns/name`); `None`: `threatpack.toml`'s, else the CI
+    /// system's ([`super::report::project_identity`]).
+    pub project_name: Option<String>,
+    /// The VCS revision of the model; `None`: the CI system's, if any.
+    pub revision: Option<String>,
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +46,8 @@ impl Default for ApplyOptions {
             mapping: None,
             tier: None,
             detail: Detail::Full,
+            project_name: None,
+            revision: None,
         }
     }
 }
@@ -64,9 +71,13 @@ pub fn apply_to(
         knowledge,
         file,
         options,
-        |engine, model, max_rank, tier, model_file| {
+        |engine, model, max_rank, tier, provenance| {
             let rules = engine.rules(max_rank);
-            let header = Header { model_file, tier };
+            let header = Header {
+                model_file: provenance.model.file.clone(),
+                tier,
+                provenance,
+            };
             Ok(analyse(engine, &rules, model, header, options.detail))
         },
     )
@@ -122,9 +133,13 @@ pub fn write_report_json(
         knowledge,
         file,
         options,
-        |engine, model, max_rank, tier, model_file| {
+        |engine, model, max_rank, tier, provenance| {
             let rules = engine.rules(max_rank);
-            let header = Header { model_file, tier };
+            let header = Header {
+                model_file: provenance.model.file.clone(),
+                tier,
+                provenance,
+            };
             crate::analysis::write_report_json(engine, &rules, model, header, out)
                 .map_err(|error| Error::Other(format!("cannot write the report: {error}")))
         },
@@ -167,7 +182,7 @@ fn with_model<T>(
         &BoundModel,
         Option<usize>,
         TierChoice,
-        String,
+        Provenance,
     ) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let file = match file {
@@ -185,14 +200,27 @@ fn with_model<T>(
     })?;
     // The model is in its slots now: its text and parsed form give their memory back to the
     // evaluation, which needs it more. Freeing them takes a while: on another core.
-    let model_file = file.display_path.clone();
+    let env = super::report::process_env;
+    let project = super::report::project_identity(
+        options.project_name.as_deref(),
+        options.revision.as_deref(),
+        knowledge,
+        &env,
+    );
+    let provenance = super::report::provenance(
+        knowledge,
+        &file.display_path,
+        &file.text,
+        project,
+        super::report::generated_at(&env),
+    );
     let freeing = std::thread::spawn(move || drop(file));
     let (max_rank, tier) = choose_tier(
         &mut engine,
         &model,
         TierRequest::parse(options.tier.as_deref()),
     )?;
-    let result = then(&mut engine, &model, max_rank, tier, model_file);
+    let result = then(&mut engine, &model, max_rank, tier, provenance);
     let _ = freeing.join();
     result
 }

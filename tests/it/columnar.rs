@@ -493,6 +493,19 @@ fn summary_agrees_with_full_report(
             chosen_by: TierSource::All,
             reason: String::new(),
         },
+        provenance: threatpack::analysis::report::Provenance {
+            tool: threatpack::analysis::report::ToolRef {
+                name: "threatpack".to_string(),
+                version: "0".to_string(),
+            },
+            generated_at: "2026-01-01T00:00:00Z".to_string(),
+            model: threatpack::analysis::report::ModelOrigin {
+                file: "model.json".to_string(),
+                sha256: String::new(),
+            },
+            packs: Vec::new(),
+            project: None,
+        },
     };
     let full = analyse(&engine, &rules, &bound, header(), Detail::Full);
     let summary = analyse(

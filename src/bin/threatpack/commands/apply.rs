@@ -49,6 +49,15 @@ pub struct ApplyArgs {
     /// laid over the format's built-in one
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// The project the report is about (`ns/name`, as on the registry). Default: `[project]
+    /// name` in threatpack.toml, else the CI system's (GitHub Actions, GitLab CI, Azure
+    /// Pipelines, Jenkins) or THREATPACK_PROJECT
+    #[arg(long, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// The VCS revision of the model. Default: the CI system's (GITHUB_SHA, CI_COMMIT_SHA,
+    /// BUILD_SOURCEVERSION, GIT_COMMIT) or THREATPACK_REVISION
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
@@ -88,6 +97,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             },
             _ => Detail::Full,
         },
+        project_name: args.project_name.clone(),
+        revision: args.revision.clone(),
     };
     // A model named on the command line is read on another core while the knowledge loads;
     // a problem with it is reported by the apply below, which then reads it again.
