@@ -583,6 +583,16 @@ pub struct MitigationStatus {
     pub status: ImplementationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With `accepted-risk` (required there): who accepted the risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// With `accepted-risk` (required there): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With `accepted-risk` (required there): the last day it holds, `YYYY-MM-DD`; after it the
+    /// threat counts as unmitigated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// Where a mitigation stands at one place. `Missing` is what nobody recorded.

@@ -10,6 +10,7 @@
 
 pub mod backlog;
 pub mod diagram;
+pub mod gate;
 pub mod html;
 mod json;
 pub mod markdown;
@@ -597,6 +598,26 @@ impl<'m> Statuses<'m> {
     }
 
     fn get(&self, mitigation: usize, element: usize) -> (ImplementationStatus, Option<&'m str>) {
+        match self.entry(mitigation, element) {
+            // An acceptance past its date is no decision any more: the mitigation is missing.
+            Some(entry) if entry.acceptance.as_ref().is_some_and(|a| a.expired) => {
+                (ImplementationStatus::Missing, entry.note.as_deref())
+            }
+            Some(entry) => (entry.status, entry.note.as_deref()),
+            None => (ImplementationStatus::Missing, None),
+        }
+    }
+
+    /// The risk acceptance recorded for the mitigation at the element, if any.
+    fn acceptance(&self, mitigation: usize, element: usize) -> Option<&'m Acceptance> {
+        self.entry(mitigation, element)?.acceptance.as_ref()
+    }
+
+    fn entry(
+        &self,
+        mitigation: usize,
+        element: usize,
+    ) -> Option<&'m crate::engine::bind::StatusEntry> {
         // Most models record few statuses: skip the lookups when there is nothing to find.
         let entry = if self.at.is_empty() {
             None
@@ -610,10 +631,7 @@ impl<'m> Statuses<'m> {
                 self.everywhere.get(&mitigation)
             }
         });
-        match entry.and_then(|index| self.model.statuses.get(*index)) {
-            Some(entry) => (entry.status, entry.note.as_deref()),
-            None => (ImplementationStatus::Missing, None),
-        }
+        entry.and_then(|index| self.model.statuses.get(*index))
     }
 }
 
@@ -993,6 +1011,9 @@ impl Builder<'_, '_> {
                     strength: kb.links[*link as usize].strength,
                     status,
                     note,
+                    acceptance: self
+                        .statuses
+                        .acceptance(mitigation_index, finding.element as usize),
                 })
             })
             .collect();

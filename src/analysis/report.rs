@@ -168,9 +168,25 @@ pub struct MitigationAt {
     pub mitigation: String,
     pub name: String,
     pub strength: Strength,
+    /// `missing` when an acceptance expired (`acceptance.expired`).
     pub status: ImplementationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The risk acceptance recorded here, when the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+}
+
+/// A governed risk acceptance: who accepted the risk, why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Acceptance {
+    pub owner: String,
+    pub reason: String,
+    /// The last day it holds, `YYYY-MM-DD`.
+    pub until: String,
+    /// Past `until` (on the report's date): the threat counts as unmitigated.
+    pub expired: bool,
 }
 
 /// What is left of a threat once the mitigations in place count: see docs/apply.md.
@@ -395,6 +411,8 @@ pub(crate) struct MitigationAtRef<'a> {
     pub status: ImplementationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<&'a Acceptance>,
 }
 
 impl ThreatInstanceRef<'_> {
@@ -419,6 +437,7 @@ impl ThreatInstanceRef<'_> {
                     strength: at.strength,
                     status: at.status,
                     note: at.note.map(str::to_string),
+                    acceptance: at.acceptance.cloned(),
                 })
                 .collect(),
             residual: self.residual,

@@ -193,7 +193,7 @@ fn with_model<T>(
         )?,
     };
     let mut engine = Engine::new(&knowledge.kb);
-    let model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
+    let mut model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
         file: file.display_path.clone(),
         text: file.text.clone(),
         diagnostics,
@@ -214,6 +214,8 @@ fn with_model<T>(
         project,
         super::report::generated_at(&env),
     );
+    // Acceptances expire on the report's date (`SOURCE_DATE_EPOCH` makes it reproducible).
+    crate::engine::bind::expire_acceptances(&mut model, today(&provenance.generated_at));
     let freeing = std::thread::spawn(move || drop(file));
     let (max_rank, tier) = choose_tier(
         &mut engine,
@@ -223,6 +225,11 @@ fn with_model<T>(
     let result = then(&mut engine, &model, max_rank, tier, provenance);
     let _ = freeing.join();
     result
+}
+
+/// The `YYYY-MM-DD` of an RFC 3339 time.
+fn today(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
 }
 
 pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Error> {

@@ -170,3 +170,303 @@ fn a_bundle_is_recorded_with_its_digest_and_verified_signer() {
     let public = fs::read_to_string(root.join("k.pub")).expect("k.pub");
     assert!(public.contains(key_id), "{public}");
 }
+
+/// `apply` on the example shop's model as changed by `change`, in a directory of its own
+/// (which also holds what `files` names), with `extra` flags.
+fn shop_changed(change: impl Fn(String) -> String, files: &[(&str, &str)], extra: &[&str]) -> Run {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let model = fs::read_to_string(repository().join("examples/online-shop/model.toml"))
+        .expect("the shop's model");
+    fs::write(directory.path().join("model.toml"), change(model)).expect("write the model");
+    for (name, text) in files {
+        fs::write(directory.path().join(name), text).expect("write a file");
+    }
+    let pack = repository().join("packs/example-org");
+    let pack = pack.to_string_lossy();
+    let mut args = vec![
+        "apply",
+        "--model",
+        "model.toml",
+        "--pack",
+        &pack,
+        "--offline",
+    ];
+    args.extend_from_slice(extra);
+    threatpack(directory.path(), &args)
+}
+
+fn unchanged(model: String) -> String {
+    model
+}
+
+#[test]
+fn fail_on_fails_with_exit_code_3_and_says_why() {
+    let run = shop(&["--offline", "--fail-on", "critical"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: the gate failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("fail-on: `"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("residual risk critical"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("Online shop"),
+        "the summary is still printed"
+    );
+    // The JSON report is written whole, as without the gate.
+    let json_run = shop(&["--offline", "--fail-on", "critical", "--format", "json"]);
+    assert_eq!(json_run.code, 3);
+    let plain = shop(&["--offline", "--format", "json"]);
+    assert_eq!(json_run.stdout, plain.stdout);
+    let criticals = json(&plain)["threats"]
+        .as_array()
+        .expect("threats")
+        .iter()
+        .filter(|threat| threat["residual"]["severity"] == "critical")
+        .count();
+    assert!(criticals > 0);
+    assert!(
+        run.stderr.contains(&format!("fail-on: {criticals}")),
+        "{criticals}: {}",
+        run.stderr
+    );
+    // Nothing is at or above... nothing higher than critical: `info` fails on every residual.
+    let info = shop(&["--offline", "--fail-on", "info"]);
+    assert_eq!(info.code, 3);
+}
+
+#[test]
+fn a_baseline_fails_only_on_what_is_new_or_worse() {
+    let plain = shop(&["--offline", "--format", "json"]);
+    let baseline = plain.stdout.clone();
+    let same = shop_changed(
+        unchanged,
+        &[("baseline.json", &baseline)],
+        &["--fail-on", "high", "--baseline", "baseline.json"],
+    );
+    assert_eq!(same.code, 0, "nothing new: {}", same.stderr);
+    // A threat that was lower in the baseline has risen.
+    let mut lowered = json(&plain);
+    let risen = lowered["threats"][0].clone();
+    lowered["threats"][0]["residual"]["score"] = 0.into();
+    let lowered = serde_json::to_string(&lowered).expect("JSON");
+    let rose = shop_changed(
+        unchanged,
+        &[("baseline.json", &lowered)],
+        &["--fail-on", "high", "--baseline", "baseline.json"],
+    );
+    assert_eq!(rose.code, 3, "{}", rose.stderr);
+    assert!(
+        rose.stderr.contains("1 violation new or worse"),
+        "{}",
+        rose.stderr
+    );
+    assert!(
+        rose.stderr.contains(risen["id"].as_str().expect("id")),
+        "{}",
+        rose.stderr
+    );
+    // A new component brings new threats: only they fail.
+    let new_component = |model: String| {
+        model
+            + "\n[[component]]\nid = \"reports\"\nname = \"Reports\"\nkind = \"web-application\"\nproperties = { internet_facing = true, authentication = \"none\" }\n"
+    };
+    let grown = shop_changed(
+        new_component,
+        &[("baseline.json", &baseline)],
+        &["--fail-on", "high", "--baseline", "baseline.json"],
+    );
+    assert_eq!(grown.code, 3, "{}", grown.stderr);
+    assert!(grown.stderr.contains("on `reports`"), "{}", grown.stderr);
+    let lines: Vec<&str> = grown
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("  fail-on:"))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|line| line.contains("on `reports`")),
+        "{lines:#?}"
+    );
+    // A baseline that is not a report is bad input.
+    let broken = shop_changed(
+        unchanged,
+        &[("baseline.json", "{\"threats\": 3}")],
+        &["--fail-on", "high", "--baseline", "baseline.json"],
+    );
+    assert_eq!(broken.code, 1, "{}", broken.stderr);
+    assert!(
+        broken
+            .stderr
+            .contains("`baseline.json` is not a threatpack JSON report"),
+        "{}",
+        broken.stderr
+    );
+}
+
+#[test]
+fn a_policy_file_sets_the_rules() {
+    let policy = |text: &str, extra: &[&str]| {
+        let mut args = vec!["--policy", "policy.toml"];
+        args.extend_from_slice(extra);
+        shop_changed(unchanged, &[("policy.toml", text)], &args)
+    };
+    let top = policy("no-unmitigated-top = true\n", &[]);
+    assert_eq!(top.code, 3, "{}", top.stderr);
+    assert!(
+        top.stderr.contains("no-unmitigated-top: `"),
+        "{}",
+        top.stderr
+    );
+    assert!(top.stderr.contains("of the `top` tier"), "{}", top.stderr);
+    // The shop handles personal data: `top` is not enough where `deep` is asked.
+    let tier = "min-tier-when-personal-data = \"standard\"\n";
+    let low = policy(tier, &["--tier", "top"]);
+    assert_eq!(low.code, 3, "{}", low.stderr);
+    assert!(low.stderr.contains("min-tier-when-personal-data: the system handles personal data but the tier applied is `top`, below `standard`"), "{}", low.stderr);
+    assert_eq!(policy(tier, &["--tier", "standard"]).code, 0);
+    assert_eq!(policy(tier, &["--tier", "all"]).code, 0);
+    // --fail-on overrides the file's.
+    let file = policy("fail-on = \"critical\"\n", &["--fail-on", "info"]);
+    assert!(
+        file.stderr.contains("(at or above info)"),
+        "{}",
+        file.stderr
+    );
+    // A mistake in the policy names the file and line: bad input.
+    let typo = policy("fail-on = \"high\"\nno-unmitigated-tops = true\n", &[]);
+    assert_eq!(typo.code, 1, "{}", typo.stderr);
+    assert!(typo.stderr.contains("policy.toml"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("line 2"), "{}", typo.stderr);
+}
+
+#[test]
+fn the_policy_schema_accepts_the_documented_policy_and_refuses_a_typo() {
+    let schema: Json = serde_json::from_str(
+        &fs::read_to_string(repository().join("schema/policy.schema.json")).expect("the schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let documented = serde_json::json!({
+        "fail-on": "high",
+        "no-unmitigated-top": true,
+        "min-tier-when-personal-data": "standard",
+        "no-expired-acceptance": true
+    });
+    assert!(validator.is_valid(&documented));
+    assert!(!validator.is_valid(&serde_json::json!({"fail-on": "severe"})));
+    assert!(!validator.is_valid(&serde_json::json!({"no-unmitigated-tops": true})));
+    // The policy the docs show parses as the gate reads it.
+    let docs = fs::read_to_string(repository().join("docs/ci.md")).expect("docs/ci.md");
+    let start = docs
+        .find("```toml\n# policy.toml")
+        .expect("a policy in docs/ci.md");
+    let text = &docs[start + 8..];
+    let text = &text[..text.find("```").expect("the block's end")];
+    threatpack::analysis::gate::Policy::parse("docs/ci.md", text).expect("the documented policy");
+}
+
+/// The shop's accepted risk, its `until` replaced.
+fn accepted_until(until: &str) -> impl Fn(String) -> String {
+    let until = until.to_string();
+    move |model: String| model.replace("until = \"2027-03-31\"", &format!("until = \"{until}\""))
+}
+
+#[test]
+fn an_expired_acceptance_counts_as_unmitigated_and_fails_the_gate() {
+    let valid = shop_changed(accepted_until("2099-01-01"), &[], &["--format", "json"]);
+    assert_eq!(valid.code, 0, "{}", valid.stderr);
+    let expired = shop_changed(accepted_until("2020-01-01"), &[], &["--format", "json"]);
+    assert_eq!(expired.code, 0, "{}", expired.stderr);
+    let at = |run: &Run| -> (Json, Json) {
+        let report = json(run);
+        let threat = report["threats"]
+            .as_array()
+            .expect("threats")
+            .iter()
+            .find(|threat| {
+                threat["element"] == "orders-queue"
+                    && threat["mitigations"]
+                        .as_array()
+                        .is_some_and(|all| all.iter().any(|m| m.get("acceptance").is_some()))
+            })
+            .expect("a threat with the acceptance")
+            .clone();
+        let mitigation = threat["mitigations"]
+            .as_array()
+            .expect("mitigations")
+            .iter()
+            .find(|m| m.get("acceptance").is_some())
+            .expect("the accepted mitigation")
+            .clone();
+        (threat, mitigation)
+    };
+    let (_, mitigation) = at(&valid);
+    assert_eq!(mitigation["status"], "accepted-risk");
+    assert_eq!(mitigation["acceptance"]["owner"], "head of e-commerce");
+    assert_eq!(mitigation["acceptance"]["expired"], false);
+    let (threat, mitigation) = at(&expired);
+    assert_eq!(mitigation["status"], "missing");
+    assert_eq!(mitigation["acceptance"]["expired"], true);
+    assert_ne!(threat["state"], "accepted");
+    // The gate's rule.
+    let policy = [("policy.toml", "no-expired-acceptance = true\n")];
+    let flags = ["--policy", "policy.toml"];
+    let gate = shop_changed(accepted_until("2020-01-01"), &policy, &flags);
+    assert_eq!(gate.code, 3, "{}", gate.stderr);
+    assert!(
+        gate.stderr.contains("acceptance expired on 2020-01-01"),
+        "{}",
+        gate.stderr
+    );
+    assert_eq!(
+        shop_changed(accepted_until("2099-01-01"), &policy, &flags).code,
+        0
+    );
+    // SOURCE_DATE_EPOCH is 2026-12-08: the last day still holds.
+    assert_eq!(
+        shop_changed(accepted_until("2026-12-08"), &policy, &flags).code,
+        0
+    );
+    assert_eq!(
+        shop_changed(accepted_until("2026-12-07"), &policy, &flags).code,
+        3
+    );
+}
+
+#[test]
+fn an_acceptance_without_owner_reason_or_date_is_a_model_error_at_its_line() {
+    let no_owner = |model: String| model.replace("owner = \"head of e-commerce\"\n", "");
+    let run = shop_changed(no_owner, &[], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The model's schema says it first, at the entry's line.
+    assert!(
+        run.stderr.contains("`owner` is required here"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("model.toml:325"), "{}", run.stderr);
+    let bad_date = shop_changed(accepted_until("next spring"), &[], &[]);
+    assert_eq!(bad_date.code, 1, "{}", bad_date.stderr);
+    assert!(bad_date.stderr.contains("`until`"), "{}", bad_date.stderr);
+    assert!(
+        bad_date.stderr.contains("model.toml:331"),
+        "{}",
+        bad_date.stderr
+    );
+    let impossible = shop_changed(accepted_until("2027-02-30"), &[], &[]);
+    // The schema's pattern passes it; the calendar does not.
+    assert_eq!(impossible.code, 1, "{}", impossible.stderr);
+    assert!(
+        impossible
+            .stderr
+            .contains("`until` is not a date: `2027-02-30`"),
+        "{}",
+        impossible.stderr
+    );
+}

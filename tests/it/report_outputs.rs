@@ -9,10 +9,10 @@ use serde_json::{Value as Json, json};
 use threatpack::analysis::backlog::{CSV_COLUMNS, backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::report::{
-    Alignment, BacklogItem, ClauseRef, ElementEvents, EvaluationError, EventAt, IdentitySource,
-    MitigationAt, ModelOrigin, ModelSummary, OutOfScopeElement, PackOrigin, PackRef, PackSource,
-    Place, ProjectIdentity, Provenance, REPORT_FORMAT, Report, Residual, StoryWork, ThreatInstance,
-    ThreatState, TierChoice, TierSource, ToolRef, Totals,
+    Acceptance, Alignment, BacklogItem, ClauseRef, ElementEvents, EvaluationError, EventAt,
+    IdentitySource, MitigationAt, ModelOrigin, ModelSummary, OutOfScopeElement, PackOrigin,
+    PackRef, PackSource, Place, ProjectIdentity, Provenance, REPORT_FORMAT, Report, Residual,
+    StoryWork, ThreatInstance, ThreatState, TierChoice, TierSource, ToolRef, Totals,
 };
 use threatpack::analysis::summary::{WIDTH, summary};
 use threatpack::digest::sha256_hex;
@@ -56,6 +56,13 @@ fn at(
         strength,
         status,
         note: note.map(str::to_string),
+        // Every accepted risk is governed.
+        acceptance: (status == ImplementationStatus::AcceptedRisk).then(|| Acceptance {
+            owner: "head of e-commerce".to_string(),
+            reason: "a decision for the test".to_string(),
+            until: "2027-03-31".to_string(),
+            expired: false,
+        }),
     }
 }
 
