@@ -595,6 +595,18 @@ pub struct MitigationStatus {
     pub until: Option<String>,
 }
 
+/// A governed risk acceptance: who accepted the risk, why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Acceptance {
+    pub owner: String,
+    pub reason: String,
+    /// The last day it holds, `YYYY-MM-DD`.
+    pub until: String,
+    /// Past `until` (on the report's date): the threat counts as unmitigated.
+    pub expired: bool,
+}
+
 /// Where a mitigation stands at one place. `Missing` is what nobody recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod otm_report;
 pub mod questions;
 pub mod report;
+pub mod sarif;
 pub mod stix;
 pub mod summary;
 pub mod view;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::engine::tiers::{TierChoice, TierSource};
+pub use crate::model::Acceptance;
 use crate::model::{ImplementationStatus, Rating, Severity, Strength};
 
 /// The version of the report format.
@@ -175,18 +176,6 @@ pub struct MitigationAt {
     /// The risk acceptance recorded here, when the model has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<Acceptance>,
-}
-
-/// A governed risk acceptance: who accepted the risk, why, and until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Acceptance {
-    pub owner: String,
-    pub reason: String,
-    /// The last day it holds, `YYYY-MM-DD`.
-    pub until: String,
-    /// Past `until` (on the report's date): the threat counts as unmitigated.
-    pub expired: bool,
 }
 
 /// What is left of a threat once the mitigations in place count: see docs/apply.md.

@@ -45,7 +45,7 @@ pub struct StatusEntry {
     pub note: Option<String>,
     /// With `accepted-risk`: who, why, until when; `expired` is set by the caller, which
     /// knows the date ([`expire_acceptances`]).
-    pub acceptance: Option<crate::analysis::report::Acceptance>,
+    pub acceptance: Option<crate::model::Acceptance>,
 }
 
 /// Marks the acceptances whose `until` is before `today` (`YYYY-MM-DD`) as expired: their
@@ -318,7 +318,7 @@ impl<'kb> Binder<'_, 'kb> {
                         Some(owner),
                         Some(reason),
                         Some(until),
-                    ) => Some(crate::analysis::report::Acceptance {
+                    ) => Some(crate::model::Acceptance {
                         owner: owner.clone(),
                         reason: reason.clone(),
                         until: until.clone(),

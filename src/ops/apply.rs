@@ -91,6 +91,9 @@ pub struct AppliedModel {
     pub model: FlatModel,
     /// When the model was read from an Open Threat Model file: that file.
     pub otm: Option<OtmSource>,
+    /// The line (1-based) where each element is declared in the model file, by element id:
+    /// where SARIF places its threats.
+    pub element_lines: std::collections::BTreeMap<String, usize>,
 }
 
 /// [`apply_to`], keeping the model (and the OTM file it came from, if it did).
@@ -107,6 +110,7 @@ pub fn apply_with_model(
         )?,
     };
     let model = file.model.clone();
+    let element_lines = element_lines(&file);
     // Only a converted file has origins; a native JSON model is not parsed again to find out.
     let otm = (file.syntax != Syntax::Toml
         && !file.origins.is_empty()
@@ -116,7 +120,26 @@ pub fn apply_with_model(
         origins: file.origins.clone(),
     });
     let report = apply_to(knowledge, Some(file), options)?;
-    Ok(AppliedModel { report, model, otm })
+    Ok(AppliedModel {
+        report,
+        model,
+        otm,
+        element_lines,
+    })
+}
+
+/// Where each element is declared: the line of its table (`[[component]]`) or, for a model
+/// converted from another format, of the place it came from.
+fn element_lines(file: &ModelFile) -> std::collections::BTreeMap<String, usize> {
+    file.model
+        .elements()
+        .map(|element| {
+            let position = element.position.to_string();
+            let span = file.locate_key(&[element.role.table(), &position]);
+            let line = crate::source::line_column(&file.text, span.start).line;
+            (element.id.to_string(), line)
+        })
+        .collect()
 }
 
 /// The whole threat model as JSON (schema/report.schema.json), written to `out` as it is

@@ -1,6 +1,7 @@
 //! `apply` for CI: the report's provenance, the gate (`--fail-on`, `--baseline`, `--policy`,
 //! exit code 3), governed risk acceptance, SARIF and `test --format junit`.
 
+use std::collections::BTreeSet;
 use std::fs;
 
 use serde_json::Value as Json;
@@ -468,5 +469,105 @@ fn an_acceptance_without_owner_reason_or_date_is_a_model_error_at_its_line() {
             .contains("`until` is not a date: `2027-02-30`"),
         "{}",
         impossible.stderr
+    );
+}
+
+/// The OASIS SARIF 2.1.0 schema (tests/fixtures/sarif/LICENSE says where it comes from).
+fn sarif_validator() -> jsonschema::Validator {
+    // The schema's `language` patterns (of `run` and `toolComponent`) have a stray `]`
+    // (ECMA 262 reads it as a literal); the crate's regex engine refuses them, so they (for
+    // fields threatpack never writes) are replaced in memory by the pattern intended; the
+    // fixture stays byte for byte.
+    let text =
+        fs::read_to_string(repository().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"))
+            .expect("the SARIF schema");
+    let stray = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    assert_eq!(text.matches(stray).count(), 2);
+    let text = text.replace(stray, "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+    let schema: Json = serde_json::from_str(&text).expect("JSON");
+    jsonschema::validator_for(&schema).expect("a valid schema")
+}
+
+#[test]
+fn sarif_validates_against_the_oasis_schema_and_places_each_threat() {
+    let run = shop(&["--offline", "--format", "sarif"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log = json(&run);
+    let validator = sarif_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema can fail: a result without a message is refused.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .expect("a result")
+        .remove("message");
+    assert!(!validator.is_valid(&broken));
+
+    let report = json(&shop(&["--offline", "--format", "json"]));
+    let threats = report["threats"].as_array().expect("threats");
+    let run0 = &log["runs"][0];
+    let results = run0["results"].as_array().expect("results");
+    let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(results.len(), threats.len(), "a result per threat instance");
+    let patterns: BTreeSet<&str> = threats
+        .iter()
+        .filter_map(|threat| threat["attack-pattern"].as_str())
+        .collect();
+    assert_eq!(rules.len(), patterns.len(), "a rule per attack pattern");
+    let model = fs::read_to_string(repository().join("examples/online-shop/model.toml"))
+        .expect("the model");
+    let lines: Vec<&str> = model.lines().collect();
+    for (result, threat) in results.iter().zip(threats) {
+        assert_eq!(
+            result["partialFingerprints"]["threatpackThreatId/v1"],
+            threat["id"]
+        );
+        assert_eq!(result["ruleId"], threat["attack-pattern"]);
+        let index = result["ruleIndex"].as_u64().expect("an index") as usize;
+        assert_eq!(rules[index]["id"], threat["attack-pattern"]);
+        let expected = match threat["residual"]["severity"].as_str() {
+            Some("critical" | "high") => "error",
+            Some("medium") => "warning",
+            Some(_) => "note",
+            None => "none",
+        };
+        assert_eq!(result["level"], expected, "{result}");
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(
+            location["artifactLocation"]["uri"],
+            "examples/online-shop/model.toml"
+        );
+        // The line is the element's table, whose next line names its id.
+        let line = location["region"]["startLine"].as_u64().expect("a line") as usize;
+        let element = threat["element"].as_str().expect("an element");
+        assert!(
+            lines[line - 1].starts_with("[["),
+            "{line}: {}",
+            lines[line - 1]
+        );
+        assert_eq!(
+            lines[line],
+            format!("id = \"{element}\""),
+            "{element} at {line}"
+        );
+    }
+    // Rules carry the pattern's description and the mitigations as help.
+    let with_help = rules
+        .iter()
+        .filter(|rule| {
+            rule["help"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("- "))
+        })
+        .count();
+    assert!(with_help > 0);
+    assert!(
+        rules
+            .iter()
+            .all(|rule| rule["fullDescription"]["text"].is_string())
     );
 }

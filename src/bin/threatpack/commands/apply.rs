@@ -15,6 +15,7 @@ use threatpack::analysis::gate::{Baseline, GateContext, Policy, Violation, evalu
 use threatpack::analysis::html::html;
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::otm_report::otm;
+use threatpack::analysis::sarif::sarif;
 use threatpack::analysis::stix::stix;
 use threatpack::analysis::summary::summary;
 use threatpack::model::Severity;
@@ -101,6 +102,8 @@ pub enum ApplyFormat {
     Html,
     /// The data-flow diagram alone, as a Mermaid flowchart
     Mermaid,
+    /// SARIF 2.1.0 for code scanning: a result per threat at its element's line in the model
+    Sarif,
 }
 
 /// The levels `--fail-on` takes.
@@ -251,7 +254,11 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     }
     if matches!(
         args.format,
-        ApplyFormat::Otm | ApplyFormat::Stix | ApplyFormat::Html | ApplyFormat::Mermaid
+        ApplyFormat::Otm
+            | ApplyFormat::Stix
+            | ApplyFormat::Html
+            | ApplyFormat::Mermaid
+            | ApplyFormat::Sarif
     ) {
         let applied = match ops::apply_with_model(&knowledge, early_model, &options) {
             Ok(applied) => applied,
@@ -273,7 +280,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         | ApplyFormat::Otm
         | ApplyFormat::Stix
         | ApplyFormat::Html
-        | ApplyFormat::Mermaid => unreachable!("written above"),
+        | ApplyFormat::Mermaid
+        | ApplyFormat::Sarif => unreachable!("written above"),
     };
     emit(&args, &output)?;
     Ok(exit_code(report.errors.len()))
@@ -298,6 +306,7 @@ fn render_with_model(
         ApplyFormat::Stix => stix(report, &knowledge.kb),
         ApplyFormat::Html => html(report, &diagram()),
         ApplyFormat::Mermaid => diagram().mermaid(),
+        ApplyFormat::Sarif => sarif(report, &knowledge.kb, &applied.element_lines),
         ApplyFormat::Summary => summary(report),
         ApplyFormat::Markdown => markdown(report),
         ApplyFormat::BacklogCsv => backlog_csv(report, &args.work_item_type)?,
