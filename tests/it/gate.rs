@@ -571,3 +571,112 @@ fn sarif_validates_against_the_oasis_schema_and_places_each_threat() {
             .all(|rule| rule["fullDescription"]["text"].is_string())
     );
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).expect("create a directory");
+    for entry in fs::read_dir(from).expect("read a directory") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("copy a file");
+        }
+    }
+}
+
+#[test]
+fn pack_tests_as_junit_name_each_test_and_its_failure() {
+    let passing = threatpack(
+        &repository(),
+        &["test", "packs/example-org", "--format", "junit"],
+    );
+    assert_eq!(passing.code, 0, "{}", passing.stderr);
+    let document = roxmltree::Document::parse(&passing.stdout).expect("well-formed XML");
+    let suite = document
+        .descendants()
+        .find(|node| node.has_tag_name("testsuite"))
+        .expect("a testsuite");
+    assert_eq!(suite.attribute("name"), Some("packs/example-org"));
+    assert_eq!(suite.attribute("failures"), Some("0"));
+    let cases = suite
+        .children()
+        .filter(|node| node.has_tag_name("testcase"))
+        .count();
+    assert!(cases > 0);
+    assert_eq!(suite.attribute("tests"), Some(cases.to_string().as_str()));
+
+    // A broken condition fails a named test, with what is missing and why.
+    let copy = tempfile::tempdir().expect("temporary directory");
+    copy_dir(
+        &repository().join("packs/stride-core"),
+        &copy.path().join("stride-core"),
+    );
+    let file = copy
+        .path()
+        .join("stride-core/attack-patterns/injection.toml");
+    let text = fs::read_to_string(&file).expect("read");
+    let broken = text.replacen(
+        r#"self.query_construction in ["string-building", "unknown"]"#,
+        r#"self.query_construction in ["unknown"]"#,
+        1,
+    );
+    assert_ne!(text, broken);
+    fs::write(&file, broken).expect("write");
+    let failing = threatpack(copy.path(), &["test", "stride-core", "--format", "junit"]);
+    assert_eq!(failing.code, 1, "{}", failing.stderr);
+    let document = roxmltree::Document::parse(&failing.stdout).expect("well-formed XML");
+    let failures: Vec<roxmltree::Node<'_, '_>> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("failure"))
+        .collect();
+    assert!(!failures.is_empty(), "{}", failing.stdout);
+    let case = failures[0].parent().expect("its testcase");
+    assert!(
+        case.attribute("name")
+            .is_some_and(|name| name.starts_with("stride-core/tests/")),
+        "{case:?}"
+    );
+    let details = failures[0].text().unwrap_or_default();
+    assert!(details.contains("- sql-injection@"), "{details}");
+    assert!(
+        details.contains("`self.query_construction in [\"unknown\"]` is false"),
+        "{details}"
+    );
+    let suite = document
+        .descendants()
+        .find(|node| node.has_tag_name("testsuite"))
+        .expect("a testsuite");
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(failures.len().to_string().as_str())
+    );
+}
+
+#[test]
+fn junit_escapes_what_xml_cannot_hold() {
+    let outcome = threatpack::testing::TestOutcome {
+        file: "tests/<a & b>.toml".to_string(),
+        description: "quotes \" and ' and a bell \u{7}".to_string(),
+        tier: None,
+        missing: vec![("x@y".to_string(), "]]> <b>".to_string())],
+        unexpected: Vec::new(),
+        wrong_tier: None,
+        errors: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let xml = threatpack::testing::junit_xml("p\u{1}", &[outcome]);
+    let document = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let case = document
+        .descendants()
+        .find(|node| node.has_tag_name("testcase"))
+        .expect("a testcase");
+    assert_eq!(case.attribute("name"), Some("tests/<a & b>.toml"));
+    let failure = case.first_element_child().expect("a failure");
+    assert!(
+        failure
+            .attribute("message")
+            .is_some_and(|m| m.contains("a bell \u{FFFD}"))
+    );
+    assert!(failure.text().is_some_and(|text| text.contains("]]> <b>")));
+}
