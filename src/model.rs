@@ -588,6 +588,28 @@ pub struct MitigationStatus {
     pub status: ImplementationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With `accepted-risk` (required there): who accepted the risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// With `accepted-risk` (required there): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With `accepted-risk` (required there): the last day it holds, `YYYY-MM-DD`; after it the
+    /// threat counts as unmitigated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// A governed risk acceptance: who accepted the risk, why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Acceptance {
+    pub owner: String,
+    pub reason: String,
+    /// The last day it holds, `YYYY-MM-DD`.
+    pub until: String,
+    /// Past `until` (on the report's date): the threat counts as unmitigated.
+    pub expired: bool,
 }
 
 /// Where a mitigation stands at one place. `Missing` is what nobody recorded.

@@ -111,11 +111,13 @@ pub enum SchemaKind {
     Diff,
     /// `threatpack semver-check --format json`.
     SemverCheck,
+    /// `threatpack apply --policy FILE`: the CI gate's rules.
+    Policy,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 18] = [
+    pub const ALL: [SchemaKind; 19] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -133,6 +135,7 @@ impl SchemaKind {
         SchemaKind::Lockfile,
         SchemaKind::Diff,
         SchemaKind::SemverCheck,
+        SchemaKind::Policy,
         SchemaKind::Common,
     ];
 
@@ -156,6 +159,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => "lockfile",
             SchemaKind::Diff => "diff",
             SchemaKind::SemverCheck => "semver-check",
+            SchemaKind::Policy => "policy",
             SchemaKind::Common => "common",
         }
     }
@@ -183,6 +187,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => "lockfile.schema.json",
             SchemaKind::Diff => "diff.schema.json",
             SchemaKind::SemverCheck => "semver-check.schema.json",
+            SchemaKind::Policy => "policy.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -207,6 +212,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => include_str!("../schema/lockfile.schema.json"),
             SchemaKind::Diff => include_str!("../schema/diff.schema.json"),
             SchemaKind::SemverCheck => include_str!("../schema/semver-check.schema.json"),
+            SchemaKind::Policy => include_str!("../schema/policy.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

@@ -194,3 +194,84 @@ fn run_one(
     }
     outcome
 }
+
+/// The outcomes as JUnit XML (`threatpack test --format junit`), for CI test reports: one
+/// `testsuite` named `suite` (the pack), one `testcase` per test file, a `failure` with what
+/// went wrong for each failed test. Text is escaped; characters XML 1.0 cannot hold become
+/// U+FFFD.
+pub fn junit_xml(suite: &str, outcomes: &[TestOutcome]) -> String {
+    let failed = outcomes.iter().filter(|outcome| !outcome.passed()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"threatpack test\" tests=\"{}\" failures=\"{failed}\" errors=\"0\">\n",
+        outcomes.len()
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">\n",
+        xml(suite),
+        outcomes.len()
+    ));
+    for outcome in outcomes {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            xml(suite),
+            xml(&outcome.file)
+        ));
+        if outcome.passed() {
+            out.push_str("/>\n");
+            continue;
+        }
+        let mut details = Vec::new();
+        for diagnostic in &outcome.diagnostics {
+            details.push(format!("model: {}", diagnostic.message));
+        }
+        for error in &outcome.errors {
+            details.push(format!("error: {error}"));
+        }
+        if let Some((expected, chosen)) = &outcome.wrong_tier {
+            details.push(format!("tier {chosen} chosen, {expected} expected"));
+        }
+        for (finding, explanation) in &outcome.missing {
+            details.push(format!(
+                "- {finding} (expected, not produced)\n{explanation}"
+            ));
+        }
+        for (finding, explanation) in &outcome.unexpected {
+            details.push(format!(
+                "+ {finding} (produced, expected absent)\n{explanation}"
+            ));
+        }
+        let message = format!(
+            "{}: {} missing, {} unexpected, {} errors",
+            outcome.description.trim(),
+            outcome.missing.len(),
+            outcome.unexpected.len(),
+            outcome.errors.len() + outcome.diagnostics.len()
+        );
+        out.push_str(&format!(
+            ">\n      <failure message=\"{}\" type=\"findings\">{}</failure>\n    </testcase>\n",
+            xml(&message),
+            xml(&details.join("\n"))
+        ));
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Text as XML character data or an attribute value.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}

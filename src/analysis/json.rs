@@ -34,6 +34,7 @@ pub fn write_report_json(
     with_builder(engine, rules, model, Detail::Full, |builder| {
         let prepared = builder.prepare(rules, Detail::Full);
         let alignment = builder.alignment(&prepared.assessments);
+        let provenance = header.provenance.clone();
         let (format, model, pack, tier) = builder.heading(header);
         let threat_ids = threat_ids(builder);
         // A buffer of a concrete type: serde writes a few bytes at a time, and a call through
@@ -43,6 +44,7 @@ pub fn write_report_json(
         // The fields of `Report`, in its order, as the pretty printer writes a struct.
         out.write_all(b"{")?;
         field(&mut out, true, "format", &format)?;
+        field(&mut out, false, "provenance", &provenance)?;
         field(&mut out, false, "model", &model)?;
         field(&mut out, false, "pack", &pack)?;
         field(&mut out, false, "tier", &tier)?;

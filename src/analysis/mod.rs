@@ -10,12 +10,14 @@
 
 pub mod backlog;
 pub mod diagram;
+pub mod gate;
 pub mod html;
 mod json;
 pub mod markdown;
 pub mod otm_report;
 pub mod questions;
 pub mod report;
+pub mod sarif;
 pub mod stix;
 pub mod summary;
 pub mod view;
@@ -597,6 +599,26 @@ impl<'m> Statuses<'m> {
     }
 
     fn get(&self, mitigation: usize, element: usize) -> (ImplementationStatus, Option<&'m str>) {
+        match self.entry(mitigation, element) {
+            // An acceptance past its date is no decision any more: the mitigation is missing.
+            Some(entry) if entry.acceptance.as_ref().is_some_and(|a| a.expired) => {
+                (ImplementationStatus::Missing, entry.note.as_deref())
+            }
+            Some(entry) => (entry.status, entry.note.as_deref()),
+            None => (ImplementationStatus::Missing, None),
+        }
+    }
+
+    /// The risk acceptance recorded for the mitigation at the element, if any.
+    fn acceptance(&self, mitigation: usize, element: usize) -> Option<&'m Acceptance> {
+        self.entry(mitigation, element)?.acceptance.as_ref()
+    }
+
+    fn entry(
+        &self,
+        mitigation: usize,
+        element: usize,
+    ) -> Option<&'m crate::engine::bind::StatusEntry> {
         // Most models record few statuses: skip the lookups when there is nothing to find.
         let entry = if self.at.is_empty() {
             None
@@ -610,10 +632,7 @@ impl<'m> Statuses<'m> {
                 self.everywhere.get(&mitigation)
             }
         });
-        match entry.and_then(|index| self.model.statuses.get(*index)) {
-            Some(entry) => (entry.status, entry.note.as_deref()),
-            None => (ImplementationStatus::Missing, None),
-        }
+        entry.and_then(|index| self.model.statuses.get(*index))
     }
 }
 
@@ -759,6 +778,7 @@ struct Work {
 pub struct Header {
     pub model_file: String,
     pub tier: TierChoice,
+    pub provenance: report::Provenance,
 }
 
 struct Builder<'a, 'kb> {
@@ -804,9 +824,11 @@ impl Builder<'_, '_> {
             Detail::Full => self.alignment(&prepared.assessments),
             Detail::Summary { .. } => Alignment::default(),
         };
+        let provenance = header.provenance.clone();
         let (format, model, pack, tier) = self.heading(header);
         Report {
             format,
+            provenance,
             model,
             pack,
             tier,
@@ -990,6 +1012,9 @@ impl Builder<'_, '_> {
                     strength: kb.links[*link as usize].strength,
                     status,
                     note,
+                    acceptance: self
+                        .statuses
+                        .acceptance(mitigation_index, finding.element as usize),
                 })
             })
             .collect();

@@ -9,15 +9,18 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::engine::tiers::{TierChoice, TierSource};
+pub use crate::model::Acceptance;
 use crate::model::{ImplementationStatus, Rating, Severity, Strength};
 
 /// The version of the report format.
-pub const REPORT_FORMAT: u32 = 1;
+pub const REPORT_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Report {
     pub format: u32,
+    /// Where the report came from: the tool, the time, the model and the packs.
+    pub provenance: Provenance,
     pub model: ModelSummary,
     /// The knowledge base applied.
     pub pack: PackRef,
@@ -31,6 +34,81 @@ pub struct Report {
     /// Conditions that could not be evaluated: never treated as false.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvaluationError>,
+}
+
+/// Where a report came from, so that it can travel (a registry, a portfolio, a diff).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Provenance {
+    pub tool: ToolRef,
+    /// RFC 3339 UTC; `SOURCE_DATE_EPOCH` when set.
+    pub generated_at: String,
+    pub model: ModelOrigin,
+    /// Every pack the knowledge base was compiled from, sorted by name.
+    pub packs: Vec<PackOrigin>,
+    /// Absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ToolRef {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ModelOrigin {
+    pub file: String,
+    /// Hex sha256 of the model file's bytes.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PackOrigin {
+    pub name: String,
+    pub version: String,
+    /// Hex sha256 of the bundle; `null` when compiled from a directory (or from inside a
+    /// bundle, for its dependencies).
+    pub sha256: Option<String>,
+    /// The minisign key id (16 hex) that signed the bundle; `null` when unsigned or unchecked.
+    pub signer: Option<String>,
+    pub source: PackSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackSource {
+    Registry,
+    Bundle,
+    Directory,
+}
+
+/// The project a report is about, and the VCS revision of its model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ProjectIdentity {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Where the name came from.
+    pub source: IdentitySource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentitySource {
+    Flag,
+    #[serde(rename = "threatpack.toml")]
+    ThreatpackToml,
+    GithubActions,
+    GitlabCi,
+    AzurePipelines,
+    Jenkins,
+    Environment,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,9 +169,13 @@ pub struct MitigationAt {
     pub mitigation: String,
     pub name: String,
     pub strength: Strength,
+    /// `missing` when an acceptance expired (`acceptance.expired`).
     pub status: ImplementationStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The risk acceptance recorded here, when the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
 }
 
 /// What is left of a threat once the mitigations in place count: see docs/apply.md.
@@ -318,6 +400,8 @@ pub(crate) struct MitigationAtRef<'a> {
     pub status: ImplementationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<&'a Acceptance>,
 }
 
 impl ThreatInstanceRef<'_> {
@@ -342,6 +426,7 @@ impl ThreatInstanceRef<'_> {
                     strength: at.strength,
                     status: at.status,
                     note: at.note.map(str::to_string),
+                    acceptance: at.acceptance.cloned(),
                 })
                 .collect(),
             residual: self.residual,

@@ -46,6 +46,19 @@ pub struct StatusEntry {
     pub at: Vec<usize>,
     pub status: ImplementationStatus,
     pub note: Option<String>,
+    /// With `accepted-risk`: who, why, until when; `expired` is set by the caller, which
+    /// knows the date ([`expire_acceptances`]).
+    pub acceptance: Option<crate::model::Acceptance>,
+}
+
+/// Marks the acceptances whose `until` is before `today` (`YYYY-MM-DD`) as expired: their
+/// threats count as unmitigated.
+pub fn expire_acceptances(model: &mut BoundModel, today: &str) {
+    for entry in &mut model.statuses {
+        if let Some(acceptance) = &mut entry.acceptance {
+            acceptance.expired = acceptance.until.as_str() < today;
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -322,6 +335,20 @@ impl<'kb> Binder<'_, 'kb> {
                     .collect(),
                 status: entry.status,
                 note: entry.note.clone(),
+                acceptance: match (&entry.status, &entry.owner, &entry.reason, &entry.until) {
+                    (
+                        ImplementationStatus::AcceptedRisk,
+                        Some(owner),
+                        Some(reason),
+                        Some(until),
+                    ) => Some(crate::model::Acceptance {
+                        owner: owner.clone(),
+                        reason: reason.clone(),
+                        until: until.clone(),
+                        expired: false,
+                    }),
+                    _ => None,
+                },
             });
         }
 

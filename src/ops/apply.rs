@@ -8,7 +8,7 @@ use super::Error;
 use super::knowledge::Knowledge;
 use crate::analysis::otm_report::OtmSource;
 use crate::analysis::questions::Questions;
-use crate::analysis::report::{Report, TierChoice};
+use crate::analysis::report::{Provenance, Report, TierChoice};
 use crate::analysis::{Detail, Header, analyse};
 use crate::engine::bind::{BoundModel, bind};
 use crate::engine::tiers::{TierRequest, choose_tier};
@@ -31,6 +31,11 @@ pub struct ApplyOptions {
     pub tier: Option<String>,
     /// Every threat instance ([`Detail::Full`]) or the worst ones and totals.
     pub detail: Detail,
+    /// The project the report is about (`ns/name`); `None`: `threatpack.toml`'s, else the CI
+    /// system's ([`super::report::project_identity`]).
+    pub project_name: Option<String>,
+    /// The VCS revision of the model; `None`: the CI system's, if any.
+    pub revision: Option<String>,
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +46,8 @@ impl Default for ApplyOptions {
             mapping: None,
             tier: None,
             detail: Detail::Full,
+            project_name: None,
+            revision: None,
         }
     }
 }
@@ -64,9 +71,13 @@ pub fn apply_to(
         knowledge,
         file,
         options,
-        |engine, model, max_rank, tier, model_file| {
+        |engine, model, max_rank, tier, provenance| {
             let rules = engine.rules(max_rank);
-            let header = Header { model_file, tier };
+            let header = Header {
+                model_file: provenance.model.file.clone(),
+                tier,
+                provenance,
+            };
             Ok(analyse(engine, &rules, model, header, options.detail))
         },
     )
@@ -80,6 +91,9 @@ pub struct AppliedModel {
     pub model: FlatModel,
     /// When the model was read from an Open Threat Model file: that file.
     pub otm: Option<OtmSource>,
+    /// The line (1-based) where each element is declared in the model file, by element id:
+    /// where SARIF places its threats.
+    pub element_lines: std::collections::BTreeMap<String, usize>,
 }
 
 /// [`apply_to`], keeping the model (and the OTM file it came from, if it did).
@@ -96,6 +110,7 @@ pub fn apply_with_model(
         )?,
     };
     let model = file.model.clone();
+    let element_lines = element_lines(&file);
     // Only a converted file has origins; a native JSON model is not parsed again to find out.
     let otm = (file.syntax != Syntax::Toml
         && !file.origins.is_empty()
@@ -105,7 +120,26 @@ pub fn apply_with_model(
         origins: file.origins.clone(),
     });
     let report = apply_to(knowledge, Some(file), options)?;
-    Ok(AppliedModel { report, model, otm })
+    Ok(AppliedModel {
+        report,
+        model,
+        otm,
+        element_lines,
+    })
+}
+
+/// Where each element is declared: the line of its table (`[[component]]`) or, for a model
+/// converted from another format, of the place it came from.
+fn element_lines(file: &ModelFile) -> std::collections::BTreeMap<String, usize> {
+    file.model
+        .elements()
+        .map(|element| {
+            let position = element.position.to_string();
+            let span = file.locate_key(&[element.role.table(), &position]);
+            let line = crate::source::line_column(&file.text, span.start).line;
+            (element.id.to_string(), line)
+        })
+        .collect()
 }
 
 /// The whole threat model as JSON (schema/report.schema.json), written to `out` as it is
@@ -122,9 +156,13 @@ pub fn write_report_json(
         knowledge,
         file,
         options,
-        |engine, model, max_rank, tier, model_file| {
+        |engine, model, max_rank, tier, provenance| {
             let rules = engine.rules(max_rank);
-            let header = Header { model_file, tier };
+            let header = Header {
+                model_file: provenance.model.file.clone(),
+                tier,
+                provenance,
+            };
             crate::analysis::write_report_json(engine, &rules, model, header, out)
                 .map_err(|error| Error::Other(format!("cannot write the report: {error}")))
         },
@@ -167,7 +205,7 @@ fn with_model<T>(
         &BoundModel,
         Option<usize>,
         TierChoice,
-        String,
+        Provenance,
     ) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let file = match file {
@@ -178,23 +216,43 @@ fn with_model<T>(
         )?,
     };
     let mut engine = Engine::new(&knowledge.kb);
-    let model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
+    let mut model = bind(&mut engine, &file).map_err(|diagnostics| Error::ModelHasErrors {
         file: file.display_path.clone(),
         text: file.text.clone(),
         diagnostics,
     })?;
     // The model is in its slots now: its text and parsed form give their memory back to the
     // evaluation, which needs it more. Freeing them takes a while: on another core.
-    let model_file = file.display_path.clone();
+    let env = super::report::process_env;
+    let project = super::report::project_identity(
+        options.project_name.as_deref(),
+        options.revision.as_deref(),
+        knowledge,
+        &env,
+    );
+    let provenance = super::report::provenance(
+        knowledge,
+        &file.display_path,
+        &file.text,
+        project,
+        super::report::generated_at(&env),
+    );
+    // Acceptances expire on the report's date (`SOURCE_DATE_EPOCH` makes it reproducible).
+    crate::engine::bind::expire_acceptances(&mut model, today(&provenance.generated_at));
     let freeing = std::thread::spawn(move || drop(file));
     let (max_rank, tier) = choose_tier(
         &mut engine,
         &model,
         TierRequest::parse(options.tier.as_deref()),
     )?;
-    let result = then(&mut engine, &model, max_rank, tier, model_file);
+    let result = then(&mut engine, &model, max_rank, tier, provenance);
     let _ = freeing.join();
     result
+}
+
+/// The `YYYY-MM-DD` of an RFC 3339 time.
+fn today(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
 }
 
 pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Error> {

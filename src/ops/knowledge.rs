@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::bundles::{read_public_keys, signature_path};
 use super::lock::{DependencyOptions, Root, Unlock, display_path, fetch_lockfile, lock_root};
 use super::{Error, Progress};
+use crate::analysis::report::{PackOrigin, PackSource};
 use crate::build::check_and_compile;
 use crate::bundle::{ReadLimits, read_bundle};
 use crate::check::CheckOptions;
@@ -14,6 +15,7 @@ use crate::client::fetch::{Fetched, read_fetched};
 use crate::client::source::LockedSource;
 use crate::compile::{CompileOptions, KnowledgeBase, compile};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::lockfile::{LOCKFILE, LockedPack, Lockfile};
 use crate::project::{PROJECT_FILE, Project};
 use crate::resolve::{PackGraph, PackLocation, resolve};
 use crate::signing::verify_bundle;
@@ -71,6 +73,9 @@ pub struct Knowledge {
     pub kb: KnowledgeBase,
     /// The project, when the knowledge came from one.
     pub project: Option<Project>,
+    /// Every pack compiled in, where it came from, its digest and signer: the report's
+    /// provenance. Sorted by name.
+    pub packs: Vec<PackOrigin>,
 }
 
 impl Knowledge {
@@ -98,16 +103,82 @@ pub fn load_knowledge(
     options: &KnowledgeOptions,
     progress: &dyn Progress,
 ) -> Result<Knowledge, Error> {
-    let kb = match &options.source {
+    match &options.source {
         KnowledgeSource::Project(directory) => {
-            return load_project(directory, &options.dependencies, progress);
+            load_project(directory, &options.dependencies, progress)
         }
         KnowledgeSource::Pack { path, tier } => {
-            load_pack(path, tier.as_deref(), &options.dependencies, progress)?
+            let kb = load_pack(path, tier.as_deref(), &options.dependencies, progress)?;
+            // The registry dependencies are those of the pack's lockfile (just brought in step).
+            let locked = match read_capped(&path.join(LOCKFILE), 16 * 1024 * 1024) {
+                Ok(bytes) => {
+                    let display = path.join(LOCKFILE).display().to_string();
+                    Lockfile::parse(&display, &String::from_utf8_lossy(&bytes))?.packs
+                }
+                Err(_) => Vec::new(),
+            };
+            let root = (PackSource::Directory, None, None);
+            let packs = pack_origins(&kb, &locked, root, PackSource::Directory);
+            Ok(Knowledge {
+                kb,
+                project: None,
+                packs,
+            })
         }
-        KnowledgeSource::Bundle { path, keys } => load_bundle(path, keys)?,
-    };
-    Ok(Knowledge { kb, project: None })
+        KnowledgeSource::Bundle { path, keys } => {
+            let (kb, sha256, signer) = load_bundle_verified(path, keys)?;
+            let root = (PackSource::Bundle, Some(sha256), signer);
+            let packs = pack_origins(&kb, &[], root, PackSource::Bundle);
+            Ok(Knowledge {
+                kb,
+                project: None,
+                packs,
+            })
+        }
+    }
+}
+
+/// The provenance of every pack in `kb`: a locked registry pack as locked; the built pack
+/// itself as `root` says; any other (a dependency compiled in) from `others`, without digest.
+fn pack_origins(
+    kb: &KnowledgeBase,
+    locked: &[LockedPack],
+    root: (PackSource, Option<String>, Option<String>),
+    others: PackSource,
+) -> Vec<PackOrigin> {
+    let mut packs: Vec<PackOrigin> = kb
+        .packs
+        .iter()
+        .map(|pack| {
+            let registry = locked
+                .iter()
+                .find(|locked| locked.name == pack.name && locked.version == pack.version);
+            let (source, sha256, signer) = match registry {
+                Some(locked) => (
+                    PackSource::Registry,
+                    Some(
+                        locked
+                            .checksum
+                            .strip_prefix("sha256:")
+                            .unwrap_or(&locked.checksum)
+                            .to_string(),
+                    ),
+                    Some(locked.signer.clone()),
+                ),
+                None if pack.name == kb.pack && pack.version == kb.version => root.clone(),
+                None => (others, None, None),
+            };
+            PackOrigin {
+                name: pack.name.clone(),
+                version: pack.version.clone(),
+                sha256,
+                signer,
+                source,
+            }
+        })
+        .collect();
+    packs.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    packs
 }
 
 /// A pack directory checked and compiled (registry dependencies locked and fetched first):
@@ -145,17 +216,26 @@ pub fn load_pack(
 /// A bundle's knowledge base, read as hostile input; with `keys`, only if its signature
 /// (`BUNDLE.minisig`) verifies against one of them.
 pub fn load_bundle(path: &Path, keys: &[PathBuf]) -> Result<KnowledgeBase, Error> {
+    load_bundle_verified(path, keys).map(|(kb, _, _)| kb)
+}
+
+/// [`load_bundle`], with the bundle's hex sha256 and, when verified, its signer's key id.
+fn load_bundle_verified(
+    path: &Path,
+    keys: &[PathBuf],
+) -> Result<(KnowledgeBase, String, Option<String>), Error> {
     let limits = ReadLimits::default();
     let bytes = read_capped(path, limits.max_bundle_bytes)?;
     let bundle = read_bundle(&bytes, &limits)
         .map_err(|error| format!("`{}` is not a valid bundle: {error}", path.display()))?;
+    let mut signer = None;
     if !keys.is_empty() {
         let signature_path = signature_path(path);
         let signature = read_capped(&signature_path, 1024 * 1024).map_err(|error| {
             format!("cannot read the signature of `{}`: {error}", path.display())
         })?;
         let trusted = read_public_keys(keys)?;
-        verify_bundle(
+        let verified = verify_bundle(
             &bytes,
             Some(&bundle.manifest),
             &String::from_utf8_lossy(&signature),
@@ -165,8 +245,9 @@ pub fn load_bundle(path: &Path, keys: &[PathBuf]) -> Result<KnowledgeBase, Error
             bundle: path.to_path_buf(),
             reason: error.to_string(),
         })?;
+        signer = Some(verified.key_id);
     }
-    Ok(bundle.kb)
+    Ok((bundle.kb, crate::digest::sha256_hex(&bytes), signer))
 }
 
 /// Checks and compiles a graph; its errors as [`Error::PackHasErrors`].
@@ -218,15 +299,19 @@ fn load_project(
         return Err("the project has no registry dependencies".into());
     };
     let fetched = fetch_lockfile(&root, &locked.outcome.lockfile, dependencies, progress)?;
+    let locked_packs: Vec<LockedPack> = fetched.iter().map(|one| one.pack.clone()).collect();
     if let [only] = direct.as_slice() {
         let pack = fetched
             .iter()
             .find(|fetched| &fetched.pack.name == only)
             .ok_or_else(|| format!("`{only}` was not fetched"))?;
         let bundle = read_fetched(pack)?;
+        let root = (PackSource::Registry, None, None);
+        let packs = pack_origins(&bundle.kb, &locked_packs, root, PackSource::Registry);
         return Ok(Knowledge {
             kb: bundle.kb,
             project: Some(*project),
+            packs,
         });
     }
     let (display, sources) = project_root_pack(&project, &fetched)?;
@@ -236,9 +321,14 @@ fn load_project(
     };
     let graph = resolve(location, sources, &mut LockedSource::new(fetched));
     let (_, kb) = compile_graph(graph, &display)?;
+    // The project's own root pack has no items: only the packs it uses are listed.
+    let root = (PackSource::Directory, None, None);
+    let mut packs = pack_origins(&kb, &locked_packs, root, PackSource::Registry);
+    packs.retain(|pack| !(pack.name == kb.pack && pack.version == kb.version));
     Ok(Knowledge {
         kb,
         project: Some(*project),
+        packs,
     })
 }
 

@@ -35,6 +35,8 @@ mod knowledge;
 #[cfg(feature = "client")]
 mod lock;
 #[cfg(feature = "client")]
+pub mod report;
+#[cfg(feature = "client")]
 mod versions;
 
 #[cfg(feature = "client")]

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::compile::KnowledgeBase;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::value_fits;
-use crate::model::{ElementKind, PropertyDefinition};
+use crate::model::{ElementKind, ImplementationStatus, MitigationStatus, PropertyDefinition};
 
 use super::ModelFile;
 use super::flat::FlatModel;
@@ -453,12 +453,72 @@ impl<'c> Validator<'c> {
         references
     }
 
+    /// An `accepted-risk` is governed: it names its owner, its reason and the last day it
+    /// holds. (Only there: the fields mean nothing for another status.)
+    fn acceptance(&mut self, entry: &MitigationStatus, position: &str) {
+        if entry.status != ImplementationStatus::AcceptedRisk {
+            return;
+        }
+        let fields = [
+            (
+                "owner",
+                &entry.owner,
+                "who accepted the risk, e.g. `owner = \"head of e-commerce\"`",
+            ),
+            ("reason", &entry.reason, "why the risk is acceptable"),
+            (
+                "until",
+                &entry.until,
+                "the last day the acceptance holds, e.g. `until = \"2027-06-30\"`",
+            ),
+        ];
+        for (field, value, what) in fields {
+            match value {
+                None => {
+                    let span = self
+                        .places
+                        .locate(&["mitigation-status", position, "status"]);
+                    let diagnostic = self.report(
+                        Code::InvalidModel,
+                        format!("an accepted risk needs `{field}`"),
+                        span,
+                        format!("`accepted-risk` without `{field}`"),
+                    );
+                    diagnostic.help = Some(format!(
+                        "add `{field}` to this [[mitigation-status]]: {what} (docs/system-model.md#risk-acceptance)"
+                    ));
+                }
+                Some(text) if text.trim().is_empty() => {
+                    let span = self.places.locate(&["mitigation-status", position, field]);
+                    self.report(
+                        Code::InvalidModel,
+                        format!("an accepted risk's `{field}` is empty"),
+                        span,
+                        format!("say {what}"),
+                    );
+                }
+                Some(text) if field == "until" && !is_date(text) => {
+                    let span = self.places.locate(&["mitigation-status", position, field]);
+                    let diagnostic = self.report(
+                        Code::InvalidModel,
+                        format!("`until` is not a date: `{text}`"),
+                        span,
+                        "not `YYYY-MM-DD`".to_string(),
+                    );
+                    diagnostic.help = Some(format!("write {what}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
     fn statuses_and_stories(&mut self, model: &FlatModel, elements: &HashMap<&str, (Role, usize)>) {
         for (position, entry) in model.mitigation_status.iter().enumerate() {
             let position = position.to_string();
             if let Resolution::Unknown(unresolved) = self.catalogue.mitigation(&entry.mitigation) {
                 self.unresolved(unresolved, &["mitigation-status", &position, "mitigation"]);
             }
+            self.acceptance(entry, &position);
             for (item, element) in entry.at.iter().enumerate() {
                 if !elements.contains_key(element.as_str()) {
                     self.unknown_element(
@@ -799,6 +859,13 @@ fn is_element_id(id: &str) -> bool {
         }
     }
     !after_separator
+}
+
+/// Whether `text` is a calendar date `YYYY-MM-DD`.
+fn is_date(text: &str) -> bool {
+    text.len() == 10
+        && crate::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
+            .is_some_and(|unix| crate::time::format_rfc3339(unix).starts_with(text))
 }
 
 #[cfg(test)]

@@ -422,7 +422,18 @@ fn the_summary_agrees_with_the_full_report_whatever_the_statuses() {
         } else {
             Vec::new()
         };
-        statuses.push(json!({"mitigation": mitigation.id, "status": status, "at": at}));
+        let mut entry = json!({"mitigation": mitigation.id, "status": status, "at": at});
+        if status == "accepted-risk" {
+            // Governed, and expired half the time (the reports are dated 2026-01-01).
+            entry["owner"] = json!("owner");
+            entry["reason"] = json!("reason");
+            entry["until"] = json!(if random.chance(50) {
+                "2020-01-01"
+            } else {
+                "2099-01-01"
+            });
+        }
+        statuses.push(entry);
     }
     model["mitigation-status"] = Json::Array(statuses);
     let full = summary_agrees_with_full_report(&kb, &model.to_string());
@@ -483,8 +494,9 @@ fn summary_agrees_with_full_report(
     let file = load_model("model.json", model.to_string(), None)
         .unwrap_or_else(|problems| panic!("the model loads: {problems:#?}"));
     let mut engine = Engine::new(kb);
-    let bound = bind(&mut engine, &file)
+    let mut bound = bind(&mut engine, &file)
         .unwrap_or_else(|problems| panic!("the model binds: {problems:#?}"));
+    threatpack::engine::bind::expire_acceptances(&mut bound, "2026-01-01");
     let rules = engine.rules(None);
     let header = || Header {
         model_file: "model.json".to_string(),
@@ -492,6 +504,19 @@ fn summary_agrees_with_full_report(
             name: None,
             chosen_by: TierSource::All,
             reason: String::new(),
+        },
+        provenance: threatpack::analysis::report::Provenance {
+            tool: threatpack::analysis::report::ToolRef {
+                name: "threatpack".to_string(),
+                version: "0".to_string(),
+            },
+            generated_at: "2026-01-01T00:00:00Z".to_string(),
+            model: threatpack::analysis::report::ModelOrigin {
+                file: "model.json".to_string(),
+                sha256: String::new(),
+            },
+            packs: Vec::new(),
+            project: None,
         },
     };
     let full = analyse(&engine, &rules, &bound, header(), Detail::Full);

@@ -11,6 +11,7 @@ mod columnar;
 mod diagnostics;
 mod docs_examples;
 mod fuzz_corpora;
+mod gate;
 mod hostile;
 mod import;
 mod import_tmt;

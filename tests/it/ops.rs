@@ -579,7 +579,7 @@ fn the_streamed_json_report_is_the_serialized_report() {
         .expect("the report streams");
     assert_eq!(errors, report.errors.len());
     assert!(report.threats.len() > 50, "{}", report.threats.len());
-    assert_eq!(String::from_utf8(streamed).expect("UTF-8"), whole);
+    assert_eq!(same_time(streamed, &report), whole);
 
     // A model without threats: empty arrays are written as the pretty printer writes them.
     let directory = tempfile::tempdir().expect("a temporary directory");
@@ -590,11 +590,27 @@ fn the_streamed_json_report_is_the_serialized_report() {
         ..threatpack::ops::ApplyOptions::default()
     };
     let report = threatpack::ops::apply(&knowledge, &apply).expect("the empty model applies");
+    assert_eq!(report.provenance.model.sha256.len(), 64);
+    assert!(
+        (report.provenance.packs.iter()).any(|pack| pack.name == report.pack.name
+            && pack.source == threatpack::analysis::report::PackSource::Directory),
+        "{:?}",
+        report.provenance.packs
+    );
     assert!(report.threats.is_empty());
     let mut whole = serde_json::to_string_pretty(&report).expect("a report serializes");
     whole.push('\n');
     let mut streamed = Vec::new();
     threatpack::ops::write_report_json(&knowledge, None, &apply, &mut streamed)
         .expect("the report streams");
-    assert_eq!(String::from_utf8(streamed).expect("UTF-8"), whole);
+    assert_eq!(same_time(streamed, &report), whole);
+}
+
+/// The streamed report with the time of `report`: two runs may fall in different seconds.
+fn same_time(streamed: Vec<u8>, report: &threatpack::analysis::report::Report) -> String {
+    let text = String::from_utf8(streamed).expect("UTF-8");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let streamed_time = json["provenance"]["generated-at"].take();
+    let streamed_time = streamed_time.as_str().expect("a time");
+    text.replacen(streamed_time, &report.provenance.generated_at, 1)
 }

@@ -9,9 +9,10 @@ use serde_json::{Value as Json, json};
 use threatpack::analysis::backlog::{CSV_COLUMNS, backlog_csv, backlog_json};
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::report::{
-    Alignment, BacklogItem, ClauseRef, ElementEvents, EvaluationError, EventAt, MitigationAt,
-    ModelSummary, OutOfScopeElement, PackRef, Place, REPORT_FORMAT, Report, Residual, StoryWork,
-    ThreatInstance, ThreatState, TierChoice, TierSource, Totals,
+    Acceptance, Alignment, BacklogItem, ClauseRef, ElementEvents, EvaluationError, EventAt,
+    IdentitySource, MitigationAt, ModelOrigin, ModelSummary, OutOfScopeElement, PackOrigin,
+    PackRef, PackSource, Place, ProjectIdentity, Provenance, REPORT_FORMAT, Report, Residual,
+    StoryWork, ThreatInstance, ThreatState, TierChoice, TierSource, ToolRef, Totals,
 };
 use threatpack::analysis::summary::{WIDTH, summary};
 use threatpack::digest::sha256_hex;
@@ -55,6 +56,13 @@ fn at(
         strength,
         status,
         note: note.map(str::to_string),
+        // Every accepted risk is governed.
+        acceptance: (status == ImplementationStatus::AcceptedRisk).then(|| Acceptance {
+            owner: "head of e-commerce".to_string(),
+            reason: "a decision for the test".to_string(),
+            until: "2027-03-31".to_string(),
+            expired: false,
+        }),
     }
 }
 
@@ -153,6 +161,42 @@ fn place(element: &str, status: ImplementationStatus, note: Option<&str>) -> Pla
 
 /// A web shop: a frontend, a payments API, an admin back office, a customer database and the
 /// checkout flow; threats in every state; one mitigation needed in two places.
+/// A provenance with every part present: a registry pack, a directory one, a project.
+fn provenance() -> Provenance {
+    Provenance {
+        tool: ToolRef {
+            name: "threatpack".to_string(),
+            version: "0.1.0".to_string(),
+        },
+        generated_at: "2026-12-07T20:00:00Z".to_string(),
+        model: ModelOrigin {
+            file: "models/web-shop.toml".to_string(),
+            sha256: sha256_hex(b"the model"),
+        },
+        packs: vec![
+            PackOrigin {
+                name: "acme/web".to_string(),
+                version: "0.1.0".to_string(),
+                sha256: None,
+                signer: None,
+                source: PackSource::Directory,
+            },
+            PackOrigin {
+                name: PACK.to_string(),
+                version: "1.0.0".to_string(),
+                sha256: Some(sha256_hex(b"the bundle")),
+                signer: Some("0123456789ABCDEF".to_string()),
+                source: PackSource::Registry,
+            },
+        ],
+        project: Some(ProjectIdentity {
+            name: "acme/shop".to_string(),
+            revision: Some("9f1c2d".to_string()),
+            source: IdentitySource::GithubActions,
+        }),
+    }
+}
+
 fn web_shop() -> Report {
     use ImplementationStatus::{AcceptedRisk, Existing, Missing, Planned};
     let authenticate = || {
@@ -470,6 +514,7 @@ fn web_shop() -> Report {
     let totals = totals_of(&threats, &backlog);
     Report {
         format: REPORT_FORMAT,
+        provenance: provenance(),
         model: ModelSummary {
             name: "Web shop".to_string(),
             file: "models/web-shop.toml".to_string(),
@@ -738,7 +783,7 @@ type Mutation = fn(&mut Json);
 #[test]
 fn a_report_that_breaks_the_format_does_not_match_the_schema() {
     let cases: [(&str, Mutation); 10] = [
-        ("/format", |r| r["format"] = json!(2)),
+        ("/format", |r| r["format"] = json!(1)),
         ("", |r| r["extra"] = json!(true)),
         ("/threats/0/id", |r| r["threats"][0]["id"] = json!("T-XYZ")),
         ("/threats/0/severity", |r| {
@@ -910,6 +955,10 @@ fn hostile_report_content_renders_without_panics_or_control_characters() {
 fn an_empty_report_renders() {
     let report = Report {
         format: REPORT_FORMAT,
+        provenance: Provenance {
+            project: None,
+            ..provenance()
+        },
         model: ModelSummary {
             name: "empty".to_string(),
             file: "empty.toml".to_string(),

@@ -22,6 +22,20 @@ pub fn test_cache() -> &'static Path {
 }
 
 /// Runs `threatpack` with `args` in `directory`, without colour, with the test's own cache.
+/// The variables from which `apply` takes a project's identity: never the test runner's.
+pub const CI_VARIABLES: [&str; 10] = [
+    "THREATPACK_PROJECT",
+    "THREATPACK_REVISION",
+    "GITHUB_REPOSITORY",
+    "GITHUB_SHA",
+    "CI_PROJECT_PATH",
+    "CI_COMMIT_SHA",
+    "BUILD_REPOSITORY_NAME",
+    "BUILD_SOURCEVERSION",
+    "JOB_NAME",
+    "GIT_COMMIT",
+];
+
 pub fn threatpack(directory: &Path, args: &[&str]) -> Run {
     threatpack_with(directory, args, |_| {})
 }
@@ -37,7 +51,12 @@ pub fn threatpack_with(
         .args(args)
         .current_dir(directory)
         .env("NO_COLOR", "1")
-        .env("THREATPACK_CACHE_DIR", test_cache());
+        .env("THREATPACK_CACHE_DIR", test_cache())
+        // Reports record their time and the CI system's project: the same in every run.
+        .env("SOURCE_DATE_EPOCH", "1796688000");
+    for variable in CI_VARIABLES {
+        command.env_remove(variable);
+    }
     configure(&mut command);
     let output = command.output().expect("the threatpack binary runs");
     Run {

@@ -1,5 +1,6 @@
 //! The `threatpack` command line: parses flags, calls one library function per subcommand,
-//! prints the result. Exit codes: 0 success, 1 the pack has errors, 2 usage or I/O failure.
+//! prints the result. Exit codes: 0 success, 1 the pack has errors, 2 usage or I/O failure,
+//! 3 a gate failed (`apply --fail-on`, `--policy`).
 
 mod commands;
 mod output;

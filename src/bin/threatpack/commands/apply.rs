@@ -6,19 +6,26 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use std::io::Read;
+
 use threatpack::analysis::Detail;
 use threatpack::analysis::backlog::{backlog_csv, backlog_json};
 use threatpack::analysis::diagram::Diagram;
+use threatpack::analysis::gate::{Baseline, GateContext, Policy, Violation, evaluate};
 use threatpack::analysis::html::html;
 use threatpack::analysis::markdown::markdown;
 use threatpack::analysis::otm_report::otm;
+use threatpack::analysis::sarif::sarif;
 use threatpack::analysis::stix::stix;
 use threatpack::analysis::summary::summary;
+use threatpack::model::Severity;
 use threatpack::ops::{self, ApplyOptions};
+use threatpack::workspace::read_capped;
 use threatpack::workspace::{write_atomically, write_atomically_with};
 
 use super::dependencies::report_error;
 use super::knowledge::{KnowledgeArgs, TrustArgs, load};
+use crate::output::say;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -49,6 +56,26 @@ pub struct ApplyArgs {
     /// laid over the format's built-in one
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// The project the report is about (`ns/name`, as on the registry). Default: `[project]
+    /// name` in threatpack.toml, else the CI system's (GitHub Actions, GitLab CI, Azure
+    /// Pipelines, Jenkins) or THREATPACK_PROJECT
+    #[arg(long, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// The VCS revision of the model. Default: the CI system's (GITHUB_SHA, CI_COMMIT_SHA,
+    /// BUILD_SOURCEVERSION, GIT_COMMIT) or THREATPACK_REVISION
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    /// Fail (exit code 3) when a threat's residual risk is at or above LEVEL
+    #[arg(long, value_name = "LEVEL", value_enum)]
+    pub fail_on: Option<GateLevel>,
+    /// A policy file (TOML, schema/policy.schema.json) with the gate's rules; --fail-on
+    /// overrides its `fail-on`
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A JSON report (`--format json`) of an earlier run: the gate fails only on threats that
+    /// are new since it or whose residual risk rose
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
@@ -75,9 +102,83 @@ pub enum ApplyFormat {
     Html,
     /// The data-flow diagram alone, as a Mermaid flowchart
     Mermaid,
+    /// SARIF 2.1.0 for code scanning: a result per threat at its element's line in the model
+    Sarif,
 }
 
+/// The levels `--fail-on` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateLevel {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl GateLevel {
+    fn severity(self) -> Severity {
+        match self {
+            GateLevel::Info => Severity::Info,
+            GateLevel::Low => Severity::Low,
+            GateLevel::Medium => Severity::Medium,
+            GateLevel::High => Severity::High,
+            GateLevel::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// The exit code of a run whose gate failed.
+const GATE_FAILED: u8 = 3;
+
+/// The gate the flags ask for, read: `None` when none is asked for.
+fn gate(args: &ApplyArgs) -> Result<Option<(Policy, Option<Baseline>)>, String> {
+    if args.fail_on.is_none() && args.policy.is_none() && args.baseline.is_none() {
+        return Ok(None);
+    }
+    let mut policy = match &args.policy {
+        Some(path) => {
+            let bytes = read_capped(path, 1024 * 1024)?;
+            let display = path.display().to_string();
+            let text =
+                String::from_utf8(bytes).map_err(|_| format!("`{display}` is not UTF-8 text"))?;
+            Policy::parse(&display, &text)?
+        }
+        None => Policy::default(),
+    };
+    if let Some(level) = args.fail_on {
+        policy.fail_on = Some(level.severity());
+    }
+    if policy.is_empty() {
+        return Err(
+            "--baseline needs a rule to judge what is new: give --fail-on LEVEL or a --policy"
+                .to_string(),
+        );
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let display = path.display().to_string();
+            let file = std::fs::File::open(path)
+                .map_err(|error| format!("cannot read `{display}`: {error}"))?;
+            // A report of a large model is gigabytes; only ids and scores are kept.
+            Some(Baseline::read(&display, file.take(MAX_BASELINE_BYTES))?)
+        }
+        None => None,
+    };
+    Ok(Some((policy, baseline)))
+}
+
+/// The largest baseline report read.
+const MAX_BASELINE_BYTES: u64 = 8 << 30;
+
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
+    let gate = match gate(&args) {
+        Ok(gate) => gate,
+        Err(message) => {
+            eprintln!("error: {}", threatpack::render::visible(&message));
+            return Ok(ExitCode::from(1));
+        }
+    };
     let options = ApplyOptions {
         model: args.model.clone(),
         mapping: args.mapping.clone(),
@@ -88,6 +189,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             },
             _ => Detail::Full,
         },
+        project_name: args.project_name.clone(),
+        revision: args.revision.clone(),
     };
     // A model named on the command line is read on another core while the knowledge loads;
     // a problem with it is reported by the apply below, which then reads it again.
@@ -115,6 +218,16 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             Err(error) => Ok(report_error(&error)),
         };
     }
+    if let Some((policy, baseline)) = gate {
+        return run_gated(
+            &args,
+            &knowledge,
+            early_model,
+            options,
+            &policy,
+            baseline.as_ref(),
+        );
+    }
     if args.format == ApplyFormat::Json {
         // Streamed: the report of a large model is gigabytes of JSON.
         let written = match &args.out {
@@ -141,28 +254,18 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     }
     if matches!(
         args.format,
-        ApplyFormat::Otm | ApplyFormat::Stix | ApplyFormat::Html | ApplyFormat::Mermaid
+        ApplyFormat::Otm
+            | ApplyFormat::Stix
+            | ApplyFormat::Html
+            | ApplyFormat::Mermaid
+            | ApplyFormat::Sarif
     ) {
         let applied = match ops::apply_with_model(&knowledge, early_model, &options) {
             Ok(applied) => applied,
             Err(error) => return Ok(report_error(&error)),
         };
-        let report = &applied.report;
-        let diagram = || Diagram::new(&applied.model, report);
-        let output = match args.format {
-            ApplyFormat::Otm => otm(
-                report,
-                &knowledge.kb,
-                &applied.model,
-                &diagram(),
-                applied.otm.as_ref(),
-            ),
-            ApplyFormat::Stix => stix(report, &knowledge.kb),
-            ApplyFormat::Html => html(report, &diagram()),
-            _ => diagram().mermaid(),
-        };
-        emit(&args, &output)?;
-        return Ok(exit_code(report.errors.len()));
+        emit(&args, &render_with_model(&args, &knowledge, &applied)?)?;
+        return Ok(exit_code(applied.report.errors.len()));
     }
     let report = match ops::apply_to(&knowledge, early_model, &options) {
         Ok(report) => report,
@@ -177,10 +280,127 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
         | ApplyFormat::Otm
         | ApplyFormat::Stix
         | ApplyFormat::Html
-        | ApplyFormat::Mermaid => unreachable!("written above"),
+        | ApplyFormat::Mermaid
+        | ApplyFormat::Sarif => unreachable!("written above"),
     };
     emit(&args, &output)?;
     Ok(exit_code(report.errors.len()))
+}
+
+/// The formats drawn with the model.
+fn render_with_model(
+    args: &ApplyArgs,
+    knowledge: &threatpack::ops::Knowledge,
+    applied: &ops::AppliedModel,
+) -> Result<String, String> {
+    let report = &applied.report;
+    let diagram = || Diagram::new(&applied.model, report);
+    Ok(match args.format {
+        ApplyFormat::Otm => otm(
+            report,
+            &knowledge.kb,
+            &applied.model,
+            &diagram(),
+            applied.otm.as_ref(),
+        ),
+        ApplyFormat::Stix => stix(report, &knowledge.kb),
+        ApplyFormat::Html => html(report, &diagram()),
+        ApplyFormat::Mermaid => diagram().mermaid(),
+        ApplyFormat::Sarif => sarif(report, &knowledge.kb, &applied.element_lines),
+        ApplyFormat::Summary => summary(report),
+        ApplyFormat::Markdown => markdown(report),
+        ApplyFormat::BacklogCsv => backlog_csv(report, &args.work_item_type)?,
+        ApplyFormat::BacklogJson => backlog_json(report),
+        ApplyFormat::Json => {
+            let mut json = serde_json::to_string_pretty(report)
+                .map_err(|error| format!("cannot write the report: {error}"))?;
+            json.push('\n');
+            json
+        }
+    })
+}
+
+/// `apply` with a gate: the whole report is made in memory (the gate reads every threat),
+/// written in the format asked for, then judged. Exit code 3 when the gate fails.
+fn run_gated(
+    args: &ApplyArgs,
+    knowledge: &threatpack::ops::Knowledge,
+    early_model: Option<threatpack::system::ModelFile>,
+    mut options: ApplyOptions,
+    policy: &Policy,
+    baseline: Option<&Baseline>,
+) -> Result<ExitCode, String> {
+    options.detail = Detail::Full;
+    let applied = match ops::apply_with_model(knowledge, early_model, &options) {
+        Ok(applied) => applied,
+        Err(error) => return Ok(report_error(&error)),
+    };
+    emit(args, &render_with_model(args, knowledge, &applied)?)?;
+    let report = &applied.report;
+    if !report.errors.is_empty() {
+        // An incomplete report cannot pass a gate: the input is at fault (1), not the risk.
+        return Ok(exit_code(report.errors.len()));
+    }
+    let personal = "handles_personal_data";
+    let handles_personal_data = (applied.model.system.get(personal))
+        .or_else(|| {
+            (knowledge.kb.system_properties.get(personal))
+                .map(|property| &property.definition.default)
+        })
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let context = GateContext {
+        tiers: &knowledge.kb.tiers,
+        handles_personal_data,
+    };
+    let violations = evaluate(report, policy, baseline, &context);
+    if violations.is_empty() {
+        say!(
+            "the gate passed{}",
+            if baseline.is_some() {
+                " (nothing new or worse since the baseline)"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{}",
+        threatpack::render::visible(&gate_summary(&violations, baseline.is_some()))
+    );
+    Ok(ExitCode::from(GATE_FAILED))
+}
+
+/// Why the gate failed: the count per rule, then each violation (the first 50).
+fn gate_summary(violations: &[Violation], with_baseline: bool) -> String {
+    const SHOWN: usize = 50;
+    let mut by_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+    for violation in violations {
+        *by_rule.entry(violation.rule).or_default() += 1;
+    }
+    let counts: Vec<String> = by_rule
+        .iter()
+        .map(|(rule, count)| format!("{rule}: {count}"))
+        .collect();
+    let mut out = format!(
+        "error: the gate failed: {}{} ({})",
+        super::plural(violations.len(), "violation"),
+        if with_baseline {
+            " new or worse since the baseline"
+        } else {
+            ""
+        },
+        counts.join(", ")
+    );
+    for violation in violations.iter().take(SHOWN) {
+        out.push_str(&format!("\n  {}: {}", violation.rule, violation.message));
+    }
+    if violations.len() > SHOWN {
+        out.push_str(&format!("\n  ... and {} more", violations.len() - SHOWN));
+    }
+    out.push_str("\nhelp: mitigate them (`[[mitigation-status]]` in the model), or record a governed `accepted-risk`; see docs/ci.md");
+    out
 }
 
 /// Conditions that could not be evaluated make the run fail (they are listed in the output).

@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 use threatpack::ops::{self, Error, TestOptions};
 use threatpack::render::visible;
-use threatpack::testing::TestOutcome;
+use threatpack::testing::{TestOutcome, junit_xml};
 
 use super::dependencies::{TerminalProgress, report_error};
 use super::{Format, plural, print_diagnostics};
@@ -24,9 +24,17 @@ pub struct TestArgs {
     /// Run only the tests whose file name contains this text
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
-    /// `human`, or `json`: one document on stdout with the result of each test
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// `human`; `json`: one document on stdout with the result of each test; `junit`: JUnit
+    /// XML for CI test reports
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    format: TestFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode, String> {
@@ -56,8 +64,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode, String> {
     };
     let failed = outcomes.iter().filter(|outcome| !outcome.passed()).count();
     match args.format {
-        Format::Json => println!("{}", outcomes_json(&outcomes)),
-        Format::Human => print_outcomes(&outcomes, failed),
+        TestFormat::Json => println!("{}", outcomes_json(&outcomes)),
+        TestFormat::Junit => print!("{}", junit_xml(&super::display_root(&args.path), &outcomes)),
+        TestFormat::Human => print_outcomes(&outcomes, failed),
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
