@@ -111,11 +111,13 @@ pub enum SchemaKind {
     Diff,
     /// `threatpack semver-check --format json`.
     SemverCheck,
+    /// `threatpack report diff --format json`.
+    ReportDiff,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 18] = [
+    pub const ALL: [SchemaKind; 19] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -133,6 +135,7 @@ impl SchemaKind {
         SchemaKind::Lockfile,
         SchemaKind::Diff,
         SchemaKind::SemverCheck,
+        SchemaKind::ReportDiff,
         SchemaKind::Common,
     ];
 
@@ -156,6 +159,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => "lockfile",
             SchemaKind::Diff => "diff",
             SchemaKind::SemverCheck => "semver-check",
+            SchemaKind::ReportDiff => "report-diff",
             SchemaKind::Common => "common",
         }
     }
@@ -183,6 +187,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => "lockfile.schema.json",
             SchemaKind::Diff => "diff.schema.json",
             SchemaKind::SemverCheck => "semver-check.schema.json",
+            SchemaKind::ReportDiff => "report-diff.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -207,6 +212,7 @@ impl SchemaKind {
             SchemaKind::Lockfile => include_str!("../schema/lockfile.schema.json"),
             SchemaKind::Diff => include_str!("../schema/diff.schema.json"),
             SchemaKind::SemverCheck => include_str!("../schema/semver-check.schema.json"),
+            SchemaKind::ReportDiff => include_str!("../schema/report-diff.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

@@ -10,6 +10,7 @@
 
 pub mod backlog;
 pub mod diagram;
+pub mod diff;
 pub mod html;
 mod json;
 pub mod markdown;

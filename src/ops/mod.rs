@@ -29,6 +29,8 @@ mod build;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]
+mod impact;
+#[cfg(feature = "client")]
 mod knowledge;
 #[cfg(feature = "client")]
 mod lock;
@@ -49,6 +51,8 @@ pub use authoring::{
 pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 #[cfg(feature = "client")]
 pub use error::Error;
+#[cfg(feature = "client")]
+pub use impact::{ReportFileError, diff_report_files, read_report_view};
 #[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,

@@ -25,6 +25,7 @@ mod registry_namespace;
 mod registry_ops;
 mod registry_owner;
 mod registry_trust;
+mod report_diff;
 mod report_formats;
 mod report_outputs;
 mod shipped_packs;

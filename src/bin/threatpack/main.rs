@@ -65,6 +65,8 @@ enum Command {
     Overrides(commands::overrides::OverridesArgs),
     /// Apply a pack to a system model: threats, mitigations, residual risk, backlog
     Apply(Box<commands::apply::ApplyArgs>),
+    /// Compare JSON reports (`report diff OLD NEW`)
+    Report(commands::report::ReportArgs),
     /// Run a pack's tests: models with the findings they must and must not produce
     Test(commands::test::TestArgs),
     /// List the questions a system model has not answered yet, per element and STRIDE category
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => commands::verify::run(args),
             Command::Overrides(args) => commands::overrides::run(args),
             Command::Apply(args) => commands::apply::run(*args),
+            Command::Report(args) => commands::report::run(args),
             Command::Test(args) => commands::test::run(args),
             Command::Questions(args) => commands::questions::run(args),
             Command::Login(args) => commands::login::run(args),

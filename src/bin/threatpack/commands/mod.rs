@@ -24,6 +24,7 @@ pub mod owner;
 pub mod publish;
 pub mod questions;
 pub mod registry;
+pub mod report;
 pub mod schema;
 pub mod search;
 pub mod semver_check;
