@@ -113,11 +113,13 @@ pub enum SchemaKind {
     SemverCheck,
     /// `threatpack report diff --format json`.
     ReportDiff,
+    /// `threatpack impact --format json`.
+    Impact,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 19] = [
+    pub const ALL: [SchemaKind; 20] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -136,6 +138,7 @@ impl SchemaKind {
         SchemaKind::Diff,
         SchemaKind::SemverCheck,
         SchemaKind::ReportDiff,
+        SchemaKind::Impact,
         SchemaKind::Common,
     ];
 
@@ -160,6 +163,7 @@ impl SchemaKind {
             SchemaKind::Diff => "diff",
             SchemaKind::SemverCheck => "semver-check",
             SchemaKind::ReportDiff => "report-diff",
+            SchemaKind::Impact => "impact",
             SchemaKind::Common => "common",
         }
     }
@@ -188,6 +192,7 @@ impl SchemaKind {
             SchemaKind::Diff => "diff.schema.json",
             SchemaKind::SemverCheck => "semver-check.schema.json",
             SchemaKind::ReportDiff => "report-diff.schema.json",
+            SchemaKind::Impact => "impact.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -213,6 +218,7 @@ impl SchemaKind {
             SchemaKind::Diff => include_str!("../schema/diff.schema.json"),
             SchemaKind::SemverCheck => include_str!("../schema/semver-check.schema.json"),
             SchemaKind::ReportDiff => include_str!("../schema/report-diff.schema.json"),
+            SchemaKind::Impact => include_str!("../schema/impact.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

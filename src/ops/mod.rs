@@ -52,7 +52,10 @@ pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 #[cfg(feature = "client")]
 pub use error::Error;
 #[cfg(feature = "client")]
-pub use impact::{ReportFileError, diff_report_files, read_report_view};
+pub use impact::{
+    IMPACT_FORMAT, Impact, ImpactOptions, ImpactTotals, ProjectImpact, ReportFileError,
+    diff_report_files, impact, read_report_view,
+};
 #[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,

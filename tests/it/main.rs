@@ -12,6 +12,7 @@ mod diagnostics;
 mod docs_examples;
 mod fuzz_corpora;
 mod hostile;
+mod impact;
 mod import;
 mod module_layers;
 mod ops;

@@ -65,6 +65,8 @@ enum Command {
     Overrides(commands::overrides::OverridesArgs),
     /// Apply a pack to a system model: threats, mitigations, residual risk, backlog
     Apply(Box<commands::apply::ApplyArgs>),
+    /// What a candidate pack version changes in every project's threat model, before it ships
+    Impact(commands::impact::ImpactArgs),
     /// Compare JSON reports (`report diff OLD NEW`)
     Report(commands::report::ReportArgs),
     /// Run a pack's tests: models with the findings they must and must not produce
@@ -133,6 +135,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => commands::verify::run(args),
             Command::Overrides(args) => commands::overrides::run(args),
             Command::Apply(args) => commands::apply::run(*args),
+            Command::Impact(args) => commands::impact::run(args),
             Command::Report(args) => commands::report::run(args),
             Command::Test(args) => commands::test::run(args),
             Command::Questions(args) => commands::questions::run(args),

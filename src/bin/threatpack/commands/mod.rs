@@ -9,6 +9,7 @@ pub mod completions;
 pub mod dependencies;
 pub mod diff;
 pub mod export;
+pub mod impact;
 pub mod import;
 pub mod info;
 pub mod inspect;
