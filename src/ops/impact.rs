@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use super::apply::{ApplyOptions, apply_to, read_model};
-use super::knowledge::{Knowledge, KnowledgeOptions, KnowledgeSource, load_knowledge};
-use super::lock::DependencyOptions;
+use super::knowledge::{
+    Knowledge, KnowledgeOptions, KnowledgeSource, load_knowledge, project_knowledge,
+};
+use super::lock::{DependencyOptions, LockChange, LockOptions, Root, lock_root_with};
 use super::{Error, Progress};
 use crate::analysis::Detail;
 use crate::analysis::diff::{PackView, ReportDiff, ReportView, ThreatField, diff};
@@ -418,4 +420,75 @@ fn error_text(error: Error) -> String {
         ),
         _ => error.to_string(),
     }
+}
+
+/// What `update --dry-run` would do to a project: the lockfile's changes, and the threat
+/// model's diff from the packs locked now to the packs the update would lock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UpdateImpact {
+    /// The lockfile's path (left as it is).
+    pub lockfile: PathBuf,
+    /// What the update would change in it (empty: nothing to update).
+    pub changes: Vec<LockChange>,
+    /// The project's model under the packs locked now and after the update, compared.
+    pub diff: ReportDiff,
+}
+
+/// `update --dry-run`: works out the lockfile the update would write (its packs fetched and
+/// verified into the cache), applies the knowledge of the lockfile on disk and of that one to
+/// the project's model, and compares them. `threatpack.lock` is not written. Only for a
+/// project (a pack has no model).
+pub fn update_impact(
+    path: &Path,
+    options: &LockOptions,
+    apply: &ApplyOptions,
+    progress: &dyn Progress,
+) -> Result<UpdateImpact, Error> {
+    let root = Root::at(path)?;
+    let Root::Project(project) = &root else {
+        return Err(Error::Other(format!(
+            "`{}` is a pack: `update --dry-run` shows the threat-model diff of a project (holding threatpack.toml); for a pack, compare versions with `threatpack impact`",
+            path.display()
+        )));
+    };
+    let project = (**project).clone();
+    // What is locked now, as `apply --locked` uses it.
+    let current_options = DependencyOptions {
+        locked: true,
+        ..options.dependencies.clone()
+    };
+    let current = load_knowledge(
+        &KnowledgeOptions {
+            source: KnowledgeSource::Project(path.to_path_buf()),
+            dependencies: current_options,
+        },
+        progress,
+    )?;
+    let requirements = root.requirements()?;
+    let locked = lock_root_with(
+        &root,
+        requirements,
+        &DependencyOptions {
+            locked: false,
+            ..options.dependencies.clone()
+        },
+        &options.unlock,
+        progress,
+        false,
+    )?
+    .ok_or("the project has no registry dependencies")?;
+    let updated = project_knowledge(
+        project,
+        &locked.outcome.lockfile,
+        &options.dependencies,
+        progress,
+    )?;
+    let old = ReportView::of(&apply_to(&current, None, apply)?);
+    let new = ReportView::of(&apply_to(&updated, None, apply)?);
+    Ok(UpdateImpact {
+        lockfile: locked.outcome.path,
+        changes: locked.outcome.changes,
+        diff: diff(&old, &new),
+    })
 }

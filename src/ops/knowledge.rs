@@ -217,7 +217,20 @@ fn load_project(
     else {
         return Err("the project has no registry dependencies".into());
     };
-    let fetched = fetch_lockfile(&root, &locked.outcome.lockfile, dependencies, progress)?;
+    project_knowledge(*project, &locked.outcome.lockfile, dependencies, progress)
+}
+
+/// The knowledge of a project under `lockfile` (the one on disk, or one not yet written):
+/// every pack in it fetched and verified, then used or compiled as [`load_project`] says.
+pub(crate) fn project_knowledge(
+    project: Project,
+    lockfile: &crate::lockfile::Lockfile,
+    dependencies: &DependencyOptions,
+    progress: &dyn Progress,
+) -> Result<Knowledge, Error> {
+    let direct: Vec<String> = project.manifest.dependencies.keys().cloned().collect();
+    let root = Root::Project(Box::new(project.clone()));
+    let fetched = fetch_lockfile(&root, lockfile, dependencies, progress)?;
     if let [only] = direct.as_slice() {
         let pack = fetched
             .iter()
@@ -226,7 +239,7 @@ fn load_project(
         let bundle = read_fetched(pack)?;
         return Ok(Knowledge {
             kb: bundle.kb,
-            project: Some(*project),
+            project: Some(project),
         });
     }
     let (display, sources) = project_root_pack(&project, &fetched)?;
@@ -238,7 +251,7 @@ fn load_project(
     let (_, kb) = compile_graph(graph, &display)?;
     Ok(Knowledge {
         kb,
-        project: Some(*project),
+        project: Some(project),
     })
 }
 

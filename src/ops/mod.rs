@@ -54,7 +54,7 @@ pub use error::Error;
 #[cfg(feature = "client")]
 pub use impact::{
     IMPACT_FORMAT, Impact, ImpactOptions, ImpactTotals, ProjectImpact, ReportFileError,
-    diff_report_files, impact, read_report_view,
+    UpdateImpact, diff_report_files, impact, read_report_view, update_impact,
 };
 #[cfg(feature = "client")]
 pub use knowledge::{

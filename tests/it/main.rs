@@ -34,4 +34,5 @@ mod signing;
 mod support;
 mod threat_dragon;
 mod tm7;
+mod update_dry_run;
 mod versioning;
