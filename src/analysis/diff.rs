@@ -646,3 +646,138 @@ fn plural(count: usize, noun: &str) -> String {
         format!("{count} {noun}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threat(id: &str, severity: Severity, score: u32, state: ThreatState) -> ThreatBrief {
+        ThreatBrief {
+            id: id.to_string(),
+            attack_pattern: format!("p:attack-pattern/{id}"),
+            name: id.to_string(),
+            element: "api".to_string(),
+            severity,
+            residual: Residual {
+                score,
+                severity: (score > 0).then_some(severity),
+            },
+            state,
+        }
+    }
+
+    fn item(id: &str, priority: u8, places: &[(&str, ImplementationStatus)]) -> BacklogBrief {
+        BacklogBrief {
+            id: id.to_string(),
+            mitigation: format!("p:mitigation/{id}"),
+            title: id.to_string(),
+            priority,
+            severity: Severity::High,
+            places: places
+                .iter()
+                .map(|(element, status)| PlaceBrief {
+                    element: element.to_string(),
+                    status: *status,
+                })
+                .collect(),
+        }
+    }
+
+    fn view(threats: Vec<ThreatBrief>, backlog: Vec<BacklogBrief>) -> ReportView {
+        ReportView {
+            threats,
+            backlog,
+            ..ReportView::default()
+        }
+    }
+
+    use ImplementationStatus::{Missing, Planned};
+    use Severity::{Critical, High, Low};
+    use ThreatState::{Mitigated, Unmitigated};
+
+    #[test]
+    fn new_threats_come_riskiest_first_and_an_unchanged_one_is_only_counted() {
+        let old = view(vec![threat("T-a", High, 75, Unmitigated)], vec![]);
+        let new = view(
+            vec![
+                threat("T-a", High, 75, Unmitigated),
+                threat("T-b", Low, 25, Unmitigated),
+                threat("T-c", Critical, 100, Unmitigated),
+            ],
+            vec![],
+        );
+        let result = diff(&old, &new);
+        let ids: Vec<&str> = result.threats.new.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["T-c", "T-b"]);
+        assert_eq!(result.threats.unchanged, 1);
+        assert!(result.threats.gone.is_empty() && result.threats.changed.is_empty());
+        // The other way round, the same threats are gone.
+        let back = diff(&new, &old);
+        let ids: Vec<&str> = back.threats.gone.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["T-c", "T-b"]);
+    }
+
+    #[test]
+    fn a_mitigated_threat_changes_residual_and_state_but_not_severity() {
+        let old = view(vec![threat("T-a", High, 75, Unmitigated)], vec![]);
+        let new = view(vec![threat("T-a", High, 0, Mitigated)], vec![]);
+        let result = diff(&old, &new);
+        assert_eq!(
+            result.threats.changed[0].changes,
+            [ThreatField::Residual, ThreatField::State]
+        );
+        assert!(
+            human(&result, None).contains("residual high (75) -> none, unmitigated -> mitigated")
+        );
+    }
+
+    #[test]
+    fn backlog_places_added_removed_and_with_another_status() {
+        let old = view(
+            vec![],
+            vec![
+                item("M-a", 2, &[("api", Missing), ("db", Missing)]),
+                item("M-gone", 3, &[("api", Missing)]),
+            ],
+        );
+        let new = view(
+            vec![],
+            vec![
+                item("M-a", 2, &[("api", Planned), ("web", Missing)]),
+                item("M-new", 1, &[("web", Missing)]),
+            ],
+        );
+        let result = diff(&old, &new);
+        assert_eq!(result.backlog.added[0].id, "M-new");
+        assert_eq!(result.backlog.removed[0].id, "M-gone");
+        let change = &result.backlog.changed[0];
+        assert_eq!(change.places_added, ["web"]);
+        assert_eq!(change.places_removed, ["db"]);
+        assert_eq!(
+            change.places_changed,
+            [PlaceChange {
+                element: "api".to_string(),
+                old: Missing,
+                new: Planned
+            }]
+        );
+        assert_eq!(change.old.places, 2);
+        assert!(!result.is_empty());
+        assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn too_many_threats_or_too_much_text_is_refused_while_reading() {
+        let long = format!(
+            r#"{{"threats":[{{"id":"T-1","attack-pattern":"{}","name":"n","element":"e","severity":"low","residual":{{"score":25,"severity":"low"}},"state":"unmitigated"}}],"backlog":[]}}"#,
+            "x".repeat(MAX_ITEM_TEXT)
+        );
+        let error = ReportView::read(long.as_bytes()).expect_err("too long");
+        assert!(
+            error.to_string().contains("more than 65536 bytes"),
+            "{error}"
+        );
+        let missing = ReportView::read(r#"{"threats":[]}"#.as_bytes()).expect_err("no backlog");
+        assert!(missing.to_string().contains("backlog"), "{missing}");
+    }
+}
