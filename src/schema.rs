@@ -113,11 +113,15 @@ pub enum SchemaKind {
     SemverCheck,
     /// `threatpack apply --policy FILE`: the CI gate's rules.
     Policy,
+    /// `threatpack report diff --format json`.
+    ReportDiff,
+    /// `threatpack impact --format json`.
+    Impact,
     Common,
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 19] = [
+    pub const ALL: [SchemaKind; 21] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
@@ -136,6 +140,8 @@ impl SchemaKind {
         SchemaKind::Diff,
         SchemaKind::SemverCheck,
         SchemaKind::Policy,
+        SchemaKind::ReportDiff,
+        SchemaKind::Impact,
         SchemaKind::Common,
     ];
 
@@ -160,6 +166,8 @@ impl SchemaKind {
             SchemaKind::Diff => "diff",
             SchemaKind::SemverCheck => "semver-check",
             SchemaKind::Policy => "policy",
+            SchemaKind::ReportDiff => "report-diff",
+            SchemaKind::Impact => "impact",
             SchemaKind::Common => "common",
         }
     }
@@ -188,6 +196,8 @@ impl SchemaKind {
             SchemaKind::Diff => "diff.schema.json",
             SchemaKind::SemverCheck => "semver-check.schema.json",
             SchemaKind::Policy => "policy.schema.json",
+            SchemaKind::ReportDiff => "report-diff.schema.json",
+            SchemaKind::Impact => "impact.schema.json",
             SchemaKind::Common => "common.schema.json",
         }
     }
@@ -213,6 +223,8 @@ impl SchemaKind {
             SchemaKind::Diff => include_str!("../schema/diff.schema.json"),
             SchemaKind::SemverCheck => include_str!("../schema/semver-check.schema.json"),
             SchemaKind::Policy => include_str!("../schema/policy.schema.json"),
+            SchemaKind::ReportDiff => include_str!("../schema/report-diff.schema.json"),
+            SchemaKind::Impact => include_str!("../schema/impact.schema.json"),
             SchemaKind::Common => include_str!("../schema/common.schema.json"),
         }
     }

@@ -11,6 +11,7 @@
 pub mod backlog;
 pub mod diagram;
 pub mod gate;
+pub mod diff;
 pub mod html;
 mod json;
 pub mod markdown;

@@ -298,7 +298,20 @@ fn load_project(
     else {
         return Err("the project has no registry dependencies".into());
     };
-    let fetched = fetch_lockfile(&root, &locked.outcome.lockfile, dependencies, progress)?;
+    project_knowledge(*project, &locked.outcome.lockfile, dependencies, progress)
+}
+
+/// The knowledge of a project under `lockfile` (the one on disk, or one not yet written):
+/// every pack in it fetched and verified, then used or compiled as [`load_project`] says.
+pub(crate) fn project_knowledge(
+    project: Project,
+    lockfile: &crate::lockfile::Lockfile,
+    dependencies: &DependencyOptions,
+    progress: &dyn Progress,
+) -> Result<Knowledge, Error> {
+    let direct: Vec<String> = project.manifest.dependencies.keys().cloned().collect();
+    let root = Root::Project(Box::new(project.clone()));
+    let fetched = fetch_lockfile(&root, lockfile, dependencies, progress)?;
     let locked_packs: Vec<LockedPack> = fetched.iter().map(|one| one.pack.clone()).collect();
     if let [only] = direct.as_slice() {
         let pack = fetched
@@ -310,7 +323,7 @@ fn load_project(
         let packs = pack_origins(&bundle.kb, &locked_packs, root, PackSource::Registry);
         return Ok(Knowledge {
             kb: bundle.kb,
-            project: Some(*project),
+            project: Some(project),
             packs,
         });
     }
@@ -327,7 +340,7 @@ fn load_project(
     packs.retain(|pack| !(pack.name == kb.pack && pack.version == kb.version));
     Ok(Knowledge {
         kb,
-        project: Some(*project),
+        project: Some(project),
         packs,
     })
 }

@@ -315,6 +315,19 @@ pub(crate) fn lock_root(
     unlock: &Unlock,
     progress: &dyn Progress,
 ) -> Result<Option<RootLocked>, Error> {
+    lock_root_with(root, requirements, options, unlock, progress, true)
+}
+
+/// [`lock_root`]; with `write` false the new lockfile is worked out and its packs checked
+/// (and cached), but the file is left as it is (`update --dry-run`).
+pub(crate) fn lock_root_with(
+    root: &Root,
+    requirements: Vec<RootRequirement>,
+    options: &DependencyOptions,
+    unlock: &Unlock,
+    progress: &dyn Progress,
+    write: bool,
+) -> Result<Option<RootLocked>, Error> {
     let path = root.directory().join(LOCKFILE);
     let display = path.display().to_string();
     let existing_text = match read_capped(&path, 16 * 1024 * 1024) {
@@ -399,12 +412,14 @@ pub(crate) fn lock_root(
     }
     let checked =
         check_listed_dependencies(root, &resolution, existing.as_ref(), options, progress)?;
-    write_atomically(&path, text.as_bytes(), 0o644)?;
+    if write {
+        write_atomically(&path, text.as_bytes(), 0o644)?;
+    }
     Ok(Some(RootLocked {
         outcome: Locked {
             path,
             lockfile: resolution.lock,
-            written: true,
+            written: write,
             changes,
             upstream: Vec::new(),
             fetched: Vec::new(),

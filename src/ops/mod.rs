@@ -30,6 +30,7 @@ mod build;
 mod error;
 #[cfg(feature = "client")]
 mod export;
+mod impact;
 #[cfg(feature = "client")]
 mod knowledge;
 #[cfg(feature = "client")]
@@ -55,6 +56,10 @@ pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 pub use error::Error;
 #[cfg(feature = "client")]
 pub use export::{ExportFormat, ExportOptions, ExportedFile, export};
+pub use impact::{
+    IMPACT_FORMAT, Impact, ImpactOptions, ImpactTotals, ProjectImpact, ReportFileError,
+    UpdateImpact, diff_report_files, impact, read_report_view, update_impact,
+};
 #[cfg(feature = "client")]
 pub use knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_bundle, load_knowledge, load_pack,

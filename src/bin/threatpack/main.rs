@@ -66,6 +66,10 @@ enum Command {
     Overrides(commands::overrides::OverridesArgs),
     /// Apply a pack to a system model: threats, mitigations, residual risk, backlog
     Apply(Box<commands::apply::ApplyArgs>),
+    /// What a candidate pack version changes in every project's threat model, before it ships
+    Impact(commands::impact::ImpactArgs),
+    /// Compare JSON reports (`report diff OLD NEW`)
+    Report(commands::report::ReportArgs),
     /// Run a pack's tests: models with the findings they must and must not produce
     Test(commands::test::TestArgs),
     /// List the questions a system model has not answered yet, per element and STRIDE category
@@ -132,6 +136,8 @@ fn main() -> ExitCode {
             Command::Verify(args) => commands::verify::run(args),
             Command::Overrides(args) => commands::overrides::run(args),
             Command::Apply(args) => commands::apply::run(*args),
+            Command::Impact(args) => commands::impact::run(args),
+            Command::Report(args) => commands::report::run(args),
             Command::Test(args) => commands::test::run(args),
             Command::Questions(args) => commands::questions::run(args),
             Command::Login(args) => commands::login::run(args),

@@ -44,6 +44,10 @@ pub struct UpdateArgs {
     /// `human`, or `json`: one document on stdout with the changes, the locked and fetched packs
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Write nothing: show what the update would change in the project's threat model
+    /// (threats new, gone and changed; backlog items added, removed and changed)
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,10 +90,45 @@ pub fn run_update(args: UpdateArgs) -> Result<ExitCode, String> {
         unlock,
         fetch: true,
     };
+    if args.dry_run {
+        return print_update_impact(&args, &options);
+    }
     match ops::lock(&args.path, &options, &TerminalProgress::default()) {
         Ok(locked) => print_locked(locked.as_ref(), args.format),
         Err(error) => Ok(report_error(&error)),
     }
+}
+
+/// `update --dry-run`: the lockfile's changes and the threat-model diff, nothing written.
+fn print_update_impact(args: &UpdateArgs, options: &LockOptions) -> Result<ExitCode, String> {
+    let impact = match ops::update_impact(
+        &args.path,
+        options,
+        &ops::ApplyOptions::default(),
+        &TerminalProgress::default(),
+    ) {
+        Ok(impact) => impact,
+        Err(error) => return Ok(report_error(&error)),
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&impact)
+                .map_err(|error| format!("cannot write the result: {error}"))?
+        ),
+        Format::Human => {
+            if impact.changes.is_empty() {
+                crate::output::say!("nothing to update: the threat model stays as it is");
+            } else {
+                for change in describe_changes(&impact.changes).split("; ") {
+                    crate::output::say!("dry run: {change}");
+                }
+                print!("{}", threatpack::analysis::diff::human(&impact.diff, None));
+            }
+            crate::output::say!("{} not written (--dry-run)", impact.lockfile.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run_fetch(args: FetchArgs) -> Result<ExitCode, String> {
