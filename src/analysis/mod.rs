@@ -8,6 +8,7 @@
 //! the backlog's counts are materialised: a model of 30,000 elements can have millions of
 //! threat instances, and a terminal summary needs none of their text.
 
+pub mod activities;
 pub mod backlog;
 pub mod diagram;
 pub mod html;
@@ -805,6 +806,7 @@ impl Builder<'_, '_> {
             Detail::Summary { .. } => Alignment::default(),
         };
         let (format, model, pack, tier) = self.heading(header);
+        let activities = activities::activities(self.engine, self.model, &prepared.totals, &tier);
         Report {
             format,
             model,
@@ -814,6 +816,7 @@ impl Builder<'_, '_> {
             totals: prepared.totals,
             backlog,
             alignment,
+            activities,
             errors: prepared.errors,
         }
     }

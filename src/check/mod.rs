@@ -5,6 +5,7 @@
 //! Pure: works on a `PackGraph` already in memory. Only the root pack (index 0) is reported on;
 //! its path dependencies are there to resolve references into them.
 
+mod activities;
 mod conditions;
 mod items;
 mod manifest;
@@ -99,6 +100,7 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
     };
     manifest::check(&index, &mut diagnostics);
     system::check(&index, &mut facts, &mut diagnostics);
+    activities::check(&index, &mut facts, &mut diagnostics);
     items::check(&index, &mut facts, &mut diagnostics);
     overrides::check(&index, &mut facts, &mut diagnostics);
     pack_tests::check(&index, &mut diagnostics);

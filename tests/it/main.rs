@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area (as in cargo and uv). They run the real
 //! `threatpack` binary on real files.
 
+mod activities;
 mod apply_cli;
 mod build_cli;
 mod bundle_schemas;
