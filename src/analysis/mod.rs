@@ -10,6 +10,7 @@
 
 pub mod activities;
 pub mod backlog;
+pub mod backlog_sync;
 pub mod diagram;
 pub mod html;
 mod json;

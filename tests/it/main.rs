@@ -3,6 +3,7 @@
 
 mod activities;
 mod apply_cli;
+mod backlog_sync;
 mod build_cli;
 mod bundle_schemas;
 mod bundles;

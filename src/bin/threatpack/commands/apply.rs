@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use threatpack::analysis::Detail;
-use threatpack::analysis::backlog::{backlog_csv, backlog_json};
+use threatpack::analysis::backlog::backlog_csv;
 use threatpack::analysis::diagram::Diagram;
 use threatpack::analysis::html::html;
 use threatpack::analysis::markdown::markdown;
@@ -52,6 +52,24 @@ pub struct ApplyArgs {
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
+    /// Shape the CSV backlog for this tracker's importer (with `Threatpack Id` and
+    /// `Threatpack Change` columns). Default: one layout for all
+    #[arg(long, value_enum, value_name = "TRACKER")]
+    pub tracker: Option<TrackerArg>,
+    /// Export only the backlog items new or changed since this earlier JSON report
+    /// (`--format json`), and those no longer needed
+    #[arg(long, value_name = "REPORT")]
+    pub since: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrackerArg {
+    /// Azure DevOps Boards (Import work items): HTML descriptions
+    AzureDevops,
+    /// Jira (Import issues from CSV): Summary, priority names, Labels columns
+    Jira,
+    /// GitHub issues (title, body, labels) for `gh issue create`
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,8 +189,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     let output = match args.format {
         ApplyFormat::Summary => summary(&report),
         ApplyFormat::Markdown => markdown(&report),
-        ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
-        ApplyFormat::BacklogJson => backlog_json(&report),
+        ApplyFormat::BacklogCsv | ApplyFormat::BacklogJson => backlog(&args, &report)?,
         ApplyFormat::Json
         | ApplyFormat::Otm
         | ApplyFormat::Stix
@@ -182,6 +199,41 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     emit(&args, &output)?;
     Ok(exit_code(report.errors.len()))
 }
+
+/// The backlog as CSV or JSON: for a tracker, since an earlier report.
+fn backlog(
+    args: &ApplyArgs,
+    report: &threatpack::analysis::report::Report,
+) -> Result<String, String> {
+    use threatpack::analysis::backlog_sync::{PreviousReport, Tracker, changes, tracker_csv};
+    let changes = match &args.since {
+        Some(path) => {
+            let bytes = threatpack::workspace::read_capped(path, MAX_SINCE_REPORT_BYTES)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("`{}` is not UTF-8 text", path.display()))?;
+            let previous = PreviousReport::parse(&text)
+                .map_err(|error| format!("`{}` is {error}", path.display()))?;
+            Some(changes(report, &previous))
+        }
+        None => None,
+    };
+    if args.format == ApplyFormat::BacklogJson {
+        return Ok(threatpack::analysis::backlog::backlog_json_since(
+            report,
+            changes.as_ref(),
+        ));
+    }
+    let tracker = match args.tracker {
+        None if changes.is_none() => return backlog_csv(report, &args.work_item_type),
+        None | Some(TrackerArg::AzureDevops) => Tracker::AzureDevops,
+        Some(TrackerArg::Jira) => Tracker::Jira,
+        Some(TrackerArg::Github) => Tracker::Github,
+    };
+    tracker_csv(report, tracker, &args.work_item_type, changes.as_ref())
+}
+
+/// An earlier report read for `--since`: reports of large models are large.
+const MAX_SINCE_REPORT_BYTES: u64 = 1 << 30;
 
 /// Conditions that could not be evaluated make the run fail (they are listed in the output).
 fn exit_code(errors: usize) -> ExitCode {
