@@ -471,6 +471,8 @@ pub struct TestExpectations {
     pub expect_absent: Vec<String>,
     /// With `tier = "auto"`: the tier the pack's tier rules must choose.
     pub expect_tier: Option<String>,
+    /// Exactly the activities the results must require (ids, local or qualified).
+    pub expect_activities: Option<Vec<String>>,
 }
 
 /// A system model (see schema/model.schema.json): what `threatpack apply` reads, and what a
