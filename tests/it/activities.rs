@@ -345,3 +345,53 @@ fn stride_core_requires_its_default_activities_on_the_example_shop() {
         run.stdout
     );
 }
+
+#[test]
+fn a_pack_test_states_the_activities_it_expects() {
+    let tests = r#"
+--- act/tests/exposed.toml
+[test]
+description = "An exposed service with personal data requires every activity."
+expect-activities = ["dast", "deeper", "pentest"]
+
+[system]
+handles_personal_data = true
+
+[[component]]
+id = "api"
+kind = "service"
+properties = { internet_facing = true }
+--- act/tests/internal.toml
+[test]
+description = "Wrong on purpose: an internal service requires no DAST."
+expect-activities = ["dast"]
+
+[[component]]
+id = "api"
+kind = "service"
+"#;
+    let directory = write_fixture(&format!("{PACK}{tests}"));
+    let run = threatpack(directory.path(), &["test", "act"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ok    act/tests/exposed.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("FAIL  act/tests/internal.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("activity test/act:activity/dast"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("not required: `system.internet_facing || report.internet_facing_components > 0` does not hold"),
+        "{}",
+        run.stdout
+    );
+}
