@@ -41,6 +41,43 @@ pub struct TierRule {
     pub reason: String,
 }
 
+/// `[[activity]]` in `activities/*.toml`: a security activity (a deeper threat model, DAST, a
+/// penetration test, ...) that a threat model requires when `when` holds over its system and
+/// its results.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Activity {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub kind: ActivityKind,
+    /// A CEL rule over `system` and `report` (`analysis::activities` lists what it may read).
+    pub when: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivityKind {
+    DeeperThreatModel,
+    Sast,
+    Dast,
+    PenetrationTest,
+    DesignReview,
+    Custom,
+}
+
+impl ActivityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::DeeperThreatModel => "deeper-threat-model",
+            ActivityKind::Sast => "sast",
+            ActivityKind::Dast => "dast",
+            ActivityKind::PenetrationTest => "penetration-test",
+            ActivityKind::DesignReview => "design-review",
+            ActivityKind::Custom => "custom",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct PackMetadata {
@@ -439,6 +476,8 @@ pub struct TestExpectations {
     pub expect_absent: Vec<String>,
     /// With `tier = "auto"`: the tier the pack's tier rules must choose.
     pub expect_tier: Option<String>,
+    /// Exactly the activities the results must require (ids, local or qualified).
+    pub expect_activities: Option<Vec<String>>,
 }
 
 /// A system model (see schema/model.schema.json): what `threatpack apply` reads, and what a
@@ -468,6 +507,13 @@ pub struct Model {
     /// User stories with their WITHOUT clauses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub story: Vec<Story>,
+    /// Security activities done, with when and the evidence.
+    #[serde(
+        default,
+        rename = "activity-done",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub activity_done: Vec<ActivityDone>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -633,6 +679,20 @@ impl ImplementationStatus {
             ImplementationStatus::Missing => "missing",
         }
     }
+}
+
+/// `[[activity-done]]`: a security activity done, so no longer owed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityDone {
+    /// An activity id: local to a pack compiled in, or qualified (`ns/pack:activity/id`).
+    pub id: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// A link to the result: a report, a ticket, a pipeline run.
+    pub evidence: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `[[story]]`: a user story and the things that must not happen on the way (WITHOUT clauses).

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::document::{self, Node, Place};
 use crate::model::{
-    AttackPattern, Entity, Manifest, Mitigation, Override, PackTest, PropertyDefinition,
+    Activity, AttackPattern, Entity, Manifest, Mitigation, Override, PackTest, PropertyDefinition,
     SystemProperty, TierRule,
 };
 use crate::names::ItemKind;
@@ -56,6 +56,8 @@ pub struct ParsedPack {
     pub mitigations: Vec<Located<Mitigation>>,
     pub overrides: Vec<Located<Override>>,
     pub tests: Vec<Located<PackTest>>,
+    /// `[[activity]]` of `activities/*.toml`, file by file in order.
+    pub activities: Vec<Located<Activity>>,
     /// Items left out because they break their schema: their kind and id. They are known to
     /// have failed, so references to them are not reported again.
     pub unparsed_ids: BTreeSet<(ItemKind, String)>,
@@ -89,6 +91,7 @@ impl ParsedPack {
             mitigations: Vec::new(),
             overrides: Vec::new(),
             tests: Vec::new(),
+            activities: Vec::new(),
             unparsed_ids: BTreeSet::new(),
             unreadable_kinds: BTreeSet::new(),
             unparsed_addresses: Some(BTreeSet::new()),
@@ -165,6 +168,7 @@ impl ParsedPack {
             pack.mitigations.extend(file.mitigations);
             pack.overrides.extend(file.overrides);
             pack.tests.extend(file.tests);
+            pack.activities.extend(file.activities);
             pack.unparsed_ids.extend(file.unparsed_ids);
             pack.unparsed_addresses =
                 match (pack.unparsed_addresses.take(), file.unparsed_addresses) {
@@ -287,6 +291,7 @@ struct FileParse {
     mitigations: Vec<Located<Mitigation>>,
     overrides: Vec<Located<Override>>,
     tests: Vec<Located<PackTest>>,
+    activities: Vec<Located<Activity>>,
     unparsed_ids: BTreeSet<(ItemKind, String)>,
     unparsed_addresses: Option<BTreeSet<String>>,
 }
@@ -444,6 +449,13 @@ fn parse_file(file: &SourceFile, index: usize) -> FileParse {
         FileKind::Overrides => out.overrides.extend(items(
             &json,
             "override",
+            index,
+            &broken_items,
+            &mut out.unparsed_ids,
+        )),
+        FileKind::Activities => out.activities.extend(items(
+            &json,
+            "activity",
             index,
             &broken_items,
             &mut out.unparsed_ids,

@@ -20,6 +20,8 @@ pub enum FileKind {
     Mitigations,
     Overrides,
     PackTest,
+    /// Security activities a threat model's results call for (`activities/*.toml`).
+    Activities,
     /// A system model (`threatpack apply --model`): not part of a pack.
     Model,
     /// How an Open Threat Model file maps to a model (`threatpack apply --mapping`): not part
@@ -30,13 +32,14 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 9] = [
+    pub const ALL: [FileKind; 10] = [
         FileKind::Manifest,
         FileKind::Entities,
         FileKind::AttackPatterns,
         FileKind::Mitigations,
         FileKind::Overrides,
         FileKind::PackTest,
+        FileKind::Activities,
         FileKind::Model,
         FileKind::OtmMapping,
         FileKind::ImportMapping,
@@ -62,6 +65,7 @@ impl FileKind {
             FileKind::Mitigations => Some("mitigations"),
             FileKind::Overrides => Some("overrides"),
             FileKind::PackTest => Some("tests"),
+            FileKind::Activities => Some("activities"),
             FileKind::Model | FileKind::OtmMapping | FileKind::ImportMapping => None,
         }
     }
@@ -74,6 +78,7 @@ impl FileKind {
             FileKind::Mitigations => SchemaKind::Mitigations,
             FileKind::Overrides => SchemaKind::Overrides,
             FileKind::PackTest => SchemaKind::PackTest,
+            FileKind::Activities => SchemaKind::Activities,
             FileKind::Model => SchemaKind::Model,
             FileKind::OtmMapping => SchemaKind::OtmMapping,
             FileKind::ImportMapping => SchemaKind::ImportMapping,
@@ -91,6 +96,7 @@ pub enum SchemaKind {
     Mitigations,
     Overrides,
     PackTest,
+    Activities,
     Model,
     OtmMapping,
     /// `threatpack import --mapping FILE`.
@@ -121,13 +127,14 @@ pub enum SchemaKind {
 }
 
 impl SchemaKind {
-    pub const ALL: [SchemaKind; 21] = [
+    pub const ALL: [SchemaKind; 22] = [
         SchemaKind::Pack,
         SchemaKind::Entities,
         SchemaKind::AttackPatterns,
         SchemaKind::Mitigations,
         SchemaKind::Overrides,
         SchemaKind::PackTest,
+        SchemaKind::Activities,
         SchemaKind::Model,
         SchemaKind::OtmMapping,
         SchemaKind::ImportMapping,
@@ -154,6 +161,7 @@ impl SchemaKind {
             SchemaKind::Mitigations => "mitigations",
             SchemaKind::Overrides => "overrides",
             SchemaKind::PackTest => "pack-test",
+            SchemaKind::Activities => "activities",
             SchemaKind::Model => "model",
             SchemaKind::OtmMapping => "otm-mapping",
             SchemaKind::ImportMapping => "import-mapping",
@@ -184,6 +192,7 @@ impl SchemaKind {
             SchemaKind::Mitigations => "mitigations.schema.json",
             SchemaKind::Overrides => "overrides.schema.json",
             SchemaKind::PackTest => "pack-test.schema.json",
+            SchemaKind::Activities => "activities.schema.json",
             SchemaKind::Model => "model.schema.json",
             SchemaKind::OtmMapping => "otm-mapping.schema.json",
             SchemaKind::ImportMapping => "import-mapping.schema.json",
@@ -211,6 +220,7 @@ impl SchemaKind {
             SchemaKind::Mitigations => include_str!("../schema/mitigations.schema.json"),
             SchemaKind::Overrides => include_str!("../schema/overrides.schema.json"),
             SchemaKind::PackTest => include_str!("../schema/pack-test.schema.json"),
+            SchemaKind::Activities => include_str!("../schema/activities.schema.json"),
             SchemaKind::Model => include_str!("../schema/model.schema.json"),
             SchemaKind::OtmMapping => include_str!("../schema/otm-mapping.schema.json"),
             SchemaKind::ImportMapping => include_str!("../schema/import-mapping.schema.json"),
@@ -459,6 +469,7 @@ fn unknown_key_help(kind: FileKind, segments: &[String]) -> String {
             FileKind::AttackPatterns => "`[[attack-pattern]]` tables",
             FileKind::Mitigations => "`[[mitigation]]` tables",
             FileKind::Overrides => "`[[override]]` tables",
+            FileKind::Activities => "`[[activity]]` tables",
             FileKind::PackTest => {
                 "`[test]` and the tables of a system model (`[system]`, `[[component]]`, `[[flow]]`, `[[boundary]]`, ...)"
             }

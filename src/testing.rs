@@ -130,8 +130,37 @@ fn run_one(
             outcome.wrong_tier = Some((expected.clone(), format!("{chosen} ({})", choice.reason)));
         }
     }
-    outcome.tier = Some(choice);
+    outcome.tier = Some(choice.clone());
     let rules = engine.rules(max_rank);
+    if let Some(expected) = &test.expect_activities {
+        use crate::analysis::report::{ModelOrigin, Provenance, ToolRef};
+        // Only the activities are read: the provenance is this run's, with no packs.
+        let header = crate::analysis::Header {
+            model_file: file.display_path.clone(),
+            tier: choice.clone(),
+            provenance: Provenance {
+                tool: ToolRef {
+                    name: "threatpack".to_string(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                },
+                generated_at: crate::time::format_rfc3339(crate::time::now()),
+                model: ModelOrigin {
+                    file: file.display_path.clone(),
+                    sha256: String::new(),
+                },
+                packs: Vec::new(),
+                project: None,
+            },
+        };
+        let report = crate::analysis::analyse(
+            &engine,
+            &rules,
+            &model,
+            header,
+            crate::analysis::Detail::Summary { limit: 0 },
+        );
+        check_activities(kb, &report, expected, &mut outcome);
+    }
     let mut findings = Findings::default();
     engine.evaluate(&rules, &model, &mut findings);
     outcome.errors.extend(
@@ -274,4 +303,57 @@ fn xml(text: &str) -> String {
         }
     }
     out
+}
+
+/// `expect-activities`: each expected activity must be required (else `missing`), and no other
+/// (else `unexpected`), each with the rule and the values it read.
+fn check_activities(
+    kb: &KnowledgeBase,
+    report: &crate::analysis::report::Report,
+    expected: &[String],
+    outcome: &mut TestOutcome,
+) {
+    let required = report
+        .activities
+        .as_ref()
+        .map_or(&[][..], |activities| activities.activities.as_slice());
+    let ids: Vec<&str> = kb
+        .activities
+        .iter()
+        .map(|activity| activity.id.as_str())
+        .collect();
+    let mut wanted = Vec::new();
+    for expectation in expected {
+        match resolve_id(kb, &ids, "activity", expectation) {
+            Ok(index) => wanted.push(ids[index]),
+            Err(unresolved) => outcome
+                .missing
+                .push((format!("activity {expectation}"), unresolved.message)),
+        }
+    }
+    for id in &wanted {
+        if !required.iter().any(|activity| activity.id == *id) {
+            let rule = kb
+                .activities
+                .iter()
+                .find(|activity| activity.id == *id)
+                .map_or("", |activity| activity.when.trim());
+            outcome.missing.push((
+                format!("activity {id}"),
+                format!("not required: `{rule}` does not hold"),
+            ));
+        }
+    }
+    for activity in required {
+        if !wanted.contains(&activity.id.as_str()) {
+            outcome.unexpected.push((
+                format!("activity {}", activity.id),
+                format!(
+                    "required: `{}` holds with {}",
+                    activity.rule,
+                    crate::analysis::activities::values_text(&activity.values)
+                ),
+            ));
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! maps by name), Jira maps any column at import, and GitHub has no CSV import at all. Anything
 //! without a standard field (places, threats, events, the mitigation's id) is written into the
 //! description, and the item's stable id is a tag, so that a later run can be matched to the
-//! work items it created.
+//! work items it created. `backlog_sync` shapes it for one tracker and keeps only what changed
+//! since an earlier report.
 
 use serde::Serialize;
 
@@ -77,6 +78,37 @@ pub fn backlog_csv(report: &Report, work_item_type: &str) -> Result<String, Stri
 /// The backlog as a JSON document (schema/backlog.schema.json): what was applied to what, and
 /// the items in the order of `ordered`, priority still 1 to 5.
 pub fn backlog_json(report: &Report) -> String {
+    backlog_json_since(report, None)
+}
+
+/// [`backlog_json`]; with `changes` (`--since`), only the items new or changed, each with its
+/// `change`, and the previous items no longer needed under `removed`.
+pub fn backlog_json_since(
+    report: &Report,
+    changes: Option<&crate::analysis::backlog_sync::Changes>,
+) -> String {
+    let items: Vec<&BacklogItem> = ordered(report)
+        .into_iter()
+        .filter(|item| changes.is_none_or(|changes| changes.changed.contains_key(&item.id)))
+        .collect();
+    let since = changes.map(|changes| BacklogSince {
+        changes: items
+            .iter()
+            .filter_map(|item| {
+                let change = changes.changed.get(&item.id)?;
+                Some((item.id.clone(), change.as_str()))
+            })
+            .collect(),
+        removed: changes
+            .removed
+            .iter()
+            .map(|item| RemovedItem {
+                id: item.id.clone(),
+                mitigation: item.mitigation.clone(),
+                title: item.title.clone(),
+            })
+            .collect(),
+    });
     let document = BacklogDocument {
         format: BACKLOG_FORMAT,
         report_format: REPORT_FORMAT,
@@ -87,7 +119,8 @@ pub fn backlog_json(report: &Report) -> String {
             items: report.backlog.len(),
             places: report.backlog.iter().map(|item| item.places.len()).sum(),
         },
-        items: ordered(report),
+        items,
+        since,
     };
     let mut text = serde_json::to_string_pretty(&document)
         .expect("a backlog of strings, numbers and enums serializes");
@@ -105,6 +138,22 @@ struct BacklogDocument<'a> {
     tier: &'a TierChoice,
     size: BacklogSize,
     items: Vec<&'a BacklogItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<BacklogSince>,
+}
+
+/// With `--since`: each item's change (`new`, `changed`) and the items no longer needed.
+#[derive(Serialize)]
+struct BacklogSince {
+    changes: std::collections::BTreeMap<String, &'static str>,
+    removed: Vec<RemovedItem>,
+}
+
+#[derive(Serialize)]
+struct RemovedItem {
+    id: String,
+    mitigation: String,
+    title: String,
 }
 
 #[derive(Serialize)]
@@ -152,7 +201,7 @@ fn plain(text: &str) -> String {
 /// The description of a work item: the mitigation's description, how to implement and verify
 /// it, the places and threats it is for, the security events it emits, references, and where it comes
 /// from. Plain text with `-` lists, which Jira and GitHub render as lists.
-fn description(report: &Report, item: &BacklogItem) -> String {
+pub(crate) fn description(report: &Report, item: &BacklogItem) -> String {
     let threats = threats_by_id(report);
     let names = element_names(report);
     let mut sections = vec![plain(&item.description)];
@@ -253,7 +302,7 @@ fn threat_line(id: &str, threat: Option<&ThreatInstance>) -> String {
 /// `threatpack`, the item's stable id (to find it again on the next run), its severity and the
 /// categories of the threats it addresses; each usable as an Azure DevOps tag, a Jira label and
 /// a GitHub label (no `;`, `,` or spaces, at most 50 characters).
-fn tags(report: &Report, item: &BacklogItem) -> Vec<String> {
+pub(crate) fn tags(report: &Report, item: &BacklogItem) -> Vec<String> {
     let threats = threats_by_id(report);
     let mut tags = vec![
         "threatpack".to_string(),

@@ -61,6 +61,11 @@ pub fn write_report_json(
             &Items(std::cell::Cell::new(Some(backlog))),
         )?;
         field(&mut out, false, "alignment", &alignment)?;
+        let activities =
+            super::activities::activities(builder.engine, builder.model, &prepared.totals, &tier);
+        if let Some(activities) = &activities {
+            field(&mut out, false, "activities", activities)?;
+        }
         if !prepared.errors.is_empty() {
             field(&mut out, false, "errors", &prepared.errors)?;
         }

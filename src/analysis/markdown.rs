@@ -27,6 +27,7 @@ pub fn markdown(report: &Report) -> String {
     totals(&mut document, report);
     threats(&mut document, report);
     backlog(&mut document, report);
+    activities(&mut document, report);
     alignment(&mut document, report);
     errors(&mut document, report);
     document.finish()
@@ -358,6 +359,53 @@ fn threat_section(document: &mut Document, threat: &ThreatInstance) {
         })
         .collect();
     document.table(&header, &rows);
+}
+
+fn activities(document: &mut Document, report: &Report) {
+    let Some(activities) = &report.activities else {
+        return;
+    };
+    document.heading(2, "Security activities");
+    if activities.required == 0 {
+        document.paragraph("None required: no activity's rule holds for these results.");
+        return;
+    }
+    document.paragraph(format!(
+        "{} required, {} done, {} owed. Each is required because its rule holds for this \
+         model and its results; record one done in the model's `[[activity-done]]`.",
+        activities.required, activities.done, activities.owed
+    ));
+    let rows: Vec<Vec<String>> = activities
+        .activities
+        .iter()
+        .map(|activity| {
+            let why = match &activity.error {
+                Some(error) => format!("cannot evaluate: {}", text(error)),
+                None => format!(
+                    "{} with {}",
+                    code(&one_line(&activity.rule)),
+                    code(&crate::analysis::activities::values_text(&activity.values))
+                ),
+            };
+            let status = match &activity.done {
+                Some(done) => format!("done {} ({})", text(&done.date), text(&done.evidence)),
+                None => activity.status.as_str().to_string(),
+            };
+            vec![
+                format!(
+                    "{} ({})",
+                    text(&activity.name),
+                    code(activity.kind.as_str())
+                ),
+                status,
+                why,
+            ]
+        })
+        .collect();
+    document.table(
+        &[("Activity", LEFT), ("Status", LEFT), ("Why", LEFT)],
+        &rows,
+    );
 }
 
 fn backlog(document: &mut Document, report: &Report) {

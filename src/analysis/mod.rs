@@ -8,7 +8,9 @@
 //! the backlog's counts are materialised: a model of 30,000 elements can have millions of
 //! threat instances, and a terminal summary needs none of their text.
 
+pub mod activities;
 pub mod backlog;
+pub mod backlog_sync;
 pub mod diagram;
 pub mod gate;
 pub mod diff;
@@ -827,6 +829,7 @@ impl Builder<'_, '_> {
         };
         let provenance = header.provenance.clone();
         let (format, model, pack, tier) = self.heading(header);
+        let activities = activities::activities(self.engine, self.model, &prepared.totals, &tier);
         Report {
             format,
             provenance,
@@ -837,6 +840,7 @@ impl Builder<'_, '_> {
             totals: prepared.totals,
             backlog,
             alignment,
+            activities,
             errors: prepared.errors,
         }
     }

@@ -31,6 +31,10 @@ pub struct Report {
     /// One work item per mitigation still to do, aggregated over every place it applies.
     pub backlog: Vec<BacklogItem>,
     pub alignment: Alignment,
+    /// The security activities the results require, done and owed; absent when the knowledge
+    /// base declares no activities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activities: Option<super::activities::ActivitiesReport>,
     /// Conditions that could not be evaluated: never treated as false.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvaluationError>,

@@ -40,6 +40,7 @@ pub fn summary(report: &Report) -> String {
     distributions(&mut out, report);
     top_threats(&mut out, report);
     backlog(&mut out, report);
+    activities(&mut out, report);
     out
 }
 
@@ -285,6 +286,36 @@ fn backlog(out: &mut String, report: &Report) {
         .collect();
     if !priorities.is_empty() {
         push_field_list(out, "by priority", &priorities);
+    }
+}
+
+fn activities(out: &mut String, report: &Report) {
+    let Some(activities) = &report.activities else {
+        return;
+    };
+    out.push('\n');
+    if activities.required == 0 {
+        push_line(out, "activities: none required");
+        return;
+    }
+    push_line(
+        out,
+        &format!(
+            "activities: {} required, {} done, {} owed",
+            activities.required, activities.done, activities.owed
+        ),
+    );
+    for activity in &activities.activities {
+        let why = match &activity.error {
+            Some(error) => format!("cannot evaluate: {error}"),
+            None => crate::analysis::activities::values_text(&activity.values),
+        };
+        push_wrapped(
+            out,
+            &format!("  {:<6} ", activity.status.as_str()),
+            "         ",
+            &format!("{} ({}): {why}", activity.name, activity.kind.as_str()),
+        );
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) enum Subjects<'s> {
     Elements(&'s [usize]),
     /// The system as a whole (a tier rule): only `system` may be read.
     System,
+    /// The system and the threat model's results (an activity rule): `system` and `report`.
+    SystemAndReport,
 }
 
 /// Checks `condition`, found at `fields` of the root-pack item at `origin`, about `subjects`.
@@ -28,8 +30,9 @@ pub(crate) fn check(
     fields: &[&str],
     subjects: Subjects<'_>,
 ) {
+    let report = matches!(subjects, Subjects::SystemAndReport);
     let subjects = match subjects {
-        Subjects::System => &[],
+        Subjects::System | Subjects::SystemAndReport => &[],
         // Nothing to check against: the unresolved `applies-to` is reported on its own.
         Subjects::Elements([]) => return,
         Subjects::Elements(entities) => entities,
@@ -53,6 +56,7 @@ pub(crate) fn check(
             .collect(),
         endpoints: (all_flows && !subjects.is_empty()).then_some(&index.endpoint_properties),
         system: &index.system_properties,
+        report,
     };
     let mut report = check_condition(condition, &scope);
     // An entity whose ancestor failed lacks what it would have inherited: its reads cannot be

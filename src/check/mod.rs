@@ -6,6 +6,7 @@
 //! its path dependencies are there to resolve references into them.
 
 mod catalogs;
+mod activities;
 mod conditions;
 mod items;
 mod manifest;
@@ -101,6 +102,7 @@ pub fn check_graph(graph: &PackGraph, options: &CheckOptions) -> CheckReport {
     manifest::check(&index, &mut diagnostics);
     catalogs::check(&index, &mut diagnostics);
     system::check(&index, &mut facts, &mut diagnostics);
+    activities::check(&index, &mut facts, &mut diagnostics);
     items::check(&index, &mut facts, &mut diagnostics);
     overrides::check(&index, &mut facts, &mut diagnostics);
     pack_tests::check(&index, &mut diagnostics);

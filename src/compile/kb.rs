@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Control, Cost, ElementKind, Event, PropertyDefinition, Rating, References, Severity, Status,
-    Strength,
+    ActivityKind, Control, Cost, ElementKind, Event, PropertyDefinition, Rating, References,
+    Severity, Status, Strength,
 };
 
 /// The version of the `kb.json` format.
@@ -37,6 +37,9 @@ pub struct KnowledgeBase {
     /// of `tiers`.
     #[serde(default)]
     pub tier_rules: Vec<CompiledTierRule>,
+    /// The security activities of every pack compiled in, in dependency order then as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<CompiledActivity>,
     pub entities: Vec<CompiledEntity>,
     pub attack_patterns: Vec<CompiledAttackPattern>,
     pub mitigations: Vec<CompiledMitigation>,
@@ -133,6 +136,22 @@ pub struct CompiledTierRule {
     /// Why systems matching `when` get this tier.
     pub reason: String,
     /// Where the rule is written (its `[[system.tier-rule]]` header).
+    pub provenance: Source,
+}
+
+/// A security activity (`[[activity]]`) a threat model requires when `when` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CompiledActivity {
+    /// Qualified: `namespace/pack:activity/id`.
+    pub id: String,
+    pub pack: String,
+    pub name: String,
+    pub description: String,
+    pub kind: ActivityKind,
+    /// The CEL rule over `system` and `report`.
+    pub when: String,
+    /// Where the activity is written (its `[[activity]]` header).
     pub provenance: Source,
 }
 

@@ -215,6 +215,7 @@ impl<'g> Compiler<'g, '_> {
             packs: self.packs(),
             system_properties: self.system_properties(),
             tier_rules: self.tier_rules(),
+            activities: self.activities(),
             entities: entities
                 .into_iter()
                 .filter(|slot| !slot.removed)
@@ -742,6 +743,30 @@ impl<'g> Compiler<'g, '_> {
             }
         }
         rules
+    }
+
+    /// Every pack's activities, dependencies first, each pack's as written.
+    fn activities(&mut self) -> Vec<CompiledActivity> {
+        let graph = self.graph;
+        let mut activities = Vec::new();
+        for pack in graph.dependency_order() {
+            for activity in &graph.packs[pack].activities {
+                activities.push(CompiledActivity {
+                    id: format!(
+                        "{}:activity/{}",
+                        graph.packs[pack].name().unwrap_or("?"),
+                        activity.item.id
+                    ),
+                    pack: graph.packs[pack].name().unwrap_or("?").to_string(),
+                    name: activity.item.name.clone(),
+                    description: activity.item.description.clone(),
+                    kind: activity.item.kind,
+                    when: activity.item.when.clone(),
+                    provenance: self.source(pack, &activity.origin, &[]),
+                });
+            }
+        }
+        activities
     }
 
     /// Every pack in the build, sorted by name, with where its attribution files go.

@@ -85,6 +85,40 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     Type::Element(role) => {
                         self.property(expression.id, role, &select.field, select.test)
                     }
+                    Type::Record(record) => match Type::of_record_field(record, &select.field) {
+                        Some(_) if select.test => Type::Bool,
+                        Some(field_type) => field_type,
+                        None => {
+                            let prefix = format!("{record}.");
+                            let fields: Vec<&str> = REPORT_FIELDS
+                                .iter()
+                                .filter_map(|(path, _, _)| path.strip_prefix(prefix.as_str()))
+                                .filter(|rest| !rest.contains('.'))
+                                .collect();
+                            let help = suggestion_help(&select.field, fields.iter().copied())
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "`{record}` has {}",
+                                        fields
+                                            .iter()
+                                            .map(|field| format!("`{field}`"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    )
+                                });
+                            self.problem(
+                                Position::Field {
+                                    id: expression.id,
+                                    length: select.field.len(),
+                                },
+                                Code::ConditionUnknownProperty,
+                                format!("`{record}` has no field `{}`", select.field),
+                                "unknown field".to_string(),
+                                Some(help),
+                            );
+                            Type::Dynamic
+                        }
+                    },
                     Type::Dynamic | Type::Map => {
                         if select.test {
                             Type::Bool
@@ -150,6 +184,7 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
         let has_element = self.scope.has_element();
         match name {
             "system" => Type::Element(Role::System),
+            "report" if self.scope.report => Type::Record("report"),
             "self" if has_element => Type::Element(Role::Subject),
             "self" | "source" | "target" | "crosses_boundary" | "crossed_boundaries"
                 if !has_element =>
@@ -157,12 +192,17 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                 self.problem(
                     Position::Node(id),
                     Code::ConditionUnknownProperty,
-                    format!("`{name}` does not exist in tier rules"),
-                    "not available here".to_string(),
-                    Some(
-                        "a tier rule is about the whole system: it reads only `system.<property>`"
-                            .to_string(),
+                    format!(
+                        "`{name}` does not exist in {}",
+                        if self.scope.report { "activity rules" } else { "tier rules" }
                     ),
+                    "not available here".to_string(),
+                    Some(if self.scope.report {
+                        "an activity rule is about the whole system: it reads `system.<property>` and `report.<field>`".to_string()
+                    } else {
+                        "a tier rule is about the whole system: it reads only `system.<property>`"
+                            .to_string()
+                    }),
                 );
                 Type::Dynamic
             }
@@ -195,6 +235,9 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
                     ]);
                 }
                 variables.push("system");
+                if self.scope.report {
+                    variables.push("report");
+                }
                 let reader = if has_element { "self" } else { "system" };
                 let help = match crate::schema::suggest(name, variables.iter().copied()) {
                     Some(candidate) => format!("did you mean `{candidate}`?"),

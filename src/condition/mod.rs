@@ -32,6 +32,8 @@ use constants::*;
 use syntax::*;
 use types::*;
 
+pub use types::{REPORT_FIELDS, ReportFieldType};
+
 pub use crate::engine::program::{MAX_CONDITION_BYTES, MAX_CONDITION_DEPTH};
 
 /// How deep the ANTLR parser, used only to locate problems, may go: it needs far more stack
@@ -51,6 +53,9 @@ pub struct ConditionScope<'s, 'a> {
     pub endpoints: Option<&'s BTreeMap<&'a str, Vec<PropertyInfo<'a>>>>,
     /// The system properties, which `system.x` may read in every condition.
     pub system: &'s PropertySet<'a>,
+    /// Whether `report` (the threat model's results, `REPORT_FIELDS`) may be read: in
+    /// activity rules only.
+    pub report: bool,
 }
 
 impl<'s, 'a> ConditionScope<'s, 'a> {
@@ -61,6 +66,7 @@ impl<'s, 'a> ConditionScope<'s, 'a> {
             subjects: Vec::new(),
             endpoints: None,
             system,
+            report: false,
         }
     }
 
@@ -345,6 +351,7 @@ mod tests {
             subjects: vec![("web-api", &properties)],
             endpoints: None,
             system: &system,
+            report: false,
         };
         let report = check_condition(text, &scope);
         summarize(text, &report)
@@ -454,6 +461,7 @@ mod tests {
             subjects: vec![("web", &web), ("database", &database)],
             endpoints: None,
             system: &system,
+            report: false,
         };
         let report = check_condition("self.internet_facing", &scope);
         assert_eq!(report.problems.len(), 1);

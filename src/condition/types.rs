@@ -17,6 +17,8 @@ pub(super) enum Type {
     Map,
     /// `self`, `source`, `target` or `system`.
     Element(Role),
+    /// `report` or one of its records (`report.residual`) in an activity rule: fixed fields.
+    Record(&'static str),
     /// Unknown until evaluation: accepted everywhere.
     Dynamic,
 }
@@ -52,6 +54,7 @@ impl Type {
             Type::List(_) => "a list".to_string(),
             Type::Map => "a map".to_string(),
             Type::Element(Role::System) => "the system".to_string(),
+            Type::Record(path) => format!("`{path}`"),
             Type::Element(role) => format!("the element `{}`", role.variable()),
             Type::Dynamic => "a value".to_string(),
         }
@@ -65,6 +68,17 @@ impl Type {
             PropertyType::Enum => Type::Enum(definition.values.clone()),
             PropertyType::List => Type::List(Box::new(Type::Enum(definition.values.clone()))),
         }
+    }
+
+    /// The type of `record.field` (`report.residual.critical`), from [`REPORT_FIELDS`].
+    pub(super) fn of_record_field(record: &str, field: &str) -> Option<Type> {
+        let path = format!("{record}.{field}");
+        let (path, _, kind) = REPORT_FIELDS.iter().find(|(known, _, _)| *known == path)?;
+        Some(match kind {
+            ReportFieldType::Int => Type::Int,
+            ReportFieldType::String => Type::String,
+            ReportFieldType::Record => Type::Record(path),
+        })
     }
 
     pub(super) fn is_numeric(&self) -> bool {
@@ -87,3 +101,77 @@ impl Type {
         }
     }
 }
+
+/// The type of a field of `report` in an activity rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFieldType {
+    Int,
+    String,
+    /// Holds fields of its own (listed with its path as prefix).
+    Record,
+}
+
+/// Everything an activity rule may read of `report`: its path, what it holds and its type.
+/// `analysis::activities` fills in exactly these; docs/pack-format.md#activities lists them.
+pub const REPORT_FIELDS: &[(&str, &str, ReportFieldType)] = &[
+    (
+        "report.threats",
+        "the number of threat instances",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.unmitigated",
+        "the number of threat instances with no mitigation in place",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.residual",
+        "the number of threat instances per residual risk level",
+        ReportFieldType::Record,
+    ),
+    (
+        "report.residual.critical",
+        "threat instances whose residual risk is critical",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.residual.high",
+        "threat instances whose residual risk is high",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.residual.medium",
+        "threat instances whose residual risk is medium",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.residual.low",
+        "threat instances whose residual risk is low",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.residual.info",
+        "threat instances whose residual risk is info",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.backlog_items",
+        "the number of mitigations still to do",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.components",
+        "the number of components in the model",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.internet_facing_components",
+        "components whose `internet_facing` property is true",
+        ReportFieldType::Int,
+    ),
+    (
+        "report.tier",
+        "the tier applied (empty when every tier was)",
+        ReportFieldType::String,
+    ),
+];

@@ -88,6 +88,8 @@ pub struct BoundModel {
     pub system_explicit: Vec<bool>,
     pub statuses: Vec<StatusEntry>,
     pub stories: Vec<BoundStory>,
+    /// `[[activity-done]]` as written (ids checked against the knowledge base).
+    pub activities_done: Vec<crate::model::ActivityDone>,
     pub components: usize,
     pub flows: usize,
     pub boundaries: usize,
@@ -210,6 +212,7 @@ impl<'kb> Binder<'_, 'kb> {
             system_explicit: Vec::new(),
             statuses: Vec::new(),
             stories: Vec::new(),
+            activities_done: model.activity_done.clone(),
             components: model.components(),
             flows: model.flows(),
             boundaries: model.boundaries(),

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use crate::model::{
-    MitigationStatus, Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo, OutOfScope,
-    PropertyValue, Story, TextList, TextRange,
+    ActivityDone, MitigationStatus, Model, ModelBoundary, ModelElement, ModelFlow, ModelInfo,
+    OutOfScope, PropertyValue, Story, TextList, TextRange,
 };
 
 use super::validate::Role;
@@ -24,6 +24,7 @@ pub struct FlatModel {
     pub system: BTreeMap<String, Json>,
     pub mitigation_status: Vec<MitigationStatus>,
     pub story: Vec<Story>,
+    pub activity_done: Vec<ActivityDone>,
     /// Every string of the elements, one after the other.
     text: String,
     /// Kinds and property names, each once.
@@ -260,6 +261,7 @@ impl FlatModel {
         flat.system = model.system.clone();
         flat.mitigation_status = model.mitigation_status.clone();
         flat.story = model.story.clone();
+        flat.activity_done = model.activity_done.clone();
         flat
     }
 
@@ -270,6 +272,7 @@ impl FlatModel {
             system: self.system.clone(),
             mitigation_status: self.mitigation_status.clone(),
             story: self.story.clone(),
+            activity_done: self.activity_done.clone(),
             ..Model::default()
         };
         for (element, flat) in self.elements().zip(&self.elements) {

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
-use crate::model::{MitigationStatus, ModelInfo, OutOfScope, Story, TextRange};
+use crate::model::{ActivityDone, MitigationStatus, ModelInfo, OutOfScope, Story, TextRange};
 
 use super::flat::{Builder, FlatModel, FlatValue};
 use super::validate::Role;
@@ -48,7 +48,7 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        const FIELDS: [&str; 7] = [
+        const FIELDS: [&str; 8] = [
             "model",
             "system",
             "component",
@@ -56,6 +56,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             "boundary",
             "mitigation-status",
             "story",
+            "activity-done",
         ];
         let mut seen = [false; FIELDS.len()];
         while let Some(key) = map.next_key::<&str>()? {
@@ -81,6 +82,10 @@ impl<'de> Visitor<'de> for Top<'_> {
                 }
                 "story" => {
                     model.story = map.next_value::<Vec<Story>>()?;
+                    continue;
+                }
+                "activity-done" => {
+                    model.activity_done = map.next_value::<Vec<ActivityDone>>()?;
                     continue;
                 }
                 "component" => Role::Component,

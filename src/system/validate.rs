@@ -94,6 +94,11 @@ pub trait Catalogue {
     fn entity(&self, reference: &str) -> Resolution<EntityShape<'_>>;
     fn attack_pattern(&self, reference: &str) -> Resolution<usize>;
     fn mitigation(&self, reference: &str) -> Resolution<usize>;
+    /// A security activity (`[[activity-done]]`); a catalogue without activities leaves them
+    /// unchecked.
+    fn activity(&self, _reference: &str) -> Resolution<usize> {
+        Resolution::Failed
+    }
     /// The system properties a model's `[system]` may set, by name.
     fn system_properties(&self) -> BTreeMap<&str, &PropertyDefinition>;
     /// False when some system property failed (and was reported where it is declared): a
@@ -529,6 +534,11 @@ impl<'c> Validator<'c> {
                 }
             }
         }
+        for (position, done) in model.activity_done.iter().enumerate() {
+            if let Resolution::Unknown(unresolved) = self.catalogue.activity(&done.id) {
+                self.unresolved(unresolved, &["activity-done", &position.to_string(), "id"]);
+            }
+        }
         for (story_position, story) in model.story.iter().enumerate() {
             let story_position = story_position.to_string();
             for (clause_position, clause) in story.without.iter().enumerate() {
@@ -646,6 +656,19 @@ impl Catalogue for KnowledgeBaseCatalogue<'_> {
 
     fn mitigation(&self, reference: &str) -> Resolution<usize> {
         match resolve_id(self.kb, &self.mitigation_ids, "mitigation", reference) {
+            Ok(index) => Resolution::Found(index),
+            Err(unresolved) => Resolution::Unknown(unresolved),
+        }
+    }
+
+    fn activity(&self, reference: &str) -> Resolution<usize> {
+        let ids: Vec<&str> = self
+            .kb
+            .activities
+            .iter()
+            .map(|activity| activity.id.as_str())
+            .collect();
+        match resolve_id(self.kb, &ids, "activity", reference) {
             Ok(index) => Resolution::Found(index),
             Err(unresolved) => Resolution::Unknown(unresolved),
         }

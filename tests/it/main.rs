@@ -1,7 +1,9 @@
 //! Integration tests: one binary, a module per area (as in cargo and uv). They run the real
 //! `threatpack` binary on real files.
 
+mod activities;
 mod apply_cli;
+mod backlog_sync;
 mod build_cli;
 mod bundle_schemas;
 mod bundles;

@@ -541,11 +541,67 @@ fn web_shop() -> Report {
         totals,
         backlog,
         alignment,
+        activities: Some(sample_activities()),
         errors: vec![EvaluationError {
             rule: attack_pattern("weak-session-tokens"),
             element: "web-frontend".to_string(),
             message: "no such key: session_lifetime".to_string(),
         }],
+    }
+}
+
+/// A penetration test done and a DAST owed, and a rule that could not be evaluated.
+fn sample_activities() -> threatpack::analysis::activities::ActivitiesReport {
+    use threatpack::analysis::activities::{ActivitiesReport, ActivityStatus, RequiredActivity};
+    use threatpack::model::{ActivityDone, ActivityKind};
+    let activity =
+        |id: &str, name: &str, kind, status, rule: &str, values: Json| RequiredActivity {
+            id: format!("threatpack/stride-core:activity/{id}"),
+            name: name.to_string(),
+            kind,
+            status,
+            rule: rule.to_string(),
+            source: "threatpack/stride-core activities/security-activities.toml:26".to_string(),
+            values: serde_json::from_value(values).expect("a map"),
+            error: None,
+            done: None,
+        };
+    let mut pentest = activity(
+        "penetration-test",
+        "Penetration test",
+        ActivityKind::PenetrationTest,
+        ActivityStatus::Done,
+        "report.internet_facing_components > 0 && system.handles_personal_data",
+        serde_json::json!({"report.internet_facing_components": 2, "system.handles_personal_data": true}),
+    );
+    pentest.done = Some(ActivityDone {
+        id: "penetration-test".to_string(),
+        date: "2026-11-30".to_string(),
+        evidence: "https://tracker.example/SEC-1234".to_string(),
+        note: Some("retest passed".to_string()),
+    });
+    let dast = activity(
+        "dast",
+        "Dynamic application security testing",
+        ActivityKind::Dast,
+        ActivityStatus::Owed,
+        "system.internet_facing",
+        serde_json::json!({"system.internet_facing": true}),
+    );
+    let mut custom = activity(
+        "threat-hunt",
+        "Threat hunt",
+        ActivityKind::Custom,
+        ActivityStatus::Error,
+        "report.newer_field > 0",
+        serde_json::json!({}),
+    );
+    custom.error = Some("No such key: newer_field in `report.newer_field > 0`".to_string());
+    ActivitiesReport {
+        required: 3,
+        done: 1,
+        owed: 2,
+        activities: vec![dast, pentest, custom],
     }
 }
 
@@ -858,7 +914,8 @@ fn collect_emitted(instance: &Json, names: &mut BTreeSet<String>) {
         Json::Object(object) => {
             for (key, value) in object {
                 names.insert(key.clone());
-                if !key.starts_with("by-") {
+                // `by-*` and an activity's `values` are maps keyed by data.
+                if !key.starts_with("by-") && key != "values" {
                     collect_emitted(value, names);
                 }
             }
@@ -980,6 +1037,7 @@ fn an_empty_report_renders() {
         totals: Totals::default(),
         backlog: Vec::new(),
         alignment: Alignment::default(),
+        activities: None,
         errors: Vec::new(),
     };
     let text = summary(&report);

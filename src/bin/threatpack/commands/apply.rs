@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use std::io::Read;
 
 use threatpack::analysis::Detail;
-use threatpack::analysis::backlog::{backlog_csv, backlog_json};
+use threatpack::analysis::backlog::backlog_csv;
 use threatpack::analysis::diagram::Diagram;
 use threatpack::analysis::gate::{Baseline, GateContext, Policy, Violation, evaluate};
 use threatpack::analysis::html::html;
@@ -79,6 +79,24 @@ pub struct ApplyArgs {
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
+    /// Shape the CSV backlog for this tracker's importer (with `Threatpack Id` and
+    /// `Threatpack Change` columns). Default: one layout for all
+    #[arg(long, value_enum, value_name = "TRACKER")]
+    pub tracker: Option<TrackerArg>,
+    /// Export only the backlog items new or changed since this earlier JSON report
+    /// (`--format json`), and those no longer needed
+    #[arg(long, value_name = "REPORT")]
+    pub since: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrackerArg {
+    /// Azure DevOps Boards (Import work items): HTML descriptions
+    AzureDevops,
+    /// Jira (Import issues from CSV): Summary, priority names, Labels columns
+    Jira,
+    /// GitHub issues (title, body, labels) for `gh issue create`
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -274,8 +292,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
     let output = match args.format {
         ApplyFormat::Summary => summary(&report),
         ApplyFormat::Markdown => markdown(&report),
-        ApplyFormat::BacklogCsv => backlog_csv(&report, &args.work_item_type)?,
-        ApplyFormat::BacklogJson => backlog_json(&report),
+        ApplyFormat::BacklogCsv | ApplyFormat::BacklogJson => backlog(&args, &report)?,
         ApplyFormat::Json
         | ApplyFormat::Otm
         | ApplyFormat::Stix
@@ -309,8 +326,7 @@ fn render_with_model(
         ApplyFormat::Sarif => sarif(report, &knowledge.kb, &applied.element_lines),
         ApplyFormat::Summary => summary(report),
         ApplyFormat::Markdown => markdown(report),
-        ApplyFormat::BacklogCsv => backlog_csv(report, &args.work_item_type)?,
-        ApplyFormat::BacklogJson => backlog_json(report),
+        ApplyFormat::BacklogCsv | ApplyFormat::BacklogJson => backlog(args, report)?,
         ApplyFormat::Json => {
             let mut json = serde_json::to_string_pretty(report)
                 .map_err(|error| format!("cannot write the report: {error}"))?;
@@ -402,6 +418,40 @@ fn gate_summary(violations: &[Violation], with_baseline: bool) -> String {
     out.push_str("\nhelp: mitigate them (`[[mitigation-status]]` in the model), or record a governed `accepted-risk`; see docs/ci.md");
     out
 }
+/// The backlog as CSV or JSON: for a tracker, since an earlier report.
+fn backlog(
+    args: &ApplyArgs,
+    report: &threatpack::analysis::report::Report,
+) -> Result<String, String> {
+    use threatpack::analysis::backlog_sync::{PreviousReport, Tracker, changes, tracker_csv};
+    let changes = match &args.since {
+        Some(path) => {
+            let bytes = threatpack::workspace::read_capped(path, MAX_SINCE_REPORT_BYTES)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("`{}` is not UTF-8 text", path.display()))?;
+            let previous = PreviousReport::parse(&text)
+                .map_err(|error| format!("`{}` is {error}", path.display()))?;
+            Some(changes(report, &previous))
+        }
+        None => None,
+    };
+    if args.format == ApplyFormat::BacklogJson {
+        return Ok(threatpack::analysis::backlog::backlog_json_since(
+            report,
+            changes.as_ref(),
+        ));
+    }
+    let tracker = match args.tracker {
+        None if changes.is_none() => return backlog_csv(report, &args.work_item_type),
+        None | Some(TrackerArg::AzureDevops) => Tracker::AzureDevops,
+        Some(TrackerArg::Jira) => Tracker::Jira,
+        Some(TrackerArg::Github) => Tracker::Github,
+    };
+    tracker_csv(report, tracker, &args.work_item_type, changes.as_ref())
+}
+
+/// An earlier report read for `--since`: reports of large models are large.
+const MAX_SINCE_REPORT_BYTES: u64 = 1 << 30;
 
 /// Conditions that could not be evaluated make the run fail (they are listed in the output).
 fn exit_code(errors: usize) -> ExitCode {
