@@ -95,6 +95,10 @@ enum Command {
     Namespace(commands::namespace::NamespaceArgs),
     /// List the registry's tokens and revoke one
     Token(commands::token::TokenArgs),
+    /// Push a JSON report to the registry for a project
+    Report(commands::report::ReportArgs),
+    /// The registry's portfolio of pushed reports: risk, packs behind, trends, dependents
+    Portfolio(commands::portfolio::PortfolioArgs),
     /// Show what changed between two versions of a pack and the semver bump it requires
     Diff(commands::diff::DiffArgs),
     /// Check that pack.toml's version is bumped enough over a baseline (the registry's, by default)
@@ -146,6 +150,8 @@ fn main() -> ExitCode {
             Command::Owner(args) => commands::owner::run(args),
             Command::Namespace(args) => commands::namespace::run(args),
             Command::Token(args) => commands::token::run(args),
+            Command::Report(args) => commands::report::run(args),
+            Command::Portfolio(args) => commands::portfolio::run(args),
             Command::Diff(args) => commands::diff::run(args),
             Command::SemverCheck(args) => commands::semver_check::run(args),
             Command::Changelog(args) => commands::changelog::run(args),

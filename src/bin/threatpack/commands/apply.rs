@@ -52,6 +52,11 @@ pub struct ApplyArgs {
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
+    /// Push the JSON report (`--format json --out FILE`) and the model to the registry for
+    /// project NS/NAME (`--push` alone: the project the report's provenance names); needs a
+    /// token with the `report` scope (docs/portfolio.md)
+    #[arg(long, value_name = "NS/NAME", num_args = 0..=1, default_missing_value = "")]
+    pub push: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +83,9 @@ pub enum ApplyFormat {
 }
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
+    if args.push.is_some() && (args.format != ApplyFormat::Json || args.out.is_none()) {
+        return Err("`--push` sends the JSON report: add `--format json --out FILE`".to_string());
+    }
     let options = ApplyOptions {
         model: args.model.clone(),
         mapping: args.mapping.clone(),
@@ -135,7 +143,18 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             }
         };
         return match written {
-            Ok(errors) => Ok(exit_code(errors)),
+            Ok(errors) => {
+                if let (Some(project), Some(out)) = (&args.push, &args.out) {
+                    super::report::push(
+                        &args.knowledge.registry,
+                        out,
+                        Some(project.as_str()).filter(|project| !project.is_empty()),
+                        args.model.as_deref(),
+                        super::Format::Human,
+                    )?;
+                }
+                Ok(exit_code(errors))
+            }
             Err(error) => Ok(report_error(&error)),
         };
     }
