@@ -204,7 +204,7 @@ fn gunzip(bytes: &[u8], max: usize) -> Result<Vec<u8>, ApiError> {
 }
 
 pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder
         .write_all(bytes)
         .and_then(|()| encoder.finish())

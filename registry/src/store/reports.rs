@@ -263,16 +263,26 @@ pub(super) fn weeks(
     project: Option<&str>,
     from_week: i64,
 ) -> Result<Vec<(String, i64, u64)>, StoreError> {
-    let mut statement = connection
-        .prepare(
-            "SELECT project, week, risk FROM project_weeks
-             WHERE (?1 IS NULL OR project = ?1) AND week >= ?2
+    // Each query reads by an index: one project's rows by the primary key, every project's by
+    // week; the week carried in is one seek per project (`MAX` over the primary key).
+    let sql = match project {
+        Some(_) => {
+            "SELECT project, week, risk FROM project_weeks WHERE project = ?1 AND week >= ?2
              UNION ALL
-             SELECT project, MAX(week), risk FROM project_weeks
-             WHERE (?1 IS NULL OR project = ?1) AND week < ?2
-             GROUP BY project",
-        )
-        .map_err(internal)?;
+             SELECT project, week, risk FROM project_weeks
+             WHERE project = ?1
+               AND week = (SELECT MAX(week) FROM project_weeks WHERE project = ?1 AND week < ?2)"
+        }
+        None => {
+            "SELECT project, week, risk FROM project_weeks WHERE week >= ?2 AND ?1 IS NULL
+             UNION ALL
+             SELECT pw.project, pw.week, pw.risk FROM projects JOIN project_weeks AS pw
+                 ON pw.project = projects.name
+                AND pw.week = (SELECT MAX(week) FROM project_weeks
+                               WHERE project = projects.name AND week < ?2)"
+        }
+    };
+    let mut statement = connection.prepare_cached(sql).map_err(internal)?;
     statement
         .query_map(params![project, from_week], |row| {
             Ok((
