@@ -102,7 +102,8 @@ pub(crate) async fn push(
         report_gzip,
         model,
     } = prepared;
-    // A claim counts only when the registry serves that name and version with that sha256.
+    // A claim counts only when the registry serves that name and version with that sha256 (and
+    // that signer, when it names one).
     let packs = blocking(&state, move |store| {
         let mut indexes = BTreeMap::new();
         let mut packs = Vec::with_capacity(claims.len());
@@ -120,6 +121,11 @@ pub(crate) async fn push(
                                 .sha256
                                 .as_ref()
                                 .is_some_and(|sha256| version.digest == format!("sha256:{sha256}"))
+                            // A signer named must be the one the registry checked.
+                            && claim
+                                .signer
+                                .as_ref()
+                                .is_none_or(|signer| *signer == version.signer_key_id)
                     })
                 });
             packs.push((claim, verified));

@@ -200,6 +200,13 @@ async fn the_portfolio_numbers_are_the_reports_numbers() {
         Some("acme/shop"),
         &[claim("acme/web", "1.0.0", &sha(&old))],
     );
+    // The right bytes with a signer the registry did not check are not verified.
+    let mut forged = claim("acme/web", "1.0.0", &sha(&old));
+    forged["signer"] = json!("0123456789ABCDEF");
+    let other = report(&[], 0, None, &[forged]);
+    let answer =
+        json(push(&registry, &pusher, "acme/other", &json!({"report": other})).await).await;
+    assert_eq!(answer["verified_packs"], json!([]));
     let answer = json(push(&registry, &pusher, "acme/shop", &json!({"report": shop})).await).await;
     assert_eq!(answer["verified_packs"][0]["name"], "acme/web");
     assert_eq!(answer["unverified_packs"], json!([]));
@@ -228,7 +235,7 @@ async fn the_portfolio_numbers_are_the_reports_numbers() {
 
     let portfolio = json(get(&registry, &reader, "/portfolio?top=1").await).await;
     let totals = &portfolio["totals"];
-    assert_eq!(totals["projects"], 2);
+    assert_eq!(totals["projects"], 3);
     assert_eq!(totals["risk"], 18 + 5);
     assert_eq!(totals["threats"], 6);
     assert_eq!(totals["unmitigated_top"], 2);
@@ -241,7 +248,8 @@ async fn the_portfolio_numbers_are_the_reports_numbers() {
     assert_eq!(projects[0]["project"], "acme/billing");
     assert_eq!(projects[0]["packs"][0]["verified"], false);
     assert_eq!(projects[0]["packs"][0]["behind"], Value::Null);
-    let shop = &projects[1];
+    assert_eq!(projects[1]["project"], "acme/other");
+    let shop = &projects[2];
     assert_eq!(shop["numbers"]["risk"], 18);
     assert_eq!(shop["numbers"]["unmitigated_top"], 1);
     assert_eq!(shop["numbers"]["by_category"]["spoofing"], 2);
