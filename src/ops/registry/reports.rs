@@ -24,6 +24,9 @@ pub struct PushReportOptions {
     pub project: Option<String>,
     /// The model the report was made from, stored for `impact`.
     pub model: Option<PathBuf>,
+    /// Without `model`: send the file the report's `model.file` names, when it exists (`apply
+    /// --push` right after the report was made from it).
+    pub model_from_report: bool,
 }
 
 /// Pushes a report (gzip-compressed) for its project.
@@ -50,7 +53,12 @@ pub fn push_report(options: &PushReportOptions) -> Result<ReportPushAnswer, Regi
             "`{project}` is not a project name: expected `namespace/name`, e.g. `acme/shop`"
         ))
     })?;
-    let model = match &options.model {
+    let named_model = report
+        .pointer("/model/file")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .filter(|path| options.model_from_report && path.is_file());
+    let model = match options.model.as_ref().or(named_model.as_ref()) {
         Some(path) => {
             let text = String::from_utf8(read(path, "model")?).map_err(|_| {
                 RegistryError::Invalid(format!("the model `{}` is not UTF-8", path.display()))

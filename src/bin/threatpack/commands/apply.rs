@@ -150,6 +150,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
                         out,
                         Some(project.as_str()).filter(|project| !project.is_empty()),
                         args.model.as_deref(),
+                        true,
                         super::Format::Human,
                     )?;
                 }

@@ -50,6 +50,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, String> {
             &args.report,
             args.project.as_deref(),
             args.model.as_deref(),
+            false,
             args.format,
         )
         .map(|()| ExitCode::SUCCESS),
@@ -62,6 +63,7 @@ pub fn push(
     report: &Path,
     project: Option<&str>,
     model: Option<&Path>,
+    model_from_report: bool,
     format: Format,
 ) -> Result<(), String> {
     let options = PushReportOptions {
@@ -69,6 +71,7 @@ pub fn push(
         report: report.to_path_buf(),
         project: project.map(str::to_string),
         model: model.map(Path::to_path_buf),
+        model_from_report,
     };
     let answer = push_report(&options).map_err(message)?;
     if format == Format::Json {
