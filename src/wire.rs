@@ -500,6 +500,203 @@ pub struct PublishLog {
     pub tree_size: u64,
 }
 
+// ------------------------------------------------------------------------------------------
+// Reports and the portfolio (issue 16; registry/API.md, docs/portfolio.md)
+
+/// `POST /api/v1/projects/{namespace}/{name}/reports`: a JSON report (schema/report.schema.json)
+/// and, optionally, the model it was made from (kept for `threatpack impact`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportPush {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<PushedModel>,
+    /// The JSON report, as `threatpack apply --format json` wrote it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub report: serde_json::Value,
+}
+
+/// A model file as pushed with its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushedModel {
+    /// Its path as the report names it, e.g. `models/shop.toml` (its extension says its format).
+    pub file: String,
+    pub text: String,
+}
+
+/// A pack a report says its knowledge base was compiled from (the report's
+/// `provenance.packs[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub struct PackClaim {
+    pub name: String,
+    /// Lower-case hex sha256 of the bundle; `null` when compiled from a directory.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The minisign key id of its signer; `null` when unsigned.
+    #[serde(default)]
+    pub signer: Option<String>,
+    /// `registry`, `bundle` or `directory`.
+    #[serde(default)]
+    pub source: Option<String>,
+    pub version: String,
+}
+
+/// The answer to a report push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportPushAnswer {
+    pub project: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    pub report_id: i64,
+    /// Pack claims the registry could not match with a version it serves (name, version and
+    /// sha256): kept, never counted in dependents or "behind" numbers.
+    pub unverified_packs: Vec<PackClaim>,
+    /// Pack claims matching a version the registry serves, byte for byte.
+    pub verified_packs: Vec<PackClaim>,
+}
+
+/// The numbers the registry takes from a report when it is pushed (docs/portfolio.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportNumbers {
+    /// Threat instances per residual level (`critical` … `info`, `none`).
+    pub by_residual: std::collections::BTreeMap<String, u64>,
+    /// Threat instances per category (the six STRIDE ones and any other the packs use).
+    pub by_category: std::collections::BTreeMap<String, u64>,
+    /// Backlog items (mitigations still to put in place).
+    pub open_backlog: u64,
+    /// The residual risk score: the sum of the documented score of each instance's residual
+    /// level (critical 10, high 5, medium 2, low 1, info and none 0).
+    pub risk: u64,
+    pub threats: u64,
+    /// Questions of the model left unanswered; `null` when the report does not list them.
+    pub unanswered_questions: Option<u64>,
+    /// Threat instances of the TOP tier still unmitigated.
+    pub unmitigated_top: u64,
+}
+
+/// A pack version a project's latest report uses, against the registry's index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PackInUse {
+    /// Published versions newer than this one that a `^VERSION` requirement matches (not
+    /// yanked); `null` for an unverified claim.
+    pub behind: Option<u64>,
+    pub name: String,
+    /// The newest published version a `^VERSION` requirement matches (not yanked).
+    pub newest_matching: Option<String>,
+    /// The newest published version (not yanked).
+    pub newest: Option<String>,
+    /// The claim matched a version the registry serves (name, version, sha256).
+    pub verified: bool,
+    pub version: String,
+    /// Why the version in use was yanked; `null` when it is not.
+    pub yank_reason: Option<String>,
+    pub yanked: bool,
+}
+
+/// One project as the portfolio shows it: its latest report's numbers and packs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectStatus {
+    /// Whole days since the latest report was received.
+    pub age_days: u64,
+    pub numbers: ReportNumbers,
+    pub packs: Vec<PackInUse>,
+    pub project: String,
+    /// RFC 3339, UTC: when the latest report was received.
+    pub received_at: String,
+    pub report_id: i64,
+    /// How many reports the registry keeps for it.
+    pub reports: u64,
+}
+
+/// The residual risk of one ISO week: each project's latest report of that week, or its
+/// previous one carried forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendWeek {
+    /// Projects with a report that week or before.
+    pub projects: u64,
+    pub risk: u64,
+    /// ISO 8601 week, e.g. `2026-W49`.
+    pub week: String,
+}
+
+/// `GET /api/v1/projects/{namespace}/{name}/trend`, and the portfolio's total trend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Trend {
+    /// `null` for the total over the projects the token may read.
+    pub project: Option<String>,
+    /// Oldest first.
+    pub weeks: Vec<TrendWeek>,
+}
+
+/// The sums over the portfolio's projects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortfolioTotals {
+    pub by_residual: std::collections::BTreeMap<String, u64>,
+    pub open_backlog: u64,
+    pub projects: u64,
+    pub risk: u64,
+    pub threats: u64,
+    pub unanswered_questions: u64,
+    pub unmitigated_top: u64,
+}
+
+/// `GET /api/v1/portfolio`: every project the token may read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Portfolio {
+    /// Projects using a yanked version, or a version behind the newest matching one.
+    pub behind: Vec<String>,
+    /// By project name.
+    pub projects: Vec<ProjectStatus>,
+    /// The `top` projects with the highest residual risk, highest first.
+    pub riskiest: Vec<String>,
+    pub totals: PortfolioTotals,
+    pub trend: Trend,
+}
+
+/// `GET /api/v1/projects/{namespace}/{name}/model`: the latest model stored with a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectModel {
+    pub file: String,
+    /// The report's pack claims (its `provenance.packs`).
+    pub packs: Vec<PackClaim>,
+    pub project: String,
+    pub report_id: i64,
+    pub text: String,
+}
+
+/// A project whose latest report uses a version of a pack (a verified claim).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dependent {
+    pub project: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    pub report_id: i64,
+    pub version: String,
+}
+
+/// `GET /api/v1/packs/{namespace}/{name}/dependents`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dependents {
+    /// By project name.
+    pub dependents: Vec<Dependent>,
+    pub pack: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub const MAX_CONNECTIONS_ENV: &str = "THREATPACK_REGISTRY_MAX_CONNECTIONS";
 pub const WRITE_RATE_ENV: &str = "THREATPACK_REGISTRY_WRITE_RATE";
 pub const LOG_FORMAT_ENV: &str = "THREATPACK_REGISTRY_LOG_FORMAT";
 pub const INDEX_EXPIRY_ENV: &str = "THREATPACK_REGISTRY_INDEX_EXPIRY";
+pub const MAX_REPORT_SIZE_ENV: &str = "THREATPACK_REGISTRY_MAX_REPORT_SIZE";
+pub const REPORT_RETENTION_ENV: &str = "THREATPACK_REGISTRY_REPORT_RETENTION";
 
 /// Seconds a client has to send a request's headers, and the longest a kept-alive connection
 /// may stay idle between requests (hyper's header-read timer covers both).
@@ -51,7 +53,7 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::ne
 ));
 
 /// Every key a configuration file may hold, named as the flags are.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 11] = [
     "data",
     "listen",
     "max-bundle-bytes",
@@ -61,6 +63,8 @@ pub const KEYS: [&str; 9] = [
     "write-rate",
     "log-format",
     "index-expiry",
+    "max-report-size",
+    "report-retention",
 ];
 
 /// A configuration file is a few lines; anything larger is not one.
@@ -78,6 +82,8 @@ pub struct PartialSettings {
     pub write_rate_per_minute: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub index_expiry_seconds: Option<i64>,
+    pub max_report_bytes: Option<usize>,
+    pub report_retention_days: Option<u32>,
 }
 
 /// The settings the server runs with.
@@ -92,6 +98,8 @@ pub struct ServerSettings {
     pub write_rate_per_minute: u32,
     pub log_format: LogFormat,
     pub index_expiry_seconds: i64,
+    pub max_report_bytes: usize,
+    pub report_retention_days: u32,
 }
 
 /// How the request log is written (stderr, one line per request).
@@ -115,6 +123,8 @@ impl PartialSettings {
             write_rate_per_minute: self.write_rate_per_minute.or(lower.write_rate_per_minute),
             log_format: self.log_format.or(lower.log_format),
             index_expiry_seconds: self.index_expiry_seconds.or(lower.index_expiry_seconds),
+            max_report_bytes: self.max_report_bytes.or(lower.max_report_bytes),
+            report_retention_days: self.report_retention_days.or(lower.report_retention_days),
         }
     }
 
@@ -170,6 +180,18 @@ impl PartialSettings {
             index_expiry_seconds: self
                 .index_expiry_seconds
                 .unwrap_or(DEFAULT_INDEX_EXPIRY_SECONDS),
+            max_report_bytes: usize::try_from(positive(
+                self.max_report_bytes.map(|bytes| bytes as u64),
+                "max-report-size",
+                crate::api::reports::DEFAULT_MAX_REPORT_BYTES as u64,
+            )?)
+            .unwrap_or(usize::MAX),
+            report_retention_days: u32::try_from(positive(
+                self.report_retention_days.map(u64::from),
+                "report-retention",
+                u64::from(crate::api::reports::DEFAULT_REPORT_RETENTION_DAYS),
+            )?)
+            .unwrap_or(u32::MAX),
         })
     }
 }
@@ -224,6 +246,18 @@ pub fn parse_config(text: &str, file: &str, base: &Path) -> Result<PartialSettin
                 }),
                 "log-format" => {
                     config_log_format(value).map(|format| settings.log_format = Some(format))
+                }
+                "max-report-size" => {
+                    config_size(value).map(|bytes| settings.max_report_bytes = Some(bytes))
+                }
+                "report-retention" => {
+                    config_number(value, "report-retention", "730").and_then(|days| {
+                        let days = u32::try_from(days).map_err(|_| {
+                            Problem::at(value, format!("`report-retention = {days}` is too large"))
+                        })?;
+                        settings.report_retention_days = Some(days);
+                        Ok(())
+                    })
                 }
                 "index-expiry" => parse_index_expiry(value.as_str().unwrap_or_default())
                     .map(|seconds| settings.index_expiry_seconds = Some(seconds))
@@ -393,7 +427,7 @@ mod tests {
     #[test]
     fn every_key_is_read_and_a_relative_data_path_is_relative_to_the_file() {
         let settings =
-            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\nheader-timeout = 5\nbody-timeout = 6\nmax-connections = 7\nwrite-rate = 8\nlog-format = \"json\"\nindex-expiry = \"2h\"\n")
+            parse("data = \"registry-data\"\nlisten = \"0.0.0.0:8080\"\nmax-bundle-bytes = 1024\nheader-timeout = 5\nbody-timeout = 6\nmax-connections = 7\nwrite-rate = 8\nlog-format = \"json\"\nindex-expiry = \"2h\"\nmax-report-size = 2048\nreport-retention = 30\n")
                 .expect("a valid file");
         assert_eq!(
             settings,
@@ -407,6 +441,8 @@ mod tests {
                 write_rate_per_minute: Some(8),
                 log_format: Some(LogFormat::Json),
                 index_expiry_seconds: Some(7200),
+                max_report_bytes: Some(2048),
+                report_retention_days: Some(30),
             }
         );
         let absolute = parse("data = \"/srv/registry\"\n").expect("a valid file");
@@ -427,7 +463,7 @@ mod tests {
         let error = parse("[server]\nport = 1\n").expect_err("unknown table");
         assert_eq!(
             error,
-            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`, `header-timeout`, `body-timeout`, `max-connections`, `write-rate`, `log-format`, `index-expiry`"
+            "`registry.toml` line 1: unknown key `server`\n  help: the keys are `data`, `listen`, `max-bundle-bytes`, `header-timeout`, `body-timeout`, `max-connections`, `write-rate`, `log-format`, `index-expiry`, `max-report-size`, `report-retention`"
         );
     }
 
@@ -483,6 +519,8 @@ mod tests {
                 write_rate_per_minute: DEFAULT_WRITE_RATE_PER_MINUTE,
                 log_format: LogFormat::Text,
                 index_expiry_seconds: DEFAULT_INDEX_EXPIRY_SECONDS,
+                max_report_bytes: crate::api::reports::DEFAULT_MAX_REPORT_BYTES,
+                report_retention_days: crate::api::reports::DEFAULT_REPORT_RETENTION_DAYS,
             }
         );
         let error = PartialSettings::default()

@@ -11,8 +11,8 @@ use threatpack_registry::api::ApiOptions;
 use threatpack_registry::config::{
     ADMIN_TOKEN_ENV, BODY_TIMEOUT_ENV, DATA_ENV, HEADER_TIMEOUT_ENV, INDEX_EXPIRY_ENV,
     KEY_FILE_ENV, LISTEN_ENV, LOG_FORMAT_ENV, LogFormat, MAX_BUNDLE_BYTES_ENV, MAX_CONNECTIONS_ENV,
-    ORIGIN_ENV, PartialSettings, ServerSettings, WRITE_RATE_ENV, parse_index_expiry,
-    read_config_file,
+    MAX_REPORT_SIZE_ENV, ORIGIN_ENV, PartialSettings, REPORT_RETENTION_ENV, ServerSettings,
+    WRITE_RATE_ENV, parse_index_expiry, read_config_file,
 };
 use threatpack_registry::connections::ConnectionOptions;
 use threatpack_registry::server::{TokenOptions, create_token, open_with, serve_until};
@@ -81,6 +81,12 @@ struct ServeArgs {
     /// name; fixed when the key is made at first start [default: threatpack-registry/<random>]
     #[arg(long, value_name = "NAME", env = ORIGIN_ENV)]
     origin: Option<String>,
+    /// The largest report push, in bytes after decompression [default: 33554432, 32 MiB]
+    #[arg(long, value_name = "BYTES", env = MAX_REPORT_SIZE_ENV)]
+    max_report_size: Option<usize>,
+    /// Days pushed reports are kept; each project's latest is always kept [default: 730]
+    #[arg(long, value_name = "DAYS", env = REPORT_RETENTION_ENV)]
+    report_retention: Option<u32>,
 }
 
 impl ServeArgs {
@@ -95,6 +101,8 @@ impl ServeArgs {
             write_rate_per_minute: self.write_rate,
             log_format: self.log_format,
             index_expiry_seconds: self.index_expiry,
+            max_report_bytes: self.max_report_size,
+            report_retention_days: self.report_retention,
         };
         command_line
             .or(config_file(self.config.as_deref())?)
@@ -210,10 +218,11 @@ struct TokenRevokeArgs {
 struct TokenCreateArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Comma-separated: publish, yank, manage-keys, admin
+    /// Comma-separated: publish, yank, manage-keys, report, portfolio, admin
     #[arg(long)]
     scopes: String,
-    /// Comma-separated pack patterns: `*` (every pack), `NAMESPACE/*` or `NAMESPACE/NAME`
+    /// Comma-separated pack (or, for `report` and `portfolio`, project) patterns: `*`,
+    /// `NAMESPACE/*` or `NAMESPACE/NAME`
     #[arg(long, default_value = "*")]
     namespaces: String,
     /// How long the token lives: `30d`, `12h` or `45m`, at most `366d`
@@ -316,6 +325,8 @@ fn run_server(args: &ServeArgs) -> Result<(), String> {
                 write_rate_per_minute: settings.write_rate_per_minute,
                 registry_key: opened.registry_key.clone(),
                 index_expiry_seconds: settings.index_expiry_seconds,
+                max_report_bytes: settings.max_report_bytes,
+                report_retention_days: settings.report_retention_days,
             },
             &ConnectionOptions {
                 header_timeout: Duration::from_secs(settings.header_timeout_seconds),

@@ -42,6 +42,12 @@ use crate::api;
         api::tokens::list_tokens,
         api::tokens::revoke_token,
         api::registry_key::registry_key,
+        api::reports::push,
+        api::portfolio::portfolio,
+        api::portfolio::project,
+        api::portfolio::project_trend,
+        api::portfolio::model,
+        api::portfolio::dependents,
     ),
     modifiers(&BearerToken),
 )]

@@ -12,18 +12,31 @@ pub enum Scope {
     Publish,
     Yank,
     ManageKeys,
+    /// Push threat-model reports for the projects its patterns match (`acme/*`, `acme/shop`).
+    Report,
+    /// Read the portfolio and the stored models of the projects its patterns match.
+    Portfolio,
     /// Everything, in every namespace; also creating namespaces.
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Publish, Scope::Yank, Scope::ManageKeys, Scope::Admin];
+    pub const ALL: [Scope; 6] = [
+        Scope::Publish,
+        Scope::Yank,
+        Scope::ManageKeys,
+        Scope::Report,
+        Scope::Portfolio,
+        Scope::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Publish => "publish",
             Scope::Yank => "yank",
             Scope::ManageKeys => "manage-keys",
+            Scope::Report => "report",
+            Scope::Portfolio => "portfolio",
             Scope::Admin => "admin",
         }
     }
@@ -33,7 +46,7 @@ impl Scope {
             .into_iter()
             .find(|scope| scope.as_str() == text)
             .ok_or_else(|| {
-                format!("unknown scope `{text}` (scopes: publish, yank, manage-keys, admin)")
+                format!("unknown scope `{text}` (scopes: publish, yank, manage-keys, report, portfolio, admin)")
             })
     }
 }
@@ -208,6 +221,10 @@ mod tests {
         assert_eq!(
             parse_scopes("publish, manage-keys"),
             Ok(vec![Scope::Publish, Scope::ManageKeys])
+        );
+        assert_eq!(
+            parse_scopes("report,portfolio"),
+            Ok(vec![Scope::Report, Scope::Portfolio])
         );
         assert!(parse_scopes("publish,root").is_err());
     }

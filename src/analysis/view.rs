@@ -41,6 +41,25 @@ pub const STRIDE: [&str; 6] = [
 /// The residual level of a threat instance with nothing left.
 pub const NO_RESIDUAL: &str = "none";
 
+/// The documented score of each residual level (docs/portfolio.md): a report's residual risk is
+/// the sum over its threat instances, so a team sees it fall as mitigations land.
+pub const RESIDUAL_SCORES: [(&str, u64); 6] = [
+    ("critical", 10),
+    ("high", 5),
+    ("medium", 2),
+    ("low", 1),
+    ("info", 0),
+    (NO_RESIDUAL, 0),
+];
+
+/// The score of a residual level by name (`RESIDUAL_SCORES`); 0 for a name it does not know.
+pub fn residual_score(level: &str) -> u64 {
+    RESIDUAL_SCORES
+        .iter()
+        .find(|(name, _)| *name == level)
+        .map_or(0, |(_, score)| *score)
+}
+
 /// As in pack files and JSON.
 pub fn severity_name(severity: Severity) -> &'static str {
     severity.as_str()

@@ -5,8 +5,8 @@
 //! Pure: works on a `PackGraph` already in memory. Only the root pack (index 0) is reported on;
 //! its path dependencies are there to resolve references into them.
 
-mod catalogs;
 mod activities;
+mod catalogs;
 mod conditions;
 mod items;
 mod manifest;

@@ -29,6 +29,7 @@ mod registry_log;
 mod registry_namespace;
 mod registry_ops;
 mod registry_owner;
+mod registry_portfolio;
 mod registry_trust;
 mod report_diff;
 mod report_formats;

@@ -19,8 +19,10 @@ pub(crate) mod keys;
 pub(crate) mod log;
 pub(crate) mod namespaces;
 pub(crate) mod owners;
+pub(crate) mod portfolio;
 pub(crate) mod publish;
 pub(crate) mod registry_key;
+pub mod reports;
 mod request_log;
 pub(crate) mod search;
 pub(crate) mod tokens;
@@ -77,6 +79,11 @@ pub struct ApiOptions {
     pub registry_key: Arc<RegistryKey>,
     /// How long an index envelope is valid; it is re-signed when half of that has passed.
     pub index_expiry_seconds: i64,
+    /// The largest report push, after decompression (`max-report-size`).
+    pub max_report_bytes: usize,
+    /// Reports older than this many days are removed, each project's latest kept
+    /// (`report-retention`).
+    pub report_retention_days: u32,
 }
 
 impl Default for ApiOptions {
@@ -89,6 +96,8 @@ impl Default for ApiOptions {
             // A key of its own, for a registry embedded without a data directory's key; one
             // served from a data directory passes `Opened::registry_key`.
             index_expiry_seconds: crate::config::DEFAULT_INDEX_EXPIRY_SECONDS,
+            max_report_bytes: reports::DEFAULT_MAX_REPORT_BYTES,
+            report_retention_days: reports::DEFAULT_REPORT_RETENTION_DAYS,
             registry_key: Arc::new(
                 threatpack::transparency::key::random_origin()
                     .and_then(|origin| RegistryKey::generate(&origin))
@@ -202,6 +211,28 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         .route(
             "/api/v1/packs/{namespace}/{name}/{version}/unyank",
             put(yank::unyank),
+        )
+        .route(
+            "/api/v1/packs/{namespace}/{name}/dependents",
+            get(portfolio::dependents),
+        )
+        .route("/api/v1/portfolio", get(portfolio::portfolio))
+        .route(
+            "/api/v1/projects/{namespace}/{name}",
+            get(portfolio::project),
+        )
+        .route(
+            "/api/v1/projects/{namespace}/{name}/reports",
+            // The handler reads the body itself, under `max_report_bytes` (reports.rs).
+            post(reports::push),
+        )
+        .route(
+            "/api/v1/projects/{namespace}/{name}/trend",
+            get(portfolio::project_trend),
+        )
+        .route(
+            "/api/v1/projects/{namespace}/{name}/model",
+            get(portfolio::model),
         )
         .route("/api/v1/log/checkpoint", get(log::checkpoint))
         .route("/api/v1/log/entries", get(log::entries))

@@ -393,7 +393,7 @@ async fn check_semver(
 }
 
 /// The body's declared size, if it declares one; a malformed `Content-Length` is a 400.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+pub(super) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(header::CONTENT_LENGTH) else {
         return Ok(None);
     };
@@ -452,7 +452,7 @@ async fn receive(
 }
 
 /// A body that failed while arriving: too slow (the body timeout, 408) or cut off (400).
-fn body_error(error: axum::Error) -> ApiError {
+pub(super) fn body_error(error: axum::Error) -> ApiError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(cause) = source {
         if cause.is::<tower_http::timeout::TimeoutError>() {

@@ -6,12 +6,14 @@
 mod adopt;
 mod blobs;
 mod log;
+mod reports;
 mod sqlite;
 
 use serde::Serialize;
 
 pub use blobs::{BlobDir, Sidecar, is_sha256_hex};
 pub use log::MAX_ENTRIES_PER_READ as MAX_LOG_ENTRIES_PER_READ;
+pub use reports::{LatestReport, NewReport, StoredModel, iso_week, week_of};
 pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, listed, quick_check};
 pub use threatpack::transparency::log::Hash;
 /// What the store reads back is what the API serves: the wire types themselves.
@@ -19,7 +21,7 @@ pub use threatpack::wire::{
     IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit, TokenInfo,
 };
 
-use threatpack::wire::SemverDecision;
+use threatpack::wire::{Dependent, SemverDecision};
 
 use crate::tokens::Scope;
 
@@ -236,4 +238,22 @@ pub trait Store: Send + Sync {
     fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError>;
     /// The index of the entry that logged the publish of `pack` `version`.
     fn log_publish_index(&self, pack: &str, version: &str) -> Result<Option<u64>, StoreError>;
+    /// Stores a pushed report (creating its project on its first), all or nothing; returns its
+    /// id.
+    fn store_report(&self, report: &NewReport, actor: &str) -> Result<i64, StoreError>;
+    /// Every project's latest report, by project name.
+    fn latest_reports(&self) -> Result<Vec<LatestReport>, StoreError>;
+    /// `(project, week, risk)` of one project (or all) from `from_week` on (`week_of`), and each
+    /// project's last week before it.
+    fn weekly_risk(
+        &self,
+        project: Option<&str>,
+        from_week: i64,
+    ) -> Result<Vec<(String, i64, u64)>, StoreError>;
+    /// The latest model pushed with a report of `project`.
+    fn latest_model(&self, project: &str) -> Result<Option<StoredModel>, StoreError>;
+    /// The projects whose latest report uses `pack` (verified claims only).
+    fn dependents(&self, pack: &str) -> Result<Vec<Dependent>, StoreError>;
+    /// Removes reports received before `before` (Unix seconds), each project's latest kept.
+    fn prune_reports(&self, before: i64) -> Result<u64, StoreError>;
 }

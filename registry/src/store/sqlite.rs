@@ -14,10 +14,11 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use threatpack::transparency::log::{Event, Hash};
-use threatpack::wire::{BumpLevel, SemverDecision};
+use threatpack::wire::{BumpLevel, Dependent, SemverDecision};
 
 use super::blobs::{BlobRead, Sidecar};
 use super::log;
+use super::reports::{self, LatestReport, NewReport, StoredModel};
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PackIndex,
     PublishOutcome, PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
@@ -122,6 +123,8 @@ CREATE TABLE registry_key_rotations (
     // 6: the transparency log (`super::log`); a registry with history writes it at its first
     // start after this (`log::backfill`).
     super::log::MIGRATION,
+    // 7: pushed reports, projects and their weekly residual risk (`super::reports`).
+    super::reports::MIGRATION,
 ];
 
 pub struct SqliteStore {
@@ -129,11 +132,11 @@ pub struct SqliteStore {
     pub(super) blobs: BlobDir,
 }
 
-fn internal(error: impl std::fmt::Display) -> StoreError {
+pub(super) fn internal(error: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(error.to_string())
 }
 
-fn audit(
+pub(super) fn audit(
     transaction: &Transaction<'_>,
     actor: &str,
     action: &str,
@@ -1425,6 +1428,34 @@ impl Store for SqliteStore {
 
     fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         log::consistency(&*self.lock()?, from, to)
+    }
+
+    fn store_report(&self, report: &NewReport, actor: &str) -> Result<i64, StoreError> {
+        reports::store(&mut *self.lock()?, report, actor)
+    }
+
+    fn latest_reports(&self) -> Result<Vec<LatestReport>, StoreError> {
+        reports::latest(&*self.lock()?)
+    }
+
+    fn weekly_risk(
+        &self,
+        project: Option<&str>,
+        from_week: i64,
+    ) -> Result<Vec<(String, i64, u64)>, StoreError> {
+        reports::weeks(&*self.lock()?, project, from_week)
+    }
+
+    fn latest_model(&self, project: &str) -> Result<Option<StoredModel>, StoreError> {
+        reports::model(&*self.lock()?, project)
+    }
+
+    fn dependents(&self, pack: &str) -> Result<Vec<Dependent>, StoreError> {
+        reports::dependents(&*self.lock()?, pack)
+    }
+
+    fn prune_reports(&self, before: i64) -> Result<u64, StoreError> {
+        reports::prune(&mut *self.lock()?, before)
     }
 
     fn log_publish_index(&self, pack: &str, version: &str) -> Result<Option<u64>, StoreError> {

@@ -18,6 +18,7 @@ mod openapi;
 mod operations;
 mod owners;
 mod proxy;
+mod reports;
 mod revocation;
 mod signed_index;
 mod support;

@@ -68,7 +68,7 @@ enum Command {
     Apply(Box<commands::apply::ApplyArgs>),
     /// What a candidate pack version changes in every project's threat model, before it ships
     Impact(commands::impact::ImpactArgs),
-    /// Compare JSON reports (`report diff OLD NEW`)
+    /// Compare JSON reports (`report diff OLD NEW`), or push one to the registry's portfolio
     Report(commands::report::ReportArgs),
     /// Run a pack's tests: models with the findings they must and must not produce
     Test(commands::test::TestArgs),
@@ -100,6 +100,8 @@ enum Command {
     Namespace(commands::namespace::NamespaceArgs),
     /// List the registry's tokens and revoke one
     Token(commands::token::TokenArgs),
+    /// The registry's portfolio of pushed reports: risk, packs behind, trends, dependents
+    Portfolio(commands::portfolio::PortfolioArgs),
     /// Show what changed between two versions of a pack and the semver bump it requires
     Diff(commands::diff::DiffArgs),
     /// Check that pack.toml's version is bumped enough over a baseline (the registry's, by default)
@@ -153,6 +155,7 @@ fn main() -> ExitCode {
             Command::Owner(args) => commands::owner::run(args),
             Command::Namespace(args) => commands::namespace::run(args),
             Command::Token(args) => commands::token::run(args),
+            Command::Portfolio(args) => commands::portfolio::run(args),
             Command::Diff(args) => commands::diff::run(args),
             Command::SemverCheck(args) => commands::semver_check::run(args),
             Command::Changelog(args) => commands::changelog::run(args),

@@ -15,6 +15,7 @@ mod log;
 mod namespaces;
 mod owners;
 mod publish;
+mod reports;
 mod search;
 mod tokens;
 mod yank;
@@ -36,6 +37,10 @@ pub use owners::{
     remove_owner,
 };
 pub use publish::{PublishOptions, publish};
+pub use reports::{
+    MAX_REPORT_FILE_BYTES, PushReportOptions, dependents, portfolio, project_model, project_status,
+    project_trend, push_report,
+};
 pub use search::{SearchOptions, search};
 pub use tokens::{ListTokensOptions, RevokeTokenOptions, list_tokens, revoke_token};
 pub use yank::{YankOptions, set_yanked};

@@ -79,6 +79,11 @@ pub struct ApplyArgs {
     /// The work item type of the CSV backlog (Azure DevOps: Task, User Story, Product Backlog Item...)
     #[arg(long, value_name = "TYPE", default_value = "Task")]
     pub work_item_type: String,
+    /// Push the JSON report (`--format json --out FILE`) and the model to the registry for
+    /// project NS/NAME (`--push` alone: the project the report's provenance names); needs a
+    /// token with the `report` scope (docs/portfolio.md)
+    #[arg(long, value_name = "NS/NAME", num_args = 0..=1, default_missing_value = "")]
+    pub push: Option<String>,
     /// Shape the CSV backlog for this tracker's importer (with `Threatpack Id` and
     /// `Threatpack Change` columns). Default: one layout for all
     #[arg(long, value_enum, value_name = "TRACKER")]
@@ -190,6 +195,9 @@ fn gate(args: &ApplyArgs) -> Result<Option<(Policy, Option<Baseline>)>, String> 
 const MAX_BASELINE_BYTES: u64 = 8 << 30;
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
+    if args.push.is_some() && (args.format != ApplyFormat::Json || args.out.is_none()) {
+        return Err("`--push` sends the JSON report: add `--format json --out FILE`".to_string());
+    }
     let gate = match gate(&args) {
         Ok(gate) => gate,
         Err(message) => {
@@ -266,7 +274,19 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode, String> {
             }
         };
         return match written {
-            Ok(errors) => Ok(exit_code(errors)),
+            Ok(errors) => {
+                if let (Some(project), Some(out)) = (&args.push, &args.out) {
+                    super::report::push(
+                        &args.knowledge.registry,
+                        out,
+                        Some(project.as_str()).filter(|project| !project.is_empty()),
+                        args.model.as_deref(),
+                        true,
+                        super::Format::Human,
+                    )?;
+                }
+                Ok(exit_code(errors))
+            }
             Err(error) => Ok(report_error(&error)),
         };
     }

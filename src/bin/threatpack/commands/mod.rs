@@ -22,6 +22,7 @@ pub mod namespace;
 pub mod new;
 pub mod overrides;
 pub mod owner;
+pub mod portfolio;
 pub mod publish;
 pub mod questions;
 pub mod registry;

@@ -1,0 +1,437 @@
+//! Reading the portfolio (scope `portfolio`, over the projects the token's patterns match):
+//! every project's latest numbers and packs against the index, the totals, the riskiest
+//! projects, the projects behind, the weekly trend; one project's trend; the latest stored
+//! model of a project; and the projects that depend on a pack.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use threatpack::wire::{
+    Dependents, ErrorEnvelope, PackClaim, PackInUse, Portfolio, PortfolioTotals, ProjectModel,
+    ProjectStatus, Trend, TrendWeek,
+};
+
+use super::auth::{authenticate, authorize};
+use super::errors::ApiError;
+use super::{ApiResult, AppState, blocking, pack_name};
+use crate::store::{LatestReport, PackIndex, iso_week, week_of};
+use crate::tokens::{Scope, pattern_matches};
+
+/// The most weeks a trend covers (ten years).
+const MAX_WEEKS: u64 = 520;
+
+/// The query of `GET /portfolio` and of a project's trend.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PortfolioQuery {
+    /// How many of the riskiest projects to list (default 10, at most 1000)
+    top: Option<u64>,
+    /// How many ISO weeks of trend, up to this one (default 12, at most 520)
+    weeks: Option<u64>,
+}
+
+/// The token has `portfolio` (or `admin`): which projects it may read is `may_read`.
+fn require_portfolio(token: &crate::store::TokenRecord) -> Result<(), ApiError> {
+    if token.scopes.contains(&Scope::Admin) || token.scopes.contains(&Scope::Portfolio) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the token lacks the `portfolio` scope",
+        ))
+    }
+}
+
+fn may_read(token: &crate::store::TokenRecord, project: &str) -> bool {
+    token.scopes.contains(&Scope::Admin)
+        || token
+            .namespaces
+            .iter()
+            .any(|pattern| pattern_matches(pattern, project))
+}
+
+#[utoipa::path(get, path = "/api/v1/portfolio", tag = "portfolio",
+    security(("token" = ["portfolio"])),
+    params(PortfolioQuery),
+    responses(
+        (status = 200, description = "The projects the token may read", body = Portfolio),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token lacks the `portfolio` scope", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn portfolio(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PortfolioQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query?;
+    let token = authenticate(&state, &headers).await?;
+    require_portfolio(&token)?;
+    let top = query.top.unwrap_or(10).min(1000) as usize;
+    let weeks = query.weeks.unwrap_or(12).clamp(1, MAX_WEEKS) as i64;
+    let now = threatpack::time::now();
+    let from_week = week_of(now) - weeks + 1;
+    let answer = blocking(&state, move |store| {
+        let latest: Vec<LatestReport> = store
+            .latest_reports()?
+            .into_iter()
+            .filter(|report| may_read(&token, &report.project))
+            .collect();
+        let mut indexes = BTreeMap::new();
+        for report in &latest {
+            for (claim, verified) in &report.packs {
+                if *verified && !indexes.contains_key(&claim.name) {
+                    indexes.insert(claim.name.clone(), store.index(&claim.name)?);
+                }
+            }
+        }
+        let rows = store
+            .weekly_risk(None, from_week)?
+            .into_iter()
+            .filter(|(project, _, _)| may_read(&token, project))
+            .collect();
+        let projects: Vec<ProjectStatus> = latest
+            .into_iter()
+            .map(|report| status(report, &indexes, now))
+            .collect();
+        Ok(summarize(
+            projects,
+            top,
+            trend(None, rows, from_week, weeks),
+        ))
+    })
+    .await?;
+    Ok(Json(answer).into_response())
+}
+
+/// The totals, the riskiest and the projects behind, over `projects`.
+fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfolio {
+    let mut totals = PortfolioTotals {
+        projects: projects.len() as u64,
+        ..PortfolioTotals::default()
+    };
+    for project in &projects {
+        let numbers = &project.numbers;
+        totals.risk += numbers.risk;
+        totals.threats += numbers.threats;
+        totals.open_backlog += numbers.open_backlog;
+        totals.unmitigated_top += numbers.unmitigated_top;
+        totals.unanswered_questions += numbers.unanswered_questions.unwrap_or(0);
+        for (level, count) in &numbers.by_residual {
+            *totals.by_residual.entry(level.clone()).or_default() += count;
+        }
+    }
+    let mut ranked: Vec<&ProjectStatus> = projects.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.numbers
+            .risk
+            .cmp(&a.numbers.risk)
+            .then_with(|| a.project.cmp(&b.project))
+    });
+    let riskiest = ranked
+        .iter()
+        .take(top)
+        .map(|project| project.project.clone())
+        .collect();
+    let behind = projects
+        .iter()
+        .filter(|project| {
+            project
+                .packs
+                .iter()
+                .any(|pack| pack.yanked || pack.behind.is_some_and(|behind| behind > 0))
+        })
+        .map(|project| project.project.clone())
+        .collect();
+    Portfolio {
+        behind,
+        projects,
+        riskiest,
+        totals,
+        trend,
+    }
+}
+
+/// A project's latest report against the index: each pack in use and how far behind it is.
+fn status(
+    report: LatestReport,
+    indexes: &BTreeMap<String, Option<PackIndex>>,
+    now: i64,
+) -> ProjectStatus {
+    let packs = report
+        .packs
+        .iter()
+        .map(|(claim, verified)| pack_in_use(claim, *verified, indexes))
+        .collect();
+    ProjectStatus {
+        age_days: u64::try_from((now - report.received_at).max(0) / 86_400).unwrap_or(0),
+        numbers: report.numbers,
+        packs,
+        project: report.project,
+        received_at: threatpack::time::format_rfc3339(report.received_at),
+        report_id: report.report_id,
+        reports: report.reports,
+    }
+}
+
+/// A claimed version against its pack's index: unverified claims get no "behind" numbers.
+fn pack_in_use(
+    claim: &PackClaim,
+    verified: bool,
+    indexes: &BTreeMap<String, Option<PackIndex>>,
+) -> PackInUse {
+    let mut in_use = PackInUse {
+        behind: None,
+        name: claim.name.clone(),
+        newest_matching: None,
+        newest: None,
+        verified,
+        version: claim.version.clone(),
+        yank_reason: None,
+        yanked: false,
+    };
+    let Some(Some(index)) = indexes.get(&claim.name).filter(|_| verified) else {
+        return in_use;
+    };
+    let (Ok(current), Ok(requirement)) = (
+        semver::Version::parse(&claim.version),
+        semver::VersionReq::parse(&format!("^{}", claim.version)),
+    ) else {
+        return in_use;
+    };
+    if let Some(used) = index.versions.iter().find(|v| v.version == claim.version) {
+        in_use.yanked = used.yanked;
+        in_use.yank_reason = used.yank_reason.clone();
+    }
+    let available: Vec<semver::Version> = index
+        .versions
+        .iter()
+        .filter(|version| !version.yanked)
+        .filter_map(|version| semver::Version::parse(&version.version).ok())
+        .collect();
+    let matching: Vec<&semver::Version> = available
+        .iter()
+        .filter(|version| requirement.matches(version))
+        .collect();
+    in_use.newest = available.iter().max().map(ToString::to_string);
+    in_use.newest_matching = matching.iter().max().map(ToString::to_string);
+    in_use.behind = Some(
+        matching
+            .iter()
+            .filter(|version| ***version > current)
+            .count() as u64,
+    );
+    in_use
+}
+
+/// The trend of `weeks` weeks from `from_week`: per week, each project's latest report of
+/// that week, or its previous one carried forward.
+fn trend(
+    project: Option<String>,
+    rows: Vec<(String, i64, u64)>,
+    from_week: i64,
+    weeks: i64,
+) -> Trend {
+    let mut by_project: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for (name, week, risk) in rows {
+        by_project.entry(name).or_default().push((week, risk));
+    }
+    let mut totals = vec![(0u64, 0u64); weeks as usize];
+    for mut series in by_project.into_values() {
+        series.sort_unstable();
+        let mut next = 0;
+        let mut carried: Option<u64> = None;
+        for (offset, total) in totals.iter_mut().enumerate() {
+            let week = from_week + offset as i64;
+            while next < series.len() && series[next].0 <= week {
+                carried = Some(series[next].1);
+                next += 1;
+            }
+            if let Some(risk) = carried {
+                total.0 += risk;
+                total.1 += 1;
+            }
+        }
+    }
+    Trend {
+        project,
+        weeks: totals
+            .into_iter()
+            .enumerate()
+            .map(|(offset, (risk, projects))| TrendWeek {
+                projects,
+                risk,
+                week: iso_week(from_week + offset as i64),
+            })
+            .collect(),
+    }
+}
+
+/// A project the token may read with the `portfolio` scope, by its URL.
+async fn readable_project(
+    state: &AppState,
+    headers: &HeaderMap,
+    namespace: &str,
+    name: &str,
+) -> Result<String, ApiError> {
+    let project = pack_name(namespace, name)?;
+    let token = authenticate(state, headers).await?;
+    authorize(&token, Scope::Portfolio, &project)?;
+    Ok(project)
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{namespace}/{name}", tag = "portfolio",
+    security(("token" = ["portfolio"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `shop`"),
+    ),
+    responses(
+        (status = 200, description = "The project's latest numbers and packs", body = ProjectStatus),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not read this project", body = ErrorEnvelope),
+        (status = 404, description = "No report was pushed for this project", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn project(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let project = readable_project(&state, &headers, &namespace, &name).await?;
+    let now = threatpack::time::now();
+    let found = blocking(&state, move |store| {
+        let Some(report) = store
+            .latest_reports()?
+            .into_iter()
+            .find(|report| report.project == project)
+        else {
+            return Ok(None);
+        };
+        let mut indexes = BTreeMap::new();
+        for (claim, verified) in &report.packs {
+            if *verified && !indexes.contains_key(&claim.name) {
+                indexes.insert(claim.name.clone(), store.index(&claim.name)?);
+            }
+        }
+        Ok(Some(status(report, &indexes, now)))
+    })
+    .await?;
+    let status = found.ok_or_else(|| no_reports(&namespace, &name))?;
+    Ok(Json(status).into_response())
+}
+
+fn no_reports(namespace: &str, name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no report was pushed for `{namespace}/{name}`: `threatpack report push REPORT --project {namespace}/{name}`"
+        ),
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{namespace}/{name}/trend", tag = "portfolio",
+    security(("token" = ["portfolio"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `shop`"),
+        PortfolioQuery,
+    ),
+    responses(
+        (status = 200, description = "The project's residual risk per ISO week, oldest first", body = Trend),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not read this project", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn project_trend(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    query: Result<Query<PortfolioQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query?;
+    let project = readable_project(&state, &headers, &namespace, &name).await?;
+    let weeks = query.weeks.unwrap_or(52).clamp(1, MAX_WEEKS) as i64;
+    let from_week = week_of(threatpack::time::now()) - weeks + 1;
+    let lookup = project.clone();
+    let rows = blocking(&state, move |store| {
+        store.weekly_risk(Some(&lookup), from_week)
+    })
+    .await?;
+    Ok(Json(trend(Some(project), rows, from_week, weeks)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{namespace}/{name}/model", tag = "portfolio",
+    security(("token" = ["portfolio"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `acme`"),
+        ("name" = String, Path, description = "e.g. `shop`"),
+    ),
+    responses(
+        (status = 200, description = "The latest model pushed with a report of the project", body = ProjectModel),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token may not read this project", body = ErrorEnvelope),
+        (status = 404, description = "No model was pushed for this project", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn model(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let project = readable_project(&state, &headers, &namespace, &name).await?;
+    let lookup = project.clone();
+    let max = state.options.max_report_bytes;
+    let stored = blocking(&state, move |store| store.latest_model(&lookup))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no model was pushed for `{project}`: push one with `threatpack report push REPORT --project {project} --model FILE`"),
+            )
+        })?;
+    // Stored by a push under the same cap; read back under it all the same.
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(stored.text_gzip.as_slice())
+        .take(max as u64)
+        .read_to_string(&mut text)
+        .map_err(|error| ApiError::internal(format!("a stored model is damaged: {error}")))?;
+    Ok(Json(ProjectModel {
+        file: stored.file,
+        packs: stored.packs,
+        project,
+        report_id: stored.report_id,
+        text,
+    })
+    .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/packs/{namespace}/{name}/dependents", tag = "portfolio",
+    security(("token" = ["portfolio"])),
+    params(
+        ("namespace" = String, Path, description = "e.g. `threatpack`"),
+        ("name" = String, Path, description = "e.g. `stride-core`"),
+    ),
+    responses(
+        (status = 200, description = "The projects (that the token may read) whose latest report uses the pack, with a claim the index confirmed", body = Dependents),
+        (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 403, description = "The token lacks the `portfolio` scope", body = ErrorEnvelope),
+    ))]
+pub(crate) async fn dependents(
+    State(state): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let pack = pack_name(&namespace, &name)?;
+    let token = authenticate(&state, &headers).await?;
+    require_portfolio(&token)?;
+    let lookup = pack.clone();
+    let dependents = blocking(&state, move |store| store.dependents(&lookup))
+        .await?
+        .into_iter()
+        .filter(|dependent| may_read(&token, &dependent.project))
+        .collect();
+    Ok(Json(Dependents { dependents, pack }).into_response())
+}
