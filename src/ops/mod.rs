@@ -30,6 +30,7 @@ mod build;
 mod error;
 #[cfg(feature = "client")]
 mod export;
+#[cfg(feature = "client")]
 mod impact;
 #[cfg(feature = "client")]
 mod knowledge;
@@ -56,6 +57,7 @@ pub use build::{BuildOptions, BuiltBundle, TestOptions, build, test};
 pub use error::Error;
 #[cfg(feature = "client")]
 pub use export::{ExportFormat, ExportOptions, ExportedFile, export};
+#[cfg(feature = "client")]
 pub use impact::{
     IMPACT_FORMAT, Impact, ImpactOptions, ImpactTotals, ProjectImpact, ReportFileError,
     UpdateImpact, diff_report_files, impact, read_report_view, update_impact,
