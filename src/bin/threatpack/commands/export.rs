@@ -94,24 +94,7 @@ fn human(report: &ExportReport, out: &str) -> String {
     if !report.not_exported.is_empty() {
         text.push_str("not exported or changed:\n");
         for entry in &report.not_exported {
-            let shown: Vec<String> = entry
-                .items
-                .iter()
-                .take(4)
-                .map(|item| visible(item))
-                .collect();
-            let more = entry.items.len().saturating_sub(shown.len());
-            text.push_str(&format!(
-                "  {} ({}): {}{}\n",
-                visible(&entry.reason),
-                entry.items.len(),
-                shown.join(", "),
-                if more > 0 {
-                    format!(", and {more} more")
-                } else {
-                    String::new()
-                }
-            ));
+            text.push_str(&super::import::entry_line(entry));
         }
         text.push_str("the whole list: --format json\n");
     }

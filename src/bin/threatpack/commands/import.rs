@@ -135,26 +135,32 @@ fn human(report: &ImportReport, out: &str) -> String {
         }
         text.push_str(&format!("{title}:\n"));
         for entry in entries {
-            let shown: Vec<String> = entry
-                .items
-                .iter()
-                .take(4)
-                .map(|item| visible(item))
-                .collect();
-            let more = entry.items.len().saturating_sub(shown.len());
-            text.push_str(&format!(
-                "  {} ({}): {}{}\n",
-                visible(&entry.reason),
-                entry.items.len(),
-                shown.join(", "),
-                if more > 0 {
-                    format!(", and {more} more")
-                } else {
-                    String::new()
-                }
-            ));
+            text.push_str(&entry_line(entry));
         }
     }
     text.push_str("the whole list: --format json\n");
     text
+}
+
+/// One reason of a report, `  REASON (N): ITEM, ITEM, ITEM, ITEM, and M more`, escaped (the
+/// import and export reports alike; `--format json` has every item).
+pub(super) fn entry_line(entry: &threatpack::import::ReportEntry) -> String {
+    let shown: Vec<String> = entry
+        .items
+        .iter()
+        .take(4)
+        .map(|item| visible(item))
+        .collect();
+    let more = entry.items.len().saturating_sub(shown.len());
+    let more = if more > 0 {
+        format!(", and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "  {} ({}): {}{more}\n",
+        visible(&entry.reason),
+        entry.items.len(),
+        shown.join(", ")
+    )
 }
