@@ -729,41 +729,19 @@ impl<'kb> Engine<'kb> {
             if entity.rules.is_empty() || element.out_of_scope.is_some() {
                 continue;
             }
+            // Every condition by its predicate on this element's frame; what is reported, as
+            // the columnar path reports it (`report_rule`).
             let mut frame = self.frame(model, element);
+            let mut holds = |condition: &Condition| condition.program.holds(&mut frame);
             for rule in &entity.rules {
-                let applies = match &rule.condition {
-                    None => Ok(true),
-                    Some(condition) => condition.program.holds(&mut frame),
-                };
-                match applies {
-                    Ok(false) => continue,
-                    Ok(true) => {}
-                    Err(error) => {
-                        sink.problem(self.problem(
-                            &self.kb.attack_patterns[rule.attack_pattern].id,
-                            element,
-                            &error,
-                        ));
-                        continue;
-                    }
-                }
-                applicable.clear();
-                for (link, condition) in &rule.links {
-                    let holds = match condition {
-                        None => Ok(true),
-                        Some(condition) => condition.program.holds(&mut frame),
-                    };
-                    match holds {
-                        Ok(true) => applicable.push(*link),
-                        Ok(false) => {}
-                        Err(error) => {
-                            let link = &self.kb.links[*link];
-                            let rule = format!("{} → {}", link.mitigation, link.attack_pattern);
-                            sink.problem(self.problem(&rule, element, &error));
-                        }
-                    }
-                }
-                sink.finding(rule.attack_pattern, element_index, &applicable);
+                self.report_rule(
+                    rule,
+                    element,
+                    element_index,
+                    &mut holds,
+                    &mut applicable,
+                    sink,
+                );
             }
         }
     }

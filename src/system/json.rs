@@ -208,11 +208,8 @@ impl<'de> Visitor<'de> for Element<'_> {
                     once(&mut properties, (start, builder.properties_len()))?
                 }
                 ("out-of-scope", _) => {
-                    let reason = match map.next_value::<OutOfScope>()? {
-                        OutOfScope::Flag(true) => Some(builder.text("")),
-                        OutOfScope::Flag(false) => None,
-                        OutOfScope::Reason(reason) => Some(builder.text(&reason)),
-                    };
+                    let value = map.next_value::<OutOfScope>()?;
+                    let reason = value.reason().map(|reason| builder.text(reason));
                     once(&mut out_of_scope, reason)?
                 }
                 _ => return Err(A::Error::custom("not a field of this element")),

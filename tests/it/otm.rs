@@ -64,8 +64,17 @@ fn line_of(text: &str, needle: &str) -> usize {
     text[..at].matches('\n').count() + 1
 }
 
-fn model_json(file: &ModelFile) -> Json {
+/// A converted model as the JSON of threatpack's model format.
+pub(crate) fn model_json(file: &ModelFile) -> Json {
     serde_json::to_value(file.model.to_model()).expect("a model serializes")
+}
+
+/// The element `id` of `table` (`component`, `flow`, `boundary`) in `model_json`'s output.
+pub(crate) fn element<'a>(json: &'a Json, table: &str, id: &str) -> &'a Json {
+    json[table]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item["id"] == id))
+        .unwrap_or_else(|| panic!("no {table} `{id}` in {json:#}"))
 }
 
 #[test]

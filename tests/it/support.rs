@@ -71,6 +71,11 @@ pub fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A file of the repository as text (`path` relative to its root).
+pub fn read_repository_file(path: &str) -> String {
+    fs::read_to_string(repository().join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
 /// Writes a multi-file fixture: `--- path` lines start each file; lines before the first are
 /// the fixture's description (`#` comments). Returns the directory.
 ///

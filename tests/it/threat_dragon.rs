@@ -3,9 +3,6 @@
 //! built-in Threat Dragon mapping, bind to threatpack/stride-core, keep what is out of scope
 //! out of the threats, and get the threats a threat modeler would expect.
 
-use std::fs;
-
-use serde_json::Value as Json;
 use threatpack::build::check_and_compile;
 use threatpack::check::CheckOptions;
 use threatpack::engine::Engine;
@@ -13,34 +10,19 @@ use threatpack::engine::bind::bind;
 use threatpack::system::{ModelFile, load_model, threat_dragon};
 use threatpack::workspace::load_graph;
 
-use crate::otm::{assert_findings, findings};
-use crate::support::repository;
+use crate::otm::{assert_findings, element, findings, model_json};
+use crate::support::{read_repository_file, repository};
 
 const DEMO: &str = "tests/fixtures/threat-dragon/v2-threat-model.json";
 const THREE_TIER: &str = "tests/fixtures/threat-dragon/three-tier-web-app.json";
-
-fn read(path: &str) -> String {
-    fs::read_to_string(repository().join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
 
 fn loaded(path: &str, text: String) -> ModelFile {
     load_model(path, text, None).unwrap_or_else(|problems| panic!("{path}: {problems:#?}"))
 }
 
-fn model_json(file: &ModelFile) -> Json {
-    serde_json::to_value(file.model.to_model()).expect("a model serializes")
-}
-
-fn element<'a>(json: &'a Json, table: &str, id: &str) -> &'a Json {
-    json[table]
-        .as_array()
-        .and_then(|items| items.iter().find(|item| item["id"] == id))
-        .unwrap_or_else(|| panic!("no {table} `{id}` in {json:#}"))
-}
-
 #[test]
 fn the_demo_converts_with_translated_properties_and_out_of_scope_elements() {
-    let file = loaded(DEMO, read(DEMO));
+    let file = loaded(DEMO, read_repository_file(DEMO));
     let json = model_json(&file);
     let kind = |entity: &str| format!("threatpack/stride-core:entity/{entity}");
     assert_eq!(json["model"]["name"], "Demo Threat Model");
@@ -78,7 +60,7 @@ fn the_demo_converts_with_translated_properties_and_out_of_scope_elements() {
     // Boundaries drawn as curves enclose nothing: not read.
     assert_eq!(json.get("boundary"), None);
     // Converted fields point at the Threat Dragon text they came from.
-    let text = read(DEMO);
+    let text = read_repository_file(DEMO);
     assert_eq!(
         &text[file.locate(&["flow", "0", "name"])],
         "\"Web Request\""
@@ -135,7 +117,7 @@ fn the_demo_gets_credible_threats_and_none_on_what_is_out_of_scope() {
 
 #[test]
 fn boundary_boxes_hold_the_shapes_inside_them_and_bidirectional_flows_go_both_ways() {
-    let json = model_json(&loaded(THREE_TIER, read(THREE_TIER)));
+    let json = model_json(&loaded(THREE_TIER, read_repository_file(THREE_TIER)));
     let boundaries = json["boundary"].as_array().expect("boundaries");
     assert_eq!(boundaries.len(), 2);
     assert_eq!(boundaries[0]["contains"], serde_json::json!(["web-ui"]));
@@ -173,7 +155,7 @@ fn every_builtin_threat_dragon_type_and_sample_binds_to_stride_core() {
         );
     }
     // Every Threat Dragon property set to true, the sample's process as each type.
-    let text = read(DEMO)
+    let text = read_repository_file(DEMO)
         .replace(
             "\"handlesCardPayment\": false",
             "\"handlesCardPayment\": true",
@@ -183,7 +165,7 @@ fn every_builtin_threat_dragon_type_and_sample_binds_to_stride_core() {
         let text = if path == DEMO {
             text.clone()
         } else {
-            read(path)
+            read_repository_file(path)
         };
         let file = loaded(path, text);
         let mut engine = Engine::new(&kb);

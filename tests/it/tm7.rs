@@ -3,8 +3,6 @@
 //! convert with the built-in TMT mapping, bind to threatpack/stride-core and get the threats a
 //! threat modeler would expect; TMT's answers are translated; problems point into the XML.
 
-use std::fs;
-
 use serde_json::Value as Json;
 use threatpack::build::check_and_compile;
 use threatpack::check::CheckOptions;
@@ -14,34 +12,19 @@ use threatpack::system::otm::Mapping;
 use threatpack::system::{ModelFile, load_model, tm7};
 use threatpack::workspace::load_graph;
 
-use crate::otm::{assert_findings, findings};
-use crate::support::{repository, threatpack, write_fixture};
+use crate::otm::{assert_findings, element, findings, model_json};
+use crate::support::{read_repository_file, repository, threatpack, write_fixture};
 
 const EXAMPLE: &str = "tests/fixtures/tm7/MTMT_example.trimmed.tm7";
 const NESTED: &str = "tests/fixtures/tm7/MTMT_nested_tz_line.trimmed.tm7";
-
-fn read(path: &str) -> String {
-    fs::read_to_string(repository().join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
 
 fn loaded(path: &str, text: String, mapping: Option<&Mapping>) -> ModelFile {
     load_model(path, text, mapping).unwrap_or_else(|problems| panic!("{path}: {problems:#?}"))
 }
 
-fn model_json(file: &ModelFile) -> Json {
-    serde_json::to_value(file.model.to_model()).expect("a model serializes")
-}
-
-fn element<'a>(json: &'a Json, table: &str, id: &str) -> &'a Json {
-    json[table]
-        .as_array()
-        .and_then(|items| items.iter().find(|item| item["id"] == id))
-        .unwrap_or_else(|| panic!("no {table} `{id}` in {json:#}"))
-}
-
 #[test]
 fn the_example_converts_with_types_zones_and_translated_values() {
-    let file = loaded(EXAMPLE, read(EXAMPLE), None);
+    let file = loaded(EXAMPLE, read_repository_file(EXAMPLE), None);
     let json = model_json(&file);
     let kind = |entity: &str| format!("threatpack/stride-core:entity/{entity}");
     let mobile = element(&json, "component", "mobile-client");
@@ -79,7 +62,7 @@ fn the_example_converts_with_types_zones_and_translated_values() {
     assert_eq!(flow["target"], "public-api-v2");
     assert_eq!(json["flow"].as_array().map(Vec::len), Some(6));
     // Converted fields point at the XML they came from.
-    let text = read(EXAMPLE);
+    let text = read_repository_file(EXAMPLE);
     let name_at = &text[file.locate(&["component", "1", "name"])];
     assert!(name_at.contains("Mobile Client"), "{name_at}");
     let platform_at = &text[file.locate(&["component", "1", "properties", "platform"])];
@@ -119,7 +102,7 @@ fn the_example_gets_credible_threats_from_stride_core_and_example_org() {
 
 #[test]
 fn out_of_scope_stencils_get_no_threats_and_are_listed_with_their_reason() {
-    let text = read(EXAMPLE);
+    let text = read_repository_file(EXAMPLE);
     // The Web API's `Out Of Scope` is the third boolean of the file (after the two stencils
     // drawn before it); set it, and give a reason.
     let api_at = text.find("Public API v2").expect("the API");
@@ -164,7 +147,7 @@ fn out_of_scope_stencils_get_no_threats_and_are_listed_with_their_reason() {
 
 #[test]
 fn a_stencil_type_the_mapping_does_not_name_is_mapped_as_its_template_parent() {
-    let text = read(EXAMPLE).replace("SE.P.TMCore.WebAPI", "SE.P.Acme.PaymentsApi");
+    let text = read_repository_file(EXAMPLE).replace("SE.P.TMCore.WebAPI", "SE.P.Acme.PaymentsApi");
     let file = loaded("acme.tm7", text, None);
     let json = model_json(&file);
     let api = element(&json, "component", "public-api-v2");
@@ -179,7 +162,11 @@ fn a_user_mapping_is_laid_over_the_builtin_tmt_mapping() {
         "format = 1\n[types.\"SE.P.TMCore.WebAPI\"]\nkind = \"threatpack/stride-core:entity/serverless-function\"\n",
     )
     .expect("a valid mapping");
-    let json = model_json(&loaded(EXAMPLE, read(EXAMPLE), Some(&mapping)));
+    let json = model_json(&loaded(
+        EXAMPLE,
+        read_repository_file(EXAMPLE),
+        Some(&mapping),
+    ));
     assert_eq!(
         element(&json, "component", "public-api-v2")["kind"],
         "threatpack/stride-core:entity/serverless-function"
@@ -195,7 +182,7 @@ fn a_user_mapping_is_laid_over_the_builtin_tmt_mapping() {
 /// exposes the process it reaches; the connector attached at one end only is left out.
 #[test]
 fn a_flow_across_the_internet_line_exposes_its_target() {
-    let file = loaded(NESTED, read(NESTED), None);
+    let file = loaded(NESTED, read_repository_file(NESTED), None);
     let json = model_json(&file);
     let application = element(&json, "component", "main-application");
     assert_eq!(application["kind"], "threatpack/stride-core:entity/process");
@@ -232,7 +219,7 @@ fn every_builtin_tmt_type_binds_to_stride_core() {
     }
     // Each fixture with each built-in type in place of the Web API, every TMT answer set.
     for type_id in tm7::builtin_mapping().types.keys() {
-        let text = read(EXAMPLE).replace("SE.P.TMCore.WebAPI", type_id);
+        let text = read_repository_file(EXAMPLE).replace("SE.P.TMCore.WebAPI", type_id);
         let file = loaded("typed.tm7", text, None);
         let mut engine = Engine::new(&kb);
         if let Err(problems) = bind(&mut engine, &file) {
@@ -240,7 +227,7 @@ fn every_builtin_tmt_type_binds_to_stride_core() {
         }
     }
     for path in [EXAMPLE, NESTED] {
-        let file = loaded(path, read(path), None);
+        let file = loaded(path, read_repository_file(path), None);
         let mut engine = Engine::new(&kb);
         if let Err(problems) = bind(&mut engine, &file) {
             panic!("{path} binds to stride-core: {problems:#?}");
@@ -250,7 +237,7 @@ fn every_builtin_tmt_type_binds_to_stride_core() {
 
 #[test]
 fn broken_xml_is_an_error_at_its_place() {
-    let text = read(EXAMPLE);
+    let text = read_repository_file(EXAMPLE);
     let broken = text.replacen("</GenericTypeId>", "</GenericType>", 1);
     let problems = load_model("broken.tm7", broken.clone(), None).expect_err("broken XML");
     assert_eq!(problems.len(), 1, "{problems:#?}");
