@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::Engine;
-use super::value::{Interner, Value};
+use super::value::{Interner, Sym, Value};
 use crate::diagnostic::Diagnostic;
 use crate::model::{ImplementationStatus, PropertyValue};
 
@@ -395,21 +395,28 @@ impl<'kb> Binder<'_, 'kb> {
     /// of the boundaries it crosses (bound element indexes) and of their ancestors.
     fn name_crossings(&mut self, bound: &mut BoundModel, crossings: Vec<(usize, Vec<usize>)>) {
         let kb = self.engine.kb;
+        // Per boundary entity, its ids (and its ancestors'), interned once: a model has many
+        // crossing flows and few boundary kinds.
+        let mut names_of: HashMap<usize, Vec<Sym>> = HashMap::new();
         for (flow, boundaries) in crossings {
             let mut ids = BTreeSet::new();
             for boundary in boundaries {
-                let Some(entity) = bound
-                    .elements
-                    .get(boundary)
-                    .and_then(|element| kb.entities.get(element.entity))
+                let Some(entity) = bound.elements.get(boundary).map(|element| element.entity)
                 else {
                     continue;
                 };
-                for id in std::iter::once(&entity.id).chain(&entity.ancestors) {
-                    let local = id.rsplit('/').next().unwrap_or(id);
-                    ids.insert(self.engine.symbols.intern(id));
-                    ids.insert(self.engine.symbols.intern(local));
-                }
+                let symbols = &mut self.engine.symbols;
+                let names = names_of.entry(entity).or_insert_with(|| {
+                    let Some(entity) = kb.entities.get(entity) else {
+                        return Vec::new();
+                    };
+                    std::iter::once(&entity.id)
+                        .chain(&entity.ancestors)
+                        .flat_map(|id| [id.as_str(), id.rsplit('/').next().unwrap_or(id)])
+                        .map(|id| symbols.intern(id))
+                        .collect()
+                });
+                ids.extend(names.iter().copied());
             }
             if let Some(element) = bound.elements.get_mut(flow) {
                 element.crossed_boundaries =
