@@ -42,7 +42,8 @@ fn import(directory: &Path, format: &str, input: &Path, out: &str, extra: &[&str
 }
 
 /// Every file of a pack directory by path.
-fn files(directory: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every file under `directory` with its bytes, by relative path.
+pub(crate) fn files(directory: &Path) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
     let mut stack = vec![directory.to_path_buf()];
     while let Some(current) = stack.pop() {
@@ -66,6 +67,31 @@ fn files(directory: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn head(text: &str, lines: usize) -> String {
     text.lines().take(lines).collect::<Vec<_>>().join("\n")
+}
+
+/// An imported pack for a snapshot: every file with its size and sha256, one per line.
+pub(crate) fn file_digests(pack: &Path) -> String {
+    files(pack)
+        .iter()
+        .map(|(path, bytes)| {
+            format!(
+                "{path} {} bytes {}\n",
+                bytes.len(),
+                threatpack::digest::sha256(bytes)
+            )
+        })
+        .collect()
+}
+
+/// The first `lines` of each of `heads`, each under a `----- FILE (head) -----` line.
+pub(crate) fn file_heads(pack: &Path, heads: &[(&str, usize)]) -> String {
+    heads
+        .iter()
+        .map(|(shown, lines)| {
+            let text = fs::read_to_string(pack.join(shown)).expect("a file");
+            format!("----- {shown} (head) -----\n{}\n", head(&text, *lines))
+        })
+        .collect()
 }
 
 #[test]
@@ -111,28 +137,18 @@ fn every_fixture_becomes_a_pack_that_passes_check_deny_warnings_and_builds() {
             run.stderr.replace(&*pack.to_string_lossy(), "[PACK]"),
             json.stdout
         );
-        let all = files(&pack);
-        for (path, bytes) in &all {
-            snapshot.push_str(&format!(
-                "{path} {} bytes {}\n",
-                bytes.len(),
-                threatpack::digest::sha256(bytes)
-            ));
-        }
+        snapshot.push_str(&file_digests(&pack));
         for shown in ["pack.toml", "entities/entities.toml"] {
             let text = fs::read_to_string(pack.join(shown)).expect("a file");
             snapshot.push_str(&format!("----- {shown} -----\n{}\n", head(&text, 60)));
         }
-        for (shown, lines) in [
-            ("attack-patterns/001.toml", 80),
-            ("mitigations/mitigations.toml", 60),
-        ] {
-            let text = fs::read_to_string(pack.join(shown)).expect("a file");
-            snapshot.push_str(&format!(
-                "----- {shown} (head) -----\n{}\n",
-                head(&text, lines)
-            ));
-        }
+        snapshot.push_str(&file_heads(
+            &pack,
+            &[
+                ("attack-patterns/001.toml", 80),
+                ("mitigations/mitigations.toml", 60),
+            ],
+        ));
         insta::with_settings!({ snapshot_path => "snapshots/import", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(name, snapshot);
         });

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::import::{file_digests, file_heads};
 use crate::support::{Run, repository, threatpack};
 
 fn fixture() -> PathBuf {
@@ -74,26 +75,16 @@ fn the_trimmed_template_becomes_a_pack_that_passes_check_deny_warnings_and_build
         human.stderr.replace(&*pack.to_string_lossy(), "[PACK]"),
         json.stdout
     );
-    for (path, bytes) in files(&pack) {
-        snapshot.push_str(&format!(
-            "{path} {} bytes {}\n",
-            bytes.len(),
-            threatpack::digest::sha256(&bytes)
-        ));
-    }
-    for (shown, lines) in [
-        ("pack.toml", 40),
-        ("entities/entities.toml", 140),
-        ("attack-patterns/001.toml", 120),
-        ("mitigations/mitigations.toml", 40),
-    ] {
-        let text = fs::read_to_string(pack.join(shown)).expect("a file");
-        let head: Vec<&str> = text.lines().take(lines).collect();
-        snapshot.push_str(&format!(
-            "----- {shown} (head) -----\n{}\n",
-            head.join("\n")
-        ));
-    }
+    snapshot.push_str(&file_digests(&pack));
+    snapshot.push_str(&file_heads(
+        &pack,
+        &[
+            ("pack.toml", 40),
+            ("entities/entities.toml", 140),
+            ("attack-patterns/001.toml", 120),
+            ("mitigations/mitigations.toml", 40),
+        ],
+    ));
     insta::with_settings!({ snapshot_path => "snapshots/import", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("tmt-azure-template", snapshot);
     });

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use serde_json::Value as Json;
 
+use crate::import::{file_digests, file_heads};
 use crate::support::{Run, repository, threatpack, write_fixture};
 
 /// The hand-written pytm models (directories of tests/fixtures/pytm holding a tm.py).
@@ -447,45 +448,16 @@ fn pytms_library_becomes_a_pack_that_builds_with_pytms_licence() {
         "----- report (stderr) -----\n{}\n----- files -----\n",
         run.stderr.replace(&*pack.to_string_lossy(), "[PACK]")
     );
-    let mut paths: Vec<String> = Vec::new();
-    let mut stack = vec![pack.clone()];
-    while let Some(current) = stack.pop() {
-        for entry in fs::read_dir(&current).expect("readable") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                paths.push(
-                    path.strip_prefix(&pack)
-                        .expect("inside")
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    paths.sort();
-    for path in &paths {
-        let bytes = fs::read(pack.join(path)).expect("readable");
-        snapshot.push_str(&format!(
-            "{path} {} bytes {}\n",
-            bytes.len(),
-            threatpack::digest::sha256(&bytes)
-        ));
-    }
-    for (shown, lines) in [
-        ("pack.toml", 30),
-        ("entities/pytm.toml", 80),
-        ("attack-patterns/001.toml", 60),
-        ("mitigations/001.toml", 30),
-    ] {
-        let text = fs::read_to_string(pack.join(shown)).expect("a file");
-        let head: Vec<&str> = text.lines().take(lines).collect();
-        snapshot.push_str(&format!(
-            "----- {shown} (head) -----\n{}\n",
-            head.join("\n")
-        ));
-    }
+    snapshot.push_str(&file_digests(&pack));
+    snapshot.push_str(&file_heads(
+        &pack,
+        &[
+            ("pack.toml", 30),
+            ("entities/pytm.toml", 80),
+            ("attack-patterns/001.toml", 60),
+            ("mitigations/001.toml", 30),
+        ],
+    ));
     insta::with_settings!({ snapshot_path => "snapshots/import", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("pytm", snapshot);
     });
