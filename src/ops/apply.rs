@@ -259,20 +259,7 @@ pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Erro
     let display = path.display().to_string();
     let text = read_text(path)?;
     let mapping = match mapping {
-        Some(mapping_path) => {
-            let mapping_display = mapping_path.display().to_string();
-            let mapping_text = read_text(mapping_path)?;
-            match Mapping::parse(&mapping_display, &mapping_text) {
-                Ok(mapping) => Some(mapping),
-                Err(diagnostics) => {
-                    return Err(Error::ModelHasErrors {
-                        file: mapping_display,
-                        text: mapping_text,
-                        diagnostics,
-                    });
-                }
-            }
-        }
+        Some(path) => Some(read_mapping(path)?),
         None => None,
     };
     // The text comes back with the diagnostics: a model of megabytes is not copied.
@@ -282,6 +269,17 @@ pub fn read_model(path: &Path, mapping: Option<&Path>) -> Result<ModelFile, Erro
             text,
             diagnostics,
         }
+    })
+}
+
+/// A mapping table (`--mapping`) for OTM, Threat Dragon and .tm7 models.
+pub(crate) fn read_mapping(path: &Path) -> Result<Mapping, Error> {
+    let display = path.display().to_string();
+    let text = read_text(path)?;
+    Mapping::parse(&display, &text).map_err(|diagnostics| Error::ModelHasErrors {
+        file: display,
+        text,
+        diagnostics,
     })
 }
 

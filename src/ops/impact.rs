@@ -1,6 +1,7 @@
 //! What a change of knowledge does to threat models: two report files compared
 //! ([`diff_report_files`]), a candidate pack version applied to many projects' models next to
-//! the version they use ([`impact`]), and an update of one project ([`update_impact`]).
+//! the version they use ([`impact`]: models in a directory, or the registry's dependents and
+//! their latest stored models), and an update of one project ([`update_impact`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,16 +10,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use super::apply::{ApplyOptions, apply_to, read_model};
+use super::apply::{ApplyOptions, apply_to, read_mapping};
 use super::knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_knowledge, project_knowledge,
 };
 use super::lock::{DependencyOptions, LockChange, LockOptions, Root, lock_root_with};
+use super::registry::{RegistryOptions, dependents, project_model};
 use super::{Error, Progress};
 use crate::analysis::Detail;
 use crate::analysis::diff::{PackView, ReportDiff, ReportView, ThreatField, diff};
 use crate::lockfile::LOCKFILE;
 use crate::project::{PROJECT_FILE, Project};
+use crate::system::otm::Mapping;
+use crate::system::{MAX_MODEL_BYTES, load_model_or_text};
 use crate::workspace::read_capped;
 
 /// Why a report file could not be compared.
@@ -83,9 +87,8 @@ pub struct ImpactOptions {
     /// The knowledge the projects use now. `None`: each project directory's own
     /// `threatpack.toml` and `threatpack.lock` (loaded `--locked`).
     pub baseline: Option<KnowledgeSource>,
-    /// A directory of projects: `PROJECT/model.*` (any model syntax `apply` reads), or
-    /// `PROJECT/threatpack.toml` naming its model.
-    pub models: PathBuf,
+    /// Where the projects and their models come from.
+    pub projects: ImpactProjects,
     /// For OTM, Threat Dragon and .tm7 models: the mapping table.
     pub mapping: Option<PathBuf>,
     /// The tier, as `apply --tier` (`None`: each model's default).
@@ -94,6 +97,18 @@ pub struct ImpactOptions {
     pub dependencies: DependencyOptions,
     /// Models applied at once (0: one per core).
     pub jobs: usize,
+}
+
+/// The projects [`impact`] compares.
+#[derive(Debug, Clone)]
+pub enum ImpactProjects {
+    /// A directory of projects: `PROJECT/model.*` (any model syntax `apply` reads), or
+    /// `PROJECT/threatpack.toml` naming its model.
+    Directory(PathBuf),
+    /// The registry: every project whose latest report uses the candidate's pack (its
+    /// dependents), with the latest model pushed for it and, as its baseline, the version it
+    /// uses, fetched and verified as `apply` fetches packs. Needs a `portfolio` token.
+    Registry(RegistryOptions),
 }
 
 /// What a candidate does to every project.
@@ -150,7 +165,6 @@ pub const IMPACT_FORMAT: u32 = 1;
 /// every core. A project whose model or knowledge fails is listed with its error; the other
 /// projects are still compared.
 pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact, Error> {
-    let projects = find_projects(&options.models)?;
     let candidate = load_knowledge(
         &KnowledgeOptions {
             source: options.candidate.clone(),
@@ -168,21 +182,68 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
         )?),
         None => None,
     };
-    // Without a shared baseline: each project's own knowledge, loaded once per lockfile.
+    // Without a shared baseline: each project's own knowledge, loaded once per lockfile (a
+    // directory) or once per version in use (the registry).
     let mut baselines: Vec<Knowledge> = Vec::new();
     let mut baseline_of: Vec<Result<usize, String>> = Vec::new();
-    if shared_baseline.is_none() {
-        let mut by_lockfile: BTreeMap<String, usize> = BTreeMap::new();
-        for project in &projects {
-            baseline_of.push(project_baseline(
-                project,
-                options,
-                &mut by_lockfile,
-                &mut baselines,
-                progress,
-            ));
+    let projects = match &options.projects {
+        ImpactProjects::Directory(models) => {
+            let projects = find_projects(models)?;
+            if shared_baseline.is_none() {
+                let mut by_lockfile: BTreeMap<String, usize> = BTreeMap::new();
+                for project in &projects {
+                    baseline_of.push(project_baseline(
+                        project,
+                        options,
+                        &mut by_lockfile,
+                        &mut baselines,
+                        progress,
+                    ));
+                }
+            }
+            projects
         }
-    }
+        ImpactProjects::Registry(registry) => {
+            let users = dependents(registry, &candidate.kb.pack)
+                .map_err(|error| Error::Other(error.to_string()))?;
+            if users.dependents.is_empty() {
+                return Err(Error::Other(format!(
+                    "no project's latest report on {} uses `{}` (or the token reads none of them): push reports with `threatpack apply --push`",
+                    registry.url, candidate.kb.pack
+                )));
+            }
+            let mut by_version: BTreeMap<String, Result<usize, String>> = BTreeMap::new();
+            let mut projects = Vec::new();
+            for user in users.dependents {
+                if shared_baseline.is_none() {
+                    let position = by_version
+                        .entry(user.version.clone())
+                        .or_insert_with(|| {
+                            let knowledge = registry_baseline(
+                                &candidate.kb.pack,
+                                &user.version,
+                                registry,
+                                options,
+                                progress,
+                            )?;
+                            baselines.push(knowledge);
+                            Ok(baselines.len() - 1)
+                        })
+                        .clone();
+                    baseline_of.push(position);
+                }
+                projects.push(ImpactProject {
+                    name: user.project,
+                    model: ProjectModelSource::Registry(registry.clone()),
+                });
+            }
+            projects
+        }
+    };
+    let mapping = match &options.mapping {
+        Some(path) => Some(read_mapping(path)?),
+        None => None,
+    };
     let apply_options = ApplyOptions {
         model: None,
         mapping: options.mapping.clone(),
@@ -215,7 +276,13 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
                         (None, None) => Err("no baseline".to_string()),
                     };
                     let outcome = baseline.and_then(|baseline| {
-                        compare_project(baseline, &candidate, project, &apply_options)
+                        compare_project(
+                            baseline,
+                            &candidate,
+                            project,
+                            mapping.as_ref(),
+                            &apply_options,
+                        )
                     });
                     let (diff, error) = match outcome {
                         Ok(diff) => (Some(diff), None),
@@ -224,7 +291,7 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
                     if let Ok(mut slot) = results[index].lock() {
                         *slot = Some(ProjectImpact {
                             project: project.name.clone(),
-                            model: project.model.display().to_string(),
+                            model: project.model_display(),
                             diff,
                             error,
                         });
@@ -273,17 +340,67 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
     })
 }
 
-/// A project found under `--models`.
+/// A project [`impact`] compares, and where its model is.
 #[derive(Debug, Clone)]
-struct ModelProject {
+struct ImpactProject {
     name: String,
-    directory: PathBuf,
-    model: PathBuf,
+    model: ProjectModelSource,
+}
+
+#[derive(Debug, Clone)]
+enum ProjectModelSource {
+    /// Found under `--models`: the project's directory and its model file.
+    File { directory: PathBuf, model: PathBuf },
+    /// The latest model pushed for the project, fetched when it is compared.
+    Registry(RegistryOptions),
+}
+
+impl ImpactProject {
+    fn model_display(&self) -> String {
+        match &self.model {
+            ProjectModelSource::File { model, .. } => model.display().to_string(),
+            ProjectModelSource::Registry(registry) => {
+                format!(
+                    "{}/projects/{}/model",
+                    registry.url.trim_end_matches('/'),
+                    self.name
+                )
+            }
+        }
+    }
+
+    /// The model's name and text, read from its file or fetched from the registry; and, from
+    /// the registry, the packs the project's report says it uses.
+    fn model_text(&self) -> Result<(String, String, Vec<String>), String> {
+        match &self.model {
+            ProjectModelSource::File { model, .. } => {
+                let bytes = read_capped(model, MAX_MODEL_BYTES)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| format!("`{}` is not UTF-8 text", model.display()))?;
+                Ok((model.display().to_string(), text, Vec::new()))
+            }
+            ProjectModelSource::Registry(registry) => {
+                let stored =
+                    project_model(registry, &self.name).map_err(|error| error.to_string())?;
+                let packs = stored
+                    .packs
+                    .iter()
+                    .map(|claim| format!("{} {}", claim.name, claim.version))
+                    .collect();
+                // The name it was pushed under only chooses the syntax (by its extension).
+                Ok((
+                    format!("{}: {}", self.name, stored.file),
+                    stored.text,
+                    packs,
+                ))
+            }
+        }
+    }
 }
 
 /// The projects of a directory, by name: each subdirectory holding a `threatpack.toml`
 /// (its model as the project names it) or exactly one `model.*` file.
-fn find_projects(models: &Path) -> Result<Vec<ModelProject>, Error> {
+fn find_projects(models: &Path) -> Result<Vec<ImpactProject>, Error> {
     let entries = std::fs::read_dir(models)
         .map_err(|error| format!("cannot read `{}`: {error}", models.display()))?;
     let mut projects = Vec::new();
@@ -333,10 +450,9 @@ fn find_projects(models: &Path) -> Result<Vec<ModelProject>, Error> {
                 }
             }
         };
-        projects.push(ModelProject {
+        projects.push(ImpactProject {
             name,
-            directory,
-            model,
+            model: ProjectModelSource::File { directory, model },
         });
     }
     if projects.is_empty() {
@@ -351,18 +467,21 @@ fn find_projects(models: &Path) -> Result<Vec<ModelProject>, Error> {
 
 /// The knowledge a project uses now (its locked packs), loaded once per distinct lockfile.
 fn project_baseline(
-    project: &ModelProject,
+    project: &ImpactProject,
     options: &ImpactOptions,
     by_lockfile: &mut BTreeMap<String, usize>,
     baselines: &mut Vec<Knowledge>,
     progress: &dyn Progress,
 ) -> Result<usize, String> {
-    let manifest = project.directory.join(PROJECT_FILE);
-    let lockfile = project.directory.join(LOCKFILE);
+    let ProjectModelSource::File { directory, .. } = &project.model else {
+        return Err("not a project directory".to_string());
+    };
+    let manifest = directory.join(PROJECT_FILE);
+    let lockfile = directory.join(LOCKFILE);
     if !manifest.is_file() || !lockfile.is_file() {
         return Err(format!(
             "`{}` has no threatpack.toml and threatpack.lock to say which version it uses: add them, or give --baseline-pack",
-            project.directory.display()
+            directory.display()
         ));
     }
     let manifest_text = read_capped(&manifest, 1024 * 1024)?;
@@ -377,7 +496,7 @@ fn project_baseline(
     }
     let knowledge = load_knowledge(
         &KnowledgeOptions {
-            source: KnowledgeSource::Project(project.directory.clone()),
+            source: KnowledgeSource::Project(directory.clone()),
             dependencies: DependencyOptions {
                 locked: true,
                 ..options.dependencies.clone()
@@ -395,17 +514,88 @@ fn project_baseline(
 fn compare_project(
     baseline: &Knowledge,
     candidate: &Knowledge,
-    project: &ModelProject,
+    project: &ImpactProject,
+    mapping: Option<&Mapping>,
     options: &ApplyOptions,
 ) -> Result<ReportDiff, String> {
+    // The model is read (or fetched) once; applying consumes it, so it is loaded twice.
+    let (display, text, uses) = project.model_text()?;
+    // A project on other packs as well would lose their threats in both runs: not compared.
+    let others: Vec<&String> = uses
+        .iter()
+        .filter(|pack| {
+            !baseline
+                .packs
+                .iter()
+                .any(|origin| pack.split(' ').next() == Some(origin.name.as_str()))
+        })
+        .collect();
+    if !others.is_empty() {
+        return Err(format!(
+            "it uses other packs as well ({}): impact compares a pack on its own; compare this project with `threatpack update --dry-run` in its directory",
+            others
+                .iter()
+                .map(|pack| pack.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let report_with = |knowledge: &Knowledge| -> Result<ReportView, String> {
-        let file = read_model(&project.model, options.mapping.as_deref()).map_err(error_text)?;
+        let file = load_model_or_text(&display, text.clone(), mapping).map_err(
+            |(diagnostics, text)| {
+                error_text(Error::ModelHasErrors {
+                    file: display.clone(),
+                    text,
+                    diagnostics,
+                })
+            },
+        )?;
         let report = apply_to(knowledge, Some(file), options).map_err(error_text)?;
         Ok(ReportView::of(&report))
     };
-    let old = report_with(baseline)?;
-    let new = report_with(candidate)?;
-    Ok(diff(&old, &new))
+    Ok(diff(&report_with(baseline)?, &report_with(candidate)?))
+}
+
+/// The knowledge of `pack` `version` as the registry serves it: a throwaway project pinning
+/// that version (`=VERSION`), locked and fetched as `apply` does (index signature, digest and
+/// publisher signature checked; the cache is shared).
+fn registry_baseline(
+    pack: &str,
+    version: &str,
+    registry: &RegistryOptions,
+    options: &ImpactOptions,
+    progress: &dyn Progress,
+) -> Result<Knowledge, String> {
+    let directory = tempfile::tempdir()
+        .map_err(|error| format!("cannot create a temporary directory: {error}"))?;
+    let mut project = toml::Table::new();
+    project.insert("name".into(), "impact-baseline".into());
+    project.insert("registry".into(), registry.url.clone().into());
+    let mut dependencies = toml::Table::new();
+    dependencies.insert(pack.into(), format!("={version}").into());
+    let mut manifest = toml::Table::new();
+    manifest.insert("project".into(), project.into());
+    manifest.insert("dependencies".into(), dependencies.into());
+    let text = toml::to_string(&manifest)
+        .map_err(|error| format!("cannot write a project manifest: {error}"))?;
+    std::fs::write(directory.path().join(PROJECT_FILE), text).map_err(|error| {
+        format!(
+            "cannot write `{}`: {error}",
+            directory.path().join(PROJECT_FILE).display()
+        )
+    })?;
+    load_knowledge(
+        &KnowledgeOptions {
+            source: KnowledgeSource::Project(directory.path().to_path_buf()),
+            dependencies: DependencyOptions {
+                registry: Some(registry.url.clone()),
+                locked: false,
+                ..options.dependencies.clone()
+            },
+        },
+        progress,
+    )
+    .map_err(|error| format!("{pack} {version} from {}: {error}", registry.url))
 }
 
 /// An error in one line, with a model's problems spelled out (the CLI has no file to point

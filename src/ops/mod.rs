@@ -59,8 +59,8 @@ pub use error::Error;
 pub use export::{ExportFormat, ExportOptions, ExportedFile, export};
 #[cfg(feature = "client")]
 pub use impact::{
-    IMPACT_FORMAT, Impact, ImpactOptions, ImpactTotals, ProjectImpact, ReportFileError,
-    UpdateImpact, diff_report_files, impact, read_report_view, update_impact,
+    IMPACT_FORMAT, Impact, ImpactOptions, ImpactProjects, ImpactTotals, ProjectImpact,
+    ReportFileError, UpdateImpact, diff_report_files, impact, read_report_view, update_impact,
 };
 #[cfg(feature = "client")]
 pub use knowledge::{

@@ -222,3 +222,127 @@ fn a_project_without_a_lockfile_needs_a_baseline_and_an_empty_directory_is_an_er
         run.stderr
     );
 }
+
+/// `impact CANDIDATE` without `--models`: the registry's dependents of the pack, each with the
+/// model pushed with its latest report and the version it uses as the baseline. It must give
+/// each project the diff `--models` gives with that version as `--baseline-pack`, and leave
+/// out projects on other packs.
+#[test]
+fn impact_from_the_registry_takes_the_dependents_and_their_stored_models() {
+    use crate::registry_client::write_small_pack;
+    use crate::registry_lock::{Setup, succeeded};
+
+    let setup = Setup::new();
+    setup.publish("vendor/base", "1.0.0", "");
+    setup.publish("vendor/other", "1.0.0", "");
+    let models = setup.path("models");
+    for (project, pack, public) in [
+        ("shop", "vendor/base", true),
+        ("billing", "vendor/base", false),
+        ("wiki", "vendor/other", true),
+    ] {
+        let directory = setup.project(project, &format!("\"{pack}\" = \"^1.0\"\n"), "");
+        fs::write(
+            directory.join("model.toml"),
+            format!(
+                "[model]\nname = \"{project}\"\n\n[[component]]\nid = \"api\"\nkind = \"service\"\nproperties = {{ public = {public} }}\n"
+            ),
+        )
+        .expect("written");
+        succeeded(&setup.run(&directory, &["lock"]));
+        succeeded(&setup.run(
+            &directory,
+            &[
+                "apply",
+                "--locked",
+                "--format",
+                "json",
+                "--out",
+                "report.json",
+                "--project-name",
+                &format!("acme/{project}"),
+                "--push",
+                &format!("acme/{project}"),
+            ],
+        ));
+        if pack == "vendor/base" {
+            fs::create_dir_all(models.join(format!("acme-{project}"))).expect("create");
+            fs::copy(
+                directory.join("model.toml"),
+                models.join(format!("acme-{project}/model.toml")),
+            )
+            .expect("copy");
+        }
+    }
+    // The candidate raises the attack pattern's severity; it is not published.
+    let candidate = setup.path("candidate");
+    write_small_pack(&candidate, "vendor/base", "1.1.0", "A small pack.", "");
+    let spoofing = candidate.join("attack-patterns/spoofing.toml");
+    let text = fs::read_to_string(&spoofing).expect("readable");
+    fs::write(
+        &spoofing,
+        text.replace("severity = \"high\"", "severity = \"critical\""),
+    )
+    .expect("written");
+
+    let run = setup.run(
+        setup.work.path(),
+        &["impact", "candidate", "--format", "json"],
+    );
+    succeeded(&run);
+    let impact: Json = serde_json::from_str(&run.stdout).expect("JSON");
+    let projects = impact["projects"].as_array().expect("projects");
+    let names: Vec<&str> = projects
+        .iter()
+        .map(|project| project["project"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["acme/billing", "acme/shop"], "{}", run.stdout);
+    assert_eq!(impact["totals"]["failed-projects"], 0, "{}", run.stdout);
+
+    // The same models from a directory, with the published 1.0.0 as the baseline.
+    let baseline = setup.path("dist/vendor_base-1.0.0-all.tar.gz");
+    let local = setup.run(
+        setup.work.path(),
+        &[
+            "impact",
+            "candidate",
+            "--models",
+            "models",
+            "--baseline-pack",
+            &baseline.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+    );
+    succeeded(&local);
+    let local: Json = serde_json::from_str(&local.stdout).expect("JSON");
+    let mut changed = 0;
+    for (from_registry, from_directory) in projects
+        .iter()
+        .zip(local["projects"].as_array().expect("projects"))
+    {
+        // Equal but for where the model came from.
+        for part in ["threats", "backlog"] {
+            assert_eq!(from_registry["diff"][part], from_directory["diff"][part]);
+        }
+        assert_eq!(
+            from_registry["diff"]["old"]["version"], "1.0.0",
+            "the baseline is the version the project uses"
+        );
+        changed += from_registry["diff"]["threats"]["changed"]
+            .as_array()
+            .expect("a list")
+            .len();
+    }
+    // Only the public service has the threat, and its severity changes.
+    assert_eq!(changed, 1, "{}", run.stdout);
+    assert_eq!(impact["totals"], local["totals"]);
+
+    // A registry that does not answer is an operational failure, named.
+    let run = setup.run(
+        setup.work.path(),
+        &["impact", "candidate", "--registry", "http://127.0.0.1:9"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("127.0.0.1:9"), "{}", run.stderr);
+}

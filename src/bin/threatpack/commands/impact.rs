@@ -1,4 +1,4 @@
-//! `threatpack impact CANDIDATE --models DIR`: what a candidate pack version changes in every
+//! `threatpack impact CANDIDATE [--models DIR | --registry URL]`: what a candidate pack version changes in every
 //! project's threat model, next to the version each uses now.
 
 use std::path::PathBuf;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use threatpack::analysis::diff::human;
-use threatpack::ops::{self, ImpactOptions, KnowledgeSource};
+use threatpack::ops::{self, ImpactOptions, ImpactProjects, KnowledgeSource};
 use threatpack::render::visible;
 
 use super::Format;
@@ -18,9 +18,11 @@ pub struct ImpactArgs {
     /// The candidate: a pack directory or a built bundle
     candidate: PathBuf,
     /// A directory of projects: `PROJECT/model.*` (any model syntax `apply` reads), or a
-    /// project directory with threatpack.toml and threatpack.lock
+    /// project directory with threatpack.toml and threatpack.lock. Without it, the projects
+    /// come from the registry (--registry): every project whose latest report uses the
+    /// candidate's pack, with the model pushed with it (needs a `portfolio` token)
     #[arg(long, value_name = "DIR")]
-    models: PathBuf,
+    models: Option<PathBuf>,
     /// The version the projects use now, for all of them: a pack directory or a bundle.
     /// Default: each project's own threatpack.toml and threatpack.lock
     #[arg(long, value_name = "PACK_DIR|BUNDLE")]
@@ -64,7 +66,10 @@ pub fn run(args: ImpactArgs) -> Result<ExitCode, String> {
     let options = ImpactOptions {
         candidate: source(&args.candidate),
         baseline: args.baseline_pack.as_ref().map(source),
-        models: args.models.clone(),
+        projects: match &args.models {
+            Some(models) => ImpactProjects::Directory(models.clone()),
+            None => ImpactProjects::Registry(args.registry.authenticated()?),
+        },
         mapping: args.mapping.clone(),
         tier: args.tier.clone(),
         dependencies: args.dependencies.options(&args.registry),
