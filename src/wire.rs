@@ -564,10 +564,17 @@ pub struct ReportPushAnswer {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportNumbers {
+    /// The security activities the report requires and the model does not record done
+    /// (qualified ids; an activity whose rule could not be evaluated counts as owed).
+    #[serde(default)]
+    pub activities_owed: Vec<String>,
     /// Threat instances per residual level (`critical` … `info`, `none`).
     pub by_residual: std::collections::BTreeMap<String, u64>,
     /// Threat instances per category (the six STRIDE ones and any other the packs use).
     pub by_category: std::collections::BTreeMap<String, u64>,
+    /// Risk acceptances past their `until` date (their threats count as unmitigated).
+    #[serde(default)]
+    pub expired_acceptances: u64,
     /// Backlog items (mitigations still to put in place).
     pub open_backlog: u64,
     /// The residual risk score: the sum of the documented score of each instance's residual
@@ -642,7 +649,12 @@ pub struct Trend {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortfolioTotals {
+    /// Security activities owed, summed over the projects.
+    #[serde(default)]
+    pub activities_owed: u64,
     pub by_residual: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub expired_acceptances: u64,
     pub open_backlog: u64,
     pub projects: u64,
     pub risk: u64,
@@ -657,6 +669,9 @@ pub struct PortfolioTotals {
 pub struct Portfolio {
     /// Projects using a yanked version, or a version behind the newest matching one.
     pub behind: Vec<String>,
+    /// Who owes what: each security activity owed, with the projects owing it (by name).
+    #[serde(default)]
+    pub owing: std::collections::BTreeMap<String, Vec<String>>,
     /// By project name.
     pub projects: Vec<ProjectStatus>,
     /// The `top` projects with the highest residual risk, highest first.

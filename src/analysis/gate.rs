@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use super::activities::{ActivityStatus, values_text};
 use super::report::{Report, ThreatState};
 use crate::model::Severity;
 
@@ -27,6 +28,40 @@ pub struct Policy {
     /// A risk acceptance past its `until` date fails.
     #[serde(default)]
     pub no_expired_acceptance: bool,
+    /// A security activity the results require and the model does not record done fails:
+    /// `true` for every activity, or the ids of those that must be done when required.
+    #[serde(default)]
+    pub require_activities: RequireActivities,
+}
+
+/// `require-activities`: none, all, or the activities named (plain ids, `penetration-test`,
+/// or qualified, `threatpack/stride-core:activity/penetration-test`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum RequireActivities {
+    All(bool),
+    Only(Vec<String>),
+}
+
+impl Default for RequireActivities {
+    fn default() -> Self {
+        RequireActivities::All(false)
+    }
+}
+
+impl RequireActivities {
+    /// Whether the activity with this qualified id must be done when it is required.
+    fn covers(&self, qualified: &str) -> bool {
+        match self {
+            RequireActivities::All(all) => *all,
+            RequireActivities::Only(ids) => ids.iter().any(|id| {
+                id == qualified
+                    || qualified
+                        .rsplit_once(":activity/")
+                        .is_some_and(|(_, plain)| plain == id)
+            }),
+        }
+    }
 }
 
 impl Policy {
@@ -112,8 +147,8 @@ pub struct Violation {
 
 /// Every violation of `policy` in `report`. With a baseline, the threat rules `fail-on` and
 /// `no-unmitigated-top` count only threats that are new or whose residual score rose; an
-/// expired acceptance and the tier always count (they are decisions that lapsed, not risks
-/// that were already known).
+/// expired acceptance, the tier and an activity owed always count (they are decisions that
+/// lapsed or work not done, not risks that were already known).
 pub fn evaluate(
     report: &Report,
     policy: &Policy,
@@ -195,6 +230,31 @@ pub fn evaluate(
                     report.tier.name.as_deref().unwrap_or("all"),
                     context.tiers.join(", ")
                 ),
+            });
+        }
+    }
+    if let Some(activities) = &report.activities {
+        for activity in &activities.activities {
+            if activity.status == ActivityStatus::Done
+                || !policy.require_activities.covers(&activity.id)
+            {
+                continue;
+            }
+            let why = match activity.status {
+                ActivityStatus::Error => format!(
+                    "its rule could not be evaluated ({}), so it may be required",
+                    activity.error.as_deref().unwrap_or("no reason given")
+                ),
+                _ => format!(
+                    "required by `{}` ({}) and not recorded done",
+                    activity.rule,
+                    values_text(&activity.values)
+                ),
+            };
+            violations.push(Violation {
+                rule: "require-activities",
+                threat: None,
+                message: format!("activity `{}` ({}): {why}", activity.name, activity.id),
             });
         }
     }

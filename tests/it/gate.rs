@@ -347,6 +347,52 @@ fn a_policy_file_sets_the_rules() {
 }
 
 #[test]
+fn the_gate_can_require_the_activities_the_results_call_for() {
+    let policy = |text: &str, change: &dyn Fn(String) -> String| {
+        shop_changed(
+            change,
+            &[("policy.toml", text)],
+            &["--policy", "policy.toml"],
+        )
+    };
+    // The shop owes stride-core's five default activities.
+    let all = policy("require-activities = true\n", &unchanged);
+    assert_eq!(all.code, 3, "{}", all.stderr);
+    assert_eq!(
+        all.stderr
+            .matches("  require-activities: activity `")
+            .count(),
+        5,
+        "{}",
+        all.stderr
+    );
+    assert!(
+        all.stderr
+            .contains("(threatpack/stride-core:activity/penetration-test): required by `"),
+        "{}",
+        all.stderr
+    );
+    // Only the one named, by its plain id; recorded done, it passes.
+    let named = "require-activities = [\"penetration-test\"]\n";
+    let owed = policy(named, &unchanged);
+    assert_eq!(owed.code, 3, "{}", owed.stderr);
+    assert_eq!(
+        owed.stderr.matches("  require-activities: ").count(),
+        1,
+        "{}",
+        owed.stderr
+    );
+    let done = |model: String| {
+        format!(
+            "{model}\n[[activity-done]]\nid = \"penetration-test\"\ndate = \"2026-11-30\"\nevidence = \"https://tracker.example/SEC-1\"\n"
+        )
+    };
+    let passed = policy(named, &done);
+    assert_eq!(passed.code, 0, "{}", passed.stderr);
+    assert_eq!(policy("require-activities = false\n", &unchanged).code, 0);
+}
+
+#[test]
 fn the_policy_schema_accepts_the_documented_policy_and_refuses_a_typo() {
     let schema: Json = serde_json::from_str(
         &fs::read_to_string(repository().join("schema/policy.schema.json")).expect("the schema"),
@@ -357,11 +403,14 @@ fn the_policy_schema_accepts_the_documented_policy_and_refuses_a_typo() {
         "fail-on": "high",
         "no-unmitigated-top": true,
         "min-tier-when-personal-data": "standard",
-        "no-expired-acceptance": true
+        "no-expired-acceptance": true,
+        "require-activities": ["penetration-test"]
     });
     assert!(validator.is_valid(&documented));
     assert!(!validator.is_valid(&serde_json::json!({"fail-on": "severe"})));
     assert!(!validator.is_valid(&serde_json::json!({"no-unmitigated-tops": true})));
+    assert!(validator.is_valid(&serde_json::json!({"require-activities": true})));
+    assert!(!validator.is_valid(&serde_json::json!({"require-activities": "all"})));
     // The policy the docs show parses as the gate reads it.
     let docs = fs::read_to_string(repository().join("docs/ci.md")).expect("docs/ci.md");
     let start = docs

@@ -180,6 +180,24 @@ fn a_pushed_report_is_in_the_portfolio_with_its_numbers() {
         .filter(|threat| threat["tier"] == "top" && threat["state"] == "unmitigated")
         .count();
     assert_eq!(numbers["unmitigated_top"], top);
+    // Who owes what: the activities the report requires and the model does not record done.
+    let owed: Vec<&str> = report["activities"]["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .filter(|activity| activity["status"] != "done")
+        .map(|activity| activity["id"].as_str().expect("an id"))
+        .collect();
+    assert!(!owed.is_empty());
+    assert_eq!(numbers["activities_owed"], serde_json::json!(owed));
+    assert_eq!(portfolio["totals"]["activities_owed"], owed.len());
+    for activity in &owed {
+        assert_eq!(
+            portfolio["owing"][activity],
+            serde_json::json!(["acme/shop"])
+        );
+    }
+    assert_eq!(numbers["expired_acceptances"], 0);
 
     let run = threatpack(&security, &registry, &["portfolio"], "");
     ok(&run);
@@ -190,6 +208,19 @@ fn a_pushed_report_is_in_the_portfolio_with_its_numbers() {
         run.stdout
     );
     assert!(run.stdout.contains("acme/shop"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\nsecurity activities owed:\n"),
+        "{}",
+        run.stdout
+    );
+    for activity in &owed {
+        assert!(
+            run.stdout
+                .contains(&format!("\n  {activity} (1 project(s)): acme/shop\n")),
+            "{}",
+            run.stdout
+        );
+    }
     let run = threatpack(
         &security,
         &registry,
@@ -223,4 +254,51 @@ fn a_pushed_report_is_in_the_portfolio_with_its_numbers() {
         std::fs::read_to_string(model).expect("the model")
     );
     assert_eq!(stored.file, "model.toml");
+
+    // An acceptance past its date is counted (its threats are unmitigated).
+    let expired = work.path().join("expired.toml");
+    let text = std::fs::read_to_string(model).expect("the model");
+    assert!(text.contains("until = \"2027-03-31\""));
+    std::fs::write(
+        &expired,
+        text.replace("until = \"2027-03-31\"", "until = \"2020-01-01\""),
+    )
+    .expect("written");
+    let run = threatpack(
+        &ci,
+        &registry,
+        &[
+            "apply",
+            "--model",
+            expired.to_str().expect("UTF-8"),
+            "--pack",
+            pack,
+            "--format",
+            "json",
+            "--out",
+            out,
+            "--push",
+            "acme/shop",
+        ],
+        "",
+    );
+    ok(&run);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).expect("the report")).expect("JSON");
+    let expired_count = report["threats"]
+        .as_array()
+        .expect("threats")
+        .iter()
+        .flat_map(|threat| threat["mitigations"].as_array().expect("mitigations"))
+        .filter(|mitigation| mitigation["acceptance"]["expired"] == true)
+        .count();
+    assert!(expired_count > 0);
+    let run = threatpack(&security, &registry, &["portfolio", "--format", "json"], "");
+    ok(&run);
+    let portfolio: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        portfolio["projects"][0]["numbers"]["expired_acceptances"],
+        expired_count
+    );
+    assert_eq!(portfolio["totals"]["expired_acceptances"], expired_count);
 }

@@ -115,6 +115,7 @@ fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfoli
         projects: projects.len() as u64,
         ..PortfolioTotals::default()
     };
+    let mut owing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for project in &projects {
         let numbers = &project.numbers;
         totals.risk += numbers.risk;
@@ -122,8 +123,16 @@ fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfoli
         totals.open_backlog += numbers.open_backlog;
         totals.unmitigated_top += numbers.unmitigated_top;
         totals.unanswered_questions += numbers.unanswered_questions.unwrap_or(0);
+        totals.expired_acceptances += numbers.expired_acceptances;
+        totals.activities_owed += numbers.activities_owed.len() as u64;
         for (level, count) in &numbers.by_residual {
             *totals.by_residual.entry(level.clone()).or_default() += count;
+        }
+        for activity in &numbers.activities_owed {
+            owing
+                .entry(activity.clone())
+                .or_default()
+                .push(project.project.clone());
         }
     }
     let mut ranked: Vec<&ProjectStatus> = projects.iter().collect();
@@ -150,6 +159,7 @@ fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfoli
         .collect();
     Portfolio {
         behind,
+        owing,
         projects,
         riskiest,
         totals,

@@ -32,6 +32,10 @@ pub const DEFAULT_REPORT_RETENTION_DAYS: u32 = 730;
 
 /// The most pack claims a report may make (a knowledge base is compiled from a few packs).
 const MAX_PACK_CLAIMS: usize = 256;
+/// The most activities a report may list, and the longest id kept (they are stored with the
+/// project's numbers and listed in every portfolio answer).
+const MAX_ACTIVITIES: usize = 1024;
+const MAX_ACTIVITY_ID: usize = 256;
 
 #[utoipa::path(post, path = "/api/v1/projects/{namespace}/{name}/reports", tag = "reports",
     security(("token" = ["report"])),
@@ -281,6 +285,20 @@ struct ReportView {
     backlog: Vec<IgnoredAny>,
     #[serde(default)]
     questions: Option<Vec<QuestionView>>,
+    #[serde(default)]
+    activities: Option<ActivitiesView>,
+}
+
+#[derive(Deserialize)]
+struct ActivitiesView {
+    #[serde(default)]
+    activities: Vec<ActivityView>,
+}
+
+#[derive(Deserialize)]
+struct ActivityView {
+    id: String,
+    status: String,
 }
 
 #[derive(Deserialize)]
@@ -305,6 +323,20 @@ struct ThreatView {
     #[serde(default)]
     state: Option<String>,
     residual: ResidualView,
+    #[serde(default)]
+    mitigations: Vec<MitigationView>,
+}
+
+#[derive(Deserialize)]
+struct MitigationView {
+    #[serde(default)]
+    acceptance: Option<AcceptanceView>,
+}
+
+#[derive(Deserialize)]
+struct AcceptanceView {
+    #[serde(default)]
+    expired: bool,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +400,35 @@ fn measure(
         if threat.tier.as_deref() == Some("top") && threat.state.as_deref() == Some("unmitigated") {
             numbers.unmitigated_top += 1;
         }
+        numbers.expired_acceptances += threat
+            .mitigations
+            .iter()
+            .filter(|mitigation| mitigation.acceptance.as_ref().is_some_and(|a| a.expired))
+            .count() as u64;
+    }
+    if let Some(activities) = view.activities {
+        if activities.activities.len() > MAX_ACTIVITIES {
+            return Err(unprocessable(format!(
+                "the report lists {} activities: at most {MAX_ACTIVITIES}",
+                activities.activities.len()
+            )));
+        }
+        if let Some(long) = activities
+            .activities
+            .iter()
+            .find(|activity| activity.id.len() > MAX_ACTIVITY_ID)
+        {
+            return Err(unprocessable(format!(
+                "an activity id of {} bytes: at most {MAX_ACTIVITY_ID}",
+                long.id.len()
+            )));
+        }
+        numbers.activities_owed = activities
+            .activities
+            .into_iter()
+            .filter(|activity| activity.status != "done")
+            .map(|activity| activity.id)
+            .collect();
     }
     Ok((numbers, claims))
 }

@@ -173,10 +173,14 @@ fn gate(args: &ApplyArgs) -> Result<Option<(Policy, Option<Baseline>)>, String> 
         policy.fail_on = Some(level.severity());
     }
     if policy.is_empty() {
-        return Err(
-            "--baseline needs a rule to judge what is new: give --fail-on LEVEL or a --policy"
-                .to_string(),
-        );
+        if args.baseline.is_some() {
+            return Err(
+                "--baseline needs a rule to judge what is new: give --fail-on LEVEL or a --policy with a rule"
+                    .to_string(),
+            );
+        }
+        // A policy file with no rule set: nothing to refuse.
+        return Ok(None);
     }
     let baseline = match &args.baseline {
         Some(path) => {

@@ -72,13 +72,15 @@ pub fn run(args: PortfolioArgs) -> Result<ExitCode, String> {
     }
     let totals = &answer.totals;
     println!(
-        "{} project(s): residual risk {} ({}), {} unmitigated TOP threat(s), {} open backlog item(s), {} unanswered question(s)",
+        "{} project(s): residual risk {} ({}), {} unmitigated TOP threat(s), {} open backlog item(s), {} unanswered question(s), {} expired risk acceptance(s), security activities owed: {}",
         totals.projects,
         totals.risk,
         levels(&totals.by_residual),
         totals.unmitigated_top,
         totals.open_backlog,
-        totals.unanswered_questions
+        totals.unanswered_questions,
+        totals.expired_acceptances,
+        totals.activities_owed
     );
     if !answer.riskiest.is_empty() {
         println!("\nriskiest:");
@@ -107,6 +109,18 @@ pub fn run(args: PortfolioArgs) -> Result<ExitCode, String> {
                 .collect();
             println!("  {}: {}", visible(name), packs.join("; "));
         }
+    }
+    if !answer.owing.is_empty() {
+        println!("\nsecurity activities owed:");
+    }
+    for (activity, projects) in &answer.owing {
+        let names: Vec<String> = projects.iter().map(|name| visible(name)).collect();
+        println!(
+            "  {} ({} project(s)): {}",
+            visible(activity),
+            projects.len(),
+            names.join(", ")
+        );
     }
     print_trend(&answer.trend);
     Ok(ExitCode::SUCCESS)
@@ -169,6 +183,20 @@ fn print_project(status: &ProjectStatus) {
         "last report {} ({} day(s) ago), {} kept",
         status.received_at, status.age_days, status.reports
     );
+    if numbers.expired_acceptances > 0 {
+        println!(
+            "expired risk acceptances: {} (their threats count as unmitigated)",
+            numbers.expired_acceptances
+        );
+    }
+    if !numbers.activities_owed.is_empty() {
+        let owed: Vec<String> = numbers
+            .activities_owed
+            .iter()
+            .map(|id| visible(id))
+            .collect();
+        println!("security activities owed: {}", owed.join(", "));
+    }
     let categories: Vec<String> = numbers
         .by_category
         .iter()
