@@ -53,6 +53,13 @@ CREATE TABLE project_weeks (
 CREATE INDEX project_weeks_by_week ON project_weeks (week);
 "#;
 
+/// The portfolio's trend reads every project's weeks in a window: an index holding the risk
+/// answers it without a lookup per row (100 ms to 30 ms at 5,000 projects × 12 weeks).
+pub(super) const WEEKS_COVERING_INDEX: &str = r#"
+DROP INDEX project_weeks_by_week;
+CREATE INDEX project_weeks_by_week ON project_weeks (week, project, risk);
+"#;
+
 /// A report about to be stored, checked and measured by the caller (`api::reports`).
 #[derive(Debug, Clone)]
 pub struct NewReport {
@@ -264,7 +271,9 @@ pub(super) fn weeks(
     from_week: i64,
 ) -> Result<Vec<(String, i64, u64)>, StoreError> {
     // Each query reads by an index: one project's rows by the primary key, every project's by
-    // week; the week carried in is one seek per project (`MAX` over the primary key).
+    // the covering week index; the week carried in is one seek per project (`MAX` over the
+    // primary key), with `projects` as the outer loop (`CROSS JOIN` fixes SQLite's join
+    // order: left to itself it scans every week of every project, 40 times slower).
     let sql = match project {
         Some(_) => {
             "SELECT project, week, risk FROM project_weeks WHERE project = ?1 AND week >= ?2
@@ -276,7 +285,7 @@ pub(super) fn weeks(
         None => {
             "SELECT project, week, risk FROM project_weeks WHERE week >= ?2 AND ?1 IS NULL
              UNION ALL
-             SELECT pw.project, pw.week, pw.risk FROM projects JOIN project_weeks AS pw
+             SELECT pw.project, pw.week, pw.risk FROM projects CROSS JOIN project_weeks AS pw
                  ON pw.project = projects.name
                 AND pw.week = (SELECT MAX(week) FROM project_weeks
                                WHERE project = projects.name AND week < ?2)"

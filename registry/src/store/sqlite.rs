@@ -125,6 +125,8 @@ CREATE TABLE registry_key_rotations (
     super::log::MIGRATION,
     // 7: pushed reports, projects and their weekly residual risk (`super::reports`).
     super::reports::MIGRATION,
+    // 8: the weeks index covers the risk (`super::reports::weeks`).
+    super::reports::WEEKS_COVERING_INDEX,
 ];
 
 pub struct SqliteStore {
