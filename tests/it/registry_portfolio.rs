@@ -95,28 +95,31 @@ fn a_pushed_report_is_in_the_portfolio_with_its_numbers() {
         run.stderr
     );
 
-    let run = threatpack(
-        &ci,
-        &registry,
-        &[
-            "apply",
-            "--model",
-            model,
-            "--pack",
-            pack,
-            "--format",
-            "json",
-            "--out",
-            out,
-            "--push",
-            "acme/shop",
-        ],
-        "",
-    );
-    ok(&run);
-    assert!(run.stderr.contains("pushed report"), "{}", run.stderr);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out).expect("the report")).expect("JSON");
+    // Applies `model` with the CI token, pushes the report, and returns it.
+    let apply_and_push = |model: &str| -> serde_json::Value {
+        let run = threatpack(
+            &ci,
+            &registry,
+            &[
+                "apply",
+                "--model",
+                model,
+                "--pack",
+                pack,
+                "--format",
+                "json",
+                "--out",
+                out,
+                "--push",
+                "acme/shop",
+            ],
+            "",
+        );
+        ok(&run);
+        assert!(run.stderr.contains("pushed report"), "{}", run.stderr);
+        serde_json::from_str(&std::fs::read_to_string(out).expect("the report")).expect("JSON")
+    };
+    let report = apply_and_push(model);
 
     // The CI token covers acme/shop only; the security team's token pushes nothing.
     let run = threatpack(
@@ -264,27 +267,7 @@ fn a_pushed_report_is_in_the_portfolio_with_its_numbers() {
         text.replace("until = \"2027-03-31\"", "until = \"2020-01-01\""),
     )
     .expect("written");
-    let run = threatpack(
-        &ci,
-        &registry,
-        &[
-            "apply",
-            "--model",
-            expired.to_str().expect("UTF-8"),
-            "--pack",
-            pack,
-            "--format",
-            "json",
-            "--out",
-            out,
-            "--push",
-            "acme/shop",
-        ],
-        "",
-    );
-    ok(&run);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out).expect("the report")).expect("JSON");
+    let report = apply_and_push(expired.to_str().expect("UTF-8"));
     let expired_count = report["threats"]
         .as_array()
         .expect("threats")
