@@ -165,8 +165,7 @@ impl Sink for Tally<'_> {
         let assessor = self.assessor;
         let assessment = assessor.assess(attack_pattern, element, links);
         let collector = &mut self.collector;
-        let index = collector.findings.len() as u32;
-        assessor.add_work(collector, (element, index), links);
+        assessor.add_work(collector, element, links);
         let counts = &mut collector.counts;
         counts.findings += 1;
         counts.per_pattern[attack_pattern][assessment.severity as usize] += 1;
@@ -377,40 +376,86 @@ impl Assessor<'_> {
         }
     }
 
-    /// Adds the mitigations still to do for the finding `(attack pattern, element, index)`
-    /// to `work`. Findings arrive element by element, so a change of element is a new place.
-    /// Its severity, strength and attack patterns come from the links used (`links_used`),
-    /// once all are known (`finish_work`).
-    fn add_work(&self, collector: &mut Collector, (element, index): (usize, u32), links: &[usize]) {
-        let full = self.detail == Detail::Full;
+    /// The mitigation of `link`, when it is work at `element`: missing or planned there (in
+    /// place, not applicable and accepted risks are decisions already made).
+    fn work_of(&self, link: usize, element: usize) -> Option<usize> {
+        let mitigation = self.link_mitigation(link)?;
+        let (status, _) = if self.unrecorded.is_some() {
+            (ImplementationStatus::Missing, None)
+        } else {
+            self.statuses.get(mitigation, element)
+        };
+        matches!(
+            status,
+            ImplementationStatus::Missing | ImplementationStatus::Planned
+        )
+        .then_some(mitigation)
+    }
+
+    /// Counts the mitigations still to do for a finding on `element` in `work`. Findings
+    /// arrive element by element, so a change of element is a new place. Its severity,
+    /// strength and attack patterns come from the links used (`links_used`), once all are
+    /// known (`finish_work`); with `Detail::Full`, its places and findings are listed after
+    /// the evaluation (`list_work`).
+    fn add_work(&self, collector: &mut Collector, element: usize, links: &[usize]) {
         for link in links {
-            let Some(mitigation) = self.link_mitigation(*link) else {
+            let Some(mitigation) = self.work_of(*link, element) else {
                 continue;
             };
-            let (status, _) = if self.unrecorded.is_some() {
-                (ImplementationStatus::Missing, None)
-            } else {
-                self.statuses.get(mitigation, element)
-            };
-            // Work is what is missing or planned: in place, not applicable and accepted
-            // risks are decisions already made.
-            if !matches!(
-                status,
-                ImplementationStatus::Missing | ImplementationStatus::Planned
-            ) {
-                continue;
-            }
             collector.links_used[*link] = true;
             let entry = collector.work[mitigation].get_or_insert_with(Work::new);
             if entry.last_place != Some(element) {
                 entry.last_place = Some(element);
                 entry.place_count += 1;
-                if full {
-                    entry.places.push(element as u32);
+            }
+        }
+    }
+
+    /// With `Detail::Full`: each mitigation's places and findings, from the joined findings
+    /// in their order, in vectors sized exactly (a count, then a fill). Listing them after
+    /// the evaluation keeps them out of its peak, when every share's findings are alive.
+    fn list_work(&self, collector: &mut Collector) {
+        let Collector {
+            findings,
+            links,
+            work,
+            ..
+        } = collector;
+        // Pass 1 counts, pass 2 fills; `last` is the last place listed per mitigation.
+        for fill in [false, true] {
+            let mut last: Vec<Option<u32>> = vec![None; work.len()];
+            let mut places = vec![0usize; work.len()];
+            let mut listed = vec![0usize; work.len()];
+            for (index, finding) in findings.iter().enumerate() {
+                let element = finding.element as usize;
+                let range = finding.links.0 as usize..finding.links.1 as usize;
+                for link in &links[range] {
+                    let Some(mitigation) = self.work_of(*link as usize, element) else {
+                        continue;
+                    };
+                    let Some(Some(entry)) = work.get_mut(mitigation) else {
+                        continue;
+                    };
+                    let new_place = last[mitigation] != Some(finding.element);
+                    last[mitigation] = Some(finding.element);
+                    if fill {
+                        if new_place {
+                            entry.places.push(finding.element);
+                        }
+                        entry.findings.push(index as u32);
+                    } else {
+                        places[mitigation] += usize::from(new_place);
+                        listed[mitigation] += 1;
+                    }
                 }
             }
-            if full {
-                entry.findings.push(index);
+            if !fill {
+                for (mitigation, entry) in work.iter_mut().enumerate() {
+                    if let Some(entry) = entry {
+                        entry.places.reserve_exact(places[mitigation]);
+                        entry.findings.reserve_exact(listed[mitigation]);
+                    }
+                }
             }
         }
     }
@@ -470,47 +515,52 @@ impl Assessor<'_> {
 impl Collector {
     /// Appends the share that follows this one in model order.
     fn append(&mut self, share: Collector) {
-        let (finding_offset, link_offset) = (self.findings.len() as u32, self.links.len() as u32);
-        self.links.extend(share.links);
+        let link_offset = self.links.len() as u32;
+        let Collector {
+            findings,
+            links,
+            assessments,
+            problems,
+            counts: share_counts,
+            work,
+            links_used,
+        } = share;
+        // Each part of the share is freed once it is appended: the peak holds one part twice,
+        // not all of them.
+        self.links.extend(links);
         self.findings
-            .extend(share.findings.into_iter().map(|finding| Finding {
+            .extend(findings.into_iter().map(|finding| Finding {
                 links: (finding.links.0 + link_offset, finding.links.1 + link_offset),
                 ..finding
             }));
-        self.assessments.extend(share.assessments);
-        self.problems.extend(share.problems);
+        self.assessments.extend(assessments);
+        self.problems.extend(problems);
         let counts = &mut self.counts;
-        counts.findings += share.counts.findings;
-        for (mine, theirs) in counts.per_pattern.iter_mut().zip(&share.counts.per_pattern) {
+        counts.findings += share_counts.findings;
+        for (mine, theirs) in counts.per_pattern.iter_mut().zip(&share_counts.per_pattern) {
             for (mine, theirs) in mine.iter_mut().zip(theirs) {
                 *mine += theirs;
             }
         }
-        for (mine, theirs) in counts.by_residual.iter_mut().zip(share.counts.by_residual) {
+        for (mine, theirs) in counts.by_residual.iter_mut().zip(share_counts.by_residual) {
             *mine += theirs;
         }
-        for (mine, theirs) in counts.by_state.iter_mut().zip(share.counts.by_state) {
+        for (mine, theirs) in counts.by_state.iter_mut().zip(share_counts.by_state) {
             *mine += theirs;
         }
-        counts.unmitigated += share.counts.unmitigated;
-        for (mine, theirs) in self.links_used.iter_mut().zip(share.links_used) {
+        counts.unmitigated += share_counts.unmitigated;
+        for (mine, theirs) in self.links_used.iter_mut().zip(links_used) {
             *mine |= theirs;
         }
-        // Shares are disjoint ranges of elements: their places are distinct.
-        for (mine, theirs) in self.work.iter_mut().zip(share.work) {
-            let Some(mut theirs) = theirs else {
+        // Shares are disjoint ranges of elements: their places are distinct. (Places and
+        // findings are listed after the join: `Assessor::list_work`.)
+        for (mine, theirs) in self.work.iter_mut().zip(work) {
+            let Some(theirs) = theirs else {
                 continue;
             };
-            for finding in &mut theirs.findings {
-                *finding += finding_offset;
-            }
             match mine {
                 None => *mine = Some(theirs),
-                Some(mine) => {
-                    mine.place_count += theirs.place_count;
-                    mine.places.extend(theirs.places);
-                    mine.findings.extend(theirs.findings);
-                }
+                Some(mine) => mine.place_count += theirs.place_count,
             }
         }
     }
@@ -712,6 +762,9 @@ fn with_builder<R>(
         unrecorded,
     };
     let mut collector = evaluate_in_parallel(engine, rules, model, &assessor);
+    if detail == Detail::Full {
+        assessor.list_work(&mut collector);
+    }
     assessor.finish_work(&mut collector.work, &collector.links_used);
     let tallied = Tallied {
         assessments: std::mem::take(&mut collector.assessments),
@@ -768,7 +821,8 @@ struct Work {
     /// counts them without a set.
     place_count: usize,
     last_place: Option<usize>,
-    /// With `Detail::Full` only: the places (element indexes) and the findings.
+    /// With `Detail::Full` only, listed after the evaluation: the places (element indexes)
+    /// and the findings.
     places: Vec<u32>,
     findings: Vec<u32>,
     attack_patterns: BTreeSet<usize>,
