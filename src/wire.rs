@@ -259,6 +259,10 @@ pub struct Index {
 pub struct IndexVersion {
     /// The dependencies compiled into the bundle, as its manifest records them.
     pub dependencies: Vec<IndexDependency>,
+    /// Its publisher deprecated it: still chosen by `lock` and `update`, with a warning.
+    /// Absent when it is not (and from registries that predate deprecation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<VersionDeprecation>,
     /// `sha256:HEX` of the bundle.
     pub digest: String,
     /// The index of this version's publish entry in the registry's transparency log; absent
@@ -288,6 +292,17 @@ pub struct IndexVersion {
     pub yank_reason: Option<String>,
     /// Still downloadable, no longer chosen by `lock` or `update`.
     pub yanked: bool,
+}
+
+/// Why a publisher deprecated a version, and what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionDeprecation {
+    /// Shown to everyone who locks, fetches or applies the version: one line of text.
+    pub message: String,
+    /// A published version of the same pack to use instead; `null` when none is named.
+    #[serde(default)]
+    pub replacement: Option<String>,
 }
 
 /// A dependency of a published version, as resolved when its bundle was built.
@@ -416,6 +431,29 @@ pub struct YankAnswer {
     pub reason: Option<String>,
     pub version: String,
     pub yanked: bool,
+}
+
+/// The body of `PUT …/deprecate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeprecateRequest {
+    /// Why, and what to do: one line of printable text, at most 500 characters.
+    pub message: String,
+    /// A published version of the same pack to use instead.
+    #[serde(default)]
+    pub replacement: Option<String>,
+}
+
+/// The answer of a deprecation or its undoing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeprecateAnswer {
+    /// The deprecation now; `null` after an undeprecate.
+    pub deprecated: Option<VersionDeprecation>,
+    /// `namespace/name`.
+    pub name: String,
+    pub version: String,
 }
 
 /// `GET /packs?q=TEXT&page=N&per_page=M`.
@@ -594,6 +632,10 @@ pub struct PackInUse {
     /// Published versions newer than this one that a `^VERSION` requirement matches (not
     /// yanked); `null` for an unverified claim.
     pub behind: Option<u64>,
+    /// Its publisher's deprecation message when the version in use is deprecated (the project
+    /// counts as behind); `null` when it is not.
+    #[serde(default)]
+    pub deprecated: Option<String>,
     pub name: String,
     /// The newest published version a `^VERSION` requirement matches (not yanked).
     pub newest_matching: Option<String>,
@@ -667,7 +709,8 @@ pub struct PortfolioTotals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Portfolio {
-    /// Projects using a yanked version, or a version behind the newest matching one.
+    /// Projects using a yanked or deprecated version, or a version behind the newest matching
+    /// one.
     pub behind: Vec<String>,
     /// Who owes what: each security activity owed, with the projects owing it (by name).
     #[serde(default)]
@@ -722,6 +765,7 @@ mod tests {
             name: "acme/web".to_string(),
             versions: vec![IndexVersion {
                 dependencies: vec![],
+                deprecated: None,
                 digest: "sha256:ab".to_string(),
                 log_index: None,
                 published_at: "2026-05-01T12:00:10Z".to_string(),
@@ -750,6 +794,26 @@ mod tests {
             text,
             r#"{"name":"acme/web","versions":[{"dependencies":[],"digest":"sha256:ab","published_at":"2026-05-01T12:00:10Z","semver":{"baseline":"1.0.0","declared":"patch","required":"major"},"signer_key_id":"9A0C","signer_key_removed":false,"size":3,"tier":null,"version":"1.0.1","yank_reason":null,"yanked":false}]}"#
         );
+    }
+
+    /// A deprecation is one more optional key, in its sorted place: indexes without it (older
+    /// registries) read as before, and older clients skip it.
+    #[test]
+    fn a_deprecation_is_an_optional_key_of_a_version() {
+        let old = r#"{"dependencies":[],"digest":"sha256:ab","published_at":"2026-05-01T12:00:10Z","semver":null,"signer_key_id":"9A0C","size":3,"tier":null,"version":"1.0.1","yank_reason":null,"yanked":false}"#;
+        let mut version: IndexVersion = serde_json::from_str(old).expect("an old version");
+        assert_eq!(version.deprecated, None);
+        version.deprecated = Some(VersionDeprecation {
+            message: "use 1.1".to_string(),
+            replacement: Some("1.1.0".to_string()),
+        });
+        let text = serde_json::to_string(&version).expect("serializes");
+        assert!(
+            text.starts_with(r#"{"dependencies":[],"deprecated":{"message":"use 1.1","replacement":"1.1.0"},"digest""#),
+            "{text}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(text, value.to_string());
     }
 
     #[test]

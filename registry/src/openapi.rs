@@ -13,7 +13,7 @@ use crate::api;
 #[openapi(
     info(
         title = "threatpack registry",
-        description = "Publish, index, download and yank signed threat-modeling knowledge bases (registry/API.md).",
+        description = "Publish, index, download, yank and deprecate signed threat-modeling knowledge bases (registry/API.md).",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -33,6 +33,8 @@ use crate::api;
         api::publish::publish,
         api::yank::yank,
         api::yank::unyank,
+        api::deprecate::deprecate,
+        api::deprecate::undeprecate,
         api::blobs::download,
         api::blobs::signature,
         api::log::checkpoint,

@@ -567,6 +567,7 @@ mod tests {
 
     fn version(version: &str, digest: char, dependencies: &[(&str, &str)]) -> IndexVersion {
         IndexVersion {
+            deprecated: None,
             version: version.into(),
             digest: format!("sha256:{}", digest.to_string().repeat(64)),
             dependencies: dependencies

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Error, Progress};
 use crate::client::cache::Cache;
 use crate::client::fetch::{DEFAULT_JOBS, FetchOptions, Fetched, fetch_locked, read_fetched};
-use crate::client::index::RegistryIndexes;
+use crate::client::index::{IndexSource, RegistryIndexes};
 use crate::client::registry_key::IndexTrust;
 use crate::client::resolve::{LockRequest, RootRequirement, lock_satisfies, resolve_lock};
 use crate::client::source::LockedSource;
@@ -270,6 +270,49 @@ pub fn lock(
     Ok(Some(locked.outcome))
 }
 
+/// A warning for each locked version its publisher deprecated, as the indexes `indexes` gives
+/// say (those the resolution read, or the cache's). A deprecated version is still used: this
+/// only tells. An index that cannot be read tells nothing.
+fn warn_deprecated(lockfile: &Lockfile, indexes: &mut dyn IndexSource, progress: &dyn Progress) {
+    for pack in &lockfile.packs {
+        let Ok(index) = indexes.index(&pack.registry, &pack.name) else {
+            continue;
+        };
+        let deprecation = index
+            .versions
+            .iter()
+            .find(|entry| entry.version == pack.version && entry.digest == pack.checksum)
+            .and_then(|entry| entry.deprecated.as_ref());
+        if let Some(deprecation) = deprecation {
+            progress.warn(&deprecation_warning(pack, deprecation));
+        }
+    }
+}
+
+/// "`acme/web` 1.0.0 is deprecated by its publisher: MESSAGE; use 1.1.0 instead (...)"; the
+/// registry's text made visible.
+fn deprecation_warning(pack: &LockedPack, deprecation: &crate::wire::VersionDeprecation) -> String {
+    let visible = crate::render::visible;
+    let mut warning = format!(
+        "`{}` {} is deprecated by its publisher: {}",
+        pack.name,
+        pack.version,
+        visible(&deprecation.message)
+    );
+    match &deprecation.replacement {
+        Some(replacement) => warning.push_str(&format!(
+            "; use {} instead (change the requirement if it does not match, then `threatpack update {}`)",
+            visible(replacement),
+            pack.name
+        )),
+        None => warning.push_str(&format!(
+            "; `threatpack info {}` lists its other versions",
+            pack.name
+        )),
+    }
+    warning
+}
+
 /// What [`fetch`] brought into the cache.
 #[derive(Debug)]
 pub struct FetchedPacks {
@@ -361,6 +404,11 @@ pub(crate) fn lock_root_with(
         && *unlock == Unlock::Nothing
         && lock_satisfies(lockfile, &registry, &requirements)
     {
+        // Nothing asks the registry here: the indexes the cache holds (from the last `lock`,
+        // `update` or download) say which locked versions are deprecated.
+        if let Ok(cache) = options.cache() {
+            warn_deprecated(lockfile, &mut RegistryIndexes::new(cache, true), progress);
+        }
         return Ok(Some(unchanged(lockfile.clone(), existing.clone())));
     }
     if options.locked && existing.is_none() {
@@ -392,6 +440,7 @@ pub(crate) fn lock_root_with(
     for warning in indexes.trust_mut().take_warnings() {
         progress.warn(&warning);
     }
+    warn_deprecated(&resolution.lock, &mut indexes, progress);
     resolution.lock.registries = indexes
         .trust_mut()
         .lock_registries(existing.as_ref(), &resolution.lock);

@@ -125,12 +125,13 @@ fn in_diff_order(bump: &BumpReport) -> Vec<&Reason> {
     reasons
 }
 
-/// The name of an entity, attack pattern or mitigation, when it differs from its id.
+/// The name of an entity, attack pattern, mitigation or activity, when it differs from its id.
 fn name_of<'d>(diff: &'d Diff, kind: SubjectKind, item: &str) -> Option<&'d str> {
     let changes = match kind {
         SubjectKind::Entity => &diff.entities,
         SubjectKind::AttackPattern => &diff.attack_patterns,
         SubjectKind::Mitigation => &diff.mitigations,
+        SubjectKind::Activity => &diff.activities,
         _ => return None,
     };
     changes

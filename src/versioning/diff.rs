@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 
 use super::applicability::{Applicability, Comparer, canonical_text};
 use crate::compile::{
-    CompiledAttackPattern, CompiledLink, CompiledMitigation, CompiledTierRule, KnowledgeBase,
+    CompiledActivity, CompiledAttackPattern, CompiledLink, CompiledMitigation, CompiledTierRule,
+    KnowledgeBase,
 };
 use crate::model::{PropertyDefinition, Status};
 
@@ -33,6 +34,9 @@ pub struct Diff {
     pub links: Vec<LinkChange>,
     pub system_properties: Vec<PropertyChange>,
     pub tier_rules: TierRuleChanges,
+    /// Security activities (`[[activity]]`): never deprecated, so a removal is always
+    /// `deprecated: false`.
+    pub activities: Vec<ItemChange>,
 }
 
 /// One of the two knowledge bases compared.
@@ -45,7 +49,7 @@ pub struct Side {
     pub tier: Option<String>,
 }
 
-/// An entity, attack pattern or mitigation that changed.
+/// An entity, attack pattern, mitigation or security activity that changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ItemChange {
@@ -234,6 +238,7 @@ impl Diff {
             && self.links.is_empty()
             && self.system_properties.is_empty()
             && self.tier_rules == TierRuleChanges::default()
+            && self.activities.is_empty()
     }
 
     /// The change of an entity, attack pattern or mitigation, by qualified id (what
@@ -285,6 +290,7 @@ pub fn diff(old: &KnowledgeBase, new: &KnowledgeBase) -> Diff {
                 .map(|(name, property)| (name, &property.definition, &property.declared_by)),
         ),
         tier_rules: tier_rule_changes(&old.tier_rules, &new.tier_rules),
+        activities: activity_changes(old, new),
     }
 }
 
@@ -407,6 +413,7 @@ pub(super) const ENTITY_SKIP: &[&str] = &["id", "pack", "ancestors", "properties
 pub(super) const ATTACK_PATTERN_SKIP: &[&str] = &["id", "pack", "provenance"];
 pub(super) const MITIGATION_SKIP: &[&str] = &["id", "pack", "events", "provenance"];
 pub(super) const LINK_SKIP: &[&str] = &["mitigation", "attack-pattern", "provenance"];
+pub(super) const ACTIVITY_SKIP: &[&str] = &["id", "pack", "provenance"];
 
 fn entity_changes(old: &KnowledgeBase, new: &KnowledgeBase) -> Vec<ItemChange> {
     item_changes(
@@ -480,6 +487,22 @@ fn mitigation_changes(old: &KnowledgeBase, new: &KnowledgeBase) -> Vec<ItemChang
         |old_mitigation: &CompiledMitigation, new_mitigation: &CompiledMitigation| Modification {
             fields: field_changes(old_mitigation, new_mitigation, MITIGATION_SKIP),
             events: event_changes(old_mitigation, new_mitigation),
+            ..Modification::default()
+        },
+    )
+}
+
+/// Activities have no status: one removed was never announced.
+fn activity_changes(old: &KnowledgeBase, new: &KnowledgeBase) -> Vec<ItemChange> {
+    const STABLE: (Status, &Option<String>) = (Status::Stable, &None);
+    item_changes(
+        &old.activities,
+        &new.activities,
+        |activity| &activity.id,
+        |activity| &activity.name,
+        |_| STABLE,
+        |old_activity: &CompiledActivity, new_activity: &CompiledActivity| Modification {
+            fields: field_changes(old_activity, new_activity, ACTIVITY_SKIP),
             ..Modification::default()
         },
     )

@@ -549,5 +549,9 @@ fn sections(diff: &Diff, bump: &BumpReport) -> Vec<Section> {
         }
     }
     push("tier rules", tier_rules);
+    push(
+        "security activities",
+        items(SubjectKind::Activity, &diff.activities, &mut take),
+    );
     sections
 }

@@ -24,6 +24,7 @@ mod otm;
 mod pytm;
 mod readme_quickstart;
 mod registry_client;
+mod registry_deprecate;
 mod registry_lock;
 mod registry_log;
 mod registry_namespace;

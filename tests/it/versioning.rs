@@ -413,6 +413,176 @@ fn the_shipped_packs_against_modified_copies() {
     );
 }
 
+/// `[[activity]]` items of `test/web`: (id, name, kind, when).
+fn activities_file(activities: &[(&str, &str, &str, &str)]) -> String {
+    activities
+        .iter()
+        .map(|(id, name, kind, when)| {
+            format!(
+                "[[activity]]\nid = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\ndescription = \"{name}, described.\"\nwhen = '{when}'\n\n"
+            )
+        })
+        .collect()
+}
+
+/// 1.0.0 with `activities` under `version`, in `work/NAME`.
+fn with_activities(
+    work: &Path,
+    name: &str,
+    version: &str,
+    activities: &[(&str, &str, &str, &str)],
+) -> String {
+    let directory = work.join(name);
+    copy_dir(&versions().join("1.0.0"), &directory);
+    replace(
+        &directory.join("pack.toml"),
+        "version = \"1.0.0\"",
+        &format!("version = \"{version}\""),
+    );
+    fs::create_dir_all(directory.join("activities")).expect("the activities directory");
+    fs::write(
+        directory.join("activities/activities.toml"),
+        activities_file(activities),
+    )
+    .expect("write the activities");
+    name.to_string()
+}
+
+#[test]
+fn security_activities_are_compared_and_judged() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let old = with_activities(
+        work.path(),
+        "old",
+        "1.0.0",
+        &[
+            ("sast", "SAST", "sast", "report.threats > 0"),
+            ("dast", "DAST", "dast", "system.internet_facing"),
+            (
+                "review",
+                "Design review",
+                "design-review",
+                "report.threats > 3",
+            ),
+        ],
+    );
+    // dast's rule and review's kind changed, sast renamed, a penetration test added: minor.
+    let minor = with_activities(
+        work.path(),
+        "minor",
+        "1.1.0",
+        &[
+            ("sast", "Static analysis", "sast", "report.threats > 0"),
+            (
+                "dast",
+                "DAST",
+                "dast",
+                "system.internet_facing && report.threats > 0",
+            ),
+            (
+                "review",
+                "Design review",
+                "deeper-threat-model",
+                "report.threats > 3",
+            ),
+            (
+                "pentest",
+                "Penetration test",
+                "penetration-test",
+                "report.residual.critical > 0",
+            ),
+        ],
+    );
+    // review removed: a model recording it done no longer validates, so major.
+    let major = with_activities(
+        work.path(),
+        "major",
+        "1.1.0",
+        &[
+            ("sast", "SAST", "sast", "report.threats > 0"),
+            ("dast", "DAST", "dast", "system.internet_facing"),
+        ],
+    );
+    let diff = json(&threatpack(
+        work.path(),
+        &["diff", &old, &minor, "--format", "json"],
+    ));
+    assert_valid(SchemaKind::Diff, &diff);
+    assert_eq!(diff["required"], "minor");
+    let changes: Vec<(&str, &str)> = diff["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .filter_map(|change| Some((change["id"].as_str()?, change["change"]["kind"].as_str()?)))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("test/web:activity/dast", "modified"),
+            ("test/web:activity/pentest", "added"),
+            ("test/web:activity/review", "modified"),
+            ("test/web:activity/sast", "modified"),
+        ]
+    );
+    let dast = &diff["activities"][0]["change"]["fields"][0];
+    assert_eq!(dast["field"], "when");
+    assert_eq!(dast["new"], "system.internet_facing && report.threats > 0");
+    let rules: Vec<(&str, &str)> = diff["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|reason| Some((reason["item"].as_str()?, reason["rule"].as_str()?)))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("test/web:activity/dast", "activity-rule-changed"),
+            ("test/web:activity/pentest", "item-added"),
+            ("test/web:activity/review", "activity-kind-changed"),
+            // Its name, and its description made of it.
+            ("test/web:activity/sast", "documentation-changed"),
+            ("test/web:activity/sast", "documentation-changed"),
+        ]
+    );
+    let human = threatpack(work.path(), &["diff", &old, &minor]);
+    let markdown = threatpack(work.path(), &["diff", &old, &minor, "--format", "markdown"]);
+    let changelog = threatpack(work.path(), &["changelog", &old, &minor]);
+    for run in [&human, &markdown, &changelog] {
+        assert_eq!(run.code, 0, "{}", shown(run));
+    }
+    snapshot(
+        "activities-minor",
+        &format!(
+            "{}----- markdown -----\n{}----- changelog -----\n{}",
+            human.stdout, markdown.stdout, changelog.stdout
+        ),
+    );
+    let ok = threatpack(work.path(), &["semver-check", &minor, "--baseline", &old]);
+    assert_eq!(ok.code, 0, "{}", shown(&ok));
+    // Removing an activity in a minor release is caught.
+    let under = threatpack(
+        work.path(),
+        &[
+            "semver-check",
+            &major,
+            "--baseline",
+            &old,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(under.code, 1, "{}", shown(&under));
+    let report: Json = serde_json::from_str(&under.stdout).expect("JSON");
+    assert_valid(SchemaKind::SemverCheck, &report);
+    assert_eq!(report["required"], "major");
+    assert_eq!(report["minimum"], "2.0.0");
+    let reasons = report["reasons"].as_array().expect("reasons");
+    assert_eq!(reasons.len(), 1, "{reasons:#?}");
+    assert_eq!(reasons[0]["rule"], "item-removed");
+    assert_eq!(reasons[0]["kind"], "activity");
+    assert_eq!(reasons[0]["item"], "test/web:activity/review");
+}
+
 #[test]
 fn bundles_compare_like_pack_directories() {
     let work = tempfile::tempdir().expect("a temporary directory");

@@ -2,7 +2,7 @@
 //! then call one `Store` method on a blocking thread. Every error is the envelope
 //! `{"errors":[{"detail":"…"}]}` with a precise status (`errors`); `auth` says who asks and what
 //! they may do; one module per resource holds its handlers (`namespaces`, `owners`, `keys`,
-//! `publish`, `index`, `yank`, `search`, `blobs`, `tokens`, `log`: the transparency log). Each handler's `#[utoipa::path]`
+//! `publish`, `index`, `yank`, `deprecate`, `search`, `blobs`, `tokens`, `log`: the transparency log). Each handler's `#[utoipa::path]`
 //! describes it in registry/openapi.json (`crate::openapi`).
 //!
 //! Around the routes (`router`): `request_log` (a log line and metrics per request), a panic
@@ -11,6 +11,7 @@
 
 mod auth;
 pub(crate) mod blobs;
+pub(crate) mod deprecate;
 mod envelope;
 mod errors;
 mod guard;
@@ -211,6 +212,14 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         .route(
             "/api/v1/packs/{namespace}/{name}/{version}/unyank",
             put(yank::unyank),
+        )
+        .route(
+            "/api/v1/packs/{namespace}/{name}/{version}/deprecate",
+            put(deprecate::deprecate),
+        )
+        .route(
+            "/api/v1/packs/{namespace}/{name}/{version}/undeprecate",
+            put(deprecate::undeprecate),
         )
         .route(
             "/api/v1/packs/{namespace}/{name}/dependents",

@@ -150,10 +150,11 @@ fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfoli
     let behind = projects
         .iter()
         .filter(|project| {
-            project
-                .packs
-                .iter()
-                .any(|pack| pack.yanked || pack.behind.is_some_and(|behind| behind > 0))
+            project.packs.iter().any(|pack| {
+                pack.yanked
+                    || pack.deprecated.is_some()
+                    || pack.behind.is_some_and(|behind| behind > 0)
+            })
         })
         .map(|project| project.project.clone())
         .collect();
@@ -197,6 +198,7 @@ fn pack_in_use(
 ) -> PackInUse {
     let mut in_use = PackInUse {
         behind: None,
+        deprecated: None,
         name: claim.name.clone(),
         newest_matching: None,
         newest: None,
@@ -217,6 +219,10 @@ fn pack_in_use(
     if let Some(used) = index.versions.iter().find(|v| v.version == claim.version) {
         in_use.yanked = used.yanked;
         in_use.yank_reason = used.yank_reason.clone();
+        in_use.deprecated = used
+            .deprecated
+            .as_ref()
+            .map(|deprecation| deprecation.message.clone());
     }
     let available: Vec<semver::Version> = index
         .versions

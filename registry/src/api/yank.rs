@@ -26,7 +26,7 @@ async fn set_yanked(
     let Json(request) = body?;
     let reason = request.reason.filter(|reason| !reason.trim().is_empty());
     if let Some(reason) = &reason {
-        check_reason(reason)?;
+        check_line("reason", reason)?;
     }
     if yanked && reason.is_none() {
         return Err(ApiError::new(
@@ -57,26 +57,27 @@ async fn set_yanked(
     .into_response())
 }
 
-/// The longest reason kept, in characters: a sentence or two and an advisory's id.
+/// The longest reason (or deprecation message) kept, in characters: a sentence or two and an
+/// advisory's id.
 const MAX_REASON: usize = 500;
 
-/// A reason is shown to every consumer and kept in the log for good: one line of printable
-/// text, so that it cannot rewrite a terminal or forge lines in what shows it.
-fn check_reason(reason: &str) -> Result<(), ApiError> {
-    if reason.chars().count() > MAX_REASON {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("`reason` is longer than {MAX_REASON} characters: link to an advisory instead"),
-        ));
-    }
-    if let Some(bad) = reason
-        .chars()
-        .find(|c| c.is_control() || is_bidi_control(*c))
-    {
+/// A yank's reason and a deprecation's message are shown to every consumer and kept for good:
+/// one line of printable text, so that they cannot rewrite a terminal or forge lines in what
+/// shows them. `field` names the field in the error.
+pub(super) fn check_line(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.chars().count() > MAX_REASON {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
-                "`reason` holds the control character U+{:04X}: give one line of printable text",
+                "`{field}` is longer than {MAX_REASON} characters: link to an advisory instead"
+            ),
+        ));
+    }
+    if let Some(bad) = text.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "`{field}` holds the control character U+{:04X}: give one line of printable text",
                 u32::from(bad)
             ),
         ));

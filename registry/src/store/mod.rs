@@ -21,7 +21,7 @@ pub use threatpack::wire::{
     IndexDependency, IndexVersion, Namespace, PublisherKey, SearchHit, TokenInfo,
 };
 
-use threatpack::wire::{Dependent, SemverDecision};
+use threatpack::wire::{Dependent, SemverDecision, VersionDeprecation};
 
 use crate::tokens::Scope;
 
@@ -143,7 +143,7 @@ impl std::fmt::Display for NotReady {
 }
 
 /// A pack's index as stored: its versions and its sequence, which every change to what the
-/// index shows raises in the same transaction (publish, yank, unyank, a key of its namespace
+/// index shows raises in the same transaction (publish, yank, unyank, deprecate, undeprecate, a key of its namespace
 /// added, removed or restored).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PackIndex {
@@ -200,6 +200,16 @@ pub trait Store: Send + Sync {
         version: &str,
         yanked: bool,
         reason: Option<&str>,
+        actor: &str,
+    ) -> Result<(), StoreError>;
+    /// Deprecates a version (`Some`: the index shows the message and the replacement) or undoes
+    /// it (`None`), with an audit entry; not logged in the transparency log (no bytes served
+    /// change). `NotFound` for an unknown version, or a replacement the pack does not have.
+    fn set_deprecated(
+        &self,
+        pack: &str,
+        version: &str,
+        deprecation: Option<&VersionDeprecation>,
         actor: &str,
     ) -> Result<(), StoreError>;
     /// Packs whose name, description or tags contain `query`, by name; and the total.

@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use threatpack::transparency::log::{Event, Hash};
-use threatpack::wire::{BumpLevel, Dependent, SemverDecision};
+use threatpack::wire::{BumpLevel, Dependent, SemverDecision, VersionDeprecation};
 
 use super::blobs::{BlobRead, Sidecar};
 use super::log;
@@ -127,6 +127,12 @@ CREATE TABLE registry_key_rotations (
     super::reports::MIGRATION,
     // 8: the weeks index covers the risk (`super::reports::weeks`).
     super::reports::WEEKS_COVERING_INDEX,
+    // 9: a publisher's deprecation of a version (issue 16): its message and the version to
+    // use instead; both NULL for a version that is not deprecated, as every existing one.
+    r#"
+ALTER TABLE versions ADD COLUMN deprecation_message TEXT;
+ALTER TABLE versions ADD COLUMN deprecation_replacement TEXT;
+"#,
 ];
 
 pub struct SqliteStore {
@@ -1037,7 +1043,8 @@ impl Store for SqliteStore {
                         AND object = versions.version),
                      (SELECT MAX(id) FROM log_entries
                       WHERE kind = 'key-remove' AND subject = packs.namespace
-                        AND object = versions.signer_key_id)
+                        AND object = versions.signer_key_id),
+                     deprecation_message, deprecation_replacement
                  FROM versions JOIN packs ON packs.name = versions.pack
                  WHERE versions.pack = ?1",
             )
@@ -1048,7 +1055,15 @@ impl Store for SqliteStore {
                 let size: i64 = row.get(2)?;
                 let dependencies: String = row.get(3)?;
                 let semver: Option<String> = row.get(9)?;
+                let deprecation_message: Option<String> = row.get(13)?;
                 Ok(IndexVersion {
+                    deprecated: match deprecation_message {
+                        Some(message) => Some(VersionDeprecation {
+                            message,
+                            replacement: row.get(14)?,
+                        }),
+                        None => None,
+                    },
                     version: row.get(0)?,
                     digest: format!("sha256:{sha256}"),
                     size: u64::try_from(size).unwrap_or(0),
@@ -1161,6 +1176,78 @@ impl Store for SqliteStore {
             Event::Unyank { pack, version }
         };
         log::append(&transaction, event, now())?;
+        transaction.commit().map_err(internal)
+    }
+
+    fn set_deprecated(
+        &self,
+        pack: &str,
+        version: &str,
+        deprecation: Option<&VersionDeprecation>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction().map_err(internal)?;
+        let published = |version: &str| -> Result<bool, StoreError> {
+            transaction
+                .query_row(
+                    "SELECT 1 FROM versions WHERE pack = ?1 AND version = ?2",
+                    params![pack, version],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|found| found.is_some())
+                .map_err(internal)
+        };
+        if !published(version)? {
+            return Err(StoreError::NotFound(format!(
+                "`{pack}` has no version {version}"
+            )));
+        }
+        let replacement = deprecation.and_then(|deprecation| deprecation.replacement.as_deref());
+        if let Some(replacement) = replacement
+            && !published(replacement)?
+        {
+            return Err(StoreError::NotFound(format!(
+                "`{pack}` has no version {replacement} to use instead: name a published one"
+            )));
+        }
+        transaction
+            .execute(
+                "UPDATE versions SET deprecation_message = ?3, deprecation_replacement = ?4
+                 WHERE pack = ?1 AND version = ?2",
+                params![
+                    pack,
+                    version,
+                    deprecation.map(|deprecation| deprecation.message.as_str()),
+                    replacement
+                ],
+            )
+            .map_err(internal)?;
+        // The index shows it: its signed envelope's sequence rises with it.
+        transaction
+            .execute(
+                "UPDATE packs SET index_sequence = index_sequence + 1 WHERE name = ?1",
+                [pack],
+            )
+            .map_err(internal)?;
+        let (action, detail) = match deprecation {
+            Some(deprecation) => (
+                "version.deprecate",
+                match &deprecation.replacement {
+                    Some(replacement) => format!("{} (use {replacement})", deprecation.message),
+                    None => deprecation.message.clone(),
+                },
+            ),
+            None => ("version.undeprecate", String::new()),
+        };
+        audit(
+            &transaction,
+            actor,
+            action,
+            &format!("{pack}@{version}"),
+            &detail,
+        )?;
         transaction.commit().map_err(internal)
     }
 
@@ -1468,6 +1555,81 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A registry from before deprecations (schema 7) with a published version opens, gains the
+    /// columns, and serves the version as not deprecated until its publisher deprecates it.
+    #[test]
+    fn a_store_from_before_deprecations_upgrades_at_start() {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        {
+            let mut connection =
+                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
+            for (number, migration) in MIGRATIONS.iter().take(7).enumerate() {
+                let transaction = connection.transaction().expect("a transaction");
+                transaction.execute_batch(migration).expect("a migration");
+                transaction
+                    .pragma_update(None, "user_version", number + 1)
+                    .expect("the version");
+                transaction.commit().expect("commit");
+            }
+            connection
+                .execute_batch(
+                    "INSERT INTO namespaces (name, created_at) VALUES ('acme', 0);
+                     INSERT INTO packs (name, namespace, description, tags, created_at)
+                         VALUES ('acme/web', 'acme', 'A pack.', '[]', 0);
+                     INSERT INTO versions (pack, version, sha256, size, dependencies, tier,
+                         signer_key_id, signature, published_at)
+                         VALUES ('acme/web', '1.0.0', 'ab', 3, '[]', NULL, 'K', 'S', 0);
+                     INSERT INTO versions (pack, version, sha256, size, dependencies, tier,
+                         signer_key_id, signature, published_at)
+                         VALUES ('acme/web', '1.1.0', 'cd', 3, '[]', NULL, 'K', 'S', 0);",
+                )
+                .expect("a published version");
+        }
+        let store = SqliteStore::open(data.path()).expect("the store opens and migrates");
+        let index = |store: &SqliteStore| store.index("acme/web").expect("read").expect("known");
+        let before = index(&store);
+        assert!(
+            before
+                .versions
+                .iter()
+                .all(|version| version.deprecated.is_none())
+        );
+        let deprecation = VersionDeprecation {
+            message: "use 1.1.0".to_string(),
+            replacement: Some("1.1.0".to_string()),
+        };
+        store
+            .set_deprecated("acme/web", "1.0.0", Some(&deprecation), "test")
+            .expect("deprecated");
+        let after = index(&store);
+        assert_eq!(after.versions[0].deprecated.as_ref(), Some(&deprecation));
+        assert_eq!(after.versions[1].deprecated, None);
+        assert!(after.sequence > before.sequence, "the signed index changes");
+        let missing = VersionDeprecation {
+            replacement: Some("2.0.0".to_string()),
+            ..deprecation
+        };
+        assert!(matches!(
+            store.set_deprecated("acme/web", "1.0.0", Some(&missing), "test"),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.set_deprecated("acme/web", "3.0.0", None, "test"),
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .set_deprecated("acme/web", "1.0.0", None, "test")
+            .expect("undeprecated");
+        assert_eq!(index(&store).versions[0].deprecated, None);
+        let actions: Vec<String> = store
+            .audit_log(2)
+            .expect("the audit log")
+            .into_iter()
+            .map(|entry| entry.action)
+            .collect();
+        assert_eq!(actions, ["version.undeprecate", "version.deprecate"]);
+    }
 
     #[test]
     fn a_token_that_never_expired_expires_366_days_after_the_upgrade() {

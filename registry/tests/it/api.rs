@@ -332,6 +332,108 @@ async fn the_index_answers_if_none_match_with_304_until_a_yank_changes_it() {
     assert_eq!(actions, ["version.unyank", "version.yank"]);
 }
 
+/// A deprecation is the publisher's word in the index: a printable message, a replacement that
+/// is another published version, a new ETag; an older client's view of the index is unchanged
+/// but for one key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprecation_is_checked_shown_in_the_index_and_undone() {
+    let registry = Registry::start().await;
+    let signer = key();
+    registry.namespace_with_key("acme", &signer).await;
+    let token = registry.token(PUBLISHER, &["acme/*"], None);
+    for version in ["1.0.0", "1.1.0"] {
+        let bundle = bundle("acme/web", version, "A web pack.", &signer);
+        assert_eq!(registry.publish(&token, &bundle).await.status(), 201);
+    }
+    let put = |action: &str, body: Option<serde_json::Value>| {
+        let mut request = registry
+            .client
+            .put(format!("{}/packs/acme/web/1.0.0/{action}", registry.url))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        request.send()
+    };
+    let before = registry.get("/packs/acme/web").await.headers()["etag"].clone();
+    for (body, status, expected) in [
+        (
+            serde_json::json!({ "message": " " }),
+            422,
+            "needs a `message`",
+        ),
+        (
+            serde_json::json!({ "message": "use\u{1b}[2J 1.1" }),
+            422,
+            "U+001B",
+        ),
+        (
+            serde_json::json!({ "message": "x".repeat(501) }),
+            422,
+            "longer than 500",
+        ),
+        (
+            serde_json::json!({ "message": "m", "replacement": "1.0.0" }),
+            422,
+            "the version deprecated",
+        ),
+        (
+            serde_json::json!({ "message": "m", "replacement": "latest" }),
+            400,
+            "not a version",
+        ),
+        (
+            serde_json::json!({ "message": "m", "replacement": "2.0.0" }),
+            404,
+            "no version 2.0.0 to use instead",
+        ),
+        (
+            serde_json::json!({ "message": "m", "use": "1.1.0" }),
+            422,
+            "unknown field",
+        ),
+    ] {
+        let response = put("deprecate", Some(body)).await.expect("request");
+        assert_eq!(response.status(), status);
+        let body = text(response).await;
+        assert!(body.contains(expected), "{body}");
+    }
+    let index = json(registry.get("/packs/acme/web").await).await;
+    assert_eq!(
+        index["versions"][0].get("deprecated"),
+        None,
+        "nothing changed"
+    );
+
+    let response = put(
+        "deprecate",
+        Some(serde_json::json!({ "message": "spoofing rated too low", "replacement": "1.1.0" })),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status(), 200, "{}", text(response).await);
+    let response = registry.get("/packs/acme/web").await;
+    assert_ne!(response.headers()["etag"], before, "the index changed");
+    let index = json(response).await;
+    assert_eq!(
+        index["versions"][0]["deprecated"],
+        serde_json::json!({ "message": "spoofing rated too low", "replacement": "1.1.0" })
+    );
+    assert_eq!(index["versions"][0]["yanked"], false, "still chosen");
+    assert_eq!(index["versions"][1].get("deprecated"), None);
+
+    let response = put("undeprecate", None).await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({ "deprecated": null, "name": "acme/web", "version": "1.0.0" })
+    );
+    let index = json(registry.get("/packs/acme/web").await).await;
+    assert_eq!(index["versions"][0].get("deprecated"), None);
+}
+
 /// The index is served from memory (index_cache.rs): every acknowledged publish is in the next
 /// read, while other readers keep filling the cache at the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

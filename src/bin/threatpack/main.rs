@@ -82,7 +82,11 @@ enum Command {
     Yank(commands::yank::YankArgs),
     /// Undo a yank
     Unyank(commands::yank::UnyankArgs),
-    /// Show a pack's versions on the registry: digest, tier, signer, yanked
+    /// Mark a published version as deprecated (still chosen, with a warning and a replacement)
+    Deprecate(commands::deprecate::DeprecateArgs),
+    /// Undo a deprecation
+    Undeprecate(commands::deprecate::UndeprecateArgs),
+    /// Show a pack's versions on the registry: digest, tier, signer, yanked, deprecated
     Info(commands::info::InfoArgs),
     /// Monitor the registry's transparency log (`log verify`)
     Log(commands::log::LogArgs),
@@ -146,6 +150,8 @@ fn main() -> ExitCode {
             Command::Publish(args) => commands::publish::run(args),
             Command::Yank(args) => commands::yank::run_yank(args),
             Command::Unyank(args) => commands::yank::run_unyank(args),
+            Command::Deprecate(args) => commands::deprecate::run_deprecate(args),
+            Command::Undeprecate(args) => commands::deprecate::run_undeprecate(args),
             Command::Info(args) => commands::info::run(args),
             Command::Log(args) => commands::log::run(args),
             Command::Search(args) => commands::search::run(args),

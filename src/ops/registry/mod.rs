@@ -1,5 +1,5 @@
 //! The registry operations: one function per thing a user does with a registry (publish, yank,
-//! owners, keys, namespaces, tokens, search, info, login, and `log verify`: the monitor of the
+//! deprecate, owners, keys, namespaces, tokens, search, info, login, and `log verify`: the monitor of the
 //! transparency log). Each takes an options struct with the registry ([`RegistryOptions`]: URL
 //! and token) and what to do, makes its requests with the client (`client::http`), and returns
 //! the API's answer as its wire type (`crate::wire`) or a [`RegistryError`] a caller can match.
@@ -9,6 +9,7 @@
 //! bundle) takes a [`Progress`](crate::ops::Progress) reporter.
 
 mod credentials;
+mod deprecate;
 mod info;
 mod keys;
 mod log;
@@ -24,6 +25,7 @@ pub use credentials::{
     CONFIG_DIR_ENV, LoginOptions, config_dir_from_environment, credentials_path, login,
     stored_token,
 };
+pub use deprecate::{DeprecateOptions, set_deprecated};
 pub use info::{InfoOptions, info};
 pub use keys::{
     AddKeyOptions, KeyAddition, ListKeysOptions, RemoveKeyOptions, add_key, list_keys, remove_key,

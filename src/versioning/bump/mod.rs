@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn every_field_of_the_compiled_items_has_a_rule() {
         use crate::versioning::diff::{
-            ATTACK_PATTERN_SKIP, ENTITY_SKIP, LINK_SKIP, MITIGATION_SKIP,
+            ACTIVITY_SKIP, ATTACK_PATTERN_SKIP, ENTITY_SKIP, LINK_SKIP, MITIGATION_SKIP,
         };
         let kb = crate::versioning::test_support::kb(&[
             (
@@ -235,6 +235,16 @@ tier = "standard"
 condition = "self.port > 1"
 "#,
             ),
+            (
+                "activities/a.toml",
+                r#"[[activity]]
+id = "dast"
+name = "DAST"
+kind = "dast"
+description = "Scan it."
+when = "report.threats > 0"
+"#,
+            ),
         ]);
         let keys = |value: Json, skip: &[&str]| -> Vec<String> {
             value
@@ -261,6 +271,11 @@ condition = "self.port > 1"
                 MITIGATION_SKIP,
             ),
             (SubjectKind::Link, to_json(&kb.links[0]), LINK_SKIP),
+            (
+                SubjectKind::Activity,
+                to_json(&kb.activities[0]),
+                ACTIVITY_SKIP,
+            ),
         ];
         for (kind, json, skip) in samples {
             for key in keys(json, skip) {
@@ -292,6 +307,85 @@ condition = "self.port > 1"
                 "property `{key}` has no rule"
             );
         }
+    }
+
+    /// One activity per kind of change: `kept` gets a new name and description (patch),
+    /// `rule` a new `when` (minor), `layout` the same `when` laid out otherwise (patch), `kind`
+    /// another kind (minor), `gone` is removed (major), `new` added (minor).
+    #[test]
+    fn security_activities_follow_their_rules() {
+        let activity = |id: &str, name: &str, kind: &str, when: &str| {
+            format!(
+                "[[activity]]\nid = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\ndescription = \"{name}.\"\nwhen = '{when}'\n\n"
+            )
+        };
+        let old = [
+            activity("kept", "Kept", "sast", "report.threats > 0"),
+            activity("rule", "Rule", "dast", "report.threats > 0"),
+            activity("layout", "Layout", "dast", "report.threats > 0"),
+            activity("kind", "Kind", "design-review", "report.threats > 0"),
+            activity("gone", "Gone", "custom", "report.threats > 0"),
+        ]
+        .concat();
+        let new = [
+            activity("kept", "Kept and renamed", "sast", "report.threats > 0"),
+            activity("rule", "Rule", "dast", "report.threats > 5"),
+            activity("layout", "Layout", "dast", "(report.threats  >  0)"),
+            activity("kind", "Kind", "penetration-test", "report.threats > 0"),
+            activity("new", "New", "custom", "report.threats > 0"),
+        ]
+        .concat();
+        let diff = crate::versioning::diff(
+            &crate::versioning::test_support::kb(&[("activities/a.toml", &old)]),
+            &crate::versioning::test_support::kb(&[("activities/a.toml", &new)]),
+        );
+        let changed: Vec<&str> = diff
+            .activities
+            .iter()
+            .map(|change| change.id.as_str())
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "test/pack:activity/gone",
+                "test/pack:activity/kept",
+                "test/pack:activity/kind",
+                "test/pack:activity/layout",
+                "test/pack:activity/new",
+                "test/pack:activity/rule",
+            ]
+        );
+        let report = required_bump(&diff);
+        assert_eq!(report.required, Bump::Major);
+        let mut rules: Vec<(&str, Rule)> = report
+            .reasons
+            .iter()
+            .map(|reason| {
+                assert_eq!(reason.kind, SubjectKind::Activity, "{reason:?}");
+                (
+                    reason.item.trim_start_matches("test/pack:activity/"),
+                    reason.rule,
+                )
+            })
+            .collect();
+        rules.sort();
+        assert_eq!(
+            rules,
+            [
+                ("gone", Rule::ItemRemoved),
+                ("kept", Rule::DocumentationChanged),
+                ("kept", Rule::DocumentationChanged),
+                ("kind", Rule::ActivityKindChanged),
+                ("layout", Rule::RewrittenSameEffect),
+                ("new", Rule::ItemAdded),
+                ("rule", Rule::ActivityRuleChanged),
+            ]
+        );
+        // Without the removal, the rest needs a minor bump.
+        let mut kept = diff.clone();
+        kept.activities
+            .retain(|change| change.id != "test/pack:activity/gone");
+        assert_eq!(required_bump(&kept).required, Bump::Minor);
     }
 
     #[test]

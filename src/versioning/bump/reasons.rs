@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::messages::{applicability_message, field_message, field_message_within, one_line};
 use super::rules::{Rule, field_rule, property_field_rule};
 use super::{Bump, BumpReport};
-use crate::versioning::applicability::{Applicability, Direction};
+use crate::versioning::applicability::{Applicability, Direction, canonical_text};
 use crate::versioning::diff::{
     Change, Deprecation, Diff, EventChange, FieldChange, ItemChange, PropertyChange,
     PropertyChangeKind,
@@ -27,6 +27,7 @@ pub enum SubjectKind {
     Tier,
     TierRule,
     Pack,
+    Activity,
 }
 
 impl SubjectKind {
@@ -40,6 +41,7 @@ impl SubjectKind {
             SubjectKind::Tier => "tier",
             SubjectKind::TierRule => "tier rule",
             SubjectKind::Pack => "pack",
+            SubjectKind::Activity => "activity",
         }
     }
 }
@@ -83,6 +85,9 @@ pub fn required_bump(diff: &Diff) -> BumpReport {
         reasons.property(SubjectKind::SystemProperty, "", "", change);
     }
     reasons.tier_rules(diff);
+    for change in &diff.activities {
+        reasons.item(SubjectKind::Activity, change, &inherited);
+    }
     let mut list = reasons.list;
     // Most severe first; within a level, in diff order.
     list.sort_by_key(|reason| std::cmp::Reverse(reason.level));
@@ -123,6 +128,19 @@ fn inherited_property_changes(diff: &Diff) -> BTreeSet<(&str, &str)> {
         }
     }
     inherited
+}
+
+/// An activity's `when` rewritten (layout, redundant parentheses) requires it where it did.
+fn rule_of(rule: Rule, field: &FieldChange) -> Rule {
+    let same_rule = || match (field.old.as_str(), field.new.as_str()) {
+        (Some(old), Some(new)) => canonical_text(old) == canonical_text(new),
+        _ => false,
+    };
+    if rule == Rule::ActivityRuleChanged && same_rule() {
+        Rule::RewrittenSameEffect
+    } else {
+        rule
+    }
 }
 
 struct Reasons<'d> {
@@ -219,7 +237,15 @@ impl Reasons<'_> {
                     .as_deref()
                     .map(|replacement| format!("; its replacement is `{replacement}`"))
                     .unwrap_or_default();
-                if *deprecated {
+                if kind == SubjectKind::Activity {
+                    self.push(
+                        Rule::ItemRemoved,
+                        kind,
+                        id,
+                        "removed: a model's `[[activity-done]]` naming it no longer validates"
+                            .to_string(),
+                    );
+                } else if *deprecated {
                     self.push(
                         Rule::ItemRemoved,
                         kind,
@@ -242,7 +268,7 @@ impl Reasons<'_> {
             Change::Modified(modification) => {
                 for field in &modification.fields {
                     if let Some(rule) = field_rule(kind, &field.field) {
-                        self.push(rule, kind, id, field_message(field));
+                        self.push(rule_of(rule, field), kind, id, field_message(field));
                     }
                 }
                 if let Some(deprecation) = &modification.deprecation {

@@ -43,7 +43,7 @@ macro_rules! rules {
 }
 
 rules! {
-    ItemRemoved => "item-removed", Major, "an entity, attack pattern or mitigation is gone (a renamed id is one removed and one added)";
+    ItemRemoved => "item-removed", Major, "an entity, attack pattern, mitigation or security activity is gone (a renamed id is one removed and one added; a model's `[[activity-done]]` naming a removed activity no longer validates)";
     RemovedWithoutDeprecation => "removed-without-deprecation", Major, "it was removed without being deprecated in the baseline first";
     LinkRemoved => "link-removed", Major, "a mitigation no longer addresses an attack pattern";
     PropertyRemoved => "property-removed", Major, "a property of an entity, or a system property, is gone";
@@ -57,7 +57,7 @@ rules! {
     TierRemoved => "tier-removed", Major, "a tier is gone";
     TiersReordered => "tiers-reordered", Major, "the tiers are in another order";
     UnclassifiedChange => "unclassified-change", Major, "a field this version of threatpack does not classify changed";
-    ItemAdded => "item-added", Minor, "a new entity, attack pattern or mitigation";
+    ItemAdded => "item-added", Minor, "a new entity, attack pattern, mitigation or security activity";
     LinkAdded => "link-added", Minor, "a mitigation addresses another attack pattern";
     PropertyAdded => "property-added", Minor, "a new property (with a default)";
     EnumValueAdded => "enum-value-added", Minor, "an enum or list property accepts another value";
@@ -76,10 +76,12 @@ rules! {
     StrengthChanged => "strength-changed", Minor, "a link's strength changed";
     LinkConditionChanged => "link-condition-changed", Minor, "where a link counts changed";
     EventAdded => "event-added", Minor, "a mitigation has a new detection event";
+    ActivityRuleChanged => "activity-rule-changed", Minor, "a security activity's `when` rule changed: projects may owe it where they did not, or no longer";
+    ActivityKindChanged => "activity-kind-changed", Minor, "a security activity is another kind (SAST, DAST, penetration test, ...)";
     TierRulesChanged => "tier-rules-changed", Minor, "the tier rules choose differently (added, removed, reordered)";
     LicenseChanged => "license-changed", Minor, "a compiled pack's licence changed";
     DocumentationChanged => "documentation-changed", Patch, "names, descriptions, questions, rationale, references, implementation and verification text, reasons";
-    RewrittenSameEffect => "rewritten-same-effect", Patch, "a condition or `applies-to` was rewritten and applies to the same elements";
+    RewrittenSameEffect => "rewritten-same-effect", Patch, "a condition, `applies-to` or an activity's `when` was rewritten and applies to the same elements";
     PropertyDeclarationMoved => "property-declaration-moved", Patch, "an inherited property is declared by another entity, unchanged";
     CompiledPacksChanged => "compiled-packs-changed", Patch, "a dependency compiled in was added, removed or has another version (what it changes is listed item by item)";
 }
@@ -87,7 +89,7 @@ rules! {
 /// The rule for a changed field of an item; `None` for fields another part of the diff
 /// covers (deprecation, applicability, properties, events).
 pub fn field_rule(kind: SubjectKind, field: &str) -> Option<Rule> {
-    use SubjectKind::{AttackPattern, Entity, Link, Mitigation};
+    use SubjectKind::{Activity, AttackPattern, Entity, Link, Mitigation};
     match (kind, field) {
         (Entity | AttackPattern | Mitigation, "status" | "replaced-by") => None,
         (AttackPattern, "condition" | "applies-to" | "matches") | (Link, "condition") => None,
@@ -95,7 +97,9 @@ pub fn field_rule(kind: SubjectKind, field: &str) -> Option<Rule> {
             Entity | AttackPattern | Mitigation,
             "name" | "description" | "references" | "implementation" | "verification",
         ) => Some(Rule::DocumentationChanged),
-        (Link, "description") => Some(Rule::DocumentationChanged),
+        (Link | Activity, "description") | (Activity, "name") => Some(Rule::DocumentationChanged),
+        (Activity, "when") => Some(Rule::ActivityRuleChanged),
+        (Activity, "kind") => Some(Rule::ActivityKindChanged),
         (Entity, "kind") => Some(Rule::EntityKindChanged),
         (Entity, "parent") => Some(Rule::EntityParentChanged),
         (AttackPattern, "categories") => Some(Rule::CategoriesChanged),

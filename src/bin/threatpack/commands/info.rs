@@ -1,5 +1,5 @@
 //! `threatpack info NAME`: a pack's index on the registry — every version with its digest,
-//! tier, signer and whether it is yanked.
+//! tier, signer and whether it is yanked or deprecated.
 
 use std::process::ExitCode;
 
@@ -59,6 +59,17 @@ pub fn run(args: InfoArgs) -> Result<ExitCode, String> {
                         .as_deref()
                         .unwrap_or("(no reason given)")
                 )
+            );
+        }
+        if let Some(deprecation) = &version.deprecated {
+            println!(
+                "    deprecated: {}{}",
+                visible(&deprecation.message),
+                deprecation
+                    .replacement
+                    .as_deref()
+                    .map(|replacement| format!(" (use {})", visible(replacement)))
+                    .unwrap_or_default()
             );
         }
     }

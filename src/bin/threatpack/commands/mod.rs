@@ -7,6 +7,7 @@ pub mod changelog;
 pub mod check;
 pub mod completions;
 pub mod dependencies;
+pub mod deprecate;
 pub mod diff;
 pub mod export;
 pub mod impact;

@@ -97,14 +97,18 @@ pub fn run(args: PortfolioArgs) -> Result<ExitCode, String> {
         }
     }
     if !answer.behind.is_empty() {
-        println!("\non yanked or outdated packs:");
+        println!("\non yanked, deprecated or outdated packs:");
     }
     for name in &answer.behind {
         if let Some(project) = answer.projects.iter().find(|p| &p.project == name) {
             let packs: Vec<String> = project
                 .packs
                 .iter()
-                .filter(|pack| pack.yanked || pack.behind.is_some_and(|behind| behind > 0))
+                .filter(|pack| {
+                    pack.yanked
+                        || pack.deprecated.is_some()
+                        || pack.behind.is_some_and(|behind| behind > 0)
+                })
                 .map(pack_line)
                 .collect();
             println!("  {}: {}", visible(name), packs.join("; "));
@@ -160,6 +164,9 @@ fn pack_line(pack: &PackInUse) -> String {
             " yanked: {}",
             visible(pack.yank_reason.as_deref().unwrap_or(""))
         ));
+    }
+    if let Some(message) = &pack.deprecated {
+        line.push_str(&format!(" deprecated: {}", visible(message)));
     }
     line
 }
