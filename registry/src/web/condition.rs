@@ -149,7 +149,7 @@ mod tests {
     fn markup_in_a_condition_is_escaped() {
         check(
             "\"</code><script>alert(1)</script>\"",
-            r#"<code class="cel"><span class="string">"&lt;/code&gt;&lt;script&gt;alert(1)&lt;/script&gt;"</span></code>"#,
+            r#"<code class="cel"><span class="string">&quot;&lt;/code&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span></code>"#,
         );
         check(
             "<img onerror=x>",

@@ -1265,3 +1265,310 @@ fn full_id(pack: &str, kind: &str, segment: &str) -> String {
         format!("{pack}:{kind}/{segment}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use threatpack::build::check_and_compile;
+    use threatpack::check::CheckOptions;
+    use threatpack::resolve::{Candidate, PackLocation, PackSource, Request, resolve};
+    use threatpack::source::PackSources;
+
+    use super::*;
+
+    struct NoDependencies;
+
+    impl PackSource for NoDependencies {
+        fn candidates(&mut self, _: &Request<'_>) -> Result<Vec<Candidate>, String> {
+            Err("no dependencies".to_string())
+        }
+
+        fn load(&mut self, _: &Candidate) -> Result<PackSources, String> {
+            Err("no dependencies".to_string())
+        }
+    }
+
+    const HOSTILE: [&str; 6] = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(2)>",
+        "'><svg onload=alert(3)>",
+        "</td></tr></table><iframe src=javascript:alert(4)>",
+        "&lt;script&gt; already escaped",
+        "<!-- -->",
+    ];
+
+    /// A checked one-item-each pack, then every text in it replaced by a hostile string, as
+    /// a publisher who skipped `check` could ship it.
+    fn hostile_kb(text: &str) -> KnowledgeBase {
+        let files = [
+            (
+                "pack.toml",
+                "[pack]\nformat = 1\nname = \"acme/evil\"\nversion = \"1.0.0\"\ndescription = \"d\"\nlicense = \"MIT\"\ntiers = [\"top\"]\n",
+            ),
+            (
+                "entities/service.toml",
+                "[[entity]]\nid = \"service\"\nname = \"S\"\ndescription = \"d\"\nkind = \"process\"\n\n[entity.properties.public]\ntype = \"bool\"\ndefault = false\ndescription = \"d\"\nquestion = \"q\"\nrationale = \"r\"\n",
+            ),
+            (
+                "attack-patterns/spoofing.toml",
+                "[[attack-pattern]]\nid = \"spoofing\"\nname = \"A\"\ndescription = \"d\"\ncategories = [\"spoofing\"]\napplies-to = [\"service\"]\ncondition = \"self.public\"\nseverity = \"high\"\n",
+            ),
+            (
+                "mitigations/authentication.toml",
+                "[[mitigation]]\nid = \"authentication\"\nname = \"M\"\ndescription = \"d\"\ncontrol = \"preventive\"\ncost = \"low\"\nimplementation = \"i\"\nverification = \"v\"\n\n[[mitigation.addresses]]\nattack-pattern = \"spoofing\"\nstrength = \"strong\"\n",
+            ),
+        ];
+        let graph = resolve(
+            PackLocation::Directory {
+                canonical: "/evil".into(),
+                display: "evil".to_string(),
+            },
+            PackSources::from_memory(
+                "evil",
+                files
+                    .iter()
+                    .map(|(path, text)| (path.to_string(), text.to_string()))
+                    .collect(),
+            ),
+            &mut NoDependencies,
+        );
+        let (diagnostics, kb) = check_and_compile(&graph, &CheckOptions::default());
+        let mut kb = kb.unwrap_or_else(|| panic!("the pack compiles: {diagnostics:#?}"));
+        let entity = &mut kb.entities[0];
+        entity.name = text.to_string();
+        entity.description = text.to_string();
+        entity.parent = Some(text.to_string());
+        for property in entity.properties.values_mut() {
+            property.definition.question = text.to_string();
+            property.definition.rationale = text.to_string();
+            property.definition.description = text.to_string();
+            property.declared_by = text.to_string();
+        }
+        let pattern = &mut kb.attack_patterns[0];
+        pattern.name = text.to_string();
+        pattern.description = text.to_string();
+        pattern.categories = vec![text.to_string()];
+        pattern.applies_to = vec![text.to_string()];
+        pattern.condition = Some(text.to_string());
+        pattern.tier = text.to_string();
+        pattern.references.attack = vec![text.to_string(), "T1059.001".to_string()];
+        pattern.references.asvs = vec![text.to_string()];
+        pattern.references.url = vec![
+            "javascript:alert(5)".to_string(),
+            " JAVASCRIPT:alert(5)".to_string(),
+            "data:text/html;base64,PHNjcmlwdD4=".to_string(),
+            "vbscript:msgbox".to_string(),
+            "https://example.com/\"><script>".to_string(),
+            "http://exa mple.com/".to_string(),
+        ];
+        let mitigation = &mut kb.mitigations[0];
+        mitigation.name = text.to_string();
+        mitigation.implementation = text.to_string();
+        mitigation.verification = text.to_string();
+        mitigation.events = vec![threatpack::model::Event {
+            id: text.to_string(),
+            description: text.to_string(),
+        }];
+        kb.links[0].description = Some(text.to_string());
+        kb.links[0].condition = Some(text.to_string());
+        kb.tiers = vec![text.to_string()];
+        kb
+    }
+
+    /// No tag or attribute that the template did not write, and no link but to this site or
+    /// over https.
+    fn assert_inert(html: &str, text: &str) {
+        for markup in [
+            "<script",
+            "<img",
+            "<svg",
+            "<iframe",
+            "<!--",
+            "onerror=\"",
+            "onload=\"",
+        ] {
+            assert!(!html.contains(markup), "`{markup}` from `{text}` in {html}");
+        }
+        for href in html.split("href=\"").skip(1) {
+            let href = href.split('"').next().unwrap_or_default();
+            assert!(
+                href.starts_with('/') || href.starts_with("https://") || href.starts_with('?'),
+                "a link to `{href}` in {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_body_escapes_hostile_pack_text() {
+        for text in HOSTILE {
+            let kb = hostile_kb(text);
+            let urls = Urls {
+                pack: "acme/evil",
+                base: "/packs/acme/evil/1.0.0".to_string(),
+            };
+            let pages = [
+                entity_body(&urls, &kb, &kb.entities[0]).into_string(),
+                attack_pattern_body(&urls, &kb, &kb.attack_patterns[0]).into_string(),
+                mitigation_body(&urls, &kb, &kb.mitigations[0]).into_string(),
+                version_body(
+                    "acme/evil",
+                    &PackIndex::default(),
+                    &record(text),
+                    &Knowledge {
+                        manifest: manifest(text),
+                        kb: kb.clone(),
+                    },
+                    Some(&LogStatus::Failed {
+                        entry: 1,
+                        why: text.to_string(),
+                    }),
+                    text,
+                    text,
+                )
+                .into_string(),
+                home_body(
+                    &[Release {
+                        pack: text.to_string(),
+                        version: text.to_string(),
+                        description: text.to_string(),
+                        yanked: true,
+                        published_at: text.to_string(),
+                    }],
+                    1,
+                    &[SearchHit {
+                        description: text.to_string(),
+                        latest_version: Some(text.to_string()),
+                        name: text.to_string(),
+                        tags: vec![text.to_string()],
+                    }],
+                )
+                .into_string(),
+            ];
+            for page in &pages {
+                assert_inert(page, text);
+            }
+        }
+    }
+
+    fn record(text: &str) -> IndexVersion {
+        IndexVersion {
+            dependencies: Vec::new(),
+            digest: "sha256:00".to_string(),
+            log_index: Some(1),
+            published_at: text.to_string(),
+            semver: Some(SemverDecision {
+                allowed_violation: Some(text.to_string()),
+                baseline: text.to_string(),
+                declared: None,
+                note: Some(text.to_string()),
+                required: Some(BumpLevel::Major),
+            }),
+            signer_key_id: text.to_string(),
+            signer_key_removed: false,
+            signer_key_removed_log_index: None,
+            size: 1,
+            tier: Some(text.to_string()),
+            version: "1.0.0".to_string(),
+            yank_reason: Some(text.to_string()),
+            yanked: true,
+        }
+    }
+
+    fn manifest(text: &str) -> threatpack::bundle::BundleManifest {
+        threatpack::bundle::BundleManifest {
+            bundle_format: 1,
+            pack: "acme/evil".to_string(),
+            version: "1.0.0".to_string(),
+            tier: None,
+            description: text.to_string(),
+            license: text.to_string(),
+            dependencies: Vec::new(),
+            files: Default::default(),
+            builder: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn only_http_and_https_urls_are_links() {
+        let kb = hostile_kb("x");
+        let urls = Urls {
+            pack: "acme/evil",
+            base: "/packs/acme/evil/1.0.0".to_string(),
+        };
+        let page = attack_pattern_body(&urls, &kb, &kb.attack_patterns[0]).into_string();
+        assert!(page.contains("<li>javascript:alert(5)</li>"), "{page}");
+        assert!(page.contains("<li> JAVASCRIPT:alert(5)</li>"), "{page}");
+        assert!(
+            page.contains("<li>data:text/html;base64,PHNjcmlwdD4=</li>"),
+            "{page}"
+        );
+        assert!(page.contains("<li>vbscript:msgbox</li>"), "{page}");
+        assert!(page.contains("<li>http://exa mple.com/</li>"), "{page}");
+        assert!(
+            page.contains(
+                r#"<a href="https://example.com/&quot;&gt;&lt;script&gt;" rel="nofollow noopener">"#
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<a href="https://attack.mitre.org/techniques/T1059/001/">ATT&amp;CK T1059.001</a>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains("<li>ATT&amp;CK x</li>"),
+            "an id that is no ATT&CK id is text: {page}"
+        );
+    }
+
+    #[test]
+    fn attack_ids_link_to_their_section() {
+        for (id, url) in [
+            ("T1059", Some("https://attack.mitre.org/techniques/T1059/")),
+            (
+                "T1059.001",
+                Some("https://attack.mitre.org/techniques/T1059/001/"),
+            ),
+            ("TA0001", Some("https://attack.mitre.org/tactics/TA0001/")),
+            ("M1036", Some("https://attack.mitre.org/mitigations/M1036/")),
+            ("T0800", Some("https://attack.mitre.org/techniques/T0800/")),
+            ("TA0001.001", None),
+            ("T105", None),
+            ("T1059/../x", None),
+            ("X1234", None),
+            ("", None),
+        ] {
+            assert_eq!(attack_url(id).as_deref(), url, "{id}");
+        }
+    }
+
+    #[test]
+    fn item_urls_are_short_for_the_packs_own_items_and_escaped_otherwise() {
+        for (id, segment) in [
+            ("acme/evil:attack-pattern/spoofing", "spoofing"),
+            (
+                "other/pack:attack-pattern/x",
+                "other%2Fpack%3Aattack-pattern%2Fx",
+            ),
+            ("acme/evil:mitigation/x", "acme%2Fevil%3Amitigation%2Fx"),
+            (
+                "acme/evil:attack-pattern/a/b",
+                "acme%2Fevil%3Aattack-pattern%2Fa%2Fb",
+            ),
+            ("\"><script>", "%22%3E%3Cscript%3E"),
+        ] {
+            assert_eq!(item_url_segment("acme/evil", "attack-pattern", id), segment);
+            assert_eq!(
+                full_id(
+                    "acme/evil",
+                    "attack-pattern",
+                    &percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
+                ),
+                if id.contains(':') {
+                    id.to_string()
+                } else {
+                    format!("acme/evil:attack-pattern/{id}")
+                },
+                "{id}"
+            );
+        }
+    }
+}
