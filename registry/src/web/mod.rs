@@ -54,6 +54,41 @@ pub(crate) fn router() -> Router<AppState> {
             "/packs/{namespace}/{name}/{version}/mitigations/{id}",
             get(packs::mitigation),
         )
+        .layer(axum::middleware::map_response(errors_as_pages))
+}
+
+/// The longest rejection text shown on an error page.
+const MAX_DETAIL_BYTES: usize = 1024;
+
+/// axum's own rejections (a malformed query or path, a method not allowed) as HTML pages like
+/// the handlers' errors, not as the API's JSON envelope.
+async fn errors_as_pages(response: Response) -> Response {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, MAX_DETAIL_BYTES)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_string())
+        .filter(|text| !text.is_empty() && !text.starts_with('{'));
+    let mut page = layout::error_page(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        detail.as_deref(),
+    );
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
 }
 
 /// Why a page cannot be shown; answered as an HTML page with its status.
