@@ -16,7 +16,7 @@ use threatpack::compile::{
     CompiledAttackPattern, CompiledEntity, CompiledMitigation, KnowledgeBase,
 };
 use threatpack::model::{References, Status};
-use threatpack::wire::{BumpLevel, IndexVersion, SearchHit, SemverDecision};
+use threatpack::wire::{BumpLevel, Dependent, IndexVersion, SearchHit, SemverDecision};
 
 use super::condition::highlight;
 use super::layout::{Page, render};
@@ -211,7 +211,9 @@ pub(super) async fn pack(
             json: Some(format!("/api/v1/packs/{pack}")),
             signed_in: false,
         },
-        pack_body(&pack, &index, &owners, latest_knowledge.as_deref()),
+        // Dependents need a signed-in viewer whose token may read them (the portfolio's
+        // session); without one the section is left out.
+        pack_body(&pack, &index, &owners, latest_knowledge.as_deref(), None),
     ))
 }
 
@@ -220,6 +222,7 @@ pub(crate) fn pack_body(
     index: &PackIndex,
     owners: &[String],
     latest_knowledge: Option<&Knowledge>,
+    dependents: Option<&[Dependent]>,
 ) -> Markup {
     let latest = latest(index);
     let manifest = latest_knowledge.map(|knowledge| &knowledge.manifest);
@@ -304,6 +307,25 @@ pub(crate) fn pack_body(
                     }
                 } }
                 button type="submit" { "Show the diff" }
+            }
+        }
+        @if let Some(dependents) = dependents {
+            h2 { "Dependents" }
+            @if dependents.is_empty() {
+                p { "No project you may read uses this pack." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Project" } th scope="col" { "Version used" } th scope="col" { "Latest report" } } }
+                    tbody {
+                        @for dependent in dependents {
+                            tr {
+                                th scope="row" { (dependent.project) }
+                                td { a href=(version_href(pack, &dependent.version)) { (dependent.version) } }
+                                td { (dependent.received_at) }
+                            }
+                        }
+                    }
+                } }
             }
         }
         @if let Some(record) = latest {
@@ -1469,6 +1491,25 @@ mod tests {
                     }),
                     text,
                     text,
+                )
+                .into_string(),
+                pack_body(
+                    "acme/evil",
+                    &PackIndex {
+                        sequence: 1,
+                        versions: vec![record(text), record(text)],
+                    },
+                    &[text.to_string()],
+                    Some(&Knowledge {
+                        manifest: manifest(text),
+                        kb: kb.clone(),
+                    }),
+                    Some(&[Dependent {
+                        project: text.to_string(),
+                        received_at: text.to_string(),
+                        report_id: 1,
+                        version: "1.0.0".to_string(),
+                    }]),
                 )
                 .into_string(),
                 home_body(
