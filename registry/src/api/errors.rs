@@ -27,6 +27,11 @@ impl ApiError {
         }
     }
 
+    /// The status and the detail, for the web face's HTML error pages.
+    pub(crate) fn parts(&self) -> (StatusCode, &str) {
+        (self.status, &self.detail)
+    }
+
     /// The registry failed (a bug, the database, the disk): 500, the detail only in the log.
     pub(crate) fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(detail = %detail, "the registry failed");

@@ -23,3 +23,4 @@ mod revocation;
 mod signed_index;
 mod support;
 mod tiers;
+mod web;
