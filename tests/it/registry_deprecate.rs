@@ -11,6 +11,22 @@ use threatpack_registry::store::Store;
 use threatpack_registry::tokens::Scope;
 
 use crate::registry_lock::{Setup, read_lock, succeeded};
+
+/// The HTML the registry serves at `path`.
+fn web_page(setup: &Setup, path: &str) -> String {
+    use std::io::{Read, Write};
+    let authority = setup.registry.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
 use crate::support::Run;
 
 const MESSAGE: &str = "rates spoofing too low; 1.0.0 until 1.2.0 ships";
@@ -151,6 +167,13 @@ fn a_publisher_deprecates_a_version_that_stays_chosen_with_a_warning_and_undoes_
     let index = json(&setup.run(work, &["info", "vendor/base", "--format", "json"]));
     assert_eq!(index["versions"][0].get("deprecated"), None);
     assert_eq!(index["versions"][1]["deprecated"]["message"], MESSAGE);
+    // So does the pack's web page, with a link to the replacement.
+    let page = web_page(&setup, "/packs/vendor/base");
+    assert!(page.contains(">deprecated</span>"), "{page}");
+    assert!(
+        page.contains("(use <a href=\"/packs/vendor/base/1.0.0\">1.0.0</a>)"),
+        "{page}"
+    );
 
     // The portfolio marks the project on it as behind, though it is on the newest version.
     let report = setup.path("report.json");

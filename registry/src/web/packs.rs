@@ -273,6 +273,14 @@ pub(crate) fn pack_body(
                                     " " span.yanked { "yanked" }
                                     @if let Some(reason) = &record.yank_reason { br; span.muted { (reason) } }
                                 }
+                                @if let Some(deprecated) = &record.deprecated {
+                                    " " span.yanked { "deprecated" }
+                                    br; span.muted { (deprecated.message)
+                                        @if let Some(replacement) = &deprecated.replacement {
+                                            " (use " a href=(version_href(pack, replacement)) { (replacement) } ")"
+                                        }
+                                    }
+                                }
                             }
                             td { (record.published_at) }
                             td { (record.tier.as_deref().unwrap_or("all")) }
@@ -429,12 +437,18 @@ fn sha256_of(record: &IndexVersion) -> &str {
     record.digest.trim_start_matches("sha256:")
 }
 
-/// What an immutable page of a version depends on besides the bundle: its yank state.
+/// What an immutable page of a version depends on besides the bundle: its yank and
+/// deprecation state.
 fn yank_state(record: &IndexVersion) -> String {
+    let deprecated = record.deprecated.as_ref();
     format!(
-        "yanked={} reason={}",
+        "yanked={} reason={} deprecated={} use={}",
         record.yanked,
-        record.yank_reason.as_deref().unwrap_or("")
+        record.yank_reason.as_deref().unwrap_or(""),
+        deprecated.map_or("", |deprecated| deprecated.message.as_str()),
+        deprecated
+            .and_then(|deprecated| deprecated.replacement.as_deref())
+            .unwrap_or("")
     )
 }
 
@@ -592,6 +606,10 @@ pub(crate) fn version_body(
             p.yanked { "This version is yanked"
                 @if let Some(reason) = &record.yank_reason { ": " (reason) }
                 "." }
+        }
+        @if let Some(deprecated) = &record.deprecated {
+            p.yanked { "This version is deprecated: " (deprecated.message)
+                @if let Some(replacement) = &deprecated.replacement { " Use " (replacement) " instead." } }
         }
         p { (knowledge.manifest.description) }
         dl.facts {
@@ -1342,6 +1360,7 @@ mod tests {
     use threatpack::source::PackSources;
 
     use super::*;
+    use threatpack::wire::VersionDeprecation;
 
     struct NoDependencies;
 
@@ -1557,6 +1576,10 @@ mod tests {
             version: "1.0.0".to_string(),
             yank_reason: Some(text.to_string()),
             yanked: true,
+            deprecated: Some(VersionDeprecation {
+                message: text.to_string(),
+                replacement: Some(text.to_string()),
+            }),
         }
     }
 
