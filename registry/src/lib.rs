@@ -22,3 +22,4 @@ pub mod semver;
 pub mod server;
 pub mod store;
 pub mod tokens;
+mod web;

@@ -27,6 +27,16 @@ impl ApiError {
         }
     }
 
+    /// Its status, for a web page that shows the error (src/web).
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Its detail, for a web page that shows the error (src/web).
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The registry failed (a bug, the database, the disk): 500, the detail only in the log.
     pub(crate) fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(detail = %detail, "the registry failed");

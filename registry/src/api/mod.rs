@@ -9,7 +9,7 @@
 //! catcher, `envelope` (every error in the envelope), `guard` (URI length, write rate limit)
 //! and the request-body timeout.
 
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod blobs;
 mod envelope;
 mod errors;
@@ -116,6 +116,8 @@ pub(crate) struct AppState {
     write_limiter: Arc<guard::WriteLimiter>,
     publish_permits: Arc<tokio::sync::Semaphore>,
     checkpoint_cache: Arc<log::CheckpointCache>,
+    /// The web pages' sign-in sessions (web/session.rs).
+    pub(crate) sessions: Arc<crate::web::session::Sessions>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -168,6 +170,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         index_cache: Arc::default(),
         publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
         checkpoint_cache: Arc::default(),
+        sessions: Arc::default(),
     };
     Router::new()
         .route("/metrics", get(metrics))
@@ -243,6 +246,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/blobs/sha256/{digest}/signature",
             get(blobs::signature),
         )
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         // Innermost first: the last layer sees every request first and every answer last.
