@@ -17,6 +17,7 @@ mod man_in_the_middle;
 mod openapi;
 mod operations;
 mod owners;
+mod portfolio_pages;
 mod proxy;
 mod reports;
 mod revocation;
