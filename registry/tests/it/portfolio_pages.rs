@@ -20,7 +20,6 @@ pub struct PortfolioRegistry {
     pub site: String,
     /// Scope `portfolio` over `acme/*`.
     pub portfolio_token: String,
-    pub bundles: Vec<Bundle>,
 }
 
 pub async fn portfolio_registry() -> PortfolioRegistry {
@@ -78,7 +77,6 @@ pub async fn portfolio_registry() -> PortfolioRegistry {
         registry,
         site,
         portfolio_token,
-        bundles,
     }
 }
 
