@@ -8,7 +8,8 @@
 //! the registry signs its index envelopes with (kept in the data directory, rotated), `server` opens the store and serves it,
 //! `backup` takes and restores backups of a data directory, `config` gathers the server's
 //! settings (flags, environment, configuration file), `connections` accepts connections under
-//! limits and timeouts and shuts down gracefully, and `metrics` counts what `/metrics` shows.
+//! limits and timeouts and shuts down gracefully, `metrics` counts what `/metrics` shows, and
+//! `web` is the registry's HTML face for people (docs/web.md), beside the API.
 
 pub mod api;
 pub mod backup;
@@ -22,4 +23,4 @@ pub mod semver;
 pub mod server;
 pub mod store;
 pub mod tokens;
-mod web;
+pub mod web;

@@ -16,11 +16,15 @@ pub(super) async fn errors_in_envelope(request: Request, next: Next) -> Response
     let method = request.method().clone();
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON is already an envelope; HTML is the web face's own error page.
+    let is_answered = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|value| {
+            value.as_bytes().starts_with(b"application/json")
+                || value.as_bytes().starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_answered {
         return response;
     }
     let (parts, body) = response.into_parts();

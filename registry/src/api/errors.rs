@@ -27,14 +27,9 @@ impl ApiError {
         }
     }
 
-    /// Its status, for a web page that shows the error (src/web).
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// Its detail, for a web page that shows the error (src/web).
-    pub(crate) fn detail(&self) -> &str {
-        &self.detail
+    /// The status and the detail, for the web face's HTML error pages.
+    pub(crate) fn parts(&self) -> (StatusCode, &str) {
+        (self.status, &self.detail)
     }
 
     /// The registry failed (a bug, the database, the disk): 500, the detail only in the log.

@@ -7,7 +7,8 @@
 //!
 //! Around the routes (`router`): `request_log` (a log line and metrics per request), a panic
 //! catcher, `envelope` (every error in the envelope), `guard` (URI length, write rate limit)
-//! and the request-body timeout.
+//! and the request-body timeout. The web face (`crate::web`) is merged in, under the same
+//! layers; its errors are HTML pages, which `envelope` leaves alone.
 
 pub(crate) mod auth;
 pub(crate) mod blobs;
@@ -109,8 +110,8 @@ impl Default for ApiOptions {
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    store: Arc<dyn Store>,
-    options: ApiOptions,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) options: ApiOptions,
     /// Every handler that changes a pack's versions does it through `changing_versions`.
     index_cache: Arc<IndexCache>,
     write_limiter: Arc<guard::WriteLimiter>,
@@ -130,7 +131,7 @@ pub(crate) struct BundleBytes(
 );
 
 /// Runs a store call on a blocking thread.
-async fn blocking<T, F>(state: &AppState, call: F) -> Result<T, ApiError>
+pub(crate) async fn blocking<T, F>(state: &AppState, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
@@ -246,6 +247,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
             "/api/v1/blobs/sha256/{digest}/signature",
             get(blobs::signature),
         )
+        // The web face (registry/src/web, docs/web.md): HTML beside `/api/v1`.
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
@@ -258,8 +260,15 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+/// An unknown path: the envelope under `/api/` and for `/metrics`, an HTML page elsewhere
+/// (a person's browser asked for it).
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path == "/api" || path == "/metrics" {
+        ApiError::new(StatusCode::NOT_FOUND, "no such endpoint").into_response()
+    } else {
+        crate::web::layout::not_found("page")
+    }
 }
 
 /// Alive: the process answers. Touches neither the database nor the disk, so a busy store
@@ -316,7 +325,7 @@ pub(crate) async fn metrics() -> Response {
 // Names
 
 /// Checks `namespace` (and `name`) as they appear in pack names; returns `namespace/name`.
-fn pack_name(namespace: &str, name: &str) -> Result<String, ApiError> {
+pub(crate) fn pack_name(namespace: &str, name: &str) -> Result<String, ApiError> {
     let pack = format!("{namespace}/{name}");
     threatpack::names::check_pack_name(&pack).map_err(|error| {
         ApiError::new(

@@ -12,7 +12,7 @@ use super::{ApiResult, AppState, MAX_PER_PAGE, blocking};
 
 /// The longest search text: longer than any pack name, description phrase or tag, short
 /// enough that a query costs the store little.
-const MAX_QUERY_CHARS: usize = 200;
+pub(crate) const MAX_QUERY_CHARS: usize = 200;
 
 /// The query of `GET /packs`.
 #[derive(Deserialize, utoipa::IntoParams)]

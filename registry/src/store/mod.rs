@@ -61,6 +61,18 @@ pub enum PublishOutcome {
     BaselineChanged,
 }
 
+/// One publish, as the home page lists it (`Store::recent_releases`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// `namespace/name`.
+    pub pack: String,
+    pub version: String,
+    pub description: String,
+    pub yanked: bool,
+    /// RFC 3339.
+    pub published_at: String,
+}
+
 /// A token as the store knows it (never the secret).
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
@@ -209,6 +221,8 @@ pub trait Store: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<SearchHit>), StoreError>;
+    /// The `limit` latest publishes of any pack, newest first (the web face's home page).
+    fn recent_releases(&self, limit: u64) -> Result<Vec<Release>, StoreError>;
     fn create_token(&self, token: &NewToken, actor: &str) -> Result<i64, StoreError>;
     fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Every token ever made, revoked ones included.

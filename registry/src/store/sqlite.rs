@@ -21,7 +21,7 @@ use super::log;
 use super::reports::{self, LatestReport, NewReport, ReportEntry, StoredModel};
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PackIndex,
-    PublishOutcome, PublisherKey, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
+    PublishOutcome, PublisherKey, Release, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
     is_sha256_hex,
 };
 use crate::tokens::Scope;
@@ -1160,6 +1160,31 @@ impl Store for SqliteStore {
         };
         log::append(&transaction, event, now())?;
         transaction.commit().map_err(internal)
+    }
+
+    fn recent_releases(&self, limit: u64) -> Result<Vec<Release>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare(
+                "SELECT versions.pack, versions.version, packs.description, versions.yanked,
+                     versions.published_at
+                 FROM versions JOIN packs ON packs.name = versions.pack
+                 ORDER BY versions.published_at DESC, versions.rowid DESC LIMIT ?1",
+            )
+            .map_err(internal)?;
+        statement
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                Ok(Release {
+                    pack: row.get(0)?,
+                    version: row.get(1)?,
+                    description: row.get(2)?,
+                    yanked: row.get(3)?,
+                    published_at: format_rfc3339(row.get(4)?),
+                })
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)
     }
 
     fn search(

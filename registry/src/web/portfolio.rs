@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
@@ -18,7 +18,7 @@ use threatpack::model::Severity;
 use threatpack::wire::{Dependents, PackInUse, Portfolio, ProjectStatus, ReportNumbers};
 
 use super::chart::trend_chart;
-use super::layout::{Page, not_found, render};
+use super::layout::{Page, error_page, not_found, render};
 use super::session::{to_login, viewer};
 use crate::api::ApiError;
 use crate::api::AppState;
@@ -57,7 +57,7 @@ async fn portfolio_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         Ok(portfolio) => render(
             Page {
                 title: "Portfolio",
-                crumbs: vec![("Portfolio".to_string(), "/portfolio".to_string())],
+                crumbs: vec![("Home".to_string(), "/".to_string())],
                 json: Some("/api/v1/portfolio".to_string()),
                 signed_in: true,
             },
@@ -81,7 +81,6 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
         .filter(|project| project.numbers.expired_acceptances > 0)
         .collect();
     html! {
-        h1 { "Portfolio" }
         p { (totals.projects) " project" @if totals.projects != 1 { "s" } " that the token may read (it covers " code { (covers) } ")." }
         section aria-labelledby="totals" {
             h2 id="totals" { "Totals" }
@@ -265,21 +264,12 @@ fn date(rfc3339: &str) -> &str {
 
 /// An error of the shared portfolio functions as a page.
 fn failed(error: &ApiError) -> Response {
-    let status = error.status();
-    let mut response = render(
-        Page {
-            title: status.canonical_reason().unwrap_or("Error"),
-            crumbs: vec![("Portfolio".to_string(), "/portfolio".to_string())],
-            json: None,
-            signed_in: true,
-        },
-        html! {
-            h1 { (status.canonical_reason().unwrap_or("Error")) }
-            p { (error.detail()) }
-        },
-    );
-    *response.status_mut() = status;
-    response
+    let (status, detail) = error.parts();
+    error_page(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        Some(detail),
+    )
 }
 
 /// The signed-in token and the project of `/portfolio/projects/{namespace}/{name}…`, or the
@@ -296,7 +286,7 @@ async fn readable_project(
     };
     let project = format!("{namespace}/{name}");
     if threatpack::names::check_pack_name(&project).is_err() {
-        return Err(not_found("no such project"));
+        return Err(not_found("project"));
     }
     authorize(&token, Scope::Portfolio, &project).map_err(|error| failed(&error))?;
     Ok((token, project))
@@ -325,14 +315,17 @@ async fn project_page(
     let (status, trend, history, diagram) = match loaded.await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return not_found(&format!(
-                "no report was pushed for {project}: `threatpack report push REPORT --project {project}`"
-            ));
+            return error_page(
+                StatusCode::NOT_FOUND,
+                &format!("No report for {project}"),
+                Some(&format!(
+                    "no report was pushed for {project}: `threatpack report push REPORT --project {project}`"
+                )),
+            );
         }
         Err(error) => return failed(&error),
     };
     let body = html! {
-        h1 { "Project " (project) }
         p {
             "Latest report " (status.report_id) ", received "
             time datetime=(status.received_at) { (date(&status.received_at)) }
@@ -387,8 +380,8 @@ async fn project_page(
         Page {
             title: &format!("Project {project}"),
             crumbs: vec![
+                ("Home".to_string(), "/".to_string()),
                 ("Portfolio".to_string(), "/portfolio".to_string()),
-                (project.clone(), format!("/portfolio/projects/{project}")),
             ],
             json: Some(format!("/api/v1/projects/{project}")),
             signed_in: true,
@@ -540,7 +533,7 @@ async fn diagram_svg(
     };
     let diagram = match diagram_of(&state, project.clone()).await {
         Ok(Some(ModelDiagram::Drawn { diagram, .. })) => diagram,
-        Ok(_) => return not_found(&format!("no readable model was pushed for {project}")),
+        Ok(_) => return not_found("model"),
         Err(error) => return failed(&error),
     };
     let svg = diagram.svg();
@@ -575,7 +568,7 @@ async fn dependents_page(
     };
     let pack = format!("{namespace}/{name}");
     if threatpack::names::check_pack_name(&pack).is_err() {
-        return not_found("no such pack");
+        return not_found("pack");
     }
     let dependents = match dependents_of(&state, token, pack.clone()).await {
         Ok(dependents) => dependents,
@@ -585,14 +578,14 @@ async fn dependents_page(
         Page {
             title: &format!("Projects using {pack}"),
             crumbs: vec![
+                ("Home".to_string(), "/".to_string()),
                 ("Portfolio".to_string(), "/portfolio".to_string()),
-                (format!("Projects using {pack}"), uri.path().to_string()),
             ],
             json: Some(format!("/api/v1/packs/{pack}/dependents")),
             signed_in: true,
         },
         html! {
-            h1 { "Projects using " (pack_link(&pack)) }
+            p { "The projects you may read whose latest report uses " (pack_link(&pack)) ", by version." }
             (dependents_table(&dependents))
         },
     )

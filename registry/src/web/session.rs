@@ -17,7 +17,7 @@ use ct_codecs::{Encoder, Hex};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{Page, render};
+use super::layout::{Page, error_page, render};
 use crate::api::AppState;
 use crate::api::auth::token_by_hash;
 use crate::api::portfolio::require_portfolio;
@@ -208,10 +208,14 @@ async fn login(
     let hash = hash_token(token);
     let record = match token_by_hash(&state, hash.clone()).await {
         Ok(record) => record,
-        Err(error) => return login_page(error.status(), &next, Some(error.detail()), false),
+        Err(error) => {
+            let (status, detail) = error.parts();
+            return login_page(status, &next, Some(detail), false);
+        }
     };
     if let Err(error) = require_portfolio(&record) {
-        return login_page(error.status(), &next, Some(error.detail()), false);
+        let (status, detail) = error.parts();
+        return login_page(status, &next, Some(detail), false);
     }
     let now = threatpack::time::now();
     let (id, expires_at) = match state.sessions.create(&record, hash, now) {
@@ -259,7 +263,6 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 fn login_page(status: StatusCode, next: &str, problem: Option<&str>, signed_in: bool) -> Response {
     let body: Markup = html! {
-        h1 { "Sign in" }
         p {
             "The portfolio shows the projects an API token with the " code { "portfolio" }
             " scope may read. Paste such a token; the registry keeps a session for it (at most 12 hours, never past the token's expiry), not the token."
@@ -278,7 +281,7 @@ fn login_page(status: StatusCode, next: &str, problem: Option<&str>, signed_in: 
     let mut response = render(
         Page {
             title: "Sign in",
-            crumbs: vec![("Sign in".to_string(), "/login".to_string())],
+            crumbs: vec![("Home".to_string(), "/".to_string())],
             json: None,
             signed_in,
         },
@@ -330,20 +333,13 @@ fn refuse_cross_site(headers: &HeaderMap) -> Option<Response> {
     if same_origin(headers) {
         return None;
     }
-    let mut response = render(
-        Page {
-            title: "Refused",
-            crumbs: Vec::new(),
-            json: None,
-            signed_in: false,
-        },
-        html! {
-            h1 { "Refused" }
-            p { "This form must be sent from a page of this registry. Go back, reload the page and try again." }
-        },
-    );
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    Some(response)
+    Some(error_page(
+        StatusCode::FORBIDDEN,
+        "Refused",
+        Some(
+            "This form must be sent from a page of this registry. Go back, reload the page and try again.",
+        ),
+    ))
 }
 
 /// The request reached the registry over https: directly, or through a proxy that says so.

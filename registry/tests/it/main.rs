@@ -24,3 +24,4 @@ mod revocation;
 mod signed_index;
 mod support;
 mod tiers;
+mod web;
