@@ -97,7 +97,7 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
         }
         section aria-labelledby="trend" {
             h2 id="trend" { "Trend" }
-            figure {
+            figure.table-wrap {
                 (trend_chart("portfolio-trend", "Residual risk of the portfolio per week", &portfolio.trend.weeks))
                 figcaption { "The sum of each project's latest residual risk, week by week." }
             }
@@ -113,7 +113,7 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
             h2 id="behind" { "Projects behind on their packs" }
             @if portfolio.behind.is_empty() { p { "Every project uses the newest compatible version of its packs." } }
             @else {
-                table {
+                div.table-wrap { table {
                     thead { tr { th scope="col" { "Project" } th scope="col" { "Pack" } th scope="col" { "In use" } th scope="col" { "Newest compatible" } th scope="col" { "Newest" } th scope="col" { "Versions behind" } } }
                     tbody {
                         @for name in &portfolio.behind {
@@ -131,14 +131,14 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
         }
         section aria-labelledby="owing" {
             h2 id="owing" { "Security activities owed" }
             @if portfolio.owing.is_empty() { p { "No project owes a security activity." } }
             @else {
-                table {
+                div.table-wrap { table {
                     thead { tr { th scope="col" { "Activity" } th scope="col" { "Owed by" } } }
                     tbody {
                         @for (activity, projects) in &portfolio.owing {
@@ -148,21 +148,21 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
         }
         section aria-labelledby="expired" {
             h2 id="expired" { "Expired risk acceptances" }
             @if expired.is_empty() { p { "No risk acceptance has expired." } }
             @else {
-                table {
+                div.table-wrap { table {
                     thead { tr { th scope="col" { "Project" } th scope="col" { "Expired acceptances" } } }
                     tbody {
                         @for project in &expired {
                             tr { th scope="row" { (project_link(&project.project)) } td { (project.numbers.expired_acceptances) } }
                         }
                     }
-                }
+                } }
             }
         }
         section aria-labelledby="projects" {
@@ -178,7 +178,7 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
 
 fn projects_table<'a>(projects: impl Iterator<Item = &'a ProjectStatus>) -> Markup {
     html! {
-        table {
+        div.table-wrap { table {
             thead {
                 tr {
                     th scope="col" { "Project" }
@@ -201,7 +201,7 @@ fn projects_table<'a>(projects: impl Iterator<Item = &'a ProjectStatus>) -> Mark
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -219,11 +219,11 @@ fn by_residual(levels: &BTreeMap<String, u64>) -> Markup {
     );
     html! {
         @if !rows.is_empty() {
-            table {
+            div.table-wrap { table {
                 caption { "Threats by residual risk" }
                 thead { tr { th scope="col" { "Residual" } th scope="col" { "Threats" } } }
                 tbody { @for (level, count) in rows { tr { th scope="row" { (level) } td { (count) } } } }
-            }
+            } }
         }
     }
 }
@@ -344,7 +344,7 @@ async fn project_page(
             h2 id="packs" { "Packs" }
             @if status.packs.is_empty() { p { "The report names no pack." } }
             @else {
-                table {
+                div.table-wrap { table {
                     thead { tr { th scope="col" { "Pack" } th scope="col" { "In use" } th scope="col" { "Newest compatible" } th scope="col" { "Newest" } th scope="col" { "Versions behind" } } }
                     tbody {
                         @for pack in &status.packs {
@@ -357,12 +357,12 @@ async fn project_page(
                             }
                         }
                     }
-                }
+                } }
             }
         }
         section aria-labelledby="trend" {
             h2 id="trend" { "Trend" }
-            figure {
+            figure.table-wrap {
                 (trend_chart("project-trend", &format!("Residual risk of {project} per week"), &trend.weeks))
                 figcaption { "The residual risk of the project's latest report of each week." }
             }
@@ -405,7 +405,7 @@ fn numbers_list(numbers: &ReportNumbers) -> Markup {
 
 fn history_table(history: &[ReportEntry]) -> Markup {
     html! {
-        table {
+        div.table-wrap { table {
             thead { tr { th scope="col" { "Report" } th scope="col" { "Received" } th scope="col" { "Residual risk" } th scope="col" { "Threats" } th scope="col" { "Open backlog" } th scope="col" { "Model" } } }
             tbody {
                 @for entry in history {
@@ -420,7 +420,7 @@ fn history_table(history: &[ReportEntry]) -> Markup {
                     }
                 }
             }
-        }
+        } }
         @if history.len() as u64 == HISTORY_LENGTH { p { "The " (HISTORY_LENGTH) " latest reports." } }
     }
 }
@@ -491,7 +491,7 @@ fn diagram_figure(project: &str, diagram: Option<&ModelDiagram>) -> Markup {
         @match diagram {
             None => p { "No model was pushed with this project's reports: " code { "threatpack report push REPORT --project " (project) " --model FILE" } },
             Some(ModelDiagram::Unreadable { file, problem }) => p { "The latest model, " code { (file) } ", cannot be read by this registry: " (problem) },
-            Some(ModelDiagram::Drawn { file, diagram }) => figure class="diagram" {
+            Some(ModelDiagram::Drawn { file, diagram }) => figure.diagram.table-wrap {
                 // An image, not inline: the drawing's own style stays inside it (the page's
                 // policy allows no inline style).
                 img src=(format!("/portfolio/projects/{project}/diagram.svg")) width=(diagram.width) height=(diagram.height)
@@ -499,7 +499,7 @@ fn diagram_figure(project: &str, diagram: Option<&ModelDiagram>) -> Markup {
                 figcaption { "The data-flow diagram of " code { (file) } ", each element coloured by its worst residual risk." }
                 details {
                     summary { "Components and what was found on them" }
-                    table {
+                    div.table-wrap { table {
                         thead { tr { th scope="col" { "Component" } th scope="col" { "Kind" } th scope="col" { "Threats" } th scope="col" { "Worst residual" } } }
                         tbody {
                             @for node in &diagram.nodes {
@@ -511,7 +511,7 @@ fn diagram_figure(project: &str, diagram: Option<&ModelDiagram>) -> Markup {
                                 }
                             }
                         }
-                    }
+                    } }
                 }
             },
         }
@@ -613,7 +613,7 @@ fn dependents_table(dependents: &Dependents) -> Markup {
         @if versions.is_empty() {
             p { "No project you may read uses " (dependents.pack) " in its latest report." }
         } @else {
-            table {
+            div.table-wrap { table {
                 caption { "Projects whose latest report uses each version" }
                 thead { tr { th scope="col" { "Version" } th scope="col" { "Projects" } } }
                 tbody {
@@ -624,7 +624,7 @@ fn dependents_table(dependents: &Dependents) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
