@@ -36,6 +36,18 @@ pub(crate) struct PortfolioQuery {
     weeks: Option<u64>,
 }
 
+/// Who reads the portfolio: the request's token, or, for a request without one, the token of
+/// its web session (web/session.rs), so that the JSON a portfolio page links to opens in the
+/// same browser. Reads only: no write accepts a session.
+async fn reader(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::web::session::viewer(state, headers).await
+    {
+        return Ok(token);
+    }
+    authenticate(state, headers).await
+}
+
 /// The token has `portfolio` (or `admin`): which projects it may read is `may_read`.
 pub(crate) fn require_portfolio(token: &TokenRecord) -> Result<(), ApiError> {
     if token.scopes.contains(&Scope::Admin) || token.scopes.contains(&Scope::Portfolio) {
@@ -71,7 +83,7 @@ pub(crate) async fn portfolio(
     query: Result<Query<PortfolioQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(query) = query?;
-    let token = authenticate(&state, &headers).await?;
+    let token = reader(&state, &headers).await?;
     require_portfolio(&token)?;
     let answer = portfolio_of(&state, token, query.top, query.weeks).await?;
     Ok(Json(answer).into_response())
@@ -302,7 +314,7 @@ async fn readable_project(
     name: &str,
 ) -> Result<String, ApiError> {
     let project = pack_name(namespace, name)?;
-    let token = authenticate(state, headers).await?;
+    let token = reader(state, headers).await?;
     authorize(&token, Scope::Portfolio, &project)?;
     Ok(project)
 }
@@ -500,7 +512,7 @@ pub(crate) async fn dependents(
     headers: HeaderMap,
 ) -> ApiResult {
     let pack = pack_name(&namespace, &name)?;
-    let token = authenticate(&state, &headers).await?;
+    let token = reader(&state, &headers).await?;
     require_portfolio(&token)?;
     Ok(Json(dependents_of(&state, token, pack).await?).into_response())
 }

@@ -8,6 +8,7 @@
 //! `proxy`, a man-in-the-middle on loopback, against the client library (TUF's attacks).
 
 mod api;
+mod browser;
 mod config;
 mod crash;
 mod data;
