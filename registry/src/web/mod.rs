@@ -58,6 +58,41 @@ pub(crate) fn router() -> Router<AppState> {
             get(packs::mitigation),
         )
         .merge(portfolio::router())
+        .layer(axum::middleware::map_response(errors_as_pages))
+}
+
+/// The longest rejection text shown on an error page.
+const MAX_DETAIL_BYTES: usize = 1024;
+
+/// axum's own rejections (a malformed query or path, a method not allowed) as HTML pages like
+/// the handlers' errors, not as the API's JSON envelope.
+async fn errors_as_pages(response: Response) -> Response {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, MAX_DETAIL_BYTES)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_string())
+        .filter(|text| !text.is_empty() && !text.starts_with('{'));
+    let mut page = layout::error_page(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        detail.as_deref(),
+    );
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
 }
 
 /// Why a page cannot be shown; answered as an HTML page with its status.
@@ -117,19 +152,49 @@ const CACHED_BUNDLES: usize = 4;
 
 /// Read bundles by sha256. Content-addressed, so one cache serves every registry in the
 /// process.
-static KNOWLEDGE: LazyLock<Mutex<KnowledgeCache>> = LazyLock::new(Mutex::default);
+static KNOWLEDGE: LazyLock<Recent<Knowledge>> = LazyLock::new(|| Recent::new(CACHED_BUNDLES));
 
-/// `(sha256, knowledge)`, the most recently read last.
-type KnowledgeCache = VecDeque<(String, Arc<Knowledge>)>;
+/// The last few values computed, by key: a bounded, content-addressed cache (the key names all
+/// a value is computed from, so an entry never goes stale).
+struct Recent<T> {
+    capacity: usize,
+    /// The most recently added last.
+    entries: Mutex<VecDeque<(String, Arc<T>)>>,
+}
+
+impl<T> Recent<T> {
+    fn new(capacity: usize) -> Recent<T> {
+        Recent {
+            capacity,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .iter()
+            .find(|(known, _)| known == key)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn insert(&self, key: String, value: Arc<T>) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.iter().any(|(known, _)| *known == key) {
+            return;
+        }
+        if entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back((key, value));
+    }
+}
 
 /// The knowledge of the bundle with `sha256`, read with the same hostile-input reader (and
 /// limits) as a publish, on a blocking thread.
 pub(crate) async fn knowledge(state: &AppState, sha256: &str) -> Result<Arc<Knowledge>, WebError> {
-    {
-        let cache = KNOWLEDGE.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, found)) = cache.iter().find(|(digest, _)| digest == sha256) {
-            return Ok(found.clone());
-        }
+    if let Some(found) = KNOWLEDGE.get(sha256) {
+        return Ok(found);
     }
     let max_bundle_bytes = state.options.max_bundle_bytes;
     let digest = sha256.to_string();
@@ -154,14 +219,34 @@ pub(crate) async fn knowledge(state: &AppState, sha256: &str) -> Result<Arc<Know
     })
     .await?;
     let read = Arc::new(read);
-    let mut cache = KNOWLEDGE.lock().unwrap_or_else(PoisonError::into_inner);
-    if !cache.iter().any(|(digest, _)| digest == sha256) {
-        if cache.len() >= CACHED_BUNDLES {
-            cache.pop_front();
-        }
-        cache.push_back((sha256.to_string(), read.clone()));
-    }
+    KNOWLEDGE.insert(sha256.to_string(), read.clone());
     Ok(read)
+}
+
+/// How many computed texts (diffs, changelogs) stay in memory.
+const CACHED_TEXTS: usize = 16;
+
+/// Diffs and changelogs by the digests they compare: immutable, and costly enough on a large
+/// pack (every item compared) to compute once.
+static TEXTS: LazyLock<Recent<String>> = LazyLock::new(|| Recent::new(CACHED_TEXTS));
+
+/// The text under `key` (which must name everything it is computed from), computed on a
+/// blocking thread the first time.
+pub(crate) async fn computed_text(
+    key: String,
+    compute: impl FnOnce() -> String + Send + 'static,
+) -> Result<Arc<String>, WebError> {
+    if let Some(found) = TEXTS.get(&key) {
+        return Ok(found);
+    }
+    let text = tokio::task::spawn_blocking(compute)
+        .await
+        .map_err(|error| {
+            WebError::from(ApiError::internal(format!("the registry failed: {error}")))
+        })?;
+    let text = Arc::new(text);
+    TEXTS.insert(key, text.clone());
+    Ok(text)
 }
 
 /// Characters escaped in a path segment: everything but letters, digits and `-._~`.

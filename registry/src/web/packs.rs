@@ -20,7 +20,9 @@ use threatpack::wire::{BumpLevel, IndexVersion, SearchHit, SemverDecision};
 
 use super::condition::highlight;
 use super::layout::{Page, render};
-use super::{Knowledge, WebError, WebResult, immutable, knowledge, query_value, segment};
+use super::{
+    Knowledge, WebError, WebResult, computed_text, immutable, knowledge, query_value, segment,
+};
 use crate::api::{AppState, blocking, pack_name};
 use crate::store::{PackIndex, Release};
 
@@ -550,6 +552,11 @@ pub(crate) fn version_body(
         .collect();
     categories.sort_unstable();
     categories.dedup();
+    // Links per mitigation, counted once (not once per mitigation: a large pack has thousands).
+    let mut counters: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for link in &kb.links {
+        *counters.entry(link.mitigation.as_str()).or_default() += 1;
+    }
     let shown: Vec<&CompiledAttackPattern> = kb
         .attack_patterns
         .iter()
@@ -661,7 +668,7 @@ pub(crate) fn version_body(
                         td { (words(&mitigation.control)) }
                         td { (words(&mitigation.cost)) }
                         td { (mitigation.tier) }
-                        td { (kb.links.iter().filter(|link| link.mitigation == mitigation.id).count()) " attack patterns" }
+                        td { (counters.get(mitigation.id.as_str()).copied().unwrap_or(0)) " attack patterns" }
                     }
                 }
             }
@@ -1090,22 +1097,37 @@ pub(super) async fn changelog(
         None => None,
     };
     let old_digest = baseline.as_ref().map(sha256_of).unwrap_or_default();
+    let text = match &old {
+        Some(old) => {
+            let (old, new) = (old.clone(), loaded.knowledge.clone());
+            Some(
+                computed_text(
+                    format!("changelog {old_digest} {}", sha256_of(&loaded.record)),
+                    move || {
+                        let changes = threatpack::versioning::diff(&old.kb, &new.kb);
+                        let bump = threatpack::versioning::required_bump(&changes);
+                        threatpack::versioning::changelog(&changes, &bump)
+                    },
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
     let title = format!("Changelog of {} {}", loaded.pack, loaded.record.version);
     Ok(immutable(
         &headers,
         &[sha256_of(&loaded.record), old_digest, "changelog"],
         || {
-            let body = match &old {
-                Some(old) => {
-                    let changes = threatpack::versioning::diff(&old.kb, &loaded.knowledge.kb);
-                    let bump = threatpack::versioning::required_bump(&changes);
+            let body = match &text {
+                Some(text) => {
                     html! {
                         @if let Some(baseline) = &baseline {
                             p { "Against " a href=(version_href(&loaded.pack, &baseline.version)) { (baseline.version) }
                                 ", the version below of the same tier (as the semver check chooses it). "
                                 a href=(diff_href(&loaded.pack, &baseline.version, &loaded.record.version)) { "The full diff" } "." }
                         }
-                        pre { (threatpack::versioning::changelog(&changes, &bump)) }
+                        pre { (text.as_str()) }
                     }
                 }
                 None => {
@@ -1168,12 +1190,20 @@ pub(super) async fn diff(
         "{} {} → {}",
         new.pack, old.record.version, new.record.version
     );
+    let (old_knowledge, new_knowledge) = (old.knowledge.clone(), new.knowledge.clone());
+    let text = computed_text(
+        format!("diff {} {}", sha256_of(&old.record), sha256_of(&new.record)),
+        move || {
+            let changes = threatpack::versioning::diff(&old_knowledge.kb, &new_knowledge.kb);
+            let bump = threatpack::versioning::required_bump(&changes);
+            threatpack::versioning::render::diff_human(&changes, &bump)
+        },
+    )
+    .await?;
     Ok(immutable(
         &headers,
         &[sha256_of(&old.record), sha256_of(&new.record), "diff"],
         || {
-            let changes = threatpack::versioning::diff(&old.knowledge.kb, &new.knowledge.kb);
-            let bump = threatpack::versioning::required_bump(&changes);
             render(
                 Page {
                     title: &title,
@@ -1189,7 +1219,7 @@ pub(super) async fn diff(
                         a href=(version_href(&old.pack, &old.record.version)) { (old.record.version) }
                         " to " a href=(version_href(&new.pack, &new.record.version)) { (new.record.version) }
                         ", as " code { "threatpack diff" } " shows it; each change with the bump it needs." }
-                    pre { (threatpack::versioning::render::diff_human(&changes, &bump)) }
+                    pre { (text.as_str()) }
                 },
             )
         },

@@ -223,6 +223,31 @@ async fn unknown_pages_are_html_404s_and_the_api_keeps_json_errors() {
         let page = text(response).await;
         assert!(page.contains("<h1>No such"), "{path}: {page}");
     }
+    // axum's own rejections on these routes are pages too.
+    for (method, path, status) in [
+        ("GET", "/search?page=many", 400),
+        ("POST", "/packs/acme/web", 405),
+        ("GET", "/packs/acme/web/%FF", 400),
+    ] {
+        let response = registry
+            .client
+            .request(
+                method.parse().expect("a method"),
+                format!("{}{path}", origin(&registry)),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), status, "{method} {path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .expect("ASCII")
+                .starts_with("text/html"),
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()["content-security-policy"], CSP);
+    }
     let response = get(&registry, "/api/v1/nothing").await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["content-type"], "application/json");
