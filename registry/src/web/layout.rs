@@ -106,8 +106,6 @@ fn document(page: &Page<'_>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (page.title) " · threatpack registry" }
                 link rel="stylesheet" href=(super::assets::stylesheet_path());
-                // No icon: without this line browsers ask for /favicon.ico and log its 404.
-                link rel="icon" href="data:,";
                 @if let Some(json) = &page.json {
                     link rel="alternate" type="application/json" href=(json);
                 }
