@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,6 +29,12 @@ use crate::api::portfolio::{
 };
 use crate::store::{ReportEntry, TokenRecord};
 use crate::tokens::Scope;
+
+/// Projects a page of the portfolio lists in full.
+const PROJECTS_PER_PAGE: u64 = 100;
+
+/// Rows of the other lists of the portfolio page (projects behind, projects owing an activity).
+const LISTED: usize = 100;
 
 /// Reports listed in a project's history.
 const HISTORY_LENGTH: u64 = 100;
@@ -61,10 +68,25 @@ async fn no_icon() -> Response {
     response
 }
 
-async fn portfolio_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The query of `/portfolio`: which page of the list of every project (from 1).
+#[derive(Deserialize)]
+struct PortfolioQuery {
+    page: Option<u64>,
+}
+
+async fn portfolio_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PortfolioQuery>, QueryRejection>,
+) -> Response {
     let Some(token) = viewer(&state, &headers).await else {
         return to_login("/portfolio");
     };
+    let page = query
+        .ok()
+        .and_then(|Query(query)| query.page)
+        .unwrap_or(1)
+        .max(1);
     let covers = token.namespaces.join(", ");
     match portfolio_of(&state, token, None, None).await {
         Ok(portfolio) => render(
@@ -74,14 +96,24 @@ async fn portfolio_page(State(state): State<AppState>, headers: HeaderMap) -> Re
                 json: Some("/api/v1/portfolio".to_string()),
                 signed_in: true,
             },
-            portfolio_body(&portfolio, &covers),
+            portfolio_body(&portfolio, &covers, page),
         ),
         Err(error) => failed(&error),
     }
 }
 
-/// The portfolio page's content.
-fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
+/// The portfolio page's content, with `page` (from 1) of the list of every project. Long lists
+/// are cut (`LISTED`): a portfolio of thousands of projects stays a page, its JSON has them all.
+fn portfolio_body(portfolio: &Portfolio, covers: &str, page: u64) -> Markup {
+    let pages = (portfolio.projects.len() as u64)
+        .div_ceil(PROJECTS_PER_PAGE)
+        .max(1);
+    let page = page.min(pages);
+    let listed = portfolio
+        .projects
+        .iter()
+        .skip(((page - 1) * PROJECTS_PER_PAGE) as usize)
+        .take(PROJECTS_PER_PAGE as usize);
     let by_name: BTreeMap<&str, &ProjectStatus> = portfolio
         .projects
         .iter()
@@ -125,11 +157,12 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
         section aria-labelledby="behind" {
             h2 id="behind" { "Projects behind on their packs" }
             @if portfolio.behind.is_empty() { p { "Every project uses the newest compatible version of its packs." } }
+            @if portfolio.behind.len() > LISTED { p { "The first " (LISTED) " of " (portfolio.behind.len()) " projects behind; the JSON lists them all." } }
             @else {
                 div.table-wrap { table {
                     thead { tr { th scope="col" { "Project" } th scope="col" { "Pack" } th scope="col" { "In use" } th scope="col" { "Newest compatible" } th scope="col" { "Newest" } th scope="col" { "Versions behind" } } }
                     tbody {
-                        @for name in &portfolio.behind {
+                        @for name in portfolio.behind.iter().take(LISTED) {
                             @if let Some(project) = by_name.get(name.as_str()) {
                                 @for pack in project.packs.iter().filter(|pack| is_behind(pack)) {
                                     tr {
@@ -157,7 +190,10 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
                         @for (activity, projects) in &portfolio.owing {
                             tr {
                                 th scope="row" { code { (activity) } }
-                                td { ul class="inline" { @for project in projects { li { (project_link(project)) } } } }
+                                td {
+                                    ul class="inline" { @for project in projects.iter().take(LISTED) { li { (project_link(project)) } } }
+                                    @if projects.len() > LISTED { p { "and " (projects.len() - LISTED) " more (the JSON lists them all)" } }
+                                }
                             }
                         }
                     }
@@ -183,7 +219,16 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str) -> Markup {
             @if portfolio.projects.is_empty() {
                 p { "No project has pushed a report yet: " code { "threatpack report push REPORT --project NAMESPACE/NAME" } }
             } @else {
-                (projects_table(portfolio.projects.iter()))
+                (projects_table(listed))
+                @if pages > 1 {
+                    nav aria-label="Pages of projects" {
+                        p {
+                            "Page " (page) " of " (pages) ". "
+                            @if page > 1 { a href=(format!("/portfolio?page={}#projects", page - 1)) { "Previous page" } " " }
+                            @if page < pages { a href=(format!("/portfolio?page={}#projects", page + 1)) { "Next page" } }
+                        }
+                    }
+                }
             }
         }
     }
@@ -719,7 +764,7 @@ mod tests {
                 }],
             },
         };
-        let page = portfolio_body(&portfolio, HOSTILE).into_string();
+        let page = portfolio_body(&portfolio, HOSTILE, 1).into_string();
         for heading in [
             "Totals",
             "Trend",
@@ -737,6 +782,43 @@ mod tests {
         assert!(!page.contains("<script>"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
+    }
+
+    #[test]
+    fn a_large_portfolio_is_listed_a_page_at_a_time() {
+        let projects: Vec<ProjectStatus> = (0..250)
+            .map(|index| project(&format!("acme/p{index:03}"), 1))
+            .collect();
+        let portfolio = Portfolio {
+            behind: projects
+                .iter()
+                .map(|project| project.project.clone())
+                .collect(),
+            owing: BTreeMap::new(),
+            projects,
+            riskiest: Vec::new(),
+            totals: PortfolioTotals::default(),
+            trend: Trend {
+                project: None,
+                weeks: Vec::new(),
+            },
+        };
+        let page = portfolio_body(&portfolio, "acme/*", 3).into_string();
+        assert!(page.contains("Page 3 of 3."), "{page}");
+        assert!(page.contains(r#"<a href="/portfolio?page=2#projects">Previous page</a>"#));
+        assert!(!page.contains("Next page"));
+        assert!(page.contains("The first 100 of 250 projects behind"));
+        let all = page.split(r#"id="projects""#).nth(1).expect("the list");
+        assert_eq!(
+            all.matches("<tr>").count(),
+            1 + 50,
+            "a header and the last 50"
+        );
+        let beyond = portfolio_body(&portfolio, "acme/*", 99).into_string();
+        assert!(
+            beyond.contains("Page 3 of 3."),
+            "past the end: the last page"
+        );
     }
 
     #[test]
