@@ -8,7 +8,8 @@ use threatpack::wire::TrendWeek;
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 56.0;
-const RIGHT: f64 = 16.0;
+/// Room for half of the latest week's label, centred on the last point.
+const RIGHT: f64 = 36.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
 /// Week labels shown at most along the x axis (each about 55 px wide).
@@ -172,7 +173,7 @@ mod tests {
         );
         // The scale goes 0, 2 … 8: the highest point is at its top (y 16), 0 on the axis (y 196).
         assert!(
-            chart.contains(r#"points="56.0,128.5 340.0,16.0 624.0,83.5""#),
+            chart.contains(r#"points="56.0,128.5 330.0,16.0 604.0,83.5""#),
             "{chart}"
         );
         assert!(

@@ -129,15 +129,10 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str, page: u64) -> Markup {
         p { (totals.projects) " project" @if totals.projects != 1 { "s" } " that the token may read (it covers " code { (covers) } ")." }
         section aria-labelledby="totals" {
             h2 id="totals" { "Totals" }
-            dl class="numbers" {
-                dt { "Residual risk" } dd { (totals.risk) }
-                dt { "Threats" } dd { (totals.threats) }
-                dt { "Unmitigated top-tier threats" } dd { (totals.unmitigated_top) }
-                dt { "Open backlog items" } dd { (totals.open_backlog) }
-                dt { "Unanswered questions" } dd { (totals.unanswered_questions) }
-                dt { "Expired acceptances" } dd { (totals.expired_acceptances) }
-                dt { "Security activities owed" } dd { (totals.activities_owed) }
-            }
+            div.table-wrap { table.numbers {
+                thead { tr { th scope="col" { "Residual risk" } th scope="col" { "Threats" } th scope="col" { "Unmitigated top-tier threats" } th scope="col" { "Open backlog items" } th scope="col" { "Unanswered questions" } th scope="col" { "Expired acceptances" } th scope="col" { "Security activities owed" } } }
+                tbody { tr { td { (totals.risk) } td { (totals.threats) } td { (totals.unmitigated_top) } td { (totals.open_backlog) } td { (totals.unanswered_questions) } td { (totals.expired_acceptances) } td { (totals.activities_owed) } } }
+            } }
             (by_residual(&totals.by_residual))
         }
         section aria-labelledby="trend" {
@@ -450,14 +445,10 @@ async fn project_page(
 
 fn numbers_list(numbers: &ReportNumbers) -> Markup {
     html! {
-        dl class="numbers" {
-            dt { "Residual risk" } dd { (numbers.risk) }
-            dt { "Threats" } dd { (numbers.threats) }
-            dt { "Unmitigated top-tier threats" } dd { (numbers.unmitigated_top) }
-            dt { "Open backlog items" } dd { (numbers.open_backlog) }
-            dt { "Unanswered questions" } dd { @match numbers.unanswered_questions { Some(count) => (count), None => "not listed" } }
-            dt { "Expired acceptances" } dd { (numbers.expired_acceptances) }
-        }
+        div.table-wrap { table.numbers {
+            thead { tr { th scope="col" { "Residual risk" } th scope="col" { "Threats" } th scope="col" { "Unmitigated top-tier threats" } th scope="col" { "Open backlog items" } th scope="col" { "Unanswered questions" } th scope="col" { "Expired acceptances" } } }
+            tbody { tr { td { (numbers.risk) } td { (numbers.threats) } td { (numbers.unmitigated_top) } td { (numbers.open_backlog) } td { @match numbers.unanswered_questions { Some(count) => (count), None => "not listed" } } td { (numbers.expired_acceptances) } } }
+        } }
     }
 }
 

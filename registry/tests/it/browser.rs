@@ -227,7 +227,7 @@ async fn a_person_browses_packs_and_the_portfolio_in_chromium() {
             "--disable-gpu",
             "--disable-dev-shm-usage",
             "--no-first-run",
-            "--window-size=1280,1000",
+            "--window-size=1280,1600",
             format!("--user-data-dir={}", profile.path().display()),
         ],
     });
