@@ -108,7 +108,8 @@ BUNDLE_BYTES="$(stat -c %s "$WORK/dist/bench_synthetic-1.0.1-all.tar.gz")"
 VERSION_PAGE=/packs/bench/synthetic/1.0.1
 curl -sS -f -o "$WORK/version.html" -w '%{time_total}\n' "$URL$VERSION_PAGE" >"$WORK/first-read"
 # One item of each kind, from the links of the version page.
-item() { grep -o "href=\"$VERSION_PAGE/$1/[^\"]*\"" "$WORK/version.html" | head -n 1 | cut -d'"' -f2; }
+# (awk reads to the end: `head` would close the pipe early, which pipefail counts as a failure.)
+item() { grep -o "href=\"$VERSION_PAGE/$1/[^\"]*\"" "$WORK/version.html" | awk -F'"' 'NR == 1 { print $2 }'; }
 ENTITY="$(item entities)"
 PATTERN="$(item attack-patterns)"
 MITIGATION="$(item mitigations)"

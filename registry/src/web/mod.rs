@@ -150,6 +150,12 @@ pub(crate) struct Knowledge {
 /// its items) reads and decompresses the bundle once, while memory stays bounded.
 const CACHED_BUNDLES: usize = 4;
 
+/// Bundles read at once (`knowledge`).
+const CONCURRENT_BUNDLE_READS: usize = 2;
+
+static BUNDLE_READS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_BUNDLE_READS);
+
 /// Read bundles by sha256. Content-addressed, so one cache serves every registry in the
 /// process.
 static KNOWLEDGE: LazyLock<Recent<Knowledge>> = LazyLock::new(|| Recent::new(CACHED_BUNDLES));
@@ -193,6 +199,15 @@ impl<T> Recent<T> {
 /// The knowledge of the bundle with `sha256`, read with the same hostile-input reader (and
 /// limits) as a publish, on a blocking thread.
 pub(crate) async fn knowledge(state: &AppState, sha256: &str) -> Result<Arc<Knowledge>, WebError> {
+    if let Some(found) = KNOWLEDGE.get(sha256) {
+        return Ok(found);
+    }
+    // Reads wait their turn: each holds a bundle and its parsed knowledge in memory, so pages
+    // of many versions asked at once cost at most this many reads' memory.
+    let _permit = BUNDLE_READS
+        .acquire()
+        .await
+        .map_err(|error| WebError::from(ApiError::internal(error)))?;
     if let Some(found) = KNOWLEDGE.get(sha256) {
         return Ok(found);
     }

@@ -16,7 +16,7 @@ use threatpack::compile::{
     CompiledAttackPattern, CompiledEntity, CompiledMitigation, KnowledgeBase,
 };
 use threatpack::model::{References, Status};
-use threatpack::wire::{BumpLevel, IndexVersion, SearchHit, SemverDecision};
+use threatpack::wire::{BumpLevel, Dependent, IndexVersion, SearchHit, SemverDecision};
 
 use super::condition::highlight;
 use super::layout::{Page, render};
@@ -211,7 +211,9 @@ pub(super) async fn pack(
             json: Some(format!("/api/v1/packs/{pack}")),
             signed_in: false,
         },
-        pack_body(&pack, &index, &owners, latest_knowledge.as_deref()),
+        // Dependents need a signed-in viewer whose token may read them (the portfolio's
+        // session); without one the section is left out.
+        pack_body(&pack, &index, &owners, latest_knowledge.as_deref(), None),
     ))
 }
 
@@ -220,6 +222,7 @@ pub(crate) fn pack_body(
     index: &PackIndex,
     owners: &[String],
     latest_knowledge: Option<&Knowledge>,
+    dependents: Option<&[Dependent]>,
 ) -> Markup {
     let latest = latest(index);
     let manifest = latest_knowledge.map(|knowledge| &knowledge.manifest);
@@ -306,6 +309,25 @@ pub(crate) fn pack_body(
                 button type="submit" { "Show the diff" }
             }
         }
+        @if let Some(dependents) = dependents {
+            h2 { "Dependents" }
+            @if dependents.is_empty() {
+                p { "No project you may read uses this pack." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Project" } th scope="col" { "Version used" } th scope="col" { "Latest report" } } }
+                    tbody {
+                        @for dependent in dependents {
+                            tr {
+                                th scope="row" { (dependent.project) }
+                                td { a href=(version_href(pack, &dependent.version)) { (dependent.version) } }
+                                td { (dependent.received_at) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
         @if let Some(record) = latest {
             h2 { "Dependencies of " (record.version) }
             @if record.dependencies.is_empty() {
@@ -338,7 +360,7 @@ fn dependency_line(pack: &str, record: &IndexVersion) -> String {
 
 fn bump_word(level: BumpLevel) -> &'static str {
     match level {
-        BumpLevel::None => "none",
+        BumpLevel::None => "no",
         BumpLevel::Patch => "patch",
         BumpLevel::Minor => "minor",
         BumpLevel::Major => "major",
@@ -354,7 +376,7 @@ fn semver_words(decision: Option<&SemverDecision>) -> Markup {
         @if let Some(required) = decision.required {
             (bump_word(required)) " bump required"
             @if !decision.baseline.is_empty() { " over " (decision.baseline) }
-            @if let Some(declared) = decision.declared { ", " (bump_word(declared)) " declared" }
+            @if let Some(declared) = decision.declared { ", " (bump_word(declared)) " bump declared" }
         }
         @if let Some(note) = &decision.note { " " span.muted { (note) } }
         @if let Some(reason) = &decision.allowed_violation {
@@ -616,9 +638,9 @@ pub(crate) fn version_body(
             tbody {
                 @for entity in &kb.entities {
                     tr {
-                        th scope="row" { a href=(urls.item("entity", &entity.id)) { (entity.name) } (status_mark(entity.status)) br; code.muted { (entity.id) } }
+                        th scope="row" { a href=(urls.item("entity", &entity.id)) { (entity.name) } (status_mark(entity.status)) }
                         td { (entity.kind.as_str()) }
-                        td { @if let Some(parent) = &entity.parent { a href=(urls.item("entity", parent)) { (parent) } } }
+                        td { @if let Some(parent) = &entity.parent { (urls.entity(kb, parent)) } }
                         td { (entity.properties.len()) }
                     }
                 }
@@ -653,7 +675,10 @@ pub(crate) fn version_body(
                         td { (pattern.categories.join(", ")) }
                         td { (severity(pattern)) }
                         td { (pattern.tier) }
-                        td { (pattern.applies_to.join(", ")) }
+                        td { @for (position, entity) in pattern.applies_to.iter().enumerate() {
+                            @if position > 0 { ", " }
+                            (entity_name(kb, entity))
+                        } }
                     }
                 }
             }
@@ -818,12 +843,12 @@ pub(crate) fn entity_body(urls: &Urls<'_>, kb: &KnowledgeBase, entity: &Compiled
                 dt { "Ancestors" }
                 dd { @for (position, ancestor) in entity.ancestors.iter().enumerate() {
                     @if position > 0 { " → " }
-                    a href=(urls.item("entity", ancestor)) { (ancestor) }
+                    (urls.entity(kb, ancestor))
                 } }
             }
             @if entity.status == Status::Deprecated {
                 dt { "Status" } dd { span.deprecated { "deprecated" }
-                    @if let Some(replacement) = &entity.replaced_by { ", replaced by " a href=(urls.item("entity", replacement)) { (replacement) } } }
+                    @if let Some(replacement) = &entity.replaced_by { ", replaced by " (urls.entity(kb, replacement)) } }
             }
         }
         h2 { "Properties and their questions" }
@@ -834,7 +859,7 @@ pub(crate) fn entity_body(urls: &Urls<'_>, kb: &KnowledgeBase, entity: &Compiled
             section {
                 h3 { code { (name) } " " span.muted { (property.definition.property_type.as_str()) } }
                 @if property.declared_by != entity.id {
-                    p.muted { "Inherited from " a href=(urls.item("entity", &property.declared_by)) { (property.declared_by) } "." }
+                    p.muted { "Inherited from " (urls.entity(kb, &property.declared_by)) "." }
                 }
                 dl.facts {
                     dt { "Question" } dd { (property.definition.question) }
@@ -885,7 +910,7 @@ pub(crate) fn attack_pattern_body(
             dt { "Applies to" }
             dd { @for (position, entity) in pattern.applies_to.iter().enumerate() {
                 @if position > 0 { ", " }
-                a href=(urls.item("entity", entity)) { (entity) }
+                (urls.entity(kb, entity))
             } }
             dt { "Condition" }
             dd { @match &pattern.condition { Some(condition) => (highlight(condition)), None => span.muted { "always" } } }
@@ -1258,6 +1283,11 @@ pub(crate) struct Urls<'a> {
 }
 
 impl Urls<'_> {
+    /// A link to the entity `id`, by its name.
+    pub fn entity(&self, kb: &KnowledgeBase, id: &str) -> Markup {
+        html! { a href=(self.item("entity", id)) { (entity_name(kb, id)) } }
+    }
+
     /// The page of the item `id` of `kind` (`entity`, `attack-pattern`, `mitigation`): by its
     /// short name when it is the pack's own (`…/attack-patterns/spoofing`), else by its whole
     /// id (an item compiled in from a dependency).
@@ -1285,6 +1315,14 @@ pub fn item_url_segment(pack: &str, kind: &str, id: &str) -> String {
         .and_then(|rest| rest.strip_prefix('/'))
         .filter(|short| !short.contains([':', '/']));
     segment(short.unwrap_or(id))
+}
+
+/// The name of the entity `id`, or its id if the knowledge base has no such entity.
+fn entity_name<'kb>(kb: &'kb KnowledgeBase, id: &'kb str) -> &'kb str {
+    kb.entities
+        .iter()
+        .find(|entity| entity.id == id)
+        .map_or(id, |entity| entity.name.as_str())
 }
 
 /// The whole id of an item from its URL segment (`item_url_segment` backwards).
@@ -1453,6 +1491,25 @@ mod tests {
                     }),
                     text,
                     text,
+                )
+                .into_string(),
+                pack_body(
+                    "acme/evil",
+                    &PackIndex {
+                        sequence: 1,
+                        versions: vec![record(text), record(text)],
+                    },
+                    &[text.to_string()],
+                    Some(&Knowledge {
+                        manifest: manifest(text),
+                        kb: kb.clone(),
+                    }),
+                    Some(&[Dependent {
+                        project: text.to_string(),
+                        received_at: text.to_string(),
+                        report_id: 1,
+                        version: "1.0.0".to_string(),
+                    }]),
                 )
                 .into_string(),
                 home_body(

@@ -145,7 +145,7 @@ async fn the_pages_show_what_was_published() {
         "MIT",
         "alice",
         "&quot;acme/web&quot; = &quot;^1.0.1&quot;",
-        "patch bump required over 1.0.0",
+        "patch bump required over 1.0.0, patch bump declared",
         "entry ",
     ] {
         assert!(page.contains(shown), "`{shown}` in {page}");
