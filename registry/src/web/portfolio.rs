@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use threatpack::analysis::diagram::{Diagram, svg_style};
 use threatpack::model::Severity;
-use threatpack::wire::{Dependents, PackInUse, Portfolio, ProjectStatus, ReportNumbers};
+use threatpack::wire::{Dependent, Dependents, PackInUse, Portfolio, ProjectStatus, ReportNumbers};
 
 use super::chart::trend_chart;
 use super::layout::{Page, error_page, not_found, render};
@@ -89,7 +89,7 @@ async fn portfolio_page(
         .max(1);
     let covers = token.namespaces.join(", ");
     match portfolio_of(&state, token, None, None).await {
-        Ok(portfolio) => render(
+        Ok(portfolio) => private(render(
             Page {
                 title: "Portfolio",
                 crumbs: vec![("Home".to_string(), "/".to_string())],
@@ -97,7 +97,7 @@ async fn portfolio_page(
                 signed_in: true,
             },
             portfolio_body(&portfolio, &covers, page),
-        ),
+        )),
         Err(error) => failed(&error),
     }
 }
@@ -429,7 +429,7 @@ async fn project_page(
             (history_table(&history))
         }
     };
-    render(
+    private(render(
         Page {
             title: &format!("Project {project}"),
             crumbs: vec![
@@ -440,7 +440,7 @@ async fn project_page(
             signed_in: true,
         },
         body,
-    )
+    ))
 }
 
 fn numbers_list(numbers: &ReportNumbers) -> Markup {
@@ -602,7 +602,10 @@ async fn diagram_svg(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     response
 }
 
@@ -623,7 +626,7 @@ async fn dependents_page(
         Ok(dependents) => dependents,
         Err(error) => return failed(&error),
     };
-    render(
+    private(render(
         Page {
             title: &format!("Projects using {pack}"),
             crumbs: vec![
@@ -637,12 +640,10 @@ async fn dependents_page(
             p { "The projects you may read whose latest report uses " (pack_link(&pack)) ", by version." }
             (dependents_table(&dependents))
         },
-    )
+    ))
 }
 
-/// The projects the viewer may read that use a pack, by version (newest first): the
-/// portfolio's dependents page, and a section `web`'s pack page may show
-/// (`dependents_section`).
+/// The projects the viewer may read that use a pack, by version (newest first).
 fn dependents_table(dependents: &Dependents) -> Markup {
     let mut by_version: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for dependent in &dependents.dependents {
@@ -678,25 +679,26 @@ fn dependents_table(dependents: &Dependents) -> Markup {
     }
 }
 
-/// The dependents of `pack` (a checked pack name) per version, for a pack page: `None` when
-/// the viewer is not signed in with a token that may read the portfolio.
-#[expect(
-    dead_code,
-    reason = "for the pack page of the `web` branch (web/packs.rs)"
-)]
-pub(crate) async fn dependents_section(
+/// The projects using `pack` (a checked pack name) that the viewer may read, for the pack
+/// page's section of dependents: `None` when the request has no session whose token may read
+/// the portfolio.
+pub(crate) async fn viewer_dependents(
     state: &AppState,
     headers: &HeaderMap,
     pack: &str,
-) -> Option<Markup> {
+) -> Option<Vec<Dependent>> {
     let token = viewer(state, headers).await?;
     let dependents = dependents_of(state, token, pack.to_string()).await.ok()?;
-    Some(html! {
-        section aria-labelledby="dependents" {
-            h2 id="dependents" { "Projects using it" }
-            (dependents_table(&dependents))
-        }
-    })
+    Some(dependents.dependents)
+}
+
+/// A page shown under a token: no cache but the browser's may keep it.
+pub(crate) fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ async fn the_pages_show_the_projects_the_token_covers_escaped() {
 
     let response = get(&client, &format!("{site}/portfolio"), Some(&session)).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(header(&response, "cache-control"), "no-cache");
+    assert_eq!(header(&response, "cache-control"), "private, no-cache");
     let page = text(response).await;
     for expected in [
         r#"<a href="/portfolio/projects/acme/shop">acme/shop</a>"#,
@@ -380,4 +380,21 @@ async fn the_pages_show_the_projects_the_token_covers_escaped() {
     let older = page.find(">1.0.0</a>").expect("1.0.0");
     assert!(newer < older, "{page}");
     assert!(!page.contains("other/app"), "{page}");
+
+    // The pack page lists its dependents to a signed-in viewer only, and only theirs.
+    let response = get(&client, &format!("{site}/packs/acme/web"), Some(&session)).await;
+    assert_eq!(header(&response, "cache-control"), "private, no-cache");
+    let page = text(response).await;
+    assert!(
+        page.contains(">Dependents</h2>") && page.contains("acme/shop"),
+        "{page}"
+    );
+    assert!(!page.contains("other/app"), "{page}");
+    let response = get(&client, &format!("{site}/packs/acme/web"), None).await;
+    assert_eq!(header(&response, "cache-control"), "no-cache");
+    let page = text(response).await;
+    assert!(
+        !page.contains(">Dependents</h2>") && !page.contains("acme/shop"),
+        "{page}"
+    );
 }
