@@ -217,6 +217,10 @@ async fn login(
         let (status, detail) = error.parts();
         return login_page(status, &next, Some(detail), false);
     }
+    // Signing in again replaces the browser's session: the old id stops working.
+    if let Some(old) = session_id(&headers) {
+        state.sessions.remove(&old);
+    }
     let now = threatpack::time::now();
     let (id, expires_at) = match state.sessions.create(&record, hash, now) {
         Ok(created) => created,
