@@ -15,6 +15,8 @@
 #      push       POST a report (gzip) for an existing project: the whole push, over HTTP;
 #      portfolio  GET /api/v1/portfolio (5,000 projects, the 10 riskiest, 12 weeks of trend);
 #      trend      GET one project's trend over 52 weeks;
+#      page       GET /portfolio, the web page (signed in at /login with the same token);
+#      project    GET /portfolio/projects/team001/service00001, a project's web page;
 #    timed by curl (`time_total`), median and max.
 # 4. The store's size on disk (`du`), and the database's alone.
 #
@@ -86,4 +88,11 @@ timed push -X POST -H 'content-type: application/json' -H 'content-encoding: gzi
     --data-binary "@$WORK/push.json.gz" "$API/projects/team000/service00000/reports"
 timed portfolio "$API/portfolio?top=10&weeks=12"
 timed trend "$API/projects/team001/service00001/trend?weeks=52"
+# The web pages (docs/web.md), signed in with the same token: the portfolio page (its first 100
+# projects listed) and one project's page (trend, history, the diagram's text alternative).
+SITE="http://127.0.0.1:$PORT"
+SESSION=$(curl -s -o /dev/null -D - -H "origin: $SITE" --data-urlencode "token=$TOKEN" "$SITE/login" \
+    | tr -d '\r' | sed -n 's/^set-cookie: \(tp_session=[0-9a-f]*\).*/\1/Ip')
+timed page "$SITE/portfolio" -b "$SESSION"
+timed project "$SITE/portfolio/projects/team001/service00001" -b "$SESSION"
 echo "store on disk: $(du -sh "$WORK/data" | cut -f1) ($(du -sh "$WORK/data/registry.sqlite3" | cut -f1) database)"

@@ -125,11 +125,26 @@ enum Child {
 impl Diagram {
     /// The model's diagram, each element marked with what `report` found on it.
     pub fn new(model: &FlatModel, report: &Report) -> Diagram {
+        Diagram::with_threats(
+            model,
+            report
+                .threats
+                .iter()
+                .map(|threat| (threat.element.as_str(), threat.residual.severity)),
+        )
+    }
+
+    /// The model's diagram, each element marked with its threats given as `(element id, residual
+    /// severity)`: for a report read back as only those fields (the registry's project page).
+    pub fn with_threats<'a>(
+        model: &FlatModel,
+        threats: impl IntoIterator<Item = (&'a str, Option<Severity>)>,
+    ) -> Diagram {
         let mut findings: HashMap<&str, Findings> = HashMap::new();
-        for threat in &report.threats {
-            let entry = findings.entry(threat.element.as_str()).or_default();
+        for (element, residual) in threats {
+            let entry = findings.entry(element).or_default();
             entry.threats += 1;
-            entry.worst = entry.worst.max(threat.residual.severity);
+            entry.worst = entry.worst.max(residual);
         }
         let found = |id: &str| findings.get(id).copied().unwrap_or_default();
         let mut diagram = Diagram::default();

@@ -21,7 +21,13 @@ pub(super) async fn authenticate(
         .ok()
         .and_then(bearer_token)
         .ok_or_else(|| unauthorized("the `Authorization` header is not `Bearer TOKEN`"))?;
-    let hash = hash_token(token);
+    token_by_hash(state, hash_token(token)).await
+}
+
+/// The valid, unexpired token whose hash (`hash_token`) is `hash`: how a request's token and a
+/// web session's (web/session.rs) are checked. Unknown, revoked or expired is 401.
+pub(crate) async fn token_by_hash(state: &AppState, hash: String) -> Result<TokenRecord, ApiError> {
+    let unauthorized = |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, detail);
     let record = blocking(state, move |store| store.token_by_hash(&hash))
         .await?
         .ok_or_else(|| unauthorized("the token is not valid"))?;
@@ -51,7 +57,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 
 /// The token may use `scope` on `target` (a pack `ns/name`, or `ns/*` for the namespace
 /// itself); `admin` may do anything anywhere. Otherwise 403.
-pub(super) fn authorize(token: &TokenRecord, scope: Scope, target: &str) -> Result<(), ApiError> {
+pub(crate) fn authorize(token: &TokenRecord, scope: Scope, target: &str) -> Result<(), ApiError> {
     if token.scopes.contains(&Scope::Admin) {
         return Ok(());
     }

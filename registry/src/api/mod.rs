@@ -10,7 +10,7 @@
 //! and the request-body timeout. The web face (`crate::web`) is merged in, under the same
 //! layers; its errors are HTML pages, which `envelope` leaves alone.
 
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod deprecate;
 mod envelope;
@@ -118,6 +118,8 @@ pub(crate) struct AppState {
     write_limiter: Arc<guard::WriteLimiter>,
     publish_permits: Arc<tokio::sync::Semaphore>,
     checkpoint_cache: Arc<log::CheckpointCache>,
+    /// The web pages' sign-in sessions (web/session.rs).
+    pub(crate) sessions: Arc<crate::web::session::Sessions>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -170,6 +172,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         index_cache: Arc::default(),
         publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
         checkpoint_cache: Arc::default(),
+        sessions: Arc::default(),
     };
     Router::new()
         .route("/metrics", get(metrics))

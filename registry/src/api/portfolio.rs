@@ -20,7 +20,7 @@ use threatpack::wire::{
 use super::auth::{authenticate, authorize};
 use super::errors::ApiError;
 use super::{ApiResult, AppState, blocking, pack_name};
-use crate::store::{LatestReport, PackIndex, iso_week, week_of};
+use crate::store::{LatestReport, PackIndex, ReportEntry, TokenRecord, iso_week, week_of};
 use crate::tokens::{Scope, pattern_matches};
 
 /// The most weeks a trend covers (ten years).
@@ -36,8 +36,20 @@ pub(crate) struct PortfolioQuery {
     weeks: Option<u64>,
 }
 
+/// Who reads the portfolio: the request's token, or, for a request without one, the token of
+/// its web session (web/session.rs), so that the JSON a portfolio page links to opens in the
+/// same browser. Reads only: no write accepts a session.
+async fn reader(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, ApiError> {
+    if !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(token) = crate::web::session::viewer(state, headers).await
+    {
+        return Ok(token);
+    }
+    authenticate(state, headers).await
+}
+
 /// The token has `portfolio` (or `admin`): which projects it may read is `may_read`.
-fn require_portfolio(token: &crate::store::TokenRecord) -> Result<(), ApiError> {
+pub(crate) fn require_portfolio(token: &TokenRecord) -> Result<(), ApiError> {
     if token.scopes.contains(&Scope::Admin) || token.scopes.contains(&Scope::Portfolio) {
         Ok(())
     } else {
@@ -48,7 +60,8 @@ fn require_portfolio(token: &crate::store::TokenRecord) -> Result<(), ApiError> 
     }
 }
 
-fn may_read(token: &crate::store::TokenRecord, project: &str) -> bool {
+/// The token may read `project` in the portfolio (given `require_portfolio`).
+pub(crate) fn may_read(token: &TokenRecord, project: &str) -> bool {
     token.scopes.contains(&Scope::Admin)
         || token
             .namespaces
@@ -70,13 +83,25 @@ pub(crate) async fn portfolio(
     query: Result<Query<PortfolioQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(query) = query?;
-    let token = authenticate(&state, &headers).await?;
+    let token = reader(&state, &headers).await?;
     require_portfolio(&token)?;
-    let top = query.top.unwrap_or(10).min(1000) as usize;
-    let weeks = query.weeks.unwrap_or(12).clamp(1, MAX_WEEKS) as i64;
+    let answer = portfolio_of(&state, token, query.top, query.weeks).await?;
+    Ok(Json(answer).into_response())
+}
+
+/// The portfolio of the projects `token` may read (`GET /portfolio` and the web page): the
+/// `top` riskiest (default 10), the trend over `weeks` weeks (default 12).
+pub(crate) async fn portfolio_of(
+    state: &AppState,
+    token: TokenRecord,
+    top: Option<u64>,
+    weeks: Option<u64>,
+) -> Result<Portfolio, ApiError> {
+    let top = top.unwrap_or(10).min(1000) as usize;
+    let weeks = weeks.unwrap_or(12).clamp(1, MAX_WEEKS) as i64;
     let now = threatpack::time::now();
     let from_week = week_of(now) - weeks + 1;
-    let answer = blocking(&state, move |store| {
+    blocking(state, move |store| {
         let latest: Vec<LatestReport> = store
             .latest_reports()?
             .into_iter()
@@ -105,8 +130,7 @@ pub(crate) async fn portfolio(
             trend(None, rows, from_week, weeks),
         ))
     })
-    .await?;
-    Ok(Json(answer).into_response())
+    .await
 }
 
 /// The totals, the riskiest and the projects behind, over `projects`.
@@ -296,7 +320,7 @@ async fn readable_project(
     name: &str,
 ) -> Result<String, ApiError> {
     let project = pack_name(namespace, name)?;
-    let token = authenticate(state, headers).await?;
+    let token = reader(state, headers).await?;
     authorize(&token, Scope::Portfolio, &project)?;
     Ok(project)
 }
@@ -319,8 +343,19 @@ pub(crate) async fn project(
     headers: HeaderMap,
 ) -> ApiResult {
     let project = readable_project(&state, &headers, &namespace, &name).await?;
+    let status = project_of(&state, project)
+        .await?
+        .ok_or_else(|| no_reports(&namespace, &name))?;
+    Ok(Json(status).into_response())
+}
+
+/// A project's latest numbers and packs against the index; `None` before its first report.
+pub(crate) async fn project_of(
+    state: &AppState,
+    project: String,
+) -> Result<Option<ProjectStatus>, ApiError> {
     let now = threatpack::time::now();
-    let found = blocking(&state, move |store| {
+    blocking(state, move |store| {
         let Some(report) = store
             .latest_reports()?
             .into_iter()
@@ -336,9 +371,16 @@ pub(crate) async fn project(
         }
         Ok(Some(status(report, &indexes, now)))
     })
-    .await?;
-    let status = found.ok_or_else(|| no_reports(&namespace, &name))?;
-    Ok(Json(status).into_response())
+    .await
+}
+
+/// The `limit` latest reports kept for `project`, newest first (its page's history).
+pub(crate) async fn history_of(
+    state: &AppState,
+    project: String,
+    limit: u64,
+) -> Result<Vec<ReportEntry>, ApiError> {
+    blocking(state, move |store| store.report_history(&project, limit)).await
 }
 
 fn no_reports(namespace: &str, name: &str) -> ApiError {
@@ -370,14 +412,23 @@ pub(crate) async fn project_trend(
 ) -> ApiResult {
     let Query(query) = query?;
     let project = readable_project(&state, &headers, &namespace, &name).await?;
-    let weeks = query.weeks.unwrap_or(52).clamp(1, MAX_WEEKS) as i64;
+    Ok(Json(project_trend_of(&state, project, query.weeks).await?).into_response())
+}
+
+/// One project's trend over `weeks` weeks (default 52).
+pub(crate) async fn project_trend_of(
+    state: &AppState,
+    project: String,
+    weeks: Option<u64>,
+) -> Result<Trend, ApiError> {
+    let weeks = weeks.unwrap_or(52).clamp(1, MAX_WEEKS) as i64;
     let from_week = week_of(threatpack::time::now()) - weeks + 1;
     let lookup = project.clone();
-    let rows = blocking(&state, move |store| {
+    let rows = blocking(state, move |store| {
         store.weekly_risk(Some(&lookup), from_week)
     })
     .await?;
-    Ok(Json(trend(Some(project), rows, from_week, weeks)).into_response())
+    Ok(trend(Some(project), rows, from_week, weeks))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{namespace}/{name}/model", tag = "portfolio",
@@ -398,30 +449,56 @@ pub(crate) async fn model(
     headers: HeaderMap,
 ) -> ApiResult {
     let project = readable_project(&state, &headers, &namespace, &name).await?;
+    let model = model_of(&state, project.clone()).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no model was pushed for `{project}`: push one with `threatpack report push REPORT --project {project} --model FILE`"),
+        )
+    })?;
+    Ok(Json(model).into_response())
+}
+
+/// The latest model pushed with a report of `project`, if any.
+pub(crate) async fn model_of(
+    state: &AppState,
+    project: String,
+) -> Result<Option<ProjectModel>, ApiError> {
     let lookup = project.clone();
-    let max = state.options.max_report_bytes;
-    let stored = blocking(&state, move |store| store.latest_model(&lookup))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("no model was pushed for `{project}`: push one with `threatpack report push REPORT --project {project} --model FILE`"),
-            )
-        })?;
+    let Some(stored) = blocking(state, move |store| store.latest_model(&lookup)).await? else {
+        return Ok(None);
+    };
     // Stored by a push under the same cap; read back under it all the same.
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(stored.text_gzip.as_slice())
-        .take(max as u64)
-        .read_to_string(&mut text)
+    let text = gunzip(&stored.text_gzip, state.options.max_report_bytes)
         .map_err(|error| ApiError::internal(format!("a stored model is damaged: {error}")))?;
-    Ok(Json(ProjectModel {
+    Ok(Some(ProjectModel {
         file: stored.file,
         packs: stored.packs,
         project,
         report_id: stored.report_id,
         text,
-    })
-    .into_response())
+    }))
+}
+
+/// A stored report's JSON text by its id, if it is still kept.
+pub(crate) async fn report_text_of(
+    state: &AppState,
+    report_id: i64,
+) -> Result<Option<String>, ApiError> {
+    let Some(gzip) = blocking(state, move |store| store.report_gzip(report_id)).await? else {
+        return Ok(None);
+    };
+    gunzip(&gzip, state.options.max_report_bytes)
+        .map(Some)
+        .map_err(|error| ApiError::internal(format!("a stored report is damaged: {error}")))
+}
+
+/// Text stored gzip-compressed by a push, read back under the push's cap.
+fn gunzip(gzip: &[u8], max: usize) -> std::io::Result<String> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gzip)
+        .take(max as u64)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 #[utoipa::path(get, path = "/api/v1/packs/{namespace}/{name}/dependents", tag = "portfolio",
@@ -441,13 +518,22 @@ pub(crate) async fn dependents(
     headers: HeaderMap,
 ) -> ApiResult {
     let pack = pack_name(&namespace, &name)?;
-    let token = authenticate(&state, &headers).await?;
+    let token = reader(&state, &headers).await?;
     require_portfolio(&token)?;
+    Ok(Json(dependents_of(&state, token, pack).await?).into_response())
+}
+
+/// The projects `token` may read whose latest report uses `pack` (a checked pack name).
+pub(crate) async fn dependents_of(
+    state: &AppState,
+    token: TokenRecord,
+    pack: String,
+) -> Result<Dependents, ApiError> {
     let lookup = pack.clone();
-    let dependents = blocking(&state, move |store| store.dependents(&lookup))
+    let dependents = blocking(state, move |store| store.dependents(&lookup))
         .await?
         .into_iter()
         .filter(|dependent| may_read(&token, &dependent.project))
         .collect();
-    Ok(Json(Dependents { dependents, pack }).into_response())
+    Ok(Dependents { dependents, pack })
 }

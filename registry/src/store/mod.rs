@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub use blobs::{BlobDir, Sidecar, is_sha256_hex};
 pub use log::MAX_ENTRIES_PER_READ as MAX_LOG_ENTRIES_PER_READ;
-pub use reports::{LatestReport, NewReport, StoredModel, iso_week, week_of};
+pub use reports::{LatestReport, NewReport, ReportEntry, StoredModel, iso_week, week_of};
 pub use sqlite::{DATABASE_FILE, SqliteStore, StartOptions, StartReport, listed, quick_check};
 pub use threatpack::transparency::log::Hash;
 /// What the store reads back is what the API serves: the wire types themselves.
@@ -276,6 +276,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(String, i64, u64)>, StoreError>;
     /// The latest model pushed with a report of `project`.
     fn latest_model(&self, project: &str) -> Result<Option<StoredModel>, StoreError>;
+    /// The `limit` latest reports kept for `project`, newest first.
+    fn report_history(&self, project: &str, limit: u64) -> Result<Vec<ReportEntry>, StoreError>;
+    /// A stored report's JSON (gzip-compressed) by its id.
+    fn report_gzip(&self, report_id: i64) -> Result<Option<Vec<u8>>, StoreError>;
     /// The projects whose latest report uses `pack` (verified claims only).
     fn dependents(&self, pack: &str) -> Result<Vec<Dependent>, StoreError>;
     /// Removes reports received before `before` (Unix seconds), each project's latest kept.

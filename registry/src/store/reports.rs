@@ -98,6 +98,15 @@ pub struct StoredModel {
     pub packs: Vec<PackClaim>,
 }
 
+/// One stored report of a project, as its history lists it.
+#[derive(Debug, Clone)]
+pub struct ReportEntry {
+    pub report_id: i64,
+    pub received_at: i64,
+    pub numbers: ReportNumbers,
+    pub has_model: bool,
+}
+
 /// The week (Monday to Sunday, UTC) of a Unix time, counted from the week of 1970-01-01.
 pub fn week_of(unix: i64) -> i64 {
     // 1970-01-01 was a Thursday: three days after the Monday its week began on.
@@ -354,6 +363,60 @@ pub(super) fn model(
         text_gzip,
         packs,
     }))
+}
+
+/// The `limit` latest reports kept for `project`, newest first.
+pub(super) fn history(
+    connection: &Connection,
+    project: &str,
+    limit: u64,
+) -> Result<Vec<ReportEntry>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT id, received_at, numbers, model IS NOT NULL FROM reports
+             WHERE project = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2",
+        )
+        .map_err(internal)?;
+    let rows = statement
+        .query_map(
+            params![project, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, bool>(3)?,
+                ))
+            },
+        )
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    rows.into_iter()
+        .map(|(report_id, received_at, numbers, has_model)| {
+            Ok(ReportEntry {
+                report_id,
+                received_at,
+                numbers: from_json(&numbers)?,
+                has_model,
+            })
+        })
+        .collect()
+}
+
+/// A stored report's JSON, gzip-compressed, by its id.
+pub(super) fn report(
+    connection: &Connection,
+    report_id: i64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    connection
+        .query_row(
+            "SELECT report FROM reports WHERE id = ?1",
+            [report_id],
+            |row| row.get::<_, Vec<u8>>(0),
+        )
+        .optional()
+        .map_err(internal)
 }
 
 /// The projects whose latest report claims `pack` with a verified claim.

@@ -18,7 +18,7 @@ use threatpack::wire::{BumpLevel, Dependent, SemverDecision, VersionDeprecation}
 
 use super::blobs::{BlobRead, Sidecar};
 use super::log;
-use super::reports::{self, LatestReport, NewReport, StoredModel};
+use super::reports::{self, LatestReport, NewReport, ReportEntry, StoredModel};
 use super::{
     AuditEntry, BlobDir, IndexVersion, Namespace, NewToken, NewVersion, NotReady, PackIndex,
     PublishOutcome, PublisherKey, Release, SearchHit, Store, StoreError, TokenInfo, TokenRecord,
@@ -1562,6 +1562,14 @@ impl Store for SqliteStore {
 
     fn latest_model(&self, project: &str) -> Result<Option<StoredModel>, StoreError> {
         reports::model(&*self.lock()?, project)
+    }
+
+    fn report_history(&self, project: &str, limit: u64) -> Result<Vec<ReportEntry>, StoreError> {
+        reports::history(&*self.lock()?, project, limit)
+    }
+
+    fn report_gzip(&self, report_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        reports::report(&*self.lock()?, report_id)
     }
 
     fn dependents(&self, pack: &str) -> Result<Vec<Dependent>, StoreError> {

@@ -7,9 +7,12 @@
 //! goes through maud's escaping; nothing here uses `PreEscaped`.
 
 mod assets;
+mod chart;
 mod condition;
 pub mod layout;
 mod packs;
+mod portfolio;
+pub(crate) mod session;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -54,6 +57,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/packs/{namespace}/{name}/{version}/mitigations/{id}",
             get(packs::mitigation),
         )
+        .merge(portfolio::router())
         .layer(axum::middleware::map_response(errors_as_pages))
 }
 

@@ -192,6 +192,7 @@ fn latest(index: &PackIndex) -> Option<&IndexVersion> {
 pub(super) async fn pack(
     State(state): State<AppState>,
     Path((namespace, name)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> WebResult {
     let pack = checked_pack(&namespace, &name)?;
     let index = pack_index(&state, &pack).await?;
@@ -204,17 +205,28 @@ pub(super) async fn pack(
         Some(record) => Some(knowledge(&state, sha256_of(record)).await?),
         None => None,
     };
-    Ok(render(
+    // Dependents need a signed-in viewer whose token may read them (the portfolio's
+    // session); without one the section is left out.
+    let dependents = super::portfolio::viewer_dependents(&state, &headers, &pack).await;
+    let page = render(
         Page {
             title: &pack,
             crumbs: vec![("Home".to_string(), "/".to_string())],
             json: Some(format!("/api/v1/packs/{pack}")),
-            signed_in: false,
+            signed_in: dependents.is_some(),
         },
-        // Dependents need a signed-in viewer whose token may read them (the portfolio's
-        // session); without one the section is left out.
-        pack_body(&pack, &index, &owners, latest_knowledge.as_deref(), None),
-    ))
+        pack_body(
+            &pack,
+            &index,
+            &owners,
+            latest_knowledge.as_deref(),
+            dependents.as_deref(),
+        ),
+    );
+    Ok(match dependents {
+        Some(_) => super::portfolio::private(page),
+        None => page,
+    })
 }
 
 pub(crate) fn pack_body(

@@ -8,6 +8,7 @@
 //! `proxy`, a man-in-the-middle on loopback, against the client library (TUF's attacks).
 
 mod api;
+mod browser;
 mod config;
 mod crash;
 mod data;
@@ -17,6 +18,7 @@ mod man_in_the_middle;
 mod openapi;
 mod operations;
 mod owners;
+mod portfolio_pages;
 mod proxy;
 mod reports;
 mod revocation;
