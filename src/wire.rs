@@ -649,6 +649,14 @@ pub struct PackInUse {
     pub yanked: bool,
 }
 
+impl PackInUse {
+    /// Whether the project should move off this version: yanked, deprecated, or behind the
+    /// newest version its `^VERSION` requirement accepts.
+    pub fn is_behind(&self) -> bool {
+        self.yanked || self.deprecated.is_some() || self.behind.is_some_and(|behind| behind > 0)
+    }
+}
+
 /// One project as the portfolio shows it: its latest report's numbers and packs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -173,13 +173,7 @@ fn summarize(projects: Vec<ProjectStatus>, top: usize, trend: Trend) -> Portfoli
         .collect();
     let behind = projects
         .iter()
-        .filter(|project| {
-            project.packs.iter().any(|pack| {
-                pack.yanked
-                    || pack.deprecated.is_some()
-                    || pack.behind.is_some_and(|behind| behind > 0)
-            })
-        })
+        .filter(|project| project.packs.iter().any(PackInUse::is_behind))
         .map(|project| project.project.clone())
         .collect();
     Portfolio {

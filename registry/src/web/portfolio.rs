@@ -159,7 +159,7 @@ fn portfolio_body(portfolio: &Portfolio, covers: &str, page: u64) -> Markup {
                     tbody {
                         @for name in portfolio.behind.iter().take(LISTED) {
                             @if let Some(project) = by_name.get(name.as_str()) {
-                                @for pack in project.packs.iter().filter(|pack| is_behind(pack)) {
+                                @for pack in project.packs.iter().filter(|pack| pack.is_behind()) {
                                     tr {
                                         th scope="row" { (project_link(name)) }
                                         td { (pack_link(&pack.name)) }
@@ -281,10 +281,6 @@ fn by_residual(levels: &BTreeMap<String, u64>) -> Markup {
     }
 }
 
-fn is_behind(pack: &PackInUse) -> bool {
-    pack.yanked || pack.behind.is_some_and(|behind| behind > 0)
-}
-
 /// A project's page; project names are checked pack names (`namespace/name`: no character
 /// that needs escaping in a path).
 fn project_link(project: &str) -> Markup {
@@ -306,6 +302,9 @@ fn version_cell(pack: &PackInUse) -> Markup {
         @if pack.yanked {
             " " strong { "yanked" }
             @if let Some(reason) = &pack.yank_reason { ": " (reason) }
+        }
+        @if let Some(message) = &pack.deprecated {
+            " " strong { "deprecated" } ": " (message)
         }
     }
 }
@@ -728,6 +727,7 @@ mod tests {
                 version: "1.0.0".to_string(),
                 yank_reason: Some(HOSTILE.to_string()),
                 yanked: true,
+                deprecated: Some(HOSTILE.to_string()),
             }],
             project: name.to_string(),
             received_at: "2026-12-07T20:00:00Z".to_string(),

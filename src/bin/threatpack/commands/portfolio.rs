@@ -104,11 +104,7 @@ pub fn run(args: PortfolioArgs) -> Result<ExitCode, String> {
             let packs: Vec<String> = project
                 .packs
                 .iter()
-                .filter(|pack| {
-                    pack.yanked
-                        || pack.deprecated.is_some()
-                        || pack.behind.is_some_and(|behind| behind > 0)
-                })
+                .filter(|pack| pack.is_behind())
                 .map(pack_line)
                 .collect();
             println!("  {}: {}", visible(name), packs.join("; "));
