@@ -350,11 +350,7 @@ pub(crate) async fn project_of(
 ) -> Result<Option<ProjectStatus>, ApiError> {
     let now = threatpack::time::now();
     blocking(state, move |store| {
-        let Some(report) = store
-            .latest_reports()?
-            .into_iter()
-            .find(|report| report.project == project)
-        else {
+        let Some(report) = store.latest_report(&project)? else {
             return Ok(None);
         };
         let mut indexes = BTreeMap::new();

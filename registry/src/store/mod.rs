@@ -267,6 +267,8 @@ pub trait Store: Send + Sync {
     fn store_report(&self, report: &NewReport, actor: &str) -> Result<i64, StoreError>;
     /// Every project's latest report, by project name.
     fn latest_reports(&self) -> Result<Vec<LatestReport>, StoreError>;
+    /// One project's latest report; `None` before its first.
+    fn latest_report(&self, project: &str) -> Result<Option<LatestReport>, StoreError>;
     /// `(project, week, risk)` of one project (or all) from `from_week` on (`week_of`), and each
     /// project's last week before it.
     fn weekly_risk(
