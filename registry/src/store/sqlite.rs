@@ -1604,6 +1604,37 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// The server and `threatpack-registry token create` may open an old database at the same
+    /// moment: each migration is applied once, and both open it.
+    #[test]
+    fn stores_opened_at_once_migrate_once() {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        {
+            let mut connection =
+                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
+            for (number, migration) in MIGRATIONS.iter().take(7).enumerate() {
+                let transaction = connection.transaction().expect("a transaction");
+                transaction.execute_batch(migration).expect("a migration");
+                transaction
+                    .pragma_update(None, "user_version", number + 1)
+                    .expect("the version");
+                transaction.commit().expect("commit");
+            }
+        }
+        let opened: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| SqliteStore::open(data.path()).map(|_| ())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("no panic"))
+                .collect()
+        });
+        for result in opened {
+            result.expect("every opening succeeds");
+        }
+    }
+
     /// A registry from before deprecations (schema 7) with a published version opens, gains the
     /// columns, and serves the version as not deprecated until its publisher deprecates it.
     #[test]
