@@ -120,6 +120,8 @@ pub(crate) struct AppState {
     checkpoint_cache: Arc<log::CheckpointCache>,
     /// The web pages' sign-in sessions (web/session.rs).
     pub(crate) sessions: Arc<crate::web::session::Sessions>,
+    /// The last portfolios computed, until the store changes (portfolio.rs).
+    pub(crate) portfolio_cache: Arc<portfolio::PortfolioCache>,
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -173,6 +175,7 @@ pub fn router(store: Arc<dyn Store>, options: ApiOptions) -> Router {
         publish_permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PUBLISHES)),
         checkpoint_cache: Arc::default(),
         sessions: Arc::default(),
+        portfolio_cache: Arc::default(),
     };
     Router::new()
         .route("/metrics", get(metrics))

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -86,22 +87,35 @@ pub(crate) async fn portfolio(
     let token = reader(&state, &headers).await?;
     require_portfolio(&token)?;
     let answer = portfolio_of(&state, token, query.top, query.weeks).await?;
-    Ok(Json(answer).into_response())
+    Ok(Json(answer.as_ref()).into_response())
 }
 
 /// The portfolio of the projects `token` may read (`GET /portfolio` and the web page): the
-/// `top` riskiest (default 10), the trend over `weeks` weeks (default 12).
+/// `top` riskiest (default 10), the trend over `weeks` weeks (default 12). Kept in
+/// `PortfolioCache` until the store changes or the minute does.
 pub(crate) async fn portfolio_of(
     state: &AppState,
     token: TokenRecord,
     top: Option<u64>,
     weeks: Option<u64>,
-) -> Result<Portfolio, ApiError> {
+) -> Result<Arc<Portfolio>, ApiError> {
     let top = top.unwrap_or(10).min(1000) as usize;
     let weeks = weeks.unwrap_or(12).clamp(1, MAX_WEEKS) as i64;
     let now = threatpack::time::now();
     let from_week = week_of(now) - weeks + 1;
+    let cache = state.portfolio_cache.clone();
     blocking(state, move |store| {
+        let key = PortfolioKey {
+            admin: token.scopes.contains(&Scope::Admin),
+            namespaces: token.namespaces.clone(),
+            top,
+            weeks,
+            minute: now.div_euclid(60),
+            marker: store.change_marker()?,
+        };
+        if let Some(cached) = cache.get(&key) {
+            return Ok(cached);
+        }
         let latest: Vec<LatestReport> = store
             .latest_reports()?
             .into_iter()
@@ -124,13 +138,61 @@ pub(crate) async fn portfolio_of(
             .into_iter()
             .map(|report| status(report, &indexes, now))
             .collect();
-        Ok(summarize(
+        let portfolio = Arc::new(summarize(
             projects,
             top,
             trend(None, rows, from_week, weeks),
-        ))
+        ));
+        cache.put(key, portfolio.clone());
+        Ok(portfolio)
     })
     .await
+}
+
+/// What a cached portfolio was computed for: the projects the token covers, the request, the
+/// minute (ages are in days, the trend's window in weeks) and the store's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PortfolioKey {
+    admin: bool,
+    namespaces: Vec<String>,
+    top: usize,
+    weeks: i64,
+    minute: i64,
+    marker: (u64, u64),
+}
+
+/// The last few portfolios computed: summarising every project takes tens of milliseconds at
+/// thousands of projects (docs/benchmarks.md), and a dashboard asks again and again for the
+/// same one. Any write to the store changes the key, so an answer is never staler than the
+/// minute it was computed in.
+#[derive(Default)]
+pub(crate) struct PortfolioCache {
+    entries: std::sync::Mutex<Vec<(PortfolioKey, Arc<Portfolio>)>>,
+}
+
+/// Portfolios kept (token scopes × requests in use at once).
+const PORTFOLIO_CACHE_ENTRIES: usize = 16;
+
+impl PortfolioCache {
+    fn get(&self, key: &PortfolioKey) -> Option<Arc<Portfolio>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|(cached, _)| cached == key)
+            .map(|(_, portfolio)| portfolio.clone())
+    }
+
+    fn put(&self, key: PortfolioKey, portfolio: Arc<Portfolio>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            // Entries of an older store or minute are never asked for again.
+            entries
+                .retain(|(cached, _)| cached.marker == key.marker && cached.minute == key.minute);
+            if entries.len() >= PORTFOLIO_CACHE_ENTRIES {
+                entries.remove(0);
+            }
+            entries.push((key, portfolio));
+        }
+    }
 }
 
 /// The totals, the riskiest and the projects behind, over `projects`.

@@ -267,6 +267,9 @@ pub trait Store: Send + Sync {
     fn store_report(&self, report: &NewReport, actor: &str) -> Result<i64, StoreError>;
     /// Every project's latest report, by project name.
     fn latest_reports(&self) -> Result<Vec<LatestReport>, StoreError>;
+    /// A value that changes whenever anything is written to the store, by this process or
+    /// another (what the portfolio's cache is keyed by).
+    fn change_marker(&self) -> Result<(u64, u64), StoreError>;
     /// One project's latest report; `None` before its first.
     fn latest_report(&self, project: &str) -> Result<Option<LatestReport>, StoreError>;
     /// `(project, week, risk)` of one project (or all) from `from_week` on (`week_of`), and each

@@ -1563,6 +1563,19 @@ impl Store for SqliteStore {
         reports::latest(&*self.lock()?, None)
     }
 
+    fn change_marker(&self) -> Result<(u64, u64), StoreError> {
+        let connection = self.lock()?;
+        // `data_version` changes when another connection (another process) commits;
+        // `total_changes` counts this connection's own writes.
+        let data_version: i64 = connection
+            .pragma_query_value(None, "data_version", |row| row.get(0))
+            .map_err(internal)?;
+        Ok((
+            connection.total_changes(),
+            u64::try_from(data_version).unwrap_or(0),
+        ))
+    }
+
     fn latest_report(&self, project: &str) -> Result<Option<LatestReport>, StoreError> {
         Ok(reports::latest(&*self.lock()?, Some(project))?.pop())
     }
