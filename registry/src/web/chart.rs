@@ -16,9 +16,12 @@ const BOTTOM: f64 = 44.0;
 const MAX_WEEK_LABELS: usize = 6;
 const LINE_COLOUR: &str = "#2563eb";
 
-/// The chart of `weeks` (oldest first). `id` is unique on the page (it names the title and
-/// description the chart is labelled by); `caption` is its title.
+/// The chart of `weeks` (oldest first), from the first week with a report: the weeks before
+/// it have no risk to show, not a risk of 0. `id` is unique on the page (it names the title
+/// and description the chart is labelled by); `caption` is its title.
 pub(crate) fn trend_chart(id: &str, caption: &str, weeks: &[TrendWeek]) -> Markup {
+    let first = weeks.iter().position(|week| week.projects > 0).unwrap_or(0);
+    let weeks = &weeks[first..];
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     let highest = weeks.iter().map(|week| week.risk).max().unwrap_or(0);
@@ -192,6 +195,23 @@ mod tests {
             chart.contains(">2026-W61</text>"),
             "the latest week is labelled"
         );
+    }
+
+    #[test]
+    fn the_chart_starts_at_the_first_week_with_a_report() {
+        let mut trend = weeks(&[0, 0, 4, 6]);
+        trend[0].projects = 0;
+        trend[1].projects = 0;
+        let chart = trend_chart("t", "t", &trend).into_string();
+        assert_eq!(chart.matches("<circle").count(), 2, "{chart}");
+        assert!(chart.contains("from 2026-W12 to 2026-W13"), "{chart}");
+        // Without any report, the weeks are shown as they are.
+        let mut empty = weeks(&[0, 0]);
+        for week in &mut empty {
+            week.projects = 0;
+        }
+        let chart = trend_chart("t", "t", &empty).into_string();
+        assert_eq!(chart.matches("<circle").count(), 2, "{chart}");
     }
 
     #[test]
