@@ -1617,23 +1617,27 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A database in `data` with the first `schema` migrations applied, as an older registry
+    /// left it.
+    fn database_at_schema(data: &std::path::Path, schema: usize) -> Connection {
+        let mut connection = Connection::open(data.join("registry.sqlite3")).expect("a database");
+        for (number, migration) in MIGRATIONS.iter().take(schema).enumerate() {
+            let transaction = connection.transaction().expect("a transaction");
+            transaction.execute_batch(migration).expect("a migration");
+            transaction
+                .pragma_update(None, "user_version", number + 1)
+                .expect("the version");
+            transaction.commit().expect("commit");
+        }
+        connection
+    }
+
     /// The server and `threatpack-registry token create` may open an old database at the same
     /// moment: each migration is applied once, and both open it.
     #[test]
     fn stores_opened_at_once_migrate_once() {
         let data = tempfile::tempdir().expect("a temporary directory");
-        {
-            let mut connection =
-                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
-            for (number, migration) in MIGRATIONS.iter().take(7).enumerate() {
-                let transaction = connection.transaction().expect("a transaction");
-                transaction.execute_batch(migration).expect("a migration");
-                transaction
-                    .pragma_update(None, "user_version", number + 1)
-                    .expect("the version");
-                transaction.commit().expect("commit");
-            }
-        }
+        drop(database_at_schema(data.path(), 7));
         let opened: Vec<Result<(), String>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..4)
                 .map(|_| scope.spawn(|| SqliteStore::open(data.path()).map(|_| ())))
@@ -1654,16 +1658,7 @@ mod tests {
     fn a_store_from_before_deprecations_upgrades_at_start() {
         let data = tempfile::tempdir().expect("a temporary directory");
         {
-            let mut connection =
-                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
-            for (number, migration) in MIGRATIONS.iter().take(7).enumerate() {
-                let transaction = connection.transaction().expect("a transaction");
-                transaction.execute_batch(migration).expect("a migration");
-                transaction
-                    .pragma_update(None, "user_version", number + 1)
-                    .expect("the version");
-                transaction.commit().expect("commit");
-            }
+            let connection = database_at_schema(data.path(), 7);
             connection
                 .execute_batch(
                     "INSERT INTO namespaces (name, created_at) VALUES ('acme', 0);
@@ -1728,16 +1723,7 @@ mod tests {
         let data = tempfile::tempdir().expect("a temporary directory");
         {
             // A store at schema 2, with a token made to live forever.
-            let mut connection =
-                Connection::open(data.path().join("registry.sqlite3")).expect("a database");
-            for (number, migration) in MIGRATIONS.iter().take(2).enumerate() {
-                let transaction = connection.transaction().expect("a transaction");
-                transaction.execute_batch(migration).expect("a migration");
-                transaction
-                    .pragma_update(None, "user_version", number + 1)
-                    .expect("the version");
-                transaction.commit().expect("commit");
-            }
+            let connection = database_at_schema(data.path(), 2);
             connection
                 .execute(
                     "INSERT INTO tokens (hash, description, scopes, namespaces, expires_at, created_at)

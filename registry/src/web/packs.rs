@@ -422,6 +422,16 @@ struct Loaded {
     knowledge: Arc<Knowledge>,
 }
 
+impl Loaded {
+    /// Where the version's items link to.
+    fn urls(&self) -> Urls<'_> {
+        Urls {
+            pack: &self.pack,
+            base: version_href(&self.pack, &self.record.version),
+        }
+    }
+}
+
 async fn load_version(
     state: &AppState,
     namespace: &str,
@@ -764,14 +774,7 @@ pub(super) async fn entity(
         .find(|entity| entity.id == full_id(&loaded.pack, "entity", &id))
         .ok_or_else(|| WebError::NotFound(format!("entity `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &entity.name, &id, || {
-        entity_body(
-            &Urls {
-                pack: &loaded.pack,
-                base: version_href(&loaded.pack, &loaded.record.version),
-            },
-            kb,
-            entity,
-        )
+        entity_body(&loaded.urls(), kb, entity)
     }))
 }
 
@@ -788,14 +791,7 @@ pub(super) async fn attack_pattern(
         .find(|pattern| pattern.id == full_id(&loaded.pack, "attack-pattern", &id))
         .ok_or_else(|| WebError::NotFound(format!("attack pattern `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &pattern.name, &id, || {
-        attack_pattern_body(
-            &Urls {
-                pack: &loaded.pack,
-                base: version_href(&loaded.pack, &loaded.record.version),
-            },
-            kb,
-            pattern,
-        )
+        attack_pattern_body(&loaded.urls(), kb, pattern)
     }))
 }
 
@@ -812,14 +808,7 @@ pub(super) async fn mitigation(
         .find(|mitigation| mitigation.id == full_id(&loaded.pack, "mitigation", &id))
         .ok_or_else(|| WebError::NotFound(format!("mitigation `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &mitigation.name, &id, || {
-        mitigation_body(
-            &Urls {
-                pack: &loaded.pack,
-                base: version_href(&loaded.pack, &loaded.record.version),
-            },
-            kb,
-            mitigation,
-        )
+        mitigation_body(&loaded.urls(), kb, mitigation)
     }))
 }
 
