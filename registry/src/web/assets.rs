@@ -119,3 +119,14 @@ pub(crate) async fn stylesheet(Path(digest): Path<String>) -> Response {
     super::layout::security_headers(headers);
     response
 }
+
+/// `/favicon.ico`: the site has no icon. No page names one, and without an answer browsers
+/// log the 404 of the one they ask for on every page: 204, cached for a day.
+pub(crate) async fn no_icon() -> Response {
+    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}

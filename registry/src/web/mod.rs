@@ -37,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(packs::home))
         .route("/search", get(packs::search))
         .route("/static/{digest}/site.css", get(assets::stylesheet))
+        .route("/favicon.ico", get(assets::no_icon))
         .route("/packs/{namespace}/{name}", get(packs::pack))
         .route("/packs/{namespace}/{name}/diff", get(packs::diff_form))
         .route("/packs/{namespace}/{name}/diff/{range}", get(packs::diff))

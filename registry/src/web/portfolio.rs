@@ -53,19 +53,6 @@ pub(crate) fn router() -> Router<AppState> {
             get(dependents_page),
         )
         .merge(super::session::router())
-        // Not the portfolio's, but no page names an icon: without an answer, browsers log the
-        // 404 of the `/favicon.ico` they ask for on every page (belongs in web/assets.rs).
-        .route("/favicon.ico", get(no_icon))
-}
-
-/// The site has no icon: 204, cached for a day, so that browsers stop asking.
-async fn no_icon() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    response
 }
 
 /// The query of `/portfolio`: which page of the list of every project (from 1).
