@@ -47,6 +47,10 @@ pub(crate) fn router() -> Router<AppState> {
             get(packs::changelog),
         )
         .route(
+            "/packs/{namespace}/{name}/{version}/knowledge.json",
+            get(packs::knowledge_json),
+        )
+        .route(
             "/packs/{namespace}/{name}/{version}/entities/{id}",
             get(packs::entity),
         )

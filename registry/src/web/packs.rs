@@ -423,6 +423,14 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// The version's knowledge as JSON (`knowledge_json`).
+    fn knowledge_json_href(&self) -> String {
+        format!(
+            "{}/knowledge.json",
+            version_href(&self.pack, &self.record.version)
+        )
+    }
+
     /// Where the version's items link to.
     fn urls(&self) -> Urls<'_> {
         Urls {
@@ -506,7 +514,7 @@ pub(super) async fn version(
                         ("Home".to_string(), "/".to_string()),
                         (loaded.pack.clone(), pack_href(&loaded.pack)),
                     ],
-                    json: Some(format!("/api/v1/packs/{}", loaded.pack)),
+                    json: Some(loaded.knowledge_json_href()),
                     signed_in: false,
                 },
                 version_body(
@@ -758,6 +766,21 @@ fn words(value: &impl serde::Serialize) -> String {
     }
 }
 
+/// `…/{version}/knowledge.json`: the data of a version's pages, the compiled knowledge base
+/// of its bundle (the bundle's `kb.json`, read and checked as the pages read it).
+pub(super) async fn knowledge_json(
+    State(state): State<AppState>,
+    Path((namespace, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> WebResult {
+    let loaded = load_version(&state, &namespace, &name, &version).await?;
+    Ok(immutable(
+        &headers,
+        &[sha256_of(&loaded.record), "knowledge.json"],
+        || axum::Json(&loaded.knowledge.kb).into_response(),
+    ))
+}
+
 // ------------------------------------------------------------------------------------------
 // One item
 
@@ -834,7 +857,7 @@ fn item_page(
                         (loaded.pack.clone(), pack_href(&loaded.pack)),
                         (version, version_href(&loaded.pack, &loaded.record.version)),
                     ],
-                    json: Some(format!("/api/v1/packs/{}", loaded.pack)),
+                    json: Some(loaded.knowledge_json_href()),
                     signed_in: false,
                 },
                 html! {

@@ -80,6 +80,18 @@ async fn every_page_reachable_from_home_answers_200_with_the_security_headers() 
             .to_str()
             .expect("ASCII")
             .to_string();
+        if path.ends_with("/knowledge.json") {
+            // A version's page data: its compiled knowledge, as the bundle's kb.json has it.
+            assert!(content_type.starts_with("application/json"), "{path}");
+            let kb: serde_json::Value = serde_json::from_str(&text(response).await).expect("JSON");
+            assert_eq!(kb["pack"], "acme/web", "{path}");
+            assert!(
+                kb["attack-patterns"]
+                    .as_array()
+                    .is_some_and(|all| !all.is_empty())
+            );
+            continue;
+        }
         if !content_type.starts_with("text/html") {
             continue;
         }
@@ -114,6 +126,7 @@ async fn every_page_reachable_from_home_answers_200_with_the_security_headers() 
         "/packs/acme/web/1.0.1/attack-patterns/spoofing",
         "/packs/acme/web/1.0.1/mitigations/authentication",
         "/packs/acme/web/1.0.1/entities/service",
+        "/packs/acme/web/1.0.1/knowledge.json",
     ] {
         assert!(seen.contains(expected), "{expected} is linked: {seen:#?}");
     }
