@@ -422,10 +422,10 @@ impl Assessor<'_> {
             ..
         } = collector;
         // Pass 1 counts, pass 2 fills; `last` is the last place listed per mitigation.
+        let mut places = vec![0usize; work.len()];
+        let mut listed = vec![0usize; work.len()];
         for fill in [false, true] {
             let mut last: Vec<Option<u32>> = vec![None; work.len()];
-            let mut places = vec![0usize; work.len()];
-            let mut listed = vec![0usize; work.len()];
             for (index, finding) in findings.iter().enumerate() {
                 let element = finding.element as usize;
                 let range = finding.links.0 as usize..finding.links.1 as usize;

@@ -15,7 +15,7 @@ use super::knowledge::{
     Knowledge, KnowledgeOptions, KnowledgeSource, load_knowledge, project_knowledge,
 };
 use super::lock::{DependencyOptions, LockChange, LockOptions, Root, lock_root_with};
-use super::registry::{RegistryOptions, dependents, project_model};
+use super::registry::{ModelReader, RegistryOptions, dependents};
 use super::{Error, Progress};
 use crate::analysis::Detail;
 use crate::analysis::diff::{PackView, ReportDiff, ReportView, ThreatField, diff};
@@ -23,6 +23,7 @@ use crate::lockfile::LOCKFILE;
 use crate::project::{PROJECT_FILE, Project};
 use crate::system::otm::Mapping;
 use crate::system::{MAX_MODEL_BYTES, load_model_or_text};
+use crate::wire::PackClaim;
 use crate::workspace::read_capped;
 
 /// Why a report file could not be compared.
@@ -234,7 +235,7 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
                 }
                 projects.push(ImpactProject {
                     name: user.project,
-                    model: ProjectModelSource::Registry(registry.clone()),
+                    model: ProjectModelSource::Registry,
                 });
             }
             projects
@@ -243,6 +244,13 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
     let mapping = match &options.mapping {
         Some(path) => Some(read_mapping(path)?),
         None => None,
+    };
+    // One HTTP client for every model read, shared by the workers.
+    let reader = match &options.projects {
+        ImpactProjects::Registry(registry) => {
+            Some(ModelReader::open(registry).map_err(|error| Error::Other(error.to_string()))?)
+        }
+        ImpactProjects::Directory(_) => None,
     };
     let apply_options = ApplyOptions {
         model: None,
@@ -280,6 +288,7 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
                             baseline,
                             &candidate,
                             project,
+                            reader.as_ref(),
                             mapping.as_ref(),
                             &apply_options,
                         )
@@ -291,7 +300,7 @@ pub fn impact(options: &ImpactOptions, progress: &dyn Progress) -> Result<Impact
                     if let Ok(mut slot) = results[index].lock() {
                         *slot = Some(ProjectImpact {
                             project: project.name.clone(),
-                            model: project.model_display(),
+                            model: project.model_display(reader.as_ref()),
                             diff,
                             error,
                         });
@@ -351,49 +360,53 @@ struct ImpactProject {
 enum ProjectModelSource {
     /// Found under `--models`: the project's directory and its model file.
     File { directory: PathBuf, model: PathBuf },
-    /// The latest model pushed for the project, fetched when it is compared.
-    Registry(RegistryOptions),
+    /// The latest model pushed for the project, fetched (with `impact`'s `ModelReader`) when
+    /// it is compared.
+    Registry,
+}
+
+/// A project's model as read: its name for people, its text, and (from the registry) the
+/// packs the project's latest report claims.
+struct ModelText {
+    display: String,
+    text: String,
+    packs: Vec<PackClaim>,
 }
 
 impl ImpactProject {
-    fn model_display(&self) -> String {
-        match &self.model {
-            ProjectModelSource::File { model, .. } => model.display().to_string(),
-            ProjectModelSource::Registry(registry) => {
-                format!(
-                    "{}/projects/{}/model",
-                    registry.url.trim_end_matches('/'),
-                    self.name
-                )
-            }
+    fn model_display(&self, reader: Option<&ModelReader<'_>>) -> String {
+        match (&self.model, reader) {
+            (ProjectModelSource::File { model, .. }, _) => model.display().to_string(),
+            (ProjectModelSource::Registry, Some(reader)) => reader.model_url(&self.name),
+            (ProjectModelSource::Registry, None) => self.name.clone(),
         }
     }
 
-    /// The model's name and text, read from its file or fetched from the registry; and, from
-    /// the registry, the packs the project's report says it uses.
-    fn model_text(&self) -> Result<(String, String, Vec<String>), String> {
-        match &self.model {
-            ProjectModelSource::File { model, .. } => {
+    /// The model, read from its file or fetched from the registry.
+    fn model_text(&self, reader: Option<&ModelReader<'_>>) -> Result<ModelText, String> {
+        match (&self.model, reader) {
+            (ProjectModelSource::File { model, .. }, _) => {
                 let bytes = read_capped(model, MAX_MODEL_BYTES)?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| format!("`{}` is not UTF-8 text", model.display()))?;
-                Ok((model.display().to_string(), text, Vec::new()))
+                Ok(ModelText {
+                    display: model.display().to_string(),
+                    text,
+                    packs: Vec::new(),
+                })
             }
-            ProjectModelSource::Registry(registry) => {
-                let stored =
-                    project_model(registry, &self.name).map_err(|error| error.to_string())?;
-                let packs = stored
-                    .packs
-                    .iter()
-                    .map(|claim| format!("{} {}", claim.name, claim.version))
-                    .collect();
+            (ProjectModelSource::Registry, Some(reader)) => {
+                let stored = reader
+                    .model(&self.name)
+                    .map_err(|error| error.to_string())?;
                 // The name it was pushed under only chooses the syntax (by its extension).
-                Ok((
-                    format!("{}: {}", self.name, stored.file),
-                    stored.text,
-                    packs,
-                ))
+                Ok(ModelText {
+                    display: format!("{}: {}", self.name, stored.file),
+                    text: stored.text,
+                    packs: stored.packs,
+                })
             }
+            (ProjectModelSource::Registry, None) => Err("no registry to read it from".into()),
         }
     }
 }
@@ -515,29 +528,31 @@ fn compare_project(
     baseline: &Knowledge,
     candidate: &Knowledge,
     project: &ImpactProject,
+    reader: Option<&ModelReader<'_>>,
     mapping: Option<&Mapping>,
     options: &ApplyOptions,
 ) -> Result<ReportDiff, String> {
     // The model is read (or fetched) once; applying consumes it, so it is loaded twice.
-    let (display, text, uses) = project.model_text()?;
+    let ModelText {
+        display,
+        text,
+        packs,
+    } = project.model_text(reader)?;
     // A project on other packs as well would lose their threats in both runs: not compared.
-    let others: Vec<&String> = uses
+    let others: Vec<String> = packs
         .iter()
-        .filter(|pack| {
+        .filter(|claim| {
             !baseline
                 .packs
                 .iter()
-                .any(|origin| pack.split(' ').next() == Some(origin.name.as_str()))
+                .any(|origin| origin.name == claim.name)
         })
+        .map(|claim| format!("{} {}", claim.name, claim.version))
         .collect();
     if !others.is_empty() {
         return Err(format!(
             "it uses other packs as well ({}): impact compares a pack on its own; compare this project with `threatpack update --dry-run` in its directory",
-            others
-                .iter()
-                .map(|pack| pack.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            others.join(", ")
         ));
     }
     let report_with = |knowledge: &Knowledge| -> Result<ReportView, String> {

@@ -791,10 +791,11 @@ pub(super) async fn entity(
 ) -> WebResult {
     let loaded = load_version(&state, &namespace, &name, &version).await?;
     let kb = &loaded.knowledge.kb;
+    let wanted = full_id(&loaded.pack, "entity", &id);
     let entity = kb
         .entities
         .iter()
-        .find(|entity| entity.id == full_id(&loaded.pack, "entity", &id))
+        .find(|entity| entity.id == wanted)
         .ok_or_else(|| WebError::NotFound(format!("entity `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &entity.name, &id, || {
         entity_body(&loaded.urls(), kb, entity)
@@ -808,10 +809,11 @@ pub(super) async fn attack_pattern(
 ) -> WebResult {
     let loaded = load_version(&state, &namespace, &name, &version).await?;
     let kb = &loaded.knowledge.kb;
+    let wanted = full_id(&loaded.pack, "attack-pattern", &id);
     let pattern = kb
         .attack_patterns
         .iter()
-        .find(|pattern| pattern.id == full_id(&loaded.pack, "attack-pattern", &id))
+        .find(|pattern| pattern.id == wanted)
         .ok_or_else(|| WebError::NotFound(format!("attack pattern `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &pattern.name, &id, || {
         attack_pattern_body(&loaded.urls(), kb, pattern)
@@ -825,10 +827,11 @@ pub(super) async fn mitigation(
 ) -> WebResult {
     let loaded = load_version(&state, &namespace, &name, &version).await?;
     let kb = &loaded.knowledge.kb;
+    let wanted = full_id(&loaded.pack, "mitigation", &id);
     let mitigation = kb
         .mitigations
         .iter()
-        .find(|mitigation| mitigation.id == full_id(&loaded.pack, "mitigation", &id))
+        .find(|mitigation| mitigation.id == wanted)
         .ok_or_else(|| WebError::NotFound(format!("mitigation `{id}` in {}", loaded.pack)))?;
     Ok(item_page(&headers, &loaded, &mitigation.name, &id, || {
         mitigation_body(&loaded.urls(), kb, mitigation)

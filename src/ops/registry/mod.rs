@@ -40,8 +40,8 @@ pub use owners::{
 };
 pub use publish::{PublishOptions, publish};
 pub use reports::{
-    MAX_REPORT_FILE_BYTES, PushReportOptions, dependents, portfolio, project_model, project_status,
-    project_trend, push_report,
+    MAX_REPORT_FILE_BYTES, ModelReader, PushReportOptions, dependents, portfolio, project_model,
+    project_status, project_trend, push_report,
 };
 pub use search::{SearchOptions, search};
 pub use tokens::{ListTokensOptions, RevokeTokenOptions, list_tokens, revoke_token};

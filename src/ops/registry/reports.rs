@@ -148,15 +148,39 @@ pub fn project_model(
     registry: &RegistryOptions,
     project: &str,
 ) -> Result<ProjectModel, RegistryError> {
-    let (namespace, name) = split_pack(project)?;
-    let hints = Hints::needs(format!("the `portfolio` scope covering `{project}`")).not_found(
-        format!("push one: `threatpack report push REPORT --project {project} --model FILE`"),
-    );
-    get(
-        registry,
-        &format!("/projects/{namespace}/{name}/model"),
-        hints,
-    )
+    ModelReader::open(registry)?.model(project)
+}
+
+/// Reads the stored models of many projects over one HTTP client (`impact` from the registry
+/// reads thousands; a client per read costs its own threads and TLS set-up). Shared by threads.
+pub struct ModelReader<'a> {
+    connection: Connection<'a>,
+}
+
+impl<'a> ModelReader<'a> {
+    pub fn open(registry: &'a RegistryOptions) -> Result<ModelReader<'a>, RegistryError> {
+        Ok(ModelReader {
+            connection: Connection::open(registry)?,
+        })
+    }
+
+    /// The latest model pushed with a report of `project`.
+    pub fn model(&self, project: &str) -> Result<ProjectModel, RegistryError> {
+        let (namespace, name) = split_pack(project)?;
+        let hints = Hints::needs(format!("the `portfolio` scope covering `{project}`")).not_found(
+            format!("push one: `threatpack report push REPORT --project {project} --model FILE`"),
+        );
+        let path = format!("/projects/{namespace}/{name}/model");
+        let mut request = Request::new("GET", &path);
+        request.token = Some(self.connection.token()?);
+        let (_, answer) = self.connection.call(&request, hints)?;
+        Ok(answer)
+    }
+
+    /// Where a project's model is read from, for people.
+    pub fn model_url(&self, project: &str) -> String {
+        format!("{}/api/v1/projects/{project}/model", self.connection.url)
+    }
 }
 
 /// The projects whose latest report uses `pack`, with the version.
